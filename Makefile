@@ -1,0 +1,39 @@
+# Two entry points for a fresh machine: `make demo` and `make test` (both set everything up first).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FMNIST_DEB_DIR := /usr/share/datasets/fashion-mnist
+
+.PHONY: setup data test test-all demo bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# Fashion-MNIST from Debian when we are root on Debian; elsewhere kgantl downloads it on first use.
+data:
+	@if [ ! -d $(FMNIST_DEB_DIR) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; \
+	fi
+
+setup: $(STAMP) data
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-all: setup
+	$(BIN)/python -m pytest -m ''
+
+demo: setup
+	$(BIN)/kgantl train --data fashion_mnist:0-4 --epochs 1 --run-dir runs/demo
+	$(BIN)/kgantl export runs/demo --out saved_models/demo-generator
+	$(BIN)/kgantl generate saved_models/demo-generator --n 64 --out runs/demo/exported_samples.png
+
+bench: setup
+	$(BIN)/python bench/throughput.py
+
+clean:
+	rm -rf $(VENV) runs *.egg-info

@@ -1,0 +1,99 @@
+"""Atomic per-epoch checkpoints and the restore that makes a killed run resumable.
+
+A checkpoint is `epoch-NNNN.weights.h5` (generator, discriminator, EMA generator, both optimizers and
+the augmentation probability: everything `model.save_weights` walks) plus `latest.json`, which names
+the newest complete weights file, the epoch it ends, and the model's random-generator state. Both are
+written to a temporary name and renamed, so a SIGKILL at any moment leaves the previous checkpoint
+intact and referenced.
+"""
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from kgantl.io import atomic_path, write_json
+
+LATEST = "latest.json"
+
+
+def save_checkpoint(model, directory, epoch_number, keep=2):
+    """Write the checkpoint that ends `epoch_number` (1-based) and prune older ones.
+
+    Args:
+        model: a compiled `GAN` (or any model whose optimizers are attributes).
+        directory: checkpoint folder.
+        epoch_number: epochs completed.
+        keep: number of newest weight files to keep.
+
+    Returns:
+        Path of the weights file.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    weights = directory / f"epoch-{epoch_number:04d}.weights.h5"
+    with atomic_path(weights) as tmp:
+        model.save_weights(tmp)
+    state = {"epoch": int(epoch_number), "weights": weights.name}
+    seed_generator = getattr(model, "seed_generator", None)
+    if seed_generator is not None:
+        state["seed_state"] = np.asarray(seed_generator.state.value).tolist()
+    write_json(directory / LATEST, state)
+    for old in sorted(directory.glob("epoch-*.weights.h5"))[:-keep]:
+        old.unlink()
+    return weights
+
+
+def latest_epoch(directory):
+    """Epochs completed by the newest checkpoint in `directory` (0 if there is none)."""
+    path = Path(directory) / LATEST
+    return json.loads(path.read_text())["epoch"] if path.exists() else 0
+
+
+def restore_checkpoint(model, directory):
+    """Load the newest complete checkpoint into a compiled model.
+
+    Leftover temporary files of an interrupted write are removed first.
+
+    Args:
+        model: a compiled model of the same architecture (its optimizers built).
+        directory: checkpoint folder.
+
+    Returns:
+        Epochs completed (0 when there is no checkpoint: nothing is loaded).
+    """
+    directory = Path(directory)
+    for partial in directory.glob("*.partial*"):
+        partial.unlink()
+    path = directory / LATEST
+    if not path.exists():
+        return 0
+    state = json.loads(path.read_text())
+    model.load_weights(directory / state["weights"])
+    seed_generator = getattr(model, "seed_generator", None)
+    if seed_generator is not None and "seed_state" in state:
+        seed_generator.state.assign(np.asarray(state["seed_state"], dtype=seed_generator.state.dtype))
+    return int(state["epoch"])
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Save an atomic checkpoint at the end of every epoch (see `save_checkpoint`).
+
+    Args:
+        directory: checkpoint folder, normally `<run>/checkpoints`.
+        keep: newest weight files kept.
+
+    Example:
+        >>> start = restore_checkpoint(gan, "runs/x/checkpoints")
+        >>> gan.fit(ds, epochs=10, initial_epoch=start, callbacks=[EpochCheckpoint("runs/x/checkpoints")])
+    """
+
+    def __init__(self, directory, keep=2):
+        super().__init__()
+        self.directory, self.keep = str(directory), int(keep)
+
+    def get_config(self):
+        return {"directory": self.directory, "keep": self.keep}
+
+    def on_epoch_end(self, epoch, logs=None):
+        save_checkpoint(self.model, self.directory, epoch + 1, self.keep)

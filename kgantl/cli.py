@@ -1,0 +1,196 @@
+"""Command line: parse flags -> options -> one library call. Usage errors exit 2 with one line."""
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import sys
+import typing
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter hides the real output
+
+from kgantl.config import TrainOptions  # noqa: E402
+
+USAGE_ERRORS = (ValueError, FileNotFoundError, ImportError)
+
+
+class UsageError(Exception):
+    """A bad flag or input: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _train_flag_type(field):
+    hint = field.type if not isinstance(field.type, str) else eval(field.type, vars(typing))  # noqa: S307
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if args else hint
+
+
+def _add_train_flags(parser):
+    for field in dataclasses.fields(TrainOptions):
+        flag = "--" + field.name.replace("_", "-")
+        kind = _train_flag_type(field)
+        help_text = field.metadata["help"] + (f" (default: {field.default})" if field.default not in (None, "") else "")
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default, help=help_text)
+        else:
+            parser.add_argument(flag, type=kind, default=field.default, choices=field.metadata.get("choices"),
+                                help=help_text, metavar=field.name.upper())
+
+
+def build_parser():
+    """The `kgantl` argument parser with its sub-commands."""
+    parser = _Parser(prog="kgantl", description="GANs and transfer learning for scarce data (Keras 3).")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a GAN in its own run directory (resumes an identical run)")
+    _add_train_flags(train)
+    train.add_argument("--config", help="JSON file of options; flags given explicitly override it")
+    train.add_argument("--dry-run", action="store_true", help="print the resolved options and exit")
+
+    generate = commands.add_parser("generate", help="sample images from a .keras model, run directory or SavedModel")
+    generate.add_argument("model", help="a .keras file, a run directory or an exported SavedModel folder")
+    generate.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
+    generate.add_argument("--out", required=True, help="output .png (grid), .npy or .npz (images in [-1, 1])")
+    generate.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+    generate.add_argument("--labels", default=None, help="class labels for a conditional model, e.g. 7 or 5-9")
+    generate.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
+
+    export = commands.add_parser("export", help="export the generator as a TensorFlow SavedModel")
+    export.add_argument("model", help="a .keras file or a run directory")
+    export.add_argument("--out", default=None, help="SavedModel folder (default: saved_models/<run or file name>)")
+    export.add_argument("--no-ema", action="store_true", help="export the raw generator, not its EMA copy")
+    export.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
+    return parser
+
+
+def _train_options(args, argv):
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainOptions)}
+    if args.config:
+        config = TrainOptions.from_json(args.config).to_dict()
+        given = {a.split("=")[0][2:].replace("-", "_") for a in argv if a.startswith("--")}
+        values = {**values, **{k: v for k, v in config.items() if k not in given}}
+    return TrainOptions.from_dict(values).validate()
+
+
+def _parse_labels(text, count):
+    import numpy as np
+
+    if text is None:
+        return None
+    from kgantl.data.sources import parse_classes
+
+    classes = parse_classes(text, 10**6, f"labels:{text}")
+    return np.resize(np.asarray(classes, dtype=np.int32), count)
+
+
+def _generate(args):
+    import numpy as np
+
+    from kgantl.images import make_grid, save_png
+    from kgantl.io import atomic_path
+
+    out = Path(args.out)
+    if out.suffix not in (".png", ".npy", ".npz"):
+        raise UsageError(f"--out must end in .png, .npy or .npz. Received: {args.out}")
+    if args.n < 1:
+        raise UsageError(f"--n must be a positive integer. Received: {args.n}")
+    labels = _parse_labels(args.labels, args.n)
+    model_path = Path(args.model)
+    if (model_path / "saved_model.pb").is_file():
+        import tensorflow as tf
+
+        serve = tf.saved_model.load(str(model_path)).signatures["serve"]
+        latent = serve.structured_input_signature[1]["noise"].shape[-1]
+        noise = np.random.default_rng(args.seed).standard_normal((args.n, latent)).astype("float32")
+        inputs = {"noise": tf.constant(noise)}
+        if "labels" in serve.structured_input_signature[1]:
+            if labels is None:
+                raise UsageError("--labels is required for a conditional model")
+            inputs["labels"] = tf.constant(labels)
+        images = serve(**inputs)["images"].numpy()
+    else:
+        from kgantl.training import load_gan
+
+        gan = load_gan(model_path)
+        noise = np.random.default_rng(args.seed).standard_normal((args.n, gan.latent_dim)).astype("float32")
+        images = gan.generate(noise=noise, labels=labels)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".png":
+        save_png(out, make_grid(images))
+    else:
+        with atomic_path(out) as tmp:
+            with open(tmp, "wb") as f:
+                (np.save(f, images) if out.suffix == ".npy" else np.savez(f, images=images, labels=labels))
+    print(f"wrote {len(images)} images to {out}")
+
+
+def _export(args):
+    from kgantl.export import DEFAULT_EXPORT_ROOT, export_generator
+    from kgantl.training import load_gan
+
+    model_path = Path(args.model)
+    out = Path(args.out) if args.out else Path(DEFAULT_EXPORT_ROOT) / (model_path.stem + "-generator")
+    if args.dry_run:
+        print(json.dumps({"model": str(model_path), "out": str(out), "use_ema": not args.no_ema}, indent=2))
+        return
+    path = export_generator(load_gan(model_path), out, use_ema=not args.no_ema)
+    print(f"exported SavedModel to {path} (signature 'serve')")
+
+
+def _train(args, argv):
+    from kgantl.callbacks import TrainingDiverged
+    from kgantl.training import train
+
+    options = _train_options(args, argv)
+    if args.dry_run:
+        from kgantl.data import load_arrays
+        from kgantl.training import resolve_options
+
+        arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
+        print(json.dumps(resolve_options(options, arrays).to_dict(), indent=2, sort_keys=True))
+        return 0
+    try:
+        _, run_dir = train(options)
+    except TrainingDiverged as error:
+        print(f"kgantl train: {error}", file=sys.stderr)
+        return 1
+    print(f"run directory: {run_dir}")
+    return 0
+
+
+def main(argv=None):
+    """Entry point of the `kgantl` console script.
+
+    Args:
+        argv: arguments without the program name (default: `sys.argv[1:]`).
+
+    Returns:
+        Exit status: 0 success, 1 training diverged, 2 usage or input error.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    logging.basicConfig(level=logging.WARNING, format="kgantl: %(message)s")
+    parser = build_parser()
+    command = argv[0] if argv and not argv[0].startswith("-") else None
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "train":
+            return _train(args, argv)
+        if args.command == "generate" and args.dry_run:
+            print(json.dumps(vars(args), indent=2, default=str))
+            return 0
+        {"generate": _generate, "export": _export}[args.command](args)
+        return 0
+    except (UsageError, *USAGE_ERRORS) as error:
+        prefix = f"kgantl {command}" if command in ("train", "generate", "export") else "kgantl"
+        message = " ".join(str(error).split())
+        print(f"{prefix}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

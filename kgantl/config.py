@@ -1,0 +1,144 @@
+"""Training options: one validated dataclass, named presets, and JSON round-trips.
+
+Configuration flows one way: CLI flags or notebook code -> `TrainOptions` -> `kgantl.training.train`.
+The resolved options are written as `options.json` into every run directory.
+"""
+import dataclasses
+import json
+from pathlib import Path
+from typing import Optional
+
+from kgantl.data.augment import parse_policy
+from kgantl.losses import LOSSES
+
+
+def _field(default, help_text, **kwargs):
+    return dataclasses.field(default=default, metadata={"help": help_text, **kwargs})
+
+
+@dataclasses.dataclass
+class TrainOptions:
+    """Everything that defines a GAN training run.
+
+    Example:
+        >>> options = TrainOptions(data="fashion_mnist:7", shots=100, epochs=20, diffaugment="translation,cutout")
+        >>> history = kgantl.training.train(options)
+    """
+
+    data: str = _field("fashion_mnist:0-4", "data spec: fashion_mnist[:CLASSES], digits[:CLASSES], tfds:NAME, "
+                                            "a folder, or an .npz/.npy file")
+    shots: Optional[int] = _field(None, "images per class by the n-shot rule (default: all)")
+    seed: int = _field(0, "seed of the n-shot rule, shuffling, weights and noise")
+    image_size: int = _field(28, "image side; 4 or 7 times a power of two (8, 16, 28, 32, 64, ...)")
+    channels: Optional[int] = _field(None, "1 or 3 (default: those of the data)")
+    conditional: bool = _field(False, "class-conditional GAN (label embedding in G, projection D)")
+    latent_dim: int = _field(128, "noise size")
+    width: int = _field(64, "base number of filters")
+    norm: str = _field("none", "generator normalisation", choices=("none", "batch"))
+    spectral_norm: bool = _field(False, "spectral normalisation in D")
+    loss: str = _field("nonsaturating", "GAN loss", choices=tuple(LOSSES))
+    n_critic: int = _field(1, "discriminator updates per generator update")
+    r1_weight: float = _field(0.0, "R1 penalty gamma (0: off)")
+    gp_weight: float = _field(10.0, "gradient penalty weight (wgan-gp only)")
+    d_lr: float = _field(2e-4, "discriminator learning rate")
+    g_lr: float = _field(2e-4, "generator learning rate")
+    beta_1: float = _field(0.5, "Adam beta_1 of both optimizers")
+    batch_size: int = _field(64, "images per batch")
+    epochs: int = _field(10, "epochs to train")
+    steps_per_epoch: Optional[int] = _field(None, "batches per epoch (default: one pass over the data)")
+    diffaugment: str = _field("", "DiffAugment policy, e.g. color,translation,cutout (default: none)")
+    ada_target: Optional[float] = _field(None, "adaptive augmentation target for E[sign(D(real))], e.g. 0.6")
+    ema_decay: float = _field(0.999, "generator EMA decay (0: off)")
+    jit_compile: str = _field("auto", "XLA: auto (GPU only), on or off", choices=("auto", "on", "off"))
+    sample_every: int = _field(1, "write a sample grid every N epochs")
+    run_dir: Optional[str] = _field(None, "run directory (default: a new numbered one under runs_root)")
+    runs_root: str = _field("runs", "parent of the numbered run directories")
+
+    def validate(self):
+        """Check every option; raise one `ValueError` naming the first bad one.
+
+        Returns:
+            self, for chaining.
+        """
+        def positive_int(name, allow_none=False):
+            value = getattr(self, name)
+            if value is None and allow_none:
+                return
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+
+        for name in ("latent_dim", "width", "n_critic", "batch_size", "epochs", "sample_every", "image_size"):
+            positive_int(name)
+        for name in ("shots", "steps_per_epoch"):
+            positive_int(name, allow_none=True)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer. Received: seed={self.seed!r}")
+        if self.channels not in (None, 1, 3):
+            raise ValueError(f"channels must be 1 or 3. Received: channels={self.channels!r}")
+        for field in dataclasses.fields(self):
+            choices = field.metadata.get("choices")
+            if choices and getattr(self, field.name) not in choices:
+                raise ValueError(f"{field.name} must be one of {', '.join(choices)}. "
+                                 f"Received: {field.name}={getattr(self, field.name)!r}")
+        for name in ("d_lr", "g_lr"):
+            if not float(getattr(self, name)) > 0:
+                raise ValueError(f"{name} must be > 0. Received: {name}={getattr(self, name)!r}")
+        for name in ("r1_weight", "gp_weight"):
+            if float(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be >= 0. Received: {name}={getattr(self, name)!r}")
+        if not 0 <= float(self.beta_1) < 1:
+            raise ValueError(f"beta_1 must be in [0, 1). Received: beta_1={self.beta_1!r}")
+        if not 0 <= float(self.ema_decay) < 1:
+            raise ValueError(f"ema_decay must be in [0, 1). Received: ema_decay={self.ema_decay!r}")
+        if self.ada_target is not None and not -1 <= float(self.ada_target) < 1:
+            raise ValueError(f"ada_target must be in [-1, 1). Received: ada_target={self.ada_target!r}")
+        parse_policy(self.diffaugment)
+        from kgantl.models.builders import upsampling_plan
+
+        upsampling_plan(self.image_size)
+        return self
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        """Build options from a dict, rejecting unknown keys (a typo should not pass silently)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"Unknown training options: {', '.join(unknown)}. Known: {', '.join(sorted(known))}")
+        return cls(**data)
+
+    def to_json(self, path):
+        from kgantl.io import write_json
+
+        write_json(path, self.to_dict())
+
+    @classmethod
+    def from_json(cls, path):
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+PRESETS = {
+    # The reference DCGAN of BENCHMARKS.md with its optimiser settings (the defaults).
+    "reference": {},
+    # Few images: augment everything D sees, regularise D, keep an EMA generator.
+    "few-shot": {"diffaugment": "color,translation,cutout", "r1_weight": 0.1, "spectral_norm": True,
+                 "batch_size": 32, "steps_per_epoch": 100},
+}
+
+
+def preset(name, **overrides):
+    """Options of a named preset with `overrides` applied.
+
+    Args:
+        name: a key of `PRESETS`.
+        **overrides: any `TrainOptions` field.
+
+    Returns:
+        Validated `TrainOptions`.
+    """
+    if name not in PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(PRESETS)}. Received: preset={name!r}")
+    return TrainOptions.from_dict({**PRESETS[name], **overrides}).validate()

@@ -1,0 +1,267 @@
+"""Turn a data spec (a name, a path or arrays) into in-memory image and label arrays.
+
+Every source ends as `ImageArrays`: images as float32 in [0, 255] with shape (N, H, W, C), and int64
+labels. Few-shot data is small, so holding it in memory is the simple and fast choice.
+"""
+import dataclasses
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from kgantl.data import fashion_mnist
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+_SPLITS = ("train", "test")
+
+
+@dataclasses.dataclass
+class ImageArrays:
+    """Images and labels of one data spec.
+
+    Attributes:
+        images: float32 array (N, H, W, C) with values in [0, 255].
+        labels: int64 array (N,), the data set's own class ids (a subset keeps its original ids).
+        num_classes: number of classes of the whole data set (so ids stay meaningful across subsets).
+        class_names: names of all classes, indexed by id.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    num_classes: int
+    class_names: tuple
+
+
+def parse_classes(text, num_classes, spec):
+    """Parse a class selection like `7`, `0-4` or `1,3,5`.
+
+    Args:
+        text: the part of the spec after the colon.
+        num_classes: number of classes in the data set.
+        spec: the full spec, for error messages.
+
+    Returns:
+        Sorted list of class ids.
+    """
+    classes = set()
+    for part in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if not match:
+            raise ValueError(
+                f"A class selection must look like 7, 0-4 or 1,3,5. Received: {spec!r}"
+            )
+        low = int(match.group(1))
+        high = int(match.group(2)) if match.group(2) is not None else low
+        if low > high:
+            raise ValueError(f"A class range must be ascending. Received: {spec!r}")
+        for k in range(low, high + 1):
+            if k >= num_classes:
+                raise ValueError(
+                    f"class index must be in 0-{num_classes - 1} for {spec.split(':')[0]}. "
+                    f"Received: class {k} in {spec!r}"
+                )
+            classes.add(k)
+    return sorted(classes)
+
+
+def _infer_scale(images, name):
+    """Bring integer or float images to float32 in [0, 255], rejecting what cannot be interpreted."""
+    if images.dtype == np.bool_ or images.dtype.kind not in "uif":
+        raise ValueError(f"{name} must hold numbers. Received: dtype={images.dtype}")
+    images = images.astype(np.float32)
+    if images.size == 0:
+        raise ValueError(f"{name} is empty. Received: shape={images.shape}")
+    if not np.all(np.isfinite(images)):
+        raise ValueError(f"{name} must not contain NaN or infinite values. Received: {int(np.sum(~np.isfinite(images)))} such values")
+    low, high = float(images.min()), float(images.max())
+    if images.dtype.kind in "ui" or high > 1.0:
+        if low < 0 or high > 255:
+            raise ValueError(f"{name} must be in [0, 255], [0, 1] or [-1, 1]. Received: range [{low:g}, {high:g}]")
+        return images
+    if low >= 0:  # [0, 1]
+        return images * 255.0
+    if low >= -1:  # [-1, 1]
+        return (images + 1.0) * 127.5
+    raise ValueError(f"{name} must be in [0, 255], [0, 1] or [-1, 1]. Received: range [{low:g}, {high:g}]")
+
+
+def arrays_from_numpy(images, labels=None, name="images"):
+    """Validate user arrays and bring them to the common form.
+
+    Args:
+        images: array (N, H, W) or (N, H, W, C) with C in 1, 3, 4; uint8 in [0, 255] or float in
+            [0, 255], [0, 1] or [-1, 1] (the range is read off the values).
+        labels: optional integer array (N,); zeros if omitted.
+        name: what to call the input in errors.
+
+    Returns:
+        `ImageArrays`.
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):
+        raise ValueError(
+            f"{name} must have shape (N, H, W) or (N, H, W, C) with C in 1, 3, 4. Received: shape={images.shape}"
+        )
+    images = _infer_scale(images, name)
+    if labels is None:
+        labels = np.zeros(len(images), dtype=np.int64)
+    labels = np.asarray(labels)
+    if labels.shape != (len(images),) or labels.dtype.kind not in "ui":
+        raise ValueError(
+            f"labels must be integers of shape ({len(images)},) to match {name}. "
+            f"Received: shape={labels.shape}, dtype={labels.dtype}"
+        )
+    if labels.min() < 0:
+        raise ValueError(f"labels must be >= 0. Received: min label {labels.min()}")
+    labels = labels.astype(np.int64)
+    num_classes = int(labels.max()) + 1
+    return ImageArrays(images, labels, num_classes, tuple(str(k) for k in range(num_classes)))
+
+
+def _load_fashion_mnist(split):
+    images, labels = fashion_mnist.load_fashion_mnist(split)
+    return ImageArrays(images.astype(np.float32), labels, 10, fashion_mnist.CLASS_NAMES)
+
+
+def _load_digits(split):
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ImportError("The 'digits' data needs scikit-learn: pip install 'kgantl[digits]'") from None
+    bunch = load_digits()
+    images = bunch.images.astype(np.float32) * (255.0 / 16.0)
+    # scikit-learn has no split: every fifth image (positions 4, 9, ...) is the test split.
+    is_test = np.arange(len(images)) % 5 == 4
+    keep = is_test if split == "test" else ~is_test
+    return ImageArrays(images[keep][..., None], bunch.target[keep].astype(np.int64), 10,
+                       tuple(str(k) for k in range(10)))
+
+
+def _load_tfds(name, split):
+    import tensorflow_datasets as tfds
+
+    try:
+        dataset, info = tfds.load(name, split=split, as_supervised=True, with_info=True)
+        # Element by element: batch_size=-1 aborts the process in some tensorflow-datasets versions.
+        pairs = list(tfds.as_numpy(dataset))
+    except Exception as error:  # DatasetNotFoundError, download and network errors alike
+        raise ValueError(
+            f"tensorflow-datasets could not load {name!r} split {split!r} "
+            f"(an offline machine needs it prepared in TFDS_DATA_DIR first): {error}"
+        ) from None
+    if not pairs:
+        raise ValueError(f"tfds:{name} split {split!r} holds no examples.")
+    images = np.stack([image for image, _ in pairs])
+    labels = np.array([label for _, label in pairs], dtype=np.int64)
+    arrays = arrays_from_numpy(images, labels, name=f"tfds:{name}")
+    label_feature = info.features["label"] if "label" in info.features else None
+    if label_feature is not None and getattr(label_feature, "num_classes", None):
+        arrays.num_classes = int(label_feature.num_classes)
+        arrays.class_names = tuple(label_feature.names)
+    return arrays
+
+
+def _check_readable_images(files):
+    from PIL import Image
+
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                image.verify()
+        except Exception as error:
+            raise ValueError(f"Image file {path} is unreadable or corrupt: {error}") from None
+
+
+def _load_folder(folder, split):
+    """One sub-folder per class, read with `keras.utils.image_dataset_from_directory`."""
+    import keras
+    from PIL import Image
+
+    class_dirs = sorted(p for p in folder.iterdir() if p.is_dir())
+    files = [f for d in class_dirs for f in sorted(d.iterdir()) if f.suffix.lower() in _IMAGE_SUFFIXES]
+    if not files:
+        raise ValueError(
+            f"An image folder must hold one sub-folder per class with {', '.join(_IMAGE_SUFFIXES)} files. "
+            f"Received: {folder} with no such files"
+        )
+    _check_readable_images(files)
+    with Image.open(files[0]) as first:
+        size = (first.height, first.width)
+        mode = first.mode
+    color_mode = "rgb" if mode in ("RGB", "RGBA", "P", "CMYK") else "grayscale"
+    dataset = keras.utils.image_dataset_from_directory(
+        str(folder), labels="inferred", label_mode="int", color_mode=color_mode, batch_size=None,
+        image_size=size, shuffle=False, interpolation="area", verbose=False,
+    )
+    images = np.stack([x.numpy() for x, _ in dataset]).astype(np.float32)
+    labels = np.array([int(y) for _, y in dataset], dtype=np.int64)
+    names = tuple(d.name for d in class_dirs)
+    return ImageArrays(images, labels, len(names), names)
+
+
+def _load_file(path):
+    if path.suffix == ".npy":
+        return arrays_from_numpy(np.load(path, allow_pickle=False), name=str(path))
+    with np.load(path, allow_pickle=False) as archive:
+        keys = set(archive.files)
+        image_key = next((k for k in ("images", "x") if k in keys), None)
+        if image_key is None:
+            raise ValueError(f"An .npz file must hold an 'images' (or 'x') array. Received: {path} with keys {sorted(keys)}")
+        label_key = next((k for k in ("labels", "y") if k in keys), None)
+        labels = archive[label_key] if label_key else None
+        return arrays_from_numpy(archive[image_key], labels, name=str(path))
+
+
+def resolve_source(spec, split="train"):
+    """Load the arrays a spec names.
+
+    Args:
+        spec: one of `fashion_mnist[:CLASSES]`, `digits[:CLASSES]`, `tfds:NAME[:CLASSES]`, a folder with
+            one sub-folder per class, an `.npz`/`.npy` file, a numpy array of images, or a tuple
+            `(images, labels)`. CLASSES is `7`, `0-4` or `1,3,5`.
+        split: `"train"` or `"test"` (ignored for folders, files and arrays, which have one split).
+
+    Returns:
+        `ImageArrays` restricted to the selected classes.
+
+    Example:
+        >>> arrays = resolve_source("fashion_mnist:0-4")
+    """
+    if split not in _SPLITS:
+        raise ValueError(f"split must be one of {_SPLITS}. Received: split={split!r}")
+    if isinstance(spec, tuple) and len(spec) == 2:
+        return arrays_from_numpy(*spec)
+    if isinstance(spec, np.ndarray):
+        return arrays_from_numpy(spec)
+    if not isinstance(spec, (str, os.PathLike)):
+        raise ValueError(f"data must be a spec string, a path, an array or (images, labels). Received: {type(spec).__name__}")
+    text = os.fspath(spec)
+    name, _, classes = text.partition(":")
+    if name == "tfds":
+        tfds_name, _, classes = classes.partition(":")
+        arrays = _load_tfds(tfds_name, split)
+    elif name == "fashion_mnist":
+        arrays = _load_fashion_mnist(split)
+    elif name == "digits":
+        arrays = _load_digits(split)
+    else:
+        path = Path(text)
+        if path.is_dir():
+            return _load_folder(path, split)
+        if path.suffix in (".npz", ".npy"):
+            if not path.is_file():
+                raise FileNotFoundError(f"Data file does not exist. Received: {text}")
+            return _load_file(path)
+        if path.suffix or os.sep in text:
+            raise FileNotFoundError(f"Data path does not exist or is not a folder, .npz or .npy file. Received: {text}")
+        raise ValueError(
+            "data must be fashion_mnist[:CLASSES], digits[:CLASSES], tfds:NAME[:CLASSES], a folder, "
+            f"an .npz/.npy file or arrays. Received: {text!r}"
+        )
+    if classes:
+        keep = np.isin(arrays.labels, parse_classes(classes, arrays.num_classes, text))
+        arrays = dataclasses.replace(arrays, images=arrays.images[keep], labels=arrays.labels[keep])
+    return arrays

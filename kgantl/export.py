@@ -1,0 +1,53 @@
+"""Export a trained generator as a TensorFlow SavedModel that needs neither kgantl nor Keras to run."""
+import shutil
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+DEFAULT_EXPORT_ROOT = "saved_models"
+
+
+def export_generator(gan, export_dir, use_ema=True):
+    """Write the generator as a SavedModel with one `serve` signature.
+
+    The signature takes `noise` (float32, (N, latent_dim)) and, for a conditional model, `labels`
+    (int32, (N,)), and returns `images` (float32, (N, H, W, C) in [-1, 1]). Load it anywhere with
+    `tf.saved_model.load(export_dir).serve(noise=...)`.
+
+    The export is written to a temporary folder and moved into place, so a failure leaves no
+    half-written SavedModel.
+
+    Args:
+        gan: a `GAN` / `ConditionalGAN`.
+        export_dir: target folder (replaced if it exists).
+        use_ema: export the EMA generator when the model has one.
+
+    Returns:
+        `Path` of the SavedModel folder.
+
+    Example:
+        >>> export_generator(load_gan("runs/00000-fashion_mnist_0_4"), "saved_models/fmnist-0-4")
+    """
+    generator = gan.sampler if use_ema else gan.generator
+    export_dir = Path(export_dir)
+    noise_spec = tf.TensorSpec((None, gan.latent_dim), tf.float32, name="noise")
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    if len(generator.inputs) == 2:
+        label_spec = tf.TensorSpec((None,), tf.int32, name="labels")
+        archive.add_endpoint("serve", lambda noise, labels: {"images": generator([noise, labels], training=False)},
+                             input_signature=[noise_spec, label_spec])
+    else:
+        archive.add_endpoint("serve", lambda noise: {"images": generator(noise, training=False)},
+                             input_signature=[noise_spec])
+    export_dir.parent.mkdir(parents=True, exist_ok=True)
+    partial = export_dir.with_name(export_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        archive.write_out(str(partial), verbose=False)
+        shutil.rmtree(export_dir, ignore_errors=True)
+        partial.rename(export_dir)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return export_dir

@@ -1,0 +1,147 @@
+"""DCGAN-style generator and discriminator builders (functional Keras models), plain or conditional.
+
+With `width=64`, `resolution=28`, `channels=1`, `latent_dim=128`, `norm="none"` the pair is exactly the
+reference DCGAN of BENCHMARKS.md. Layers are named by block (`d_block1_conv`, ...) so that transfer
+strategies such as FreezeD can address them.
+"""
+import math
+
+import keras
+from keras import layers
+
+MAX_WIDTH_MULTIPLIER = 8
+
+
+def upsampling_plan(resolution):
+    """Split a resolution into a base grid and a number of 2x up/down-sampling stages.
+
+    Args:
+        resolution: image side, 4 or 7 times a power of two, at least 8 (8, 14, 16, 28, 32, 56, 64, ...).
+
+    Returns:
+        `(base, stages)` with `base * 2**stages == resolution`.
+    """
+    if isinstance(resolution, int) and not isinstance(resolution, bool):
+        for base in (7, 4):
+            ratio = resolution // base
+            if resolution % base == 0 and ratio >= 2 and ratio & (ratio - 1) == 0:
+                return base, int(math.log2(ratio))
+    raise ValueError(
+        "resolution must be 4 or 7 times a power of two and at least 8 (e.g. 8, 16, 28, 32, 64). "
+        f"Received: resolution={resolution!r}"
+    )
+
+
+def _initializer(seed, index):
+    return keras.initializers.GlorotUniform(seed=None if seed is None else seed * 1000 + index)
+
+
+def _check_common(channels, width, num_classes):
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3. Received: channels={channels!r}")
+    if not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be a positive integer. Received: width={width!r}")
+    if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 2):
+        raise ValueError(f"num_classes must be an integer >= 2 or None. Received: num_classes={num_classes!r}")
+
+
+def build_generator(resolution=28, channels=1, latent_dim=128, width=64, num_classes=None, norm="none",
+                    seed=None, name="generator"):
+    """DCGAN generator: Dense -> Reshape -> (ConvTranspose 4x4/2, LeakyReLU) x stages -> Conv 5x5 tanh.
+
+    Args:
+        resolution: output side (see `upsampling_plan`).
+        channels: 1 or 3 output channels.
+        latent_dim: size of the noise vector.
+        width: channels of the last stage; earlier stages double it (capped at 8x).
+        num_classes: if set, the model takes `[noise, labels]` and multiplies the noise by a learned
+            per-class embedding (initialised to ones, so it starts as the unconditional generator).
+        norm: `"none"` or `"batch"` (BatchNormalization after the dense and each upsampling layer).
+        seed: int seed for the weight initialisers, or None.
+        name: model name.
+
+    Returns:
+        A functional `keras.Model` producing images in [-1, 1] of shape (resolution, resolution, channels).
+
+    Example:
+        >>> g = build_generator(resolution=32, channels=3, latent_dim=64, width=32)
+    """
+    _check_common(channels, width, num_classes)
+    if norm not in ("none", "batch"):
+        raise ValueError(f"norm must be 'none' or 'batch'. Received: norm={norm!r}")
+    if not isinstance(latent_dim, int) or latent_dim < 1:
+        raise ValueError(f"latent_dim must be a positive integer. Received: latent_dim={latent_dim!r}")
+    base, stages = upsampling_plan(resolution)
+    noise = keras.Input((latent_dim,), name="noise")
+    inputs = [noise]
+    h = noise
+    if num_classes is not None:
+        labels = keras.Input((), dtype="int32", name="labels")
+        inputs.append(labels)
+        embedding = layers.Embedding(num_classes, latent_dim, embeddings_initializer="ones",
+                                     name="g_label_embedding")(labels)
+        h = layers.Multiply(name="g_condition")([noise, embedding])
+    top_width = width * min(2 ** (stages - 1), MAX_WIDTH_MULTIPLIER)
+    h = layers.Dense(base * base * top_width, kernel_initializer=_initializer(seed, 0), name="g_dense")(h)
+    if norm == "batch":
+        h = layers.BatchNormalization(name="g_dense_bn")(h)
+        h = layers.LeakyReLU(0.2, name="g_dense_act")(h)
+    h = layers.Reshape((base, base, top_width), name="g_reshape")(h)
+    for i in range(stages):
+        filters = width * min(2 ** (stages - 1 - i), MAX_WIDTH_MULTIPLIER)
+        h = layers.Conv2DTranspose(filters, 4, 2, padding="same", kernel_initializer=_initializer(seed, i + 1),
+                                   name=f"g_block{i + 1}_convt")(h)
+        if norm == "batch":
+            h = layers.BatchNormalization(name=f"g_block{i + 1}_bn")(h)
+        h = layers.LeakyReLU(0.2, name=f"g_block{i + 1}_act")(h)
+    images = layers.Conv2D(channels, 5, padding="same", activation="tanh",
+                           kernel_initializer=_initializer(seed, stages + 1), name="g_to_image")(h)
+    return keras.Model(inputs if num_classes is not None else noise, images, name=name)
+
+
+def build_discriminator(resolution=28, channels=1, width=64, num_classes=None, spectral_norm=False, seed=None,
+                        name="discriminator"):
+    """DCGAN discriminator: (Conv 4x4/2, LeakyReLU) x stages -> Flatten -> Dense(1) logit.
+
+    Args:
+        resolution: input side (see `upsampling_plan`).
+        channels: 1 or 3 input channels.
+        width: filters of the first block; each later block doubles them (capped at 8x).
+        num_classes: if set, the model takes `[images, labels]` and adds a projection term
+            <embedding(label), features> to the logit (projection discriminator).
+        spectral_norm: wrap every convolution and dense layer in `keras.layers.SpectralNormalization`.
+        seed: int seed for the weight initialisers, or None.
+        name: model name.
+
+    Returns:
+        A functional `keras.Model` returning one raw logit per image, shape (N, 1).
+
+    Example:
+        >>> d = build_discriminator(resolution=32, channels=3, width=32, spectral_norm=True)
+
+    Reference: Miyato & Koyama, cGANs with Projection Discriminator, https://arxiv.org/abs/1802.05637 ;
+    Miyato et al., Spectral Normalization for GANs, https://arxiv.org/abs/1802.05957
+    """
+    _check_common(channels, width, num_classes)
+    _, stages = upsampling_plan(resolution)
+
+    def maybe_sn(layer):
+        return layers.SpectralNormalization(layer, name=layer.name + "_sn") if spectral_norm else layer
+
+    images = keras.Input((resolution, resolution, channels), name="images")
+    h = images
+    for i in range(stages):
+        filters = width * min(2 ** i, MAX_WIDTH_MULTIPLIER)
+        conv = layers.Conv2D(filters, 4, 2, padding="same", kernel_initializer=_initializer(seed, i),
+                             name=f"d_block{i + 1}_conv")
+        h = maybe_sn(conv)(h)
+        h = layers.LeakyReLU(0.2, name=f"d_block{i + 1}_act")(h)
+    features = layers.Flatten(name="d_flatten")(h)
+    logits = maybe_sn(layers.Dense(1, kernel_initializer=_initializer(seed, stages), name="d_logit"))(features)
+    if num_classes is None:
+        return keras.Model(images, logits, name=name)
+    labels = keras.Input((), dtype="int32", name="labels")
+    embedding = layers.Embedding(num_classes, features.shape[-1], name="d_label_embedding")(labels)
+    projection = layers.Dot(axes=1, name="d_projection")([embedding, features])
+    logits = layers.Add(name="d_logit_conditional")([logits, projection])
+    return keras.Model([images, labels], logits, name=name)

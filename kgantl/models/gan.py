@@ -1,0 +1,272 @@
+"""`GAN`: a `keras.Model` whose `train_step` runs one adversarial update with two gradient tapes."""
+import keras
+import tensorflow as tf
+from keras import ops
+
+from kgantl import losses as gan_losses
+from kgantl.data.augment import DiffAugment
+
+
+def _check_backend():
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(
+            "kgantl trains with tf.GradientTape and needs the TensorFlow backend; set KERAS_BACKEND=tensorflow. "
+            f"Received: backend={keras.backend.backend()!r}"
+        )
+
+
+def default_optimizer(learning_rate=2e-4):
+    """Adam(learning_rate, beta_1=0.5): the DCGAN setting."""
+    return keras.optimizers.Adam(learning_rate, beta_1=0.5)
+
+
+@keras.saving.register_keras_serializable(package="kgantl")
+class GAN(keras.Model):
+    """An unconditional GAN trained with `fit()`.
+
+    Each `train_step` does `n_critic` discriminator updates, then one generator update, then moves the
+    EMA generator. Real and generated images pass through the same augmentation before D. Losses are
+    reported through metric trackers (`d_loss`, `g_loss`, `d_real`, `d_fake`: D's mean logits), plus
+    `aug_p` in adaptive augmentation mode.
+
+    Args:
+        generator: model noise -> images in [-1, 1].
+        discriminator: model images -> logits (N, 1).
+        augment: a `DiffAugment` layer, a policy string such as `"color,translation,cutout"`, or None.
+        ada_target: if set, adaptive augmentation: the augmentation probability rises while
+            E[sign(D(real))] is above this target (D overfits) and falls while below. In [-1, 1); 0.6 is
+            the StyleGAN2-ADA value.
+        ada_speed: images over which the probability can move from 0 to 1.
+        ema_decay: decay of the generator's exponential moving average (0 disables it). The EMA
+            generator is used for sampling (`call`, `generate`) and export.
+        seed: int seed of the model's `SeedGenerator` (noise, augmentation, penalties).
+
+    Example:
+        >>> gan = GAN(build_generator(), build_discriminator(), augment="translation,cutout")
+        >>> gan.compile(loss="hinge")
+        >>> gan.fit(load_images("fashion_mnist:7", shots=100, repeat=True), epochs=10, steps_per_epoch=50)
+    """
+
+    def __init__(self, generator, discriminator, augment=None, ada_target=None, ada_speed=20_000, ema_decay=0.999,
+                 seed=None, **kwargs):
+        super().__init__(**kwargs)
+        _check_backend()
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(generator.inputs[0].shape[-1])
+        if ada_target is not None and not -1.0 <= float(ada_target) < 1.0:
+            raise ValueError(f"ada_target must be in [-1, 1). Received: ada_target={ada_target!r}")
+        if float(ada_speed) <= 0:
+            raise ValueError(f"ada_speed must be positive. Received: ada_speed={ada_speed!r}")
+        if not 0.0 <= float(ema_decay) < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1). Received: ema_decay={ema_decay!r}")
+        if isinstance(augment, str) or (augment is None and ada_target is not None):
+            augment = DiffAugment(augment or "color,translation,cutout",
+                                  probability=0.0 if ada_target is not None else 1.0, name="augment")
+        self.augment = augment
+        self.ada_target = None if ada_target is None else float(ada_target)
+        self.ada_speed = float(ada_speed)
+        self.ema_decay = float(ema_decay)
+        self.ema_generator = None
+        if self.ema_decay > 0:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self.built = True  # the sub-models are built; fit() must not try a symbolic call
+
+    # ----- configuration -------------------------------------------------------------------------
+    def compile(self, d_optimizer=None, g_optimizer=None, loss="nonsaturating", n_critic=1, r1_weight=0.0,
+                gp_weight=10.0, jit_compile="auto", **kwargs):
+        """Configure training.
+
+        Args:
+            d_optimizer, g_optimizer: optimizers (default Adam(2e-4, beta_1=0.5) each).
+            loss: `nonsaturating`, `minimax`, `hinge` or `wgan-gp`.
+            n_critic: discriminator updates per generator update (5 is usual for `wgan-gp`).
+            r1_weight: gamma of the R1 penalty on real images (0 disables it).
+            gp_weight: weight of the gradient penalty, used by `wgan-gp` only.
+            jit_compile: `"auto"` (XLA on GPU, not on CPU, where it made a small DCGAN step about 2x
+                slower here), True or False.
+            **kwargs: passed to `keras.Model.compile` (e.g. `steps_per_execution`, `run_eagerly`).
+        """
+        self.g_loss_fn, self.d_loss_fn = gan_losses.get_losses(loss)
+        if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
+            raise ValueError(f"n_critic must be a positive integer. Received: n_critic={n_critic!r}")
+        for name, value in (("r1_weight", r1_weight), ("gp_weight", gp_weight)):
+            if float(value) < 0:
+                raise ValueError(f"{name} must be >= 0. Received: {name}={value!r}")
+        self.loss_name, self.n_critic = loss, n_critic
+        self.r1_weight, self.gp_weight = float(r1_weight), float(gp_weight)
+        self.d_optimizer = d_optimizer or default_optimizer()
+        self.g_optimizer = g_optimizer or default_optimizer()
+        # The generator optimizer doubles as `self.optimizer`, so Keras' own bookkeeping (iterations,
+        # learning-rate logging) sees the generator step count. Building both now keeps fit() from
+        # building one over all variables.
+        super().compile(optimizer=self.g_optimizer, jit_compile=jit_compile, **kwargs)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    def get_compile_config(self):
+        return {
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+            "loss": self.loss_name, "n_critic": self.n_critic, "r1_weight": self.r1_weight,
+            "gp_weight": self.gp_weight,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("d_optimizer", "g_optimizer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "augment": keras.saving.serialize_keras_object(self.augment) if self.augment is not None else None,
+            "ada_target": self.ada_target, "ada_speed": self.ada_speed, "ema_decay": self.ema_decay,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator", "augment"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+
+    @property
+    def sampler(self):
+        """The generator used for sampling: the EMA copy when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    # ----- inputs: the conditional subclass overrides these three ----------------------------------
+    def _split_batch(self, data):
+        """Real images and labels (None here) from what the dataset yields."""
+        return (data[0] if isinstance(data, (tuple, list)) else data), None
+
+    def _generator_inputs(self, noise, labels):
+        return noise
+
+    def _discriminator_inputs(self, images, labels):
+        return images
+
+    # ----- sampling -------------------------------------------------------------------------------
+    def call(self, inputs, training=False):
+        """Images from noise (or `[noise, labels]` for the conditional model) with the sampling generator."""
+        return self.sampler(inputs, training=training)
+
+    def generate(self, count=None, noise=None, labels=None, seed=None):
+        """Sample images with the EMA generator, as a numpy array in [-1, 1].
+
+        Args:
+            count: number of images (ignored if `noise` is given).
+            noise: optional array (N, latent_dim).
+            labels: class labels for the conditional model (int or array).
+            seed: int seed for the noise when `noise` is None.
+
+        Returns:
+            float32 array (N, H, W, C).
+        """
+        if noise is None:
+            if count is None or count < 1:
+                raise ValueError(f"count must be a positive integer when no noise is given. Received: count={count!r}")
+            noise = keras.random.normal((count, self.latent_dim), seed=seed)
+        noise = ops.convert_to_tensor(noise, "float32")
+        if len(noise.shape) != 2 or noise.shape[-1] != self.latent_dim:
+            raise ValueError(f"noise must have shape (N, {self.latent_dim}). Received: shape={tuple(noise.shape)}")
+        return ops.convert_to_numpy(self.sampler(self._sampling_inputs(noise, labels), training=False))
+
+    def _sampling_inputs(self, noise, labels):
+        return noise
+
+    # ----- training -------------------------------------------------------------------------------
+    def _discriminate(self, real, fake, labels):
+        """D's logits on augmented real and fake images, in one batched call."""
+        images = ops.concatenate([real, fake], axis=0)
+        if self.augment is not None:
+            images = self.augment(images, seed_generator=self.seed_generator)
+        both_labels = None if labels is None else ops.concatenate([labels, labels], axis=0)
+        logits = self.discriminator(self._discriminator_inputs(images, both_labels), training=True)
+        batch = ops.shape(real)[0]
+        return logits[:batch], logits[batch:], images[:batch], images[batch:]
+
+    def _discriminator_step(self, real, labels):
+        batch = ops.shape(real)[0]
+        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        fake = self.generator(self._generator_inputs(noise, labels), training=True)
+        with tf.GradientTape() as tape:
+            real_logits, fake_logits, real_seen, fake_seen = self._discriminate(real, fake, labels)
+            d_loss = self.d_loss_fn(real_logits, fake_logits)
+            penalty = 0.0
+            critic = lambda x: self.discriminator(self._discriminator_inputs(x, labels), training=True)  # noqa: E731
+            if self.loss_name == "wgan-gp" and self.gp_weight > 0:
+                penalty += self.gp_weight * gan_losses.gradient_penalty(critic, real_seen, fake_seen,
+                                                                        seed=self.seed_generator)
+            if self.r1_weight > 0:
+                penalty += 0.5 * self.r1_weight * gan_losses.r1_penalty(critic, real_seen)
+            total = d_loss + penalty
+        weights = self.discriminator.trainable_variables
+        self.d_optimizer.apply(tape.gradient(total, weights), weights)
+        return d_loss, real_logits, fake_logits
+
+    def _generator_step(self, batch, labels):
+        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._generator_inputs(noise, labels), training=True)
+            if self.augment is not None:
+                fake = self.augment(fake, seed_generator=self.seed_generator)
+            fake_logits = self.discriminator(self._discriminator_inputs(fake, labels), training=True)
+            g_loss = self.g_loss_fn(fake_logits)
+        weights = self.generator.trainable_variables
+        self.g_optimizer.apply(tape.gradient(g_loss, weights), weights)
+        return g_loss
+
+    def _update_augment_probability(self, real_logits, batch):
+        """ADA: move p by batch/ada_speed towards keeping E[sign(D(real))] at the target."""
+        overfit = ops.mean(ops.sign(real_logits)) - self.ada_target
+        step = ops.sign(overfit) * ops.cast(batch, "float32") / self.ada_speed
+        self.augment.probability.assign(ops.clip(self.augment.probability + step, 0.0, 1.0))
+
+    def _update_ema(self):
+        # Warm-up: early in training the average follows the generator closely (as in TF's
+        # ExponentialMovingAverage with num_updates), so short runs still sample well.
+        step = ops.cast(self.g_optimizer.iterations, "float32")
+        decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        for average, current in zip(self.ema_generator.weights, self.generator.weights):
+            average.assign(decay * average + (1.0 - decay) * current)
+
+    def train_step(self, data):
+        real, labels = self._split_batch(data)
+        batch = ops.shape(real)[0]
+        for _ in range(self.n_critic):
+            d_loss, real_logits, fake_logits = self._discriminator_step(real, labels)
+        if self.ada_target is not None:
+            self._update_augment_probability(real_logits, batch)
+        g_loss = self._generator_step(batch, labels)
+        if self.ema_generator is not None:
+            self._update_ema()
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.d_real_tracker.update_state(ops.mean(real_logits))
+        self.d_fake_tracker.update_state(ops.mean(fake_logits))
+        logs = {m.name: m.result() for m in self.metrics}
+        if self.ada_target is not None:
+            logs["aug_p"] = ops.convert_to_tensor(self.augment.probability)
+        return logs

@@ -1,0 +1,78 @@
+"""Run directories: one per training run, holding options.json, samples, metrics and checkpoints.
+
+Running the same command again resumes the unfinished run with identical options instead of
+starting over, which is what makes `kill -9` followed by the same command safe.
+"""
+import json
+import re
+from pathlib import Path
+
+from kgantl.callbacks.checkpoint import latest_epoch
+
+OPTIONS_FILE = "options.json"
+CHECKPOINTS = "checkpoints"
+_LOCATION_KEYS = ("run_dir", "runs_root")
+
+
+def _slug(text):
+    return re.sub(r"[^A-Za-z0-9]+", "_", str(text)).strip("_")[:40] or "run"
+
+
+def _comparable(options_dict, ignore=()):
+    return {k: v for k, v in options_dict.items() if k not in _LOCATION_KEYS and k not in ignore}
+
+
+def is_finished(run_dir, epochs):
+    """True when the run's checkpoints already cover `epochs` epochs."""
+    return latest_epoch(Path(run_dir) / CHECKPOINTS) >= epochs
+
+
+def find_resumable(runs_root, options):
+    """The newest unfinished run under `runs_root` whose options equal `options`, or None."""
+    root = Path(runs_root)
+    if not root.is_dir():
+        return None
+    wanted = _comparable(options.to_dict())
+    for candidate in sorted(root.glob("[0-9][0-9][0-9][0-9][0-9]-*"), reverse=True):
+        path = candidate / OPTIONS_FILE
+        if path.is_file() and _comparable(json.loads(path.read_text())) == wanted \
+                and not is_finished(candidate, options.epochs):
+            return candidate
+    return None
+
+
+def prepare_run_dir(options):
+    """Pick (or create) the run directory for resolved `options` and write `options.json` into it.
+
+    With `options.run_dir`, that folder is used; if it holds a run with other options (apart from
+    `epochs`, which may grow to extend a run) a `ValueError` says which differ. Without it, an
+    unfinished run with identical options under `options.runs_root` is resumed, or a new folder
+    `NNNNN-<data>` is created.
+
+    Args:
+        options: validated, resolved `TrainOptions`.
+
+    Returns:
+        `Path` of the run directory.
+    """
+    if options.run_dir:
+        run_dir = Path(options.run_dir)
+        existing = run_dir / OPTIONS_FILE
+        if existing.is_file():
+            old = _comparable(json.loads(existing.read_text()), ignore=("epochs",))
+            new = _comparable(options.to_dict(), ignore=("epochs",))
+            differing = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            if differing:
+                raise ValueError(
+                    f"run_dir {run_dir} holds a run with other options; choose another run_dir or the same "
+                    f"options. Received different: {', '.join(f'{k}={new.get(k)!r} (was {old.get(k)!r})' for k in differing)}"
+                )
+    else:
+        run_dir = find_resumable(options.runs_root, options)
+        if run_dir is None:
+            root = Path(options.runs_root)
+            numbers = [int(p.name[:5]) for p in root.glob("[0-9][0-9][0-9][0-9][0-9]-*")] if root.is_dir() else []
+            run_dir = root / f"{max(numbers, default=-1) + 1:05d}-{_slug(options.data)}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    options.to_json(run_dir / OPTIONS_FILE)
+    return run_dir

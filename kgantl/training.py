@@ -1,0 +1,131 @@
+"""`train(options)`: the one entry used by the CLI, notebooks and benchmarks."""
+import dataclasses
+import logging
+import math
+from pathlib import Path
+
+import keras
+
+from kgantl import callbacks as kcallbacks
+from kgantl.config import TrainOptions
+from kgantl.data.pipeline import load_arrays, make_dataset
+from kgantl.io import atomic_path
+from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
+from kgantl.runs import CHECKPOINTS, OPTIONS_FILE, prepare_run_dir
+
+logger = logging.getLogger("kgantl")
+MODEL_FILE = "model.keras"
+_JIT = {"auto": "auto", "on": True, "off": False}
+
+
+def build_gan(options, num_classes=None):
+    """Build and compile the GAN that `options` describe.
+
+    Args:
+        options: resolved `TrainOptions` (channels set).
+        num_classes: class count, required when `options.conditional`.
+
+    Returns:
+        A compiled `GAN` or `ConditionalGAN`.
+    """
+    classes = num_classes if options.conditional else None
+    if options.conditional and not num_classes or (classes is not None and classes < 2):
+        raise ValueError(f"A conditional GAN needs data with at least 2 classes. Received: num_classes={num_classes}")
+    generator = build_generator(options.image_size, options.channels, options.latent_dim, options.width,
+                                num_classes=classes, norm=options.norm, seed=options.seed)
+    discriminator = build_discriminator(options.image_size, options.channels, options.width, num_classes=classes,
+                                        spectral_norm=options.spectral_norm, seed=options.seed + 1)
+    model_class = ConditionalGAN if options.conditional else GAN
+    gan = model_class(generator, discriminator, augment=options.diffaugment or None, ada_target=options.ada_target,
+                      ema_decay=options.ema_decay, seed=options.seed)
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(options.d_lr, beta_1=options.beta_1),
+        g_optimizer=keras.optimizers.Adam(options.g_lr, beta_1=options.beta_1),
+        loss=options.loss, n_critic=options.n_critic, r1_weight=options.r1_weight, gp_weight=options.gp_weight,
+        jit_compile=_JIT[options.jit_compile],
+    )
+    return gan
+
+
+def resolve_options(options, arrays):
+    """Fill the options that depend on the data (channels, steps per epoch)."""
+    channels = options.channels or (1 if arrays.images.shape[-1] == 1 else 3)
+    steps = options.steps_per_epoch or max(1, math.ceil(len(arrays.images) / options.batch_size))
+    return dataclasses.replace(options, channels=channels, steps_per_epoch=steps)
+
+
+def train(options, callbacks=(), verbose="auto"):
+    """Train a GAN as `options` say, in its own run directory, resuming an unfinished identical run.
+
+    The run directory receives `options.json`, `samples/epoch_NNNN.png`, `metrics.jsonl`,
+    `checkpoints/` (one per epoch, atomic) and, at the end, `model.keras`.
+
+    Args:
+        options: `TrainOptions` (validated here).
+        callbacks: extra Keras callbacks.
+        verbose: passed to `fit` (progress bars).
+
+    Returns:
+        `(history, run_dir)`: the Keras `History` of this call and the run directory `Path`.
+
+    Example:
+        >>> history, run_dir = train(TrainOptions(data="fashion_mnist:7", shots=100, epochs=5))
+    """
+    options.validate()
+    arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
+    options = resolve_options(options, arrays)
+    run_dir = prepare_run_dir(options)
+    gan = build_gan(options, arrays.num_classes)
+    initial_epoch = kcallbacks.restore_checkpoint(gan, run_dir / CHECKPOINTS)
+    if initial_epoch:
+        logger.warning("Resuming %s from epoch %d of %d", run_dir, initial_epoch, options.epochs)
+    # Skipping the batches already trained on replays the exact data order of an uninterrupted run.
+    dataset = make_dataset(arrays, image_size=options.image_size, channels=options.channels,
+                           batch_size=options.batch_size, seed=options.seed, repeat=True,
+                           with_labels=options.conditional, skip_batches=initial_epoch * options.steps_per_epoch)
+    run_callbacks = [
+        kcallbacks.DivergenceGuard(),
+        kcallbacks.SampleGrid(run_dir / "samples", every=options.sample_every, seed=options.seed,
+                              num_classes=arrays.num_classes if options.conditional else None,
+                              class_ids=sorted(set(arrays.labels.tolist())) if options.conditional else None),
+        kcallbacks.JsonlLogger(run_dir / "metrics.jsonl"),
+        kcallbacks.EpochCheckpoint(run_dir / CHECKPOINTS),
+        *callbacks,
+    ]
+    history = gan.fit(dataset, epochs=options.epochs, steps_per_epoch=options.steps_per_epoch,
+                      initial_epoch=initial_epoch, callbacks=run_callbacks, verbose=verbose, shuffle=False)
+    with atomic_path(run_dir / MODEL_FILE) as tmp:
+        gan.save(tmp)
+    return history, run_dir
+
+
+def load_gan(path):
+    """Load a trained GAN from a `.keras` file or a run directory.
+
+    A run directory gives its final `model.keras`, or, for an unfinished run, a model rebuilt from
+    `options.json` with the newest checkpoint.
+
+    Args:
+        path: `.keras` file or run directory.
+
+    Returns:
+        The compiled `GAN` / `ConditionalGAN`.
+    """
+    path = Path(path)
+    if path.is_file() and path.suffix == ".keras":
+        return keras.saving.load_model(path)
+    if path.is_dir() and (path / MODEL_FILE).is_file():
+        return keras.saving.load_model(path / MODEL_FILE)
+    if path.is_dir() and (path / OPTIONS_FILE).is_file():
+        options = TrainOptions.from_json(path / OPTIONS_FILE)
+        num_classes = None
+        if options.conditional:
+            num_classes = load_arrays(options.data, shots=options.shots, seed=options.seed).num_classes
+        gan = build_gan(options, num_classes)
+        if not kcallbacks.restore_checkpoint(gan, path / CHECKPOINTS):
+            raise FileNotFoundError(f"Run directory has no checkpoint yet. Received: {path}")
+        return gan
+    raise FileNotFoundError(f"A model must be a .keras file or a kgantl run directory. Received: {path}")
+
+
+__all__ = ["build_gan", "load_gan", "resolve_options", "train"]

@@ -1,0 +1,44 @@
+"""Shared fixtures: tiny data sets written to temporary folders, never to the working directory."""
+import gzip
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+def write_idx(path, array):
+    """Write a uint8 array as a gzipped IDX file (the Fashion-MNIST format)."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def fake_fmnist(tmp_path, monkeypatch):
+    """A tiny Fashion-MNIST (20 train / 10 test images per class) in $KGANTL_DATA_DIR.
+
+    Image i of the train split is filled with the value (i % 250), so tests can tell which ones they got.
+    """
+    folder = tmp_path / "fmnist"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for prefix, per_class in (("train", 20), ("t10k", 10)):
+        labels = np.repeat(np.arange(10), per_class)
+        rng.shuffle(labels)
+        images = np.broadcast_to((np.arange(len(labels)) % 250)[:, None, None], (len(labels), 28, 28))
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    monkeypatch.setenv("KGANTL_DATA_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def tiny_npz(tmp_path):
+    """40 random 16x16 grayscale images with labels 0/1, as an .npz file."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "tiny.npz"
+    np.savez(path, images=rng.integers(0, 256, (40, 16, 16, 1)).astype(np.uint8), labels=np.arange(40) % 2)
+    return path

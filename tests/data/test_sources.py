@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from kgantl.data.sources import arrays_from_numpy, parse_classes, resolve_source
+
+
+def test_fashion_mnist_class_subsets(fake_fmnist):
+    assert set(resolve_source("fashion_mnist:7").labels) == {7}
+    subset = resolve_source("fashion_mnist:0-4")
+    assert set(subset.labels) == {0, 1, 2, 3, 4} and len(subset.images) == 100
+    assert subset.num_classes == 10 and subset.class_names[7] == "Sneaker"
+    assert set(resolve_source("fashion_mnist:1,3", split="test").labels) == {1, 3}
+    assert resolve_source("fashion_mnist").images.max() <= 255
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("fashion_mnist:10", r"class index must be in 0-9 for fashion_mnist\. Received: class 10"),
+    ("fashion_mnist:4-2", "class range must be ascending"),
+    ("fashion_mnist:x", "class selection must look like"),
+    ("cifar", r"data must be fashion_mnist\[:CLASSES\].*Received: 'cifar'"),
+])
+def test_bad_specs(fake_fmnist, spec, message):
+    with pytest.raises(ValueError, match=message):
+        resolve_source(spec)
+
+
+def test_bad_split(fake_fmnist):
+    with pytest.raises(ValueError, match="split must be one of"):
+        resolve_source("fashion_mnist", split="val")
+
+
+def test_parse_classes():
+    assert parse_classes("0-2,5", 10, "x:0-2,5") == [0, 1, 2, 5]
+
+
+def test_digits_are_split_by_position():
+    train, test = resolve_source("digits"), resolve_source("digits", split="test")
+    assert len(train.images) + len(test.images) == 1797
+    assert train.images.shape[1:] == (8, 8, 1) and train.images.max() == 255
+    assert set(resolve_source("digits:3").labels) == {3}
+
+
+def test_tfds_names_load_through_tensorflow_datasets():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=12):
+        arrays = resolve_source("tfds:mnist")
+        assert arrays.images.shape == (12, 28, 28, 1) and arrays.num_classes == 10
+
+
+def test_tfds_unknown_name_is_one_clear_error():
+    with pytest.raises(ValueError, match="tensorflow-datasets could not load 'no_such_dataset_xyz'"):
+        resolve_source("tfds:no_such_dataset_xyz")
+
+
+def _write_folder(root, classes=("cat", "dog"), per_class=3):
+    for k, name in enumerate(classes):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.new("RGB", (12, 10), color=(40 * k + i, 0, 0)).save(root / name / f"{i}.png")
+
+
+def test_folder_one_subfolder_per_class(tmp_path):
+    _write_folder(tmp_path / "data")
+    arrays = resolve_source(str(tmp_path / "data"))
+    assert arrays.images.shape == (6, 10, 12, 3)
+    assert arrays.class_names == ("cat", "dog") and list(arrays.labels) == [0, 0, 0, 1, 1, 1]
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "empty" / "a").mkdir(parents=True)
+    with pytest.raises(ValueError, match=r"one sub-folder per class.*Received: .*empty with no such files"):
+        resolve_source(str(tmp_path / "empty"))
+
+
+def test_corrupt_image_is_named(tmp_path):
+    _write_folder(tmp_path / "data")
+    (tmp_path / "data" / "dog" / "broken.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(ValueError, match=r"broken\.png is unreadable or corrupt"):
+        resolve_source(str(tmp_path / "data"))
+
+
+def test_missing_paths(tmp_path):
+    with pytest.raises(FileNotFoundError, match="Data file does not exist"):
+        resolve_source(str(tmp_path / "nope.npz"))
+    with pytest.raises(FileNotFoundError, match="Data path does not exist"):
+        resolve_source(str(tmp_path / "nope" / "folder"))
+
+
+def test_npz_npy_and_arrays(tmp_path, tiny_npz):
+    arrays = resolve_source(str(tiny_npz))
+    assert arrays.images.shape == (40, 16, 16, 1) and set(arrays.labels) == {0, 1}
+    np.save(tmp_path / "x.npy", np.zeros((3, 5, 5), np.uint8))
+    assert resolve_source(str(tmp_path / "x.npy")).images.shape == (3, 5, 5, 1)
+    assert resolve_source(np.ones((2, 4, 4, 3), np.float32)).images.max() == 255.0
+    np.savez(tmp_path / "bad.npz", pictures=np.zeros((2, 4, 4)))
+    with pytest.raises(ValueError, match=r"must hold an 'images'.*keys \['pictures'\]"):
+        resolve_source(str(tmp_path / "bad.npz"))
+
+
+@pytest.mark.parametrize("values, expected_max", [
+    (np.array([0.0, 1.0]), 255.0), (np.array([-1.0, 1.0]), 255.0), (np.array([0.0, 200.0]), 200.0),
+])
+def test_value_range_is_read_off_the_values(values, expected_max):
+    images = np.resize(values, (2, 4, 4)).astype(np.float32)
+    assert arrays_from_numpy(images).images.max() == pytest.approx(expected_max)
+
+
+@pytest.mark.parametrize("images, message", [
+    (np.full((2, 4, 4), np.nan), "must not contain NaN"),
+    (np.zeros((4, 4)), r"shape \(N, H, W\) or \(N, H, W, C\).*Received: shape=\(4, 4\)"),
+    (np.zeros((2, 4, 4, 2)), "C in 1, 3, 4"),
+    (np.full((2, 4, 4), 300.0), r"must be in \[0, 255\]"),
+    (np.zeros((0, 4, 4)), "is empty"),
+])
+def test_bad_arrays(images, message):
+    with pytest.raises(ValueError, match=message):
+        arrays_from_numpy(images)
+
+
+def test_labels_must_match_images():
+    with pytest.raises(ValueError, match=r"labels must be integers of shape \(2,\)"):
+        arrays_from_numpy(np.zeros((2, 4, 4)), np.zeros(3, int))
