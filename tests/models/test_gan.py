@@ -1,0 +1,148 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgantl.models import GAN, build_discriminator, build_generator
+
+LATENT = 8
+
+
+def _gan(seed=0, **kwargs):
+    return GAN(build_generator(8, 1, LATENT, width=8, seed=seed), build_discriminator(8, 1, width=8, seed=seed + 1),
+               seed=seed, **kwargs)
+
+
+def _data(value=0.5, count=64, batch=16):
+    images = np.full((count, 8, 8, 1), value, np.float32)
+    return tf.data.Dataset.from_tensor_slices(images).repeat().batch(batch)
+
+
+def _distance_to_data(gan, value=0.5):
+    samples = gan.generate(noise=np.random.default_rng(1).standard_normal((64, LATENT)).astype("float32"))
+    return float(np.mean((samples - value) ** 2))
+
+
+def _weights(model):
+    return [w.copy() for w in model.get_weights()]
+
+
+def test_one_step_updates_both_networks_and_ema():
+    gan = _gan()
+    gan.compile()
+    d0, g0, e0 = _weights(gan.discriminator), _weights(gan.generator), _weights(gan.ema_generator)
+    gan.fit(_data(), epochs=1, steps_per_epoch=1, verbose=0)
+    assert all(not np.array_equal(a, b) for a, b in zip(d0, gan.discriminator.get_weights()))
+    assert all(not np.array_equal(a, b) for a, b in zip(g0, gan.generator.get_weights()))
+    assert not np.array_equal(e0[0], gan.ema_generator.get_weights()[0])
+    assert gan.d_optimizer.iterations.numpy() == 1 and gan.g_optimizer.iterations.numpy() == 1
+
+
+@pytest.mark.parametrize("loss, n_critic", [("nonsaturating", 1), ("minimax", 1), ("hinge", 1), ("wgan-gp", 2)])
+def test_generator_learns_a_constant_image(loss, n_critic):
+    gan = _gan(ema_decay=0.0)
+    optimizer = lambda: keras.optimizers.Adam(2e-3, beta_1=0.5)  # noqa: E731
+    gan.compile(d_optimizer=optimizer(), g_optimizer=optimizer(), loss=loss, n_critic=n_critic)
+    before = _distance_to_data(gan)
+    history = gan.fit(_data(), epochs=4, steps_per_epoch=60, verbose=0)
+    after = _distance_to_data(gan)
+    assert after < 0.2 * before, (loss, before, after)
+    assert set(history.history) >= {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(np.isfinite(v) for values in history.history.values() for v in values)
+
+
+def test_n_critic_counts_discriminator_updates():
+    gan = _gan()
+    gan.compile(n_critic=3)
+    gan.fit(_data(), epochs=1, steps_per_epoch=2, verbose=0)
+    assert gan.d_optimizer.iterations.numpy() == 6 and gan.g_optimizer.iterations.numpy() == 2
+
+
+def test_r1_penalty_trains_and_stays_finite():
+    gan = _gan()
+    gan.compile(r1_weight=10.0)
+    history = gan.fit(_data(), epochs=1, steps_per_epoch=3, verbose=0)
+    assert np.isfinite(history.history["d_loss"][-1])
+
+
+def test_same_seed_same_training():
+    results = []
+    for _ in range(2):
+        gan = _gan(seed=7, augment="color,translation,cutout")
+        gan.compile()
+        gan.fit(_data(), epochs=1, steps_per_epoch=3, verbose=0)
+        results.append(gan.generator.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_adaptive_augmentation_moves_p_with_the_sign_of_real_logits():
+    gan = _gan(ada_target=0.6, ada_speed=160)
+    assert float(gan.augment.probability.numpy()) == 0.0  # adaptive mode starts without augmentation
+    gan._update_augment_probability(tf.ones((16, 1)), 16)  # D sure of every real image: overfitting
+    assert float(gan.augment.probability.numpy()) == pytest.approx(0.1)
+    gan._update_augment_probability(-tf.ones((16, 1)), 16)
+    gan._update_augment_probability(-tf.ones((16, 1)), 16)
+    assert float(gan.augment.probability.numpy()) == 0.0  # clipped at 0
+
+
+def test_adaptive_augmentation_reports_p_during_fit():
+    gan = _gan(ada_target=0.6)
+    gan.compile()
+    history = gan.fit(_data(), epochs=2, steps_per_epoch=2, verbose=0)
+    assert len(history.history["aug_p"]) == 2
+    assert 0.0 <= history.history["aug_p"][-1] <= 1.0
+
+
+def test_jit_compile_is_off_on_cpu_by_default_and_can_be_forced():
+    gan = _gan()
+    gan.compile()
+    if not tf.config.list_physical_devices("GPU"):
+        assert gan.jit_compile is False
+    forced = _gan()
+    forced.compile(jit_compile=False)
+    assert forced.jit_compile is False
+
+
+def test_save_load_round_trip_and_training_continues(tmp_path):
+    gan = _gan(augment="translation", ada_target=0.6)
+    gan.compile(loss="hinge", n_critic=2)
+    gan.fit(_data(), epochs=1, steps_per_epoch=2, verbose=0)
+    gan.save(tmp_path / "gan.keras")
+    loaded = keras.saving.load_model(tmp_path / "gan.keras")  # safe_mode=True by default
+    assert isinstance(loaded, GAN) and loaded.loss_name == "hinge" and loaded.n_critic == 2
+    assert loaded.d_optimizer.iterations.numpy() == 4
+    noise = np.random.default_rng(0).standard_normal((4, LATENT)).astype("float32")
+    np.testing.assert_allclose(loaded.generate(noise=noise), gan.generate(noise=noise), atol=1e-6)
+    np.testing.assert_allclose(loaded.augment.probability.numpy(), gan.augment.probability.numpy())
+    loaded.fit(_data(), epochs=1, steps_per_epoch=1, verbose=0)
+    assert loaded.g_optimizer.iterations.numpy() == 3
+
+
+def test_generate_checks_its_arguments():
+    gan = _gan()
+    with pytest.raises(ValueError, match=r"noise must have shape \(N, 8\)"):
+        gan.generate(noise=np.zeros((2, 3), "float32"))
+    with pytest.raises(ValueError, match="count must be a positive integer"):
+        gan.generate()
+    assert gan.generate(5, seed=1).shape == (5, 8, 8, 1)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_critic": 0}, "n_critic must be a positive integer"),
+    ({"loss": "lsgan"}, "loss must be one of"),
+    ({"r1_weight": -1}, "r1_weight must be >= 0"),
+])
+def test_bad_compile_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _gan().compile(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"ema_decay": 1.0}, r"ema_decay must be in \[0, 1\)"),
+    ({"ada_target": 1.5}, r"ada_target must be in \[-1, 1\)"),
+    ({"augment": "blur"}, "diffaugment policy must be"),
+])
+def test_bad_constructor_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _gan(**kwargs)

@@ -1,0 +1,109 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kgantl.cli import main
+
+TINY = ["--image-size", "16", "--width", "4", "--latent-dim", "8", "--batch-size", "8", "--steps-per-epoch", "2"]
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["generate"], ["export"]])
+def test_help_exits_zero(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(command + ["--help"])
+    assert exit_info.value.code == 0
+    assert "usage: kgantl" in capsys.readouterr().out
+
+
+def test_train_dry_run_prints_resolved_options(capsys, tiny_npz):
+    assert main(["train", "--data", str(tiny_npz), "--shots", "5", "--dry-run", *TINY]) == 0
+    options = json.loads(capsys.readouterr().out)
+    assert options["shots"] == 5 and options["channels"] == 1 and options["image_size"] == 16
+
+
+def test_config_file_with_flag_override(capsys, tmp_path, tiny_npz):
+    (tmp_path / "o.json").write_text(json.dumps({"data": str(tiny_npz), "epochs": 7, "width": 4}))
+    assert main(["train", "--config", str(tmp_path / "o.json"), "--epochs", "3", "--dry-run"]) == 0
+    options = json.loads(capsys.readouterr().out)
+    assert options["epochs"] == 3 and options["width"] == 4
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--bogus"], "kgantl train: error: unrecognized arguments: --bogus"),
+    (["train", "--epochs", "zero"], "kgantl train: error: argument --epochs: invalid int value: 'zero'"),
+    (["train", "--epochs", "0", "--dry-run"], "kgantl train: error: epochs must be a positive integer. Received: epochs=0"),
+    (["train", "--data", "fashion_mnist:11", "--dry-run"], "kgantl train: error: class index must be in 0-9"),
+    (["train", "--data", "missing/dir/x.npz", "--dry-run"], "kgantl train: error: Data file does not exist"),
+    (["train", "--loss", "lsgan"], "kgantl train: error: argument --loss: invalid choice: 'lsgan'"),
+    (["generate", "m.keras", "--out", "x.gif"], "kgantl generate: error: --out must end in .png, .npy or .npz"),
+    (["export", "nowhere"], "kgantl export: error: A model must be a .keras file or a kgantl run directory"),
+    (["fly"], "kgantl: error: argument command: invalid choice: 'fly'"),
+])
+def test_bad_arguments_exit_2_with_one_line(argv, message, capsys, fake_fmnist, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_train_generate_export_end_to_end(tmp_path, tiny_npz, capsys):
+    run_dir = tmp_path / "run"
+    assert main(["train", "--data", str(tiny_npz), "--epochs", "1", "--run-dir", str(run_dir), "--conditional",
+                 *TINY]) == 0
+    assert main(["generate", str(run_dir), "--n", "6", "--labels", "0-1", "--out", str(tmp_path / "s.npz")]) == 0
+    with np.load(tmp_path / "s.npz") as saved:
+        assert saved["images"].shape == (6, 16, 16, 1) and list(saved["labels"]) == [0, 1, 0, 1, 0, 1]
+    assert main(["export", str(run_dir), "--out", str(tmp_path / "exported")]) == 0
+    assert main(["generate", str(tmp_path / "exported"), "--n", "4", "--labels", "1",
+                 "--out", str(tmp_path / "grid.png")]) == 0
+    assert np.asarray(Image.open(tmp_path / "grid.png")).shape == (2 * 17 + 1, 2 * 17 + 1)
+    assert main(["generate", str(tmp_path / "exported"), "--out", str(tmp_path / "g.png")]) == 2
+    assert "--labels is required" in capsys.readouterr().err
+
+
+def _kgantl(args, **kwargs):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "kgantl.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, **kwargs)
+
+
+def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_path, tiny_npz):
+    common = ["train", "--data", str(tiny_npz), "--image-size", "16", "--width", "16", "--latent-dim", "16",
+              "--batch-size", "16", "--steps-per-epoch", "30", "--epochs", "6", "--diffaugment", "translation"]
+    killed_dir, straight_dir = tmp_path / "killed", tmp_path / "straight"
+    latest = killed_dir / "checkpoints" / "latest.json"
+    process = _kgantl(common + ["--run-dir", str(killed_dir)])
+    deadline = time.time() + 180
+    while time.time() < deadline and process.poll() is None:
+        if latest.exists() and json.loads(latest.read_text())["epoch"] >= 2:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "training ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = json.loads(latest.read_text())["epoch"]
+    assert 2 <= killed_at < 6
+
+    resumed = _kgantl(common + ["--run-dir", str(killed_dir)])
+    output, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, output
+    assert f"Resuming {killed_dir} from epoch {killed_at} of 6" in output
+    records = [json.loads(line) for line in (killed_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2, 3, 4, 5, 6]
+
+    straight = _kgantl(common + ["--run-dir", str(straight_dir)])
+    output, _ = straight.communicate(timeout=300)
+    assert straight.returncode == 0, output
+    from kgantl.training import load_gan
+
+    a, b = load_gan(killed_dir), load_gan(straight_dir)
+    assert a.g_optimizer.iterations.numpy() == b.g_optimizer.iterations.numpy() == 6 * 30
+    for x, y in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)

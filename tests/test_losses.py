@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgantl import losses
+
+REAL = tf.constant([[2.0], [-1.0]])
+FAKE = tf.constant([[0.5], [-3.0]])
+
+
+def _softplus(x):
+    return np.log1p(np.exp(x))
+
+
+def test_nonsaturating_and_minimax_match_their_formulas():
+    real, fake = REAL.numpy(), FAKE.numpy()
+    d_expected = np.mean(_softplus(-real)) + np.mean(_softplus(fake))
+    assert float(losses.nonsaturating_discriminator_loss(REAL, FAKE)) == pytest.approx(d_expected, rel=1e-5)
+    assert float(losses.minimax_discriminator_loss(REAL, FAKE)) == pytest.approx(d_expected, rel=1e-5)
+    assert float(losses.nonsaturating_generator_loss(FAKE)) == pytest.approx(np.mean(-np.log(1 / (1 + np.exp(-fake)))), rel=1e-5)
+    # log(1 - sigmoid(f)) = -softplus(f)
+    sigmoid = 1 / (1 + np.exp(-fake))
+    assert float(losses.minimax_generator_loss(FAKE)) == pytest.approx(np.mean(np.log(1 - sigmoid)), rel=1e-5)
+
+
+def test_hinge_and_wasserstein():
+    assert float(losses.hinge_discriminator_loss(REAL, FAKE)) == pytest.approx((0 + 2) / 2 + (1.5 + 0) / 2)
+    assert float(losses.hinge_generator_loss(FAKE)) == pytest.approx(1.25)
+    assert float(losses.wasserstein_discriminator_loss(REAL, FAKE)) == pytest.approx(-1.25 - 0.5)
+    assert float(losses.wasserstein_generator_loss(FAKE)) == pytest.approx(1.25)
+
+
+def test_penalties_of_a_linear_critic():
+    # D(x) = 3 * sum(x): the gradient norm is 3 * sqrt(pixels) everywhere.
+    critic = lambda x: 3.0 * tf.reduce_sum(x, axis=[1, 2, 3])[:, None]  # noqa: E731
+    real, fake = tf.zeros((4, 2, 2, 1)), tf.ones((4, 2, 2, 1))
+    assert float(losses.r1_penalty(critic, real)) == pytest.approx(9 * 4)
+    assert float(losses.gradient_penalty(critic, real, fake)) == pytest.approx((6 - 1) ** 2, rel=1e-4)
+
+
+def test_unknown_loss_name():
+    with pytest.raises(ValueError, match=r"loss must be one of nonsaturating, minimax, hinge, wgan-gp\. Received: loss='lsgan'"):
+        losses.get_losses("lsgan")

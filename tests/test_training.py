@@ -1,0 +1,67 @@
+import json
+
+import numpy as np
+import pytest
+
+from kgantl.config import TrainOptions
+from kgantl.training import load_gan, train
+
+
+def _options(tmp_path, data, **kwargs):
+    base = dict(data=str(data), image_size=16, width=4, latent_dim=8, batch_size=8, epochs=2, steps_per_epoch=2,
+                runs_root=str(tmp_path / "runs"), seed=1)
+    return TrainOptions(**{**base, **kwargs})
+
+
+def test_run_directory_holds_options_samples_metrics_checkpoint_and_model(tmp_path, tiny_npz):
+    history, run_dir = train(_options(tmp_path, tiny_npz), verbose=0)
+    assert run_dir.parent == tmp_path / "runs" and run_dir.name.startswith("00000-")
+    options = json.loads((run_dir / "options.json").read_text())
+    assert options["channels"] == 1 and options["steps_per_epoch"] == 2  # resolved values are recorded
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 2
+    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["epoch"] == 2
+    assert (run_dir / "model.keras").is_file() and len(history.history["d_loss"]) == 2
+
+
+def test_resumed_training_matches_uninterrupted_training(tmp_path, tiny_npz):
+    _, straight = train(_options(tmp_path, tiny_npz, epochs=3, run_dir=str(tmp_path / "straight"),
+                                 diffaugment="translation,cutout"), verbose=0)
+    interrupted = _options(tmp_path, tiny_npz, epochs=1, run_dir=str(tmp_path / "resumed"),
+                           diffaugment="translation,cutout")
+    train(interrupted, verbose=0)
+    history, resumed = train(_options(tmp_path, tiny_npz, epochs=3, run_dir=str(tmp_path / "resumed"),
+                                      diffaugment="translation,cutout"), verbose=0)
+    assert len(history.history["d_loss"]) == 2  # only epochs 2 and 3 ran again
+    a, b = load_gan(straight), load_gan(resumed)
+    for x, y in zip(a.generator.get_weights() + a.discriminator.get_weights() + a.ema_generator.get_weights(),
+                    b.generator.get_weights() + b.discriminator.get_weights() + b.ema_generator.get_weights()):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+
+
+def test_same_command_resumes_the_unfinished_run_and_new_runs_get_new_numbers(tmp_path, tiny_npz):
+    options = _options(tmp_path, tiny_npz, epochs=1)
+    _, first = train(options, verbose=0)
+    _, second = train(options, verbose=0)  # the first is finished: a new run
+    assert first.name.startswith("00000-") and second.name.startswith("00001-")
+    (second / "checkpoints" / "latest.json").unlink()  # make the second unfinished
+    _, third = train(options, verbose=0)
+    assert third == second
+
+
+def test_run_dir_with_other_options_is_refused(tmp_path, tiny_npz):
+    train(_options(tmp_path, tiny_npz, epochs=1, run_dir=str(tmp_path / "r")), verbose=0)
+    with pytest.raises(ValueError, match=r"run_dir .* holds a run with other options.*width=8 \(was 4\)"):
+        train(_options(tmp_path, tiny_npz, width=8, run_dir=str(tmp_path / "r")), verbose=0)
+
+
+def test_conditional_training_and_loading_an_unfinished_run(tmp_path, tiny_npz):
+    _, run_dir = train(_options(tmp_path, tiny_npz, conditional=True, epochs=1), verbose=0)
+    (run_dir / "model.keras").unlink()  # as if killed before the end: rebuilt from options + checkpoint
+    gan = load_gan(run_dir)
+    assert gan.generate(4, labels=1).shape == (4, 16, 16, 1)
+
+
+def test_load_gan_rejects_other_paths(tmp_path):
+    with pytest.raises(FileNotFoundError, match="must be a .keras file or a kgantl run directory"):
+        load_gan(tmp_path)
