@@ -25,9 +25,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _train_flag_type(field):
-    hint = field.type if not isinstance(field.type, str) else eval(field.type, vars(typing))  # noqa: S307
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    return args[0] if args else hint
+    """`Optional[int]` -> int, `bool` -> bool: the type argparse should convert a flag's text to."""
+    args = [a for a in typing.get_args(field.type) if a is not type(None)]
+    return args[0] if args else field.type
 
 
 def _add_train_flags(parser):

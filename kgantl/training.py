@@ -74,8 +74,8 @@ def train(options, callbacks=(), verbose="auto"):
     options.validate()
     arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
     options = resolve_options(options, arrays)
+    gan = build_gan(options, arrays.num_classes)  # before the run directory: bad options leave nothing behind
     run_dir = prepare_run_dir(options)
-    gan = build_gan(options, arrays.num_classes)
     initial_epoch = kcallbacks.restore_checkpoint(gan, run_dir / CHECKPOINTS)
     if initial_epoch:
         logger.warning("Resuming %s from epoch %d of %d", run_dir, initial_epoch, options.epochs)

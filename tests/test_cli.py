@@ -51,6 +51,7 @@ def test_bad_arguments_exit_2_with_one_line(argv, message, capsys, fake_fmnist, 
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["fmnist"]  # nothing half-written beside the data
 
 
 def test_train_generate_export_end_to_end(tmp_path, tiny_npz, capsys):

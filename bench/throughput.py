@@ -1,0 +1,119 @@
+"""Train-step throughput of kgantl's GAN against the plain hand-written Keras baseline, in one run.
+
+Protocol (BENCHMARKS.md, "Throughput"): the reference DCGAN (28x28x1, latent 128, batch 64),
+non-saturating loss, Adam(2e-4, beta_1=0.5), one D step then one G step, random data cached in memory,
+XLA off (the CPU default of both). The baseline is `shared/bench/plain_keras_dcgan.py`, loaded from
+beside the repository. All models live in one process and are timed in alternating blocks of
+`--steps` steps for `--rounds` rounds, so drifts in machine speed (large on shared 2-core machines)
+hit every configuration alike. Reported: the best round of each (the least disturbed, as `timeit`
+advises) with the ratio of bests, and the median of the per-round ratios.
+
+Usage:
+    python bench/throughput.py [--rounds 9] [--steps 30] [--batch 64] [--write docs/benchmarks.md]
+"""
+import argparse
+import datetime
+import importlib.util
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from kgantl.models import GAN, build_discriminator, build_generator  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT.parent / "shared" / "bench" / "plain_keras_dcgan.py"
+START, END = "<!-- throughput:start -->", "<!-- throughput:end -->"
+
+
+def _load_baseline():
+    if not BASELINE.is_file():
+        raise SystemExit(f"baseline not found: {BASELINE} (it lives in shared/bench beside the repository)")
+    spec = importlib.util.spec_from_file_location("plain_keras_dcgan", BASELINE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.PlainGAN(*module.networks())
+    model.compile(jit_compile=False)
+    return model
+
+
+def _models():
+    """name -> compiled model; kgantl_matched does the baseline's work, kgantl_default adds the EMA generator."""
+    matched = GAN(build_generator(), build_discriminator(), ema_decay=0.0, seed=1)
+    matched.compile(jit_compile=False)
+    default = GAN(build_generator(), build_discriminator(), seed=1)
+    default.compile(jit_compile=False)
+    return {"plain_keras": _load_baseline(), "kgantl_matched": matched, "kgantl_default": default}
+
+
+def measure(rounds, steps, batch):
+    """Images per second of each model in each round.
+
+    Returns:
+        dict name -> list of img/s, one per round.
+    """
+    x = np.random.default_rng(0).uniform(-1, 1, (batch * steps, 28, 28, 1)).astype("float32")
+    dataset = tf.data.Dataset.from_tensor_slices(x).batch(batch, drop_remainder=True).cache().prefetch(2)
+    models = _models()
+    for model in models.values():
+        model.fit(dataset.take(5), epochs=1, verbose=0)  # build and trace outside the timing
+    rates = {name: [] for name in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            start = time.perf_counter()
+            model.fit(dataset, epochs=1, verbose=0)
+            rates[name].append(steps * batch / (time.perf_counter() - start))
+    return rates
+
+
+def report(rates, command):
+    """Markdown section with medians and the median per-round ratio to the baseline."""
+    base = rates["plain_keras"]
+    rows = []
+    for name, values in rates.items():
+        ratios = [v / b for v, b in zip(values, base)]
+        rows.append(f"| {name} | {max(values):.0f} | {statistics.median(values):.0f} | {min(values):.0f} | "
+                    f"{max(values) / max(base):.2f}x | {statistics.median(ratios):.2f}x "
+                    f"({min(ratios):.2f}-{max(ratios):.2f}) |")
+    return "\n".join([
+        START,
+        f"Command: `{command}`  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, TensorFlow {tf.__version__}, "
+        f"Python {platform.python_version()}, no GPU (XLA off)  ",
+        f"Date: {datetime.date.today().isoformat()}",
+        "",
+        "| configuration | best img/s | median img/s | worst img/s | ratio of bests | "
+        "per-round ratio, median (range) |",
+        "|---|---|---|---|---|---|",
+        *rows,
+        END,
+    ])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--write", help="markdown file whose throughput section is replaced")
+    args = parser.parse_args()
+    rates = measure(args.rounds, args.steps, args.batch)
+    text = report(rates, f"python bench/throughput.py --rounds {args.rounds} --steps {args.steps} "
+                         f"--batch {args.batch}")
+    print(text)
+    if args.write:
+        path = Path(args.write)
+        old = path.read_text() if path.exists() else f"{START}\n{END}\n"
+        head, _, rest = old.partition(START)
+        _, _, tail = rest.partition(END)
+        path.write_text(head + text + tail)
+
+
+if __name__ == "__main__":
+    main()
