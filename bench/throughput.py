@@ -8,8 +8,12 @@ beside the repository. All models live in one process and are timed in alternati
 hit every configuration alike. Reported: the best round of each (the least disturbed, as `timeit`
 advises) with the ratio of bests, and the median of the per-round ratios.
 
+With `--torch-python PY` (an interpreter with `pip install torch==2.13.0`), the eager PyTorch
+baseline `shared/bench/torch_dcgan.py` also runs once per round, in its own process.
+
 Usage:
-    python bench/throughput.py [--rounds 9] [--steps 30] [--batch 64] [--write docs/benchmarks.md]
+    python bench/throughput.py [--rounds 9] [--steps 30] [--batch 64] [--torch-python PY]
+                               [--write docs/benchmarks.md]
 """
 import argparse
 import datetime
@@ -17,6 +21,7 @@ import importlib.util
 import os
 import platform
 import statistics
+import subprocess
 import time
 from pathlib import Path
 
@@ -29,6 +34,7 @@ from kgantl.models import GAN, build_discriminator, build_generator  # noqa: E40
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT.parent / "shared" / "bench" / "plain_keras_dcgan.py"
+TORCH_BASELINE = BASELINE.with_name("torch_dcgan.py")
 START, END = "<!-- throughput:start -->", "<!-- throughput:end -->"
 
 
@@ -52,7 +58,13 @@ def _models():
     return {"plain_keras": _load_baseline(), "kgantl_matched": matched, "kgantl_default": default}
 
 
-def measure(rounds, steps, batch):
+def _torch_rate(python, steps, batch):
+    output = subprocess.run([python, str(TORCH_BASELINE), "--steps", str(steps), "--batch", str(batch)],
+                            check=True, capture_output=True, text=True).stdout
+    return float(output.split("img_per_s=")[1].split()[0])
+
+
+def measure(rounds, steps, batch, torch_python=None):
     """Images per second of each model in each round.
 
     Returns:
@@ -64,11 +76,15 @@ def measure(rounds, steps, batch):
     for model in models.values():
         model.fit(dataset.take(5), epochs=1, verbose=0)  # build and trace outside the timing
     rates = {name: [] for name in models}
+    if torch_python:
+        rates["torch_eager"] = []
     for _ in range(rounds):
         for name, model in models.items():
             start = time.perf_counter()
             model.fit(dataset, epochs=1, verbose=0)
             rates[name].append(steps * batch / (time.perf_counter() - start))
+        if torch_python:
+            rates["torch_eager"].append(_torch_rate(torch_python, steps, batch))
     return rates
 
 
@@ -101,11 +117,13 @@ def main():
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--torch-python", help="Python interpreter with torch, to run the PyTorch baseline too")
     parser.add_argument("--write", help="markdown file whose throughput section is replaced")
     args = parser.parse_args()
-    rates = measure(args.rounds, args.steps, args.batch)
+    rates = measure(args.rounds, args.steps, args.batch, args.torch_python)
+    torch_flag = " --torch-python PY" if args.torch_python else ""
     text = report(rates, f"python bench/throughput.py --rounds {args.rounds} --steps {args.steps} "
-                         f"--batch {args.batch}")
+                         f"--batch {args.batch}{torch_flag}")
     print(text)
     if args.write:
         path = Path(args.write)

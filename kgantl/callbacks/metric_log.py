@@ -6,6 +6,8 @@ from pathlib import Path
 
 import keras
 
+from kgantl.io import atomic_path
+
 
 class JsonlLogger(keras.callbacks.Callback):
     """Write `{"epoch": N, "time": seconds, <logs>}` per epoch to a JSON-lines file.
@@ -39,9 +41,16 @@ class JsonlLogger(keras.callbacks.Callback):
         path = Path(self.path)
         if not path.exists():
             return
-        kept = [line for line in path.read_text().splitlines()
-                if line.strip() and json.loads(line).get("epoch", 0) < epoch_number]
-        path.write_text("".join(line + "\n" for line in kept))
+        kept = []
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:  # a line cut short by a kill
+                continue
+            if record.get("epoch", 0) < epoch_number:
+                kept.append(line)
+        with atomic_path(path) as tmp:
+            Path(tmp).write_text("".join(line + "\n" for line in kept))
 
     def on_epoch_end(self, epoch, logs=None):
         record = {"epoch": epoch + 1, "time": round(time.perf_counter() - self._epoch_start, 3)}

@@ -43,7 +43,10 @@ def test_jsonl_logger_writes_each_epoch_once_across_a_resume(tmp_path):
     path = tmp_path / "metrics.jsonl"
     gan = _gan()
     gan.fit(_data(), epochs=3, steps_per_epoch=1, verbose=0, callbacks=[JsonlLogger(path)])
-    # A resume from epoch 2 (the epoch-3 line was written but its checkpoint was lost).
+    # A resume from epoch 2 (the epoch-3 line was written but its checkpoint was lost), after a kill
+    # that cut a fourth line short.
+    with open(path, "a") as f:
+        f.write('{"epoch": 4, "d_lo')
     gan.fit(_data(), epochs=4, initial_epoch=2, steps_per_epoch=1, verbose=0, callbacks=[JsonlLogger(path)])
     records = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2, 3, 4]
