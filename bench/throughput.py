@@ -30,6 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from kgantl.io import atomic_path  # noqa: E402
 from kgantl.models import GAN, build_discriminator, build_generator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +92,7 @@ def measure(rounds, steps, batch, torch_python=None):
 def report(rates, command):
     """Markdown section with medians and the median per-round ratio to the baseline."""
     base = rates["plain_keras"]
+    gpus = ", ".join(d.name for d in tf.config.list_physical_devices("GPU"))
     rows = []
     for name, values in rates.items():
         ratios = [v / b for v, b in zip(values, base)]
@@ -101,7 +103,7 @@ def report(rates, command):
         START,
         f"Command: `{command}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, TensorFlow {tf.__version__}, "
-        f"Python {platform.python_version()}, no GPU (XLA off)  ",
+        f"Python {platform.python_version()}, {gpus or 'no GPU'}, XLA off  ",
         f"Date: {datetime.date.today().isoformat()}",
         "",
         "| configuration | best img/s | median img/s | worst img/s | ratio of bests | "
@@ -130,7 +132,8 @@ def main():
         old = path.read_text() if path.exists() else f"{START}\n{END}\n"
         head, _, rest = old.partition(START)
         _, _, tail = rest.partition(END)
-        path.write_text(head + text + tail)
+        with atomic_path(path) as tmp:
+            tmp.write_text(head + text + tail)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """kgantl: Keras 3 GANs and transfer learning for when data is scarce.
 
-The public names below are imported on first use, so `import kgantl` and `kgantl --help` stay fast
-and TensorFlow is only loaded when a model or pipeline is actually needed.
+The public names below are imported on first use, so `import kgantl` is fast and TensorFlow is only
+loaded when a model, pipeline or option set is actually needed.
 """
 import importlib
 

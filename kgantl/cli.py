@@ -10,7 +10,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter hides the real output
 
-from kgantl.config import TrainOptions  # noqa: E402
+from kgantl.config import PRESETS, TrainOptions  # noqa: E402
 
 USAGE_ERRORS = (ValueError, FileNotFoundError, ImportError)
 
@@ -20,6 +20,10 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        # No abbreviated flags: `--config` must know exactly which options were typed.
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
     def error(self, message):
         raise UsageError(message)
 
@@ -49,7 +53,9 @@ def build_parser():
 
     train = commands.add_parser("train", help="train a GAN in its own run directory (resumes an identical run)")
     _add_train_flags(train)
-    train.add_argument("--config", help="JSON file of options; flags given explicitly override it")
+    train.add_argument("--preset", choices=sorted(PRESETS), help="start from a named preset of options")
+    train.add_argument("--config", help="JSON file of options; overrides the preset, flags given explicitly "
+                                        "override both")
     train.add_argument("--dry-run", action="store_true", help="print the resolved options and exit")
 
     generate = commands.add_parser("generate", help="sample images from a .keras model, run directory or SavedModel")
@@ -65,15 +71,26 @@ def build_parser():
     export.add_argument("--out", default=None, help="SavedModel folder (default: saved_models/<run or file name>)")
     export.add_argument("--no-ema", action="store_true", help="export the raw generator, not its EMA copy")
     export.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
+    parser.subcommands = {"train": train, "generate": generate, "export": export}
     return parser
 
 
-def _train_options(args, argv):
+def _given_options(parser, argv):
+    """Names of the options whose flags appear in argv (`--x`, `--x=1`, `--no-x`)."""
+    typed = {arg.split("=")[0] for arg in argv if arg.startswith("--")}
+    return {action.dest for action in parser._actions if typed & set(action.option_strings)}
+
+
+def _train_options(args, argv, parser):
+    """Defaults <- preset <- config file <- flags typed on the command line."""
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainOptions)}
+    given = _given_options(parser, argv)
+    layered = dict(PRESETS[args.preset]) if args.preset else {}
     if args.config:
-        config = TrainOptions.from_json(args.config).to_dict()
-        given = {a.split("=")[0][2:].replace("-", "_") for a in argv if a.startswith("--")}
-        values = {**values, **{k: v for k, v in config.items() if k not in given}}
+        from_file = json.loads(Path(args.config).read_text())
+        TrainOptions.from_dict(from_file)  # rejects unknown keys
+        layered.update(from_file)  # only the keys the file sets: the rest keep the preset's values
+    values.update({k: v for k, v in layered.items() if k not in given})
     return TrainOptions.from_dict(values).validate()
 
 
@@ -101,6 +118,12 @@ def _generate(args):
         raise UsageError(f"--n must be a positive integer. Received: {args.n}")
     labels = _parse_labels(args.labels, args.n)
     model_path = Path(args.model)
+    if not model_path.exists():
+        raise UsageError(f"MODEL must be a .keras file, a run directory or a SavedModel folder. Received: {model_path}")
+    if args.dry_run:
+        print(json.dumps({"model": str(model_path), "n": args.n, "out": str(out), "seed": args.seed,
+                          "labels": None if labels is None else labels.tolist()}, indent=2))
+        return
     if (model_path / "saved_model.pb").is_file():
         import tensorflow as tf
 
@@ -112,7 +135,10 @@ def _generate(args):
             if labels is None:
                 raise UsageError("--labels is required for a conditional model")
             inputs["labels"] = tf.constant(labels)
-        images = serve(**inputs)["images"].numpy()
+        try:
+            images = serve(**inputs)["images"].numpy()
+        except tf.errors.InvalidArgumentError as error:  # e.g. a label beyond the embedding
+            raise UsageError(f"the SavedModel rejected the inputs ({error.message.splitlines()[0]})") from None
     else:
         from kgantl.training import load_gan
 
@@ -125,7 +151,10 @@ def _generate(args):
     else:
         with atomic_path(out) as tmp:
             with open(tmp, "wb") as f:
-                (np.save(f, images) if out.suffix == ".npy" else np.savez(f, images=images, labels=labels))
+                if out.suffix == ".npy":
+                    np.save(f, images)
+                else:
+                    np.savez(f, images=images, **({} if labels is None else {"labels": labels}))
     print(f"wrote {len(images)} images to {out}")
 
 
@@ -142,24 +171,28 @@ def _export(args):
     print(f"exported SavedModel to {path} (signature 'serve')")
 
 
-def _train(args, argv):
+def _train(args, argv, parser):
+    """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are."""
     from kgantl.callbacks import TrainingDiverged
-    from kgantl.training import train
+    from kgantl.training import prepare_training, resolve_options, run_training
 
-    options = _train_options(args, argv)
-    if args.dry_run:
-        from kgantl.data import load_arrays
-        from kgantl.training import resolve_options
-
-        arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
-        print(json.dumps(resolve_options(options, arrays).to_dict(), indent=2, sort_keys=True))
-        return 0
     try:
-        _, run_dir = train(options)
+        options = _train_options(args, argv, parser)
+        if args.dry_run:
+            from kgantl.data import load_arrays
+
+            arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
+            print(json.dumps(resolve_options(options, arrays).to_dict(), indent=2, sort_keys=True))
+            return 0
+        prepared = prepare_training(options)
+    except USAGE_ERRORS as error:
+        raise UsageError(str(error)) from None
+    try:
+        run_training(prepared)
     except TrainingDiverged as error:
         print(f"kgantl train: {error}", file=sys.stderr)
         return 1
-    print(f"run directory: {run_dir}")
+    print(f"run directory: {prepared.run_dir}")
     return 0
 
 
@@ -179,10 +212,7 @@ def main(argv=None):
     try:
         args = parser.parse_args(argv)
         if args.command == "train":
-            return _train(args, argv)
-        if args.command == "generate" and args.dry_run:
-            print(json.dumps(vars(args), indent=2, default=str))
-            return 0
+            return _train(args, argv, parser.subcommands["train"])
         {"generate": _generate, "export": _export}[args.command](args)
         return 0
     except (UsageError, *USAGE_ERRORS) as error:

@@ -15,8 +15,8 @@ def export_generator(gan, export_dir, use_ema=True):
     (int32, (N,)), and returns `images` (float32, (N, H, W, C) in [-1, 1]). Load it anywhere with
     `tf.saved_model.load(export_dir).serve(noise=...)`.
 
-    The export is written to a temporary folder and moved into place, so a failure leaves no
-    half-written SavedModel.
+    The export is written to a temporary folder and moved into place (an older export is moved aside
+    first and deleted last), so a failure at any point leaves a complete SavedModel or none.
 
     Args:
         gan: a `GAN` / `ConditionalGAN`.
@@ -43,11 +43,15 @@ def export_generator(gan, export_dir, use_ema=True):
                              input_signature=[noise_spec])
     export_dir.parent.mkdir(parents=True, exist_ok=True)
     partial = export_dir.with_name(export_dir.name + ".partial")
+    previous = export_dir.with_name(export_dir.name + ".previous")
     shutil.rmtree(partial, ignore_errors=True)
     try:
         archive.write_out(str(partial), verbose=False)
-        shutil.rmtree(export_dir, ignore_errors=True)
+        if export_dir.exists():
+            shutil.rmtree(previous, ignore_errors=True)
+            export_dir.rename(previous)
         partial.rename(export_dir)
+        shutil.rmtree(previous, ignore_errors=True)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return export_dir

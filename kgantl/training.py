@@ -7,6 +7,7 @@ from pathlib import Path
 import keras
 
 from kgantl import callbacks as kcallbacks
+from kgantl.callbacks.checkpoint import LATEST
 from kgantl.config import TrainOptions
 from kgantl.data.pipeline import load_arrays, make_dataset
 from kgantl.io import atomic_path
@@ -54,6 +55,69 @@ def resolve_options(options, arrays):
     return dataclasses.replace(options, channels=channels, steps_per_epoch=steps)
 
 
+@dataclasses.dataclass
+class PreparedRun:
+    """Everything `run_training` needs; built by `prepare_training`, which does all the validation."""
+
+    options: TrainOptions
+    gan: keras.Model
+    dataset: object
+    callbacks: list
+    run_dir: Path
+    initial_epoch: int
+
+
+def prepare_training(options, callbacks=()):
+    """Validate options, load data, build the GAN, pick the run directory and restore its checkpoint.
+
+    Every input error surfaces here, before anything is trained (the CLI maps them to exit status 2).
+
+    Args:
+        options: `TrainOptions`.
+        callbacks: extra Keras callbacks.
+
+    Returns:
+        `PreparedRun`.
+    """
+    options.validate()
+    arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
+    options = resolve_options(options, arrays)
+    gan = build_gan(options, arrays.num_classes)  # before the run directory: bad options leave nothing behind
+    run_dir = prepare_run_dir(options)
+    initial_epoch = kcallbacks.restore_checkpoint(gan, run_dir / CHECKPOINTS)
+    # Skipping the batches already trained on replays the exact data order of an uninterrupted run.
+    dataset = make_dataset(arrays, image_size=options.image_size, channels=options.channels,
+                           batch_size=options.batch_size, seed=options.seed, repeat=True,
+                           with_labels=options.conditional, skip_batches=initial_epoch * options.steps_per_epoch)
+    run_callbacks = [
+        kcallbacks.DivergenceGuard(),
+        kcallbacks.SampleGrid(run_dir / "samples", every=options.sample_every, seed=options.seed,
+                              num_classes=arrays.num_classes if options.conditional else None,
+                              class_ids=sorted(set(arrays.labels.tolist())) if options.conditional else None),
+        kcallbacks.JsonlLogger(run_dir / "metrics.jsonl"),
+        kcallbacks.EpochCheckpoint(run_dir / CHECKPOINTS),
+        *callbacks,
+    ]
+    return PreparedRun(options, gan, dataset, run_callbacks, run_dir, initial_epoch)
+
+
+def run_training(prepared, verbose="auto"):
+    """Fit a `PreparedRun` to its last epoch and save `model.keras` in its run directory.
+
+    Returns:
+        The Keras `History` of this call.
+    """
+    options = prepared.options
+    if prepared.initial_epoch:
+        logger.warning("Resuming %s from epoch %d of %d", prepared.run_dir, prepared.initial_epoch, options.epochs)
+    history = prepared.gan.fit(prepared.dataset, epochs=options.epochs, steps_per_epoch=options.steps_per_epoch,
+                               initial_epoch=prepared.initial_epoch, callbacks=prepared.callbacks, verbose=verbose,
+                               shuffle=False)
+    with atomic_path(prepared.run_dir / MODEL_FILE) as tmp:
+        prepared.gan.save(tmp)
+    return history
+
+
 def train(options, callbacks=(), verbose="auto"):
     """Train a GAN as `options` say, in its own run directory, resuming an unfinished identical run.
 
@@ -71,39 +135,16 @@ def train(options, callbacks=(), verbose="auto"):
     Example:
         >>> history, run_dir = train(TrainOptions(data="fashion_mnist:7", shots=100, epochs=5))
     """
-    options.validate()
-    arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
-    options = resolve_options(options, arrays)
-    gan = build_gan(options, arrays.num_classes)  # before the run directory: bad options leave nothing behind
-    run_dir = prepare_run_dir(options)
-    initial_epoch = kcallbacks.restore_checkpoint(gan, run_dir / CHECKPOINTS)
-    if initial_epoch:
-        logger.warning("Resuming %s from epoch %d of %d", run_dir, initial_epoch, options.epochs)
-    # Skipping the batches already trained on replays the exact data order of an uninterrupted run.
-    dataset = make_dataset(arrays, image_size=options.image_size, channels=options.channels,
-                           batch_size=options.batch_size, seed=options.seed, repeat=True,
-                           with_labels=options.conditional, skip_batches=initial_epoch * options.steps_per_epoch)
-    run_callbacks = [
-        kcallbacks.DivergenceGuard(),
-        kcallbacks.SampleGrid(run_dir / "samples", every=options.sample_every, seed=options.seed,
-                              num_classes=arrays.num_classes if options.conditional else None,
-                              class_ids=sorted(set(arrays.labels.tolist())) if options.conditional else None),
-        kcallbacks.JsonlLogger(run_dir / "metrics.jsonl"),
-        kcallbacks.EpochCheckpoint(run_dir / CHECKPOINTS),
-        *callbacks,
-    ]
-    history = gan.fit(dataset, epochs=options.epochs, steps_per_epoch=options.steps_per_epoch,
-                      initial_epoch=initial_epoch, callbacks=run_callbacks, verbose=verbose, shuffle=False)
-    with atomic_path(run_dir / MODEL_FILE) as tmp:
-        gan.save(tmp)
-    return history, run_dir
+    prepared = prepare_training(options, callbacks)
+    history = run_training(prepared, verbose=verbose)
+    return history, prepared.run_dir
 
 
 def load_gan(path):
     """Load a trained GAN from a `.keras` file or a run directory.
 
-    A run directory gives its final `model.keras`, or, for an unfinished run, a model rebuilt from
-    `options.json` with the newest checkpoint.
+    A run directory gives its final `model.keras`, or, when checkpoints are newer (an unfinished or
+    extended run), a model rebuilt from `options.json` with the newest checkpoint.
 
     Args:
         path: `.keras` file or run directory.
@@ -114,8 +155,10 @@ def load_gan(path):
     path = Path(path)
     if path.is_file() and path.suffix == ".keras":
         return keras.saving.load_model(path)
-    if path.is_dir() and (path / MODEL_FILE).is_file():
-        return keras.saving.load_model(path / MODEL_FILE)
+    latest = path / CHECKPOINTS / LATEST
+    final = path / MODEL_FILE
+    if path.is_dir() and final.is_file() and (not latest.exists() or final.stat().st_mtime >= latest.stat().st_mtime):
+        return keras.saving.load_model(final)
     if path.is_dir() and (path / OPTIONS_FILE).is_file():
         options = TrainOptions.from_json(path / OPTIONS_FILE)
         num_classes = None
@@ -128,4 +171,4 @@ def load_gan(path):
     raise FileNotFoundError(f"A model must be a .keras file or a kgantl run directory. Received: {path}")
 
 
-__all__ = ["build_gan", "load_gan", "resolve_options", "train"]
+__all__ = ["PreparedRun", "build_gan", "prepare_training", "run_training", "load_gan", "resolve_options", "train"]

@@ -28,11 +28,20 @@ def test_train_dry_run_prints_resolved_options(capsys, tiny_npz):
     assert options["shots"] == 5 and options["channels"] == 1 and options["image_size"] == 16
 
 
-def test_config_file_with_flag_override(capsys, tmp_path, tiny_npz):
-    (tmp_path / "o.json").write_text(json.dumps({"data": str(tiny_npz), "epochs": 7, "width": 4}))
-    assert main(["train", "--config", str(tmp_path / "o.json"), "--epochs", "3", "--dry-run"]) == 0
+def test_preset_config_file_and_flags_layer_in_that_order(capsys, tmp_path, tiny_npz):
+    (tmp_path / "o.json").write_text(json.dumps({"data": str(tiny_npz), "epochs": 7, "width": 4,
+                                                 "batch_size": 8}))
+    assert main(["train", "--preset", "few-shot", "--config", str(tmp_path / "o.json"), "--epochs", "3",
+                 "--no-spectral-norm", "--dry-run"]) == 0
     options = json.loads(capsys.readouterr().out)
-    assert options["epochs"] == 3 and options["width"] == 4
+    assert options["epochs"] == 3 and options["width"] == 4 and options["batch_size"] == 8
+    assert options["diffaugment"] == "color,translation,cutout"  # from the preset
+    assert options["spectral_norm"] is False  # the preset says True; the typed flag wins
+
+
+def test_abbreviated_flags_are_refused(capsys):
+    assert main(["train", "--epoch", "3", "--dry-run"]) == 2
+    assert "unrecognized arguments: --epoch" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -44,6 +53,7 @@ def test_config_file_with_flag_override(capsys, tmp_path, tiny_npz):
     (["train", "--loss", "lsgan"], "kgantl train: error: argument --loss: invalid choice: 'lsgan'"),
     (["generate", "m.keras", "--out", "x.gif"], "kgantl generate: error: --out must end in .png, .npy or .npz"),
     (["export", "nowhere"], "kgantl export: error: A model must be a .keras file or a kgantl run directory"),
+    (["generate", "nowhere", "--out", "x.png", "--dry-run"], "kgantl generate: error: MODEL must be a .keras file"),
     (["fly"], "kgantl: error: argument command: invalid choice: 'fly'"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys, fake_fmnist, tmp_path, monkeypatch):
@@ -67,6 +77,16 @@ def test_train_generate_export_end_to_end(tmp_path, tiny_npz, capsys):
     assert np.asarray(Image.open(tmp_path / "grid.png")).shape == (2 * 17 + 1, 2 * 17 + 1)
     assert main(["generate", str(tmp_path / "exported"), "--out", str(tmp_path / "g.png")]) == 2
     assert "--labels is required" in capsys.readouterr().err
+    assert main(["generate", str(tmp_path / "exported"), "--labels", "7", "--out", str(tmp_path / "g.png")]) == 2
+    assert "the SavedModel rejected the inputs" in capsys.readouterr().err
+
+
+def test_generate_npz_from_an_unconditional_run_loads_without_pickle(tmp_path, tiny_npz):
+    run_dir = tmp_path / "run"
+    assert main(["train", "--data", str(tiny_npz), "--epochs", "1", "--run-dir", str(run_dir), *TINY]) == 0
+    assert main(["generate", str(run_dir), "--n", "3", "--out", str(tmp_path / "s.npz")]) == 0
+    with np.load(tmp_path / "s.npz") as saved:
+        assert saved.files == ["images"] and saved["images"].shape == (3, 16, 16, 1)
 
 
 def _kgantl(args, **kwargs):
@@ -86,6 +106,9 @@ def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_pat
         if latest.exists() and json.loads(latest.read_text())["epoch"] >= 2:
             break
         time.sleep(0.05)
+    # Kill halfway through the next epoch, not at its boundary.
+    epoch_seconds = json.loads((killed_dir / "metrics.jsonl").read_text().splitlines()[1])["time"]
+    time.sleep(epoch_seconds / 2)
     assert process.poll() is None, "training ended before it could be killed"
     process.send_signal(signal.SIGKILL)
     process.wait()

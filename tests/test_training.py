@@ -62,6 +62,19 @@ def test_conditional_training_and_loading_an_unfinished_run(tmp_path, tiny_npz):
     assert gan.generate(4, labels=1).shape == (4, 16, 16, 1)
 
 
+def test_load_gan_prefers_checkpoints_newer_than_model_keras(tmp_path, tiny_npz):
+    _, run_dir = train(_options(tmp_path, tiny_npz, epochs=1, run_dir=str(tmp_path / "r")), verbose=0)
+    train(_options(tmp_path, tiny_npz, epochs=2, run_dir=str(tmp_path / "r")), verbose=0)
+    (run_dir / "model.keras").unlink()
+    _, _ = train(_options(tmp_path, tiny_npz, epochs=1, run_dir=str(tmp_path / "s")), verbose=0)
+    import os
+    import shutil
+
+    shutil.copy(tmp_path / "s" / "model.keras", run_dir / "model.keras")  # an older, 1-epoch model.keras
+    os.utime(run_dir / "model.keras", (0, 0))
+    assert load_gan(run_dir).g_optimizer.iterations.numpy() == 4  # 2 epochs from the checkpoint
+
+
 def test_load_gan_rejects_other_paths(tmp_path):
     with pytest.raises(FileNotFoundError, match="must be a .keras file or a kgantl run directory"):
         load_gan(tmp_path)

@@ -69,13 +69,14 @@ def _infer_scale(images, name):
     """Bring integer or float images to float32 in [0, 255], rejecting what cannot be interpreted."""
     if images.dtype == np.bool_ or images.dtype.kind not in "uif":
         raise ValueError(f"{name} must hold numbers. Received: dtype={images.dtype}")
+    is_integer = images.dtype.kind in "ui"
     images = images.astype(np.float32)
     if images.size == 0:
         raise ValueError(f"{name} is empty. Received: shape={images.shape}")
     if not np.all(np.isfinite(images)):
         raise ValueError(f"{name} must not contain NaN or infinite values. Received: {int(np.sum(~np.isfinite(images)))} such values")
     low, high = float(images.min()), float(images.max())
-    if images.dtype.kind in "ui" or high > 1.0:
+    if is_integer or high > 1.0:
         if low < 0 or high > 255:
             raise ValueError(f"{name} must be in [0, 255], [0, 1] or [-1, 1]. Received: range [{low:g}, {high:g}]")
         return images
@@ -90,8 +91,8 @@ def arrays_from_numpy(images, labels=None, name="images"):
     """Validate user arrays and bring them to the common form.
 
     Args:
-        images: array (N, H, W) or (N, H, W, C) with C in 1, 3, 4; uint8 in [0, 255] or float in
-            [0, 255], [0, 1] or [-1, 1] (the range is read off the values).
+        images: array (N, H, W) or (N, H, W, C) with C in 1, 3, 4; integers in [0, 255], or floats in
+            [0, 255], [0, 1] or [-1, 1] (a float range is read off the values).
         labels: optional integer array (N,); zeros if omitted.
         name: what to call the input in errors.
 
@@ -170,7 +171,7 @@ def _check_readable_images(files):
     for path in files:
         try:
             with Image.open(path) as image:
-                image.verify()
+                image.load()  # a full decode: verify() lets truncated files through
         except Exception as error:
             raise ValueError(f"Image file {path} is unreadable or corrupt: {error}") from None
 

@@ -139,9 +139,22 @@ def build_discriminator(resolution=28, channels=1, width=64, num_classes=None, s
     features = layers.Flatten(name="d_flatten")(h)
     logits = maybe_sn(layers.Dense(1, kernel_initializer=_initializer(seed, stages), name="d_logit"))(features)
     if num_classes is None:
-        return keras.Model(images, logits, name=name)
+        return _seed_power_iteration(keras.Model(images, logits, name=name), seed)
     labels = keras.Input((), dtype="int32", name="labels")
-    embedding = layers.Embedding(num_classes, features.shape[-1], name="d_label_embedding")(labels)
+    embedding = layers.Embedding(num_classes, features.shape[-1], name="d_label_embedding",
+                                 embeddings_initializer=keras.initializers.RandomUniform(
+                                     -0.05, 0.05, seed=None if seed is None else seed * 1000 + 999))(labels)
     projection = layers.Dot(axes=1, name="d_projection")([embedding, features])
     logits = layers.Add(name="d_logit_conditional")([logits, projection])
-    return keras.Model([images, labels], logits, name=name)
+    return _seed_power_iteration(keras.Model([images, labels], logits, name=name), seed)
+
+
+def _seed_power_iteration(model, seed):
+    """Give every SpectralNormalization's power-iteration vector a seeded start (Keras draws it unseeded)."""
+    if seed is None:
+        return model
+    wrapped = [layer for layer in model.layers if isinstance(layer, layers.SpectralNormalization)]
+    for i, layer in enumerate(wrapped):
+        start = keras.random.truncated_normal(layer.vector_u.shape, stddev=0.02, seed=seed * 1000 + 500 + i)
+        layer.vector_u.assign(start)
+    return model

@@ -88,7 +88,8 @@ class GAN(keras.Model):
         Args:
             d_optimizer, g_optimizer: optimizers (default Adam(2e-4, beta_1=0.5) each).
             loss: `nonsaturating`, `minimax`, `hinge` or `wgan-gp`.
-            n_critic: discriminator updates per generator update (5 is usual for `wgan-gp`).
+            n_critic: discriminator updates per generator update (5 is usual for `wgan-gp`). All of them
+                use the step's real batch, each with fresh noise and augmentation.
             r1_weight: gamma of the R1 penalty on real images (0 disables it).
             gp_weight: weight of the gradient penalty, used by `wgan-gp` only.
             jit_compile: `"auto"` (XLA on GPU, not on CPU, where it made a small DCGAN step about 2x
@@ -101,7 +102,7 @@ class GAN(keras.Model):
         for name, value in (("r1_weight", r1_weight), ("gp_weight", gp_weight)):
             if float(value) < 0:
                 raise ValueError(f"{name} must be >= 0. Received: {name}={value!r}")
-        self.loss_name, self.n_critic = loss, n_critic
+        self.loss_name, self.n_critic, self.jit_compile_option = loss, n_critic, jit_compile
         self.r1_weight, self.gp_weight = float(r1_weight), float(gp_weight)
         self.d_optimizer = d_optimizer or default_optimizer()
         self.g_optimizer = g_optimizer or default_optimizer()
@@ -117,7 +118,7 @@ class GAN(keras.Model):
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
             "loss": self.loss_name, "n_critic": self.n_critic, "r1_weight": self.r1_weight,
-            "gp_weight": self.gp_weight,
+            "gp_weight": self.gp_weight, "jit_compile": self.jit_compile_option,
         }
 
     def compile_from_config(self, config):

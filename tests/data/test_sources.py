@@ -81,6 +81,21 @@ def test_corrupt_image_is_named(tmp_path):
         resolve_source(str(tmp_path / "data"))
 
 
+def test_truncated_image_is_named(tmp_path):
+    _write_folder(tmp_path / "data")
+    Image.new("RGB", (64, 64), color=(9, 9, 9)).save(tmp_path / "data" / "cat" / "cut.jpg")
+    data = (tmp_path / "data" / "cat" / "cut.jpg").read_bytes()
+    (tmp_path / "data" / "cat" / "cut.jpg").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cut\.jpg is unreadable or corrupt"):
+        resolve_source(str(tmp_path / "data"))
+
+
+def test_integer_images_are_always_0_to_255():
+    mask = np.zeros((2, 4, 4), np.uint8)
+    mask[:, 0, 0] = 1
+    assert arrays_from_numpy(mask).images.max() == 1.0
+
+
 def test_missing_paths(tmp_path):
     with pytest.raises(FileNotFoundError, match="Data file does not exist"):
         resolve_source(str(tmp_path / "nope.npz"))

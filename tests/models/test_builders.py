@@ -49,12 +49,18 @@ def test_conditional_variants_take_labels():
                                g([np.ones((1, 8), "float32"), np.array([3])]))
 
 
-def test_seeded_builders_are_reproducible():
-    a, b = build_generator(16, 1, 8, 4, seed=3), build_generator(16, 1, 8, 4, seed=3)
-    for wa, wb in zip(a.get_weights(), b.get_weights()):
-        np.testing.assert_array_equal(wa, wb)
-    c = build_generator(16, 1, 8, 4, seed=4)
-    assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
+@pytest.mark.parametrize("num_classes", [None, 3])
+def test_seeded_builders_are_reproducible(num_classes):
+    pairs = [(build_generator(16, 1, 8, 4, num_classes=num_classes, seed=3),
+              build_generator(16, 1, 8, 4, num_classes=num_classes, seed=3)),
+             (build_discriminator(16, 1, 4, num_classes=num_classes, spectral_norm=True, seed=3),
+              build_discriminator(16, 1, 4, num_classes=num_classes, spectral_norm=True, seed=3))]
+    for a, b in pairs:
+        assert len(a.weights) == len(b.weights)
+        for wa, wb in zip(a.weights, b.weights):  # includes the power-iteration vectors
+            np.testing.assert_array_equal(wa.numpy(), wb.numpy())
+    c = build_discriminator(16, 1, 4, num_classes=num_classes, spectral_norm=True, seed=4)
+    assert not np.array_equal(pairs[1][0].weights[0].numpy(), c.weights[0].numpy())
 
 
 def test_blocks_are_named_for_transfer():
