@@ -68,10 +68,24 @@ def build_parser():
 
     export = commands.add_parser("export", help="export the generator as a TensorFlow SavedModel")
     export.add_argument("model", help="a .keras file or a run directory")
-    export.add_argument("--out", default=None, help="SavedModel folder (default: saved_models/<run or file name>)")
+    export.add_argument("--out", default=None, help="SavedModel folder, or .keras file with --format keras "
+                                                   "(default: saved_models/<run or file name>-generator)")
+    export.add_argument("--format", default="savedmodel", choices=("savedmodel", "keras"),
+                        help="savedmodel: the generator, for serving; keras: the whole GAN without optimizer "
+                             "state, for shipping as a transfer source (default: savedmodel)")
     export.add_argument("--no-ema", action="store_true", help="export the raw generator, not its EMA copy")
     export.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
-    parser.subcommands = {"train": train, "generate": generate, "export": export}
+    evaluate = commands.add_parser("evaluate", help="FID, KID, IS, precision and recall against real images")
+    evaluate.add_argument("generator", help="a .keras file, a run directory, a SavedModel, or an .npy/.npz of images")
+    evaluate.add_argument("--ref", required=True, help="reference data spec, e.g. fashion_mnist:7")
+    evaluate.add_argument("--split", default="test", choices=("train", "test"), help="reference split (default: test)")
+    evaluate.add_argument("--n", type=int, default=1000, help="generated images (default: 1000)")
+    evaluate.add_argument("--extractor", default="fmnist", help="fmnist (offline) or inception_v3 (default: fmnist)")
+    evaluate.add_argument("--seed", type=int, default=0, help="noise and KID-subset seed (default: 0)")
+    evaluate.add_argument("--runs-root", default="runs", help="where a new run directory is made when GENERATOR "
+                                                              "is not one (default: runs)")
+    evaluate.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
+    parser.subcommands = {"train": train, "generate": generate, "export": export, "evaluate": evaluate}
     return parser
 
 
@@ -159,16 +173,58 @@ def _generate(args):
 
 
 def _export(args):
-    from kgantl.export import DEFAULT_EXPORT_ROOT, export_generator
+    from kgantl.export import DEFAULT_EXPORT_ROOT, export_generator, export_keras
     from kgantl.training import load_gan
 
     model_path = Path(args.model)
-    out = Path(args.out) if args.out else Path(DEFAULT_EXPORT_ROOT) / (model_path.stem + "-generator")
+    default = Path(DEFAULT_EXPORT_ROOT) / model_path.stem
+    out = Path(args.out) if args.out else (default / "model.keras" if args.format == "keras"
+                                           else default.with_name(default.name + "-generator"))
+    if args.format == "keras" and out.suffix != ".keras":
+        raise UsageError(f"--out must end in .keras with --format keras. Received: {out}")
     if args.dry_run:
-        print(json.dumps({"model": str(model_path), "out": str(out), "use_ema": not args.no_ema}, indent=2))
+        print(json.dumps({"model": str(model_path), "out": str(out), "format": args.format,
+                          "use_ema": not args.no_ema}, indent=2))
+        return
+    if args.format == "keras":
+        print(f"exported {export_keras(load_gan(model_path), out)} (GAN without optimizer state)")
         return
     path = export_generator(load_gan(model_path), out, use_ema=not args.no_ema)
     print(f"exported SavedModel to {path} (signature 'serve')")
+
+
+def _evaluation_dir(generator, runs_root):
+    """The generator's run directory, or a new numbered `NNNNN-evaluate` one under `runs_root`."""
+    from kgantl.runs import OPTIONS_FILE
+
+    path = Path(generator)
+    for candidate in (path, path.parent):
+        if candidate.is_dir() and (candidate / OPTIONS_FILE).is_file():
+            return candidate
+    root = Path(runs_root)
+    numbers = [int(p.name[:5]) for p in root.glob("[0-9][0-9][0-9][0-9][0-9]-*")] if root.is_dir() else []
+    return root / f"{max(numbers, default=-1) + 1:05d}-evaluate"
+
+
+def _evaluate(args):
+    from kgantl.io import write_json
+
+    if not Path(args.generator).exists():
+        raise UsageError(f"GENERATOR must be a .keras file, a run directory, a SavedModel or an .npy/.npz file. "
+                         f"Received: {args.generator}")
+    out_dir = _evaluation_dir(args.generator, args.runs_root)
+    if args.dry_run:
+        print(json.dumps({**{k: v for k, v in vars(args).items() if k != "dry_run"}, "run_dir": str(out_dir)},
+                         indent=2))
+        return
+    from kgantl.metrics import evaluate, protocol_name
+
+    report = evaluate(args.generator, ref=args.ref, split=args.split, n=args.n, extractor=args.extractor,
+                      seed=args.seed)
+    report["generator"] = str(args.generator)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / f"evaluation_{protocol_name(args.extractor, args.n, args.split)}.json", report)
+    print(json.dumps(report, indent=2, sort_keys=True))
 
 
 def _train(args, argv, parser):
@@ -213,10 +269,10 @@ def main(argv=None):
         args = parser.parse_args(argv)
         if args.command == "train":
             return _train(args, argv, parser.subcommands["train"])
-        {"generate": _generate, "export": _export}[args.command](args)
+        {"generate": _generate, "export": _export, "evaluate": _evaluate}[args.command](args)
         return 0
     except (UsageError, *USAGE_ERRORS) as error:
-        prefix = f"kgantl {command}" if command in ("train", "generate", "export") else "kgantl"
+        prefix = f"kgantl {command}" if command in ("train", "generate", "export", "evaluate") else "kgantl"
         message = " ".join(str(error).split())
         print(f"{prefix}: error: {message}", file=sys.stderr)
         return 2

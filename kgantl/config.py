@@ -51,6 +51,9 @@ class TrainOptions:
     ema_decay: float = _field(0.999, "generator EMA decay (0: off)")
     jit_compile: str = _field("auto", "XLA: auto (GPU only), on or off", choices=("auto", "on", "off"))
     sample_every: int = _field(1, "write a sample grid every N epochs")
+    eval_every: int = _field(0, "compute KID every N epochs and keep best.keras (0: off)")
+    eval_ref: Optional[str] = _field(None, "reference data spec for KID, test split (default: --data)")
+    eval_extractor: str = _field("fmnist", "feature extractor for KID", choices=("fmnist", "inception_v3"))
     run_dir: Optional[str] = _field(None, "run directory (default: a new numbered one under runs_root)")
     runs_root: str = _field("runs", "parent of the numbered run directories")
 
@@ -69,6 +72,8 @@ class TrainOptions:
 
         for name in ("latent_dim", "width", "n_critic", "batch_size", "epochs", "sample_every", "image_size"):
             positive_int(name)
+        if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 0:
+            raise ValueError(f"eval_every must be a non-negative integer. Received: eval_every={self.eval_every!r}")
         for name in ("shots", "steps_per_epoch"):
             positive_int(name, allow_none=True)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:

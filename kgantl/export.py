@@ -1,9 +1,12 @@
-"""Export a trained generator as a TensorFlow SavedModel that needs neither kgantl nor Keras to run."""
+"""Exports: the generator as a TensorFlow SavedModel that needs neither kgantl nor Keras to run, and the
+whole GAN as a compact `.keras` file without optimizer state, for shipping as a transfer source."""
 import shutil
 from pathlib import Path
 
 import keras
 import tensorflow as tf
+
+from kgantl.io import atomic_path
 
 DEFAULT_EXPORT_ROOT = "saved_models"
 
@@ -55,3 +58,28 @@ def export_generator(gan, export_dir, use_ema=True):
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return export_dir
+
+
+def export_keras(gan, path):
+    """Save the GAN (generator, discriminator, EMA generator, augmentation) without optimizer state.
+
+    The file is about a third of a training checkpoint's size and loads with
+    `keras.saving.load_model` as an uncompiled model: compile it with fresh optimizers to fine-tune,
+    as transfer learning does anyway.
+
+    Args:
+        gan: a `GAN` / `ConditionalGAN`.
+        path: target `.keras` file (written atomically).
+
+    Returns:
+        `Path` of the file.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"path must end in .keras. Received: {path}")
+    bare = type(gan).from_config(gan.get_config())
+    bare.set_weights(gan.get_weights())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        bare.save(tmp)
+    return path

@@ -9,13 +9,14 @@ import keras
 from kgantl import callbacks as kcallbacks
 from kgantl.callbacks.checkpoint import LATEST
 from kgantl.config import TrainOptions
-from kgantl.data.pipeline import load_arrays, make_dataset
+from kgantl.data.pipeline import load_arrays, load_images, make_dataset
 from kgantl.io import atomic_path
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 from kgantl.runs import CHECKPOINTS, OPTIONS_FILE, prepare_run_dir
 
 logger = logging.getLogger("kgantl")
 MODEL_FILE = "model.keras"
+EVAL_BATCH = 250
 _JIT = {"auto": "auto", "on": True, "off": False}
 
 
@@ -39,11 +40,16 @@ def build_gan(options, num_classes=None):
     model_class = ConditionalGAN if options.conditional else GAN
     gan = model_class(generator, discriminator, augment=options.diffaugment or None, ada_target=options.ada_target,
                       ema_decay=options.ema_decay, seed=options.seed)
+    metrics = []
+    if options.eval_every:
+        from kgantl.metrics import KernelInceptionDistance
+
+        metrics.append(KernelInceptionDistance(options.eval_extractor))
     gan.compile(
         d_optimizer=keras.optimizers.Adam(options.d_lr, beta_1=options.beta_1),
         g_optimizer=keras.optimizers.Adam(options.g_lr, beta_1=options.beta_1),
         loss=options.loss, n_critic=options.n_critic, r1_weight=options.r1_weight, gp_weight=options.gp_weight,
-        jit_compile=_JIT[options.jit_compile],
+        jit_compile=_JIT[options.jit_compile], metrics=metrics,
     )
     return gan
 
@@ -62,6 +68,7 @@ class PreparedRun:
     options: TrainOptions
     gan: keras.Model
     dataset: object
+    validation: object
     callbacks: list
     run_dir: Path
     initial_epoch: int
@@ -98,7 +105,15 @@ def prepare_training(options, callbacks=()):
         kcallbacks.EpochCheckpoint(run_dir / CHECKPOINTS),
         *callbacks,
     ]
-    return PreparedRun(options, gan, dataset, run_callbacks, run_dir, initial_epoch)
+    validation = None
+    if options.eval_every:
+        # KID against the test split, one KID subset per batch of 250 real and 250 generated images.
+        validation = load_images(options.eval_ref or options.data, split="test", batch_size=EVAL_BATCH,
+                                 image_size=options.image_size, channels=options.channels, shuffle=False,
+                                 with_labels=options.conditional)
+        # Before the epoch checkpoint, so a kill between the two never loses a better model.
+        run_callbacks.insert(3, kcallbacks.BestCheckpoint(run_dir, monitor="val_kid", mode="min"))
+    return PreparedRun(options, gan, dataset, validation, run_callbacks, run_dir, initial_epoch)
 
 
 def run_training(prepared, verbose="auto"):
@@ -112,7 +127,8 @@ def run_training(prepared, verbose="auto"):
         logger.warning("Resuming %s from epoch %d of %d", prepared.run_dir, prepared.initial_epoch, options.epochs)
     history = prepared.gan.fit(prepared.dataset, epochs=options.epochs, steps_per_epoch=options.steps_per_epoch,
                                initial_epoch=prepared.initial_epoch, callbacks=prepared.callbacks, verbose=verbose,
-                               shuffle=False)
+                               shuffle=False, validation_data=prepared.validation,
+                               validation_freq=options.eval_every or 1)
     with atomic_path(prepared.run_dir / MODEL_FILE) as tmp:
         prepared.gan.save(tmp)
     return history

@@ -131,3 +131,20 @@ def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_pat
     assert a.g_optimizer.iterations.numpy() == b.g_optimizer.iterations.numpy() == 6 * 30
     for x, y in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+
+
+def test_evaluate_prints_and_stores_a_report(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KGANTL_CACHE_DIR", str(tmp_path / "cache"))
+    images = np.random.default_rng(0).integers(0, 256, (80, 28, 28, 1)).astype(np.uint8)
+    np.savez(tmp_path / "ref.npz", images=images, labels=np.zeros(80, int))
+    np.save(tmp_path / "fake.npy", images[::-1])
+    argv = ["evaluate", str(tmp_path / "fake.npy"), "--ref", str(tmp_path / "ref.npz"), "--split", "train",
+            "--n", "80", "--runs-root", str(tmp_path / "runs")]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["protocol"] == "fmnist_80_train" and report["precision"] == 1.0
+    stored = tmp_path / "runs" / "00000-evaluate" / "evaluation_fmnist_80_train.json"
+    assert json.loads(stored.read_text())["kid"] == report["kid"]
+    assert main(argv[:2] + ["--ref", "x", "--dry-run", "--runs-root", str(tmp_path / "runs")]) == 0
+    assert main(["evaluate", str(tmp_path / "none.npy"), "--ref", "x"]) == 2
+    assert "GENERATOR must be" in capsys.readouterr().err

@@ -55,3 +55,27 @@ def test_export_replaces_an_old_export(tmp_path):
     export_generator(gan, target)
     assert not (target / "stale.txt").exists() and (target / "saved_model.pb").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gen"]
+
+
+def test_export_keras_drops_optimizer_state_and_reloads(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from kgantl.export import export_keras
+
+    gan = GAN(build_generator(8, 1, 8, width=4, seed=0), build_discriminator(8, 1, width=4), augment="cutout")
+    gan.compile()
+    gan.fit(tf.data.Dataset.from_tensor_slices(np.zeros((8, 8, 8, 1), "float32")).batch(4), epochs=1, verbose=0)
+    gan.save(tmp_path / "full.keras")
+    path = export_keras(gan, tmp_path / "ship" / "model.keras")
+    assert path.stat().st_size < (tmp_path / "full.keras").stat().st_size
+    loaded = keras.saving.load_model(path)
+    assert not loaded.compiled
+    noise = np.ones((2, 8), "float32")
+    np.testing.assert_allclose(loaded.generate(noise=noise), gan.generate(noise=noise), atol=1e-6)
+    for a, b in zip(loaded.discriminator.get_weights(), gan.discriminator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    import pytest
+
+    with pytest.raises(ValueError, match="path must end in .keras"):
+        export_keras(gan, tmp_path / "x.h5")

@@ -78,3 +78,14 @@ def test_load_gan_prefers_checkpoints_newer_than_model_keras(tmp_path, tiny_npz)
 def test_load_gan_rejects_other_paths(tmp_path):
     with pytest.raises(FileNotFoundError, match="must be a .keras file or a kgantl run directory"):
         load_gan(tmp_path)
+
+
+def test_eval_every_logs_val_kid_and_keeps_the_best_model(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", images=rng.integers(0, 256, (32, 28, 28, 1)).astype(np.uint8))
+    options = _options(tmp_path, tmp_path / "d.npz", image_size=28, epochs=2, eval_every=1)
+    history, run_dir = train(options, verbose=0)
+    assert len(history.history["val_kid"]) == 2
+    best = json.loads((run_dir / "best.json").read_text())
+    assert best["val_kid"] == pytest.approx(min(history.history["val_kid"]))
+    assert (run_dir / "best.keras").is_file()

@@ -1,8 +1,9 @@
 """Callbacks: sample grids, metric log, divergence guard, atomic checkpoints for resume."""
-from kgantl.callbacks.checkpoint import EpochCheckpoint, latest_epoch, restore_checkpoint, save_checkpoint
+from kgantl.callbacks.checkpoint import (BestCheckpoint, EpochCheckpoint, latest_epoch, restore_checkpoint,
+                                         save_checkpoint)
 from kgantl.callbacks.guard import DivergenceGuard, TrainingDiverged
 from kgantl.callbacks.metric_log import JsonlLogger
 from kgantl.callbacks.samples import SampleGrid
 
-__all__ = ["DivergenceGuard", "EpochCheckpoint", "JsonlLogger", "SampleGrid", "TrainingDiverged", "latest_epoch",
+__all__ = ["BestCheckpoint", "DivergenceGuard", "EpochCheckpoint", "JsonlLogger", "SampleGrid", "TrainingDiverged", "latest_epoch",
            "restore_checkpoint", "save_checkpoint"]

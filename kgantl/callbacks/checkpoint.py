@@ -97,3 +97,49 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         save_checkpoint(self.model, self.directory, epoch + 1, self.keep)
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """Keep `best.keras`: the model at the epoch with the lowest (or highest) value of a logged metric.
+
+    Unlike `keras.callbacks.ModelCheckpoint`, the best value so far lives in `best.json` beside the
+    model, so a resumed run does not overwrite a better model with a worse one, and both files are
+    written atomically.
+
+    Args:
+        directory: folder for `best.keras` and `best.json` (normally the run directory).
+        monitor: log key, e.g. `"val_kid"`; epochs without it are skipped.
+        mode: `"min"` or `"max"`.
+
+    Example:
+        >>> gan.fit(ds, validation_data=test_ds, validation_freq=5, callbacks=[BestCheckpoint("runs/x")])
+    """
+
+    def __init__(self, directory, monitor="val_kid", mode="min"):
+        super().__init__()
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max'. Received: mode={mode!r}")
+        self.directory, self.monitor, self.mode = str(directory), monitor, mode
+
+    def get_config(self):
+        return {"directory": self.directory, "monitor": self.monitor, "mode": self.mode}
+
+    def best(self):
+        """The best record so far (`{"epoch", monitor}`), or None."""
+        path = Path(self.directory) / "best.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or not np.isfinite(value):
+            return
+        record = self.best()
+        if record is not None:
+            better = value < record[self.monitor] if self.mode == "min" else value > record[self.monitor]
+            if not better:
+                return
+        directory = Path(self.directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        with atomic_path(directory / "best.keras") as tmp:
+            self.model.save(tmp)
+        write_json(directory / "best.json", {"epoch": epoch + 1, self.monitor: float(value)})

@@ -82,7 +82,7 @@ class GAN(keras.Model):
 
     # ----- configuration -------------------------------------------------------------------------
     def compile(self, d_optimizer=None, g_optimizer=None, loss="nonsaturating", n_critic=1, r1_weight=0.0,
-                gp_weight=10.0, jit_compile="auto", **kwargs):
+                gp_weight=10.0, jit_compile="auto", metrics=None, **kwargs):
         """Configure training.
 
         Args:
@@ -94,6 +94,9 @@ class GAN(keras.Model):
             gp_weight: weight of the gradient penalty, used by `wgan-gp` only.
             jit_compile: `"auto"` (XLA on GPU, not on CPU, where it made a small DCGAN step about 2x
                 slower here), True or False.
+            metrics: sample-quality metrics computed by `evaluate()` and on `fit(validation_data=...)`,
+                e.g. `[kgantl.metrics.KernelInceptionDistance("fmnist")]`; each gets
+                `update_state(real_images, generated_images)`.
             **kwargs: passed to `keras.Model.compile` (e.g. `steps_per_execution`, `run_eagerly`).
         """
         self.g_loss_fn, self.d_loss_fn = gan_losses.get_losses(loss)
@@ -104,6 +107,7 @@ class GAN(keras.Model):
                 raise ValueError(f"{name} must be >= 0. Received: {name}={value!r}")
         self.loss_name, self.n_critic, self.jit_compile_option = loss, n_critic, jit_compile
         self.r1_weight, self.gp_weight = float(r1_weight), float(gp_weight)
+        self.evaluation_metrics = list(metrics or [])
         self.d_optimizer = d_optimizer or default_optimizer()
         self.g_optimizer = g_optimizer or default_optimizer()
         # The generator optimizer doubles as `self.optimizer`, so Keras' own bookkeeping (iterations,
@@ -114,17 +118,21 @@ class GAN(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
 
     def get_compile_config(self):
+        if not self.compiled:
+            return None
         return {
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
             "loss": self.loss_name, "n_critic": self.n_critic, "r1_weight": self.r1_weight,
             "gp_weight": self.gp_weight, "jit_compile": self.jit_compile_option,
+            "metrics": [keras.saving.serialize_keras_object(m) for m in self.evaluation_metrics],
         }
 
     def compile_from_config(self, config):
         config = dict(config)
         for key in ("d_optimizer", "g_optimizer"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
+        config["metrics"] = [keras.saving.deserialize_keras_object(m) for m in config.get("metrics", [])]
         self.compile(**config)
 
     def get_config(self):
@@ -149,8 +157,13 @@ class GAN(keras.Model):
         self.built = True
 
     @property
-    def metrics(self):
+    def training_trackers(self):
         return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+
+    @property
+    def metrics(self):
+        # Everything Keras must reset between epochs and evaluations.
+        return self.training_trackers + list(getattr(self, "evaluation_metrics", []))
 
     @property
     def sampler(self):
@@ -239,6 +252,15 @@ class GAN(keras.Model):
         self.g_optimizer.apply(tape.gradient(g_loss, weights), weights)
         return g_loss
 
+    def test_step(self, data):
+        """Update the sample-quality metrics with a real batch and as many EMA-generator samples."""
+        real, labels = self._split_batch(data)
+        noise = keras.random.normal((ops.shape(real)[0], self.latent_dim), seed=self.seed_generator)
+        fake = self.sampler(self._generator_inputs(noise, labels), training=False)
+        for metric in self.evaluation_metrics:
+            metric.update_state(real, fake)
+        return {m.name: m.result() for m in self.evaluation_metrics}
+
     def _update_augment_probability(self, real_logits, batch):
         """ADA: move p by batch/ada_speed towards keeping E[sign(D(real))] at the target."""
         overfit = ops.mean(ops.sign(real_logits)) - self.ada_target
@@ -267,7 +289,7 @@ class GAN(keras.Model):
         self.g_loss_tracker.update_state(g_loss)
         self.d_real_tracker.update_state(ops.mean(real_logits))
         self.d_fake_tracker.update_state(ops.mean(fake_logits))
-        logs = {m.name: m.result() for m in self.metrics}
+        logs = {m.name: m.result() for m in self.training_trackers}
         if self.ada_target is not None:
             logs["aug_p"] = ops.convert_to_tensor(self.augment.probability)
         return logs

@@ -123,3 +123,21 @@ def test_restore_without_checkpoint_is_a_fresh_start(tmp_path):
 def test_callbacks_round_trip_their_config(callback):
     clone = type(callback)(**callback.get_config())
     assert clone.get_config() == callback.get_config()
+
+
+def test_best_checkpoint_survives_a_resume_without_getting_worse(tmp_path):
+    from kgantl.callbacks import BestCheckpoint
+
+    gan = _gan()
+    best = BestCheckpoint(tmp_path, monitor="val_kid")
+    best.set_model(gan)
+    best.on_epoch_end(0, {"val_kid": 0.5})
+    best.on_epoch_end(1, {"val_kid": 0.2})
+    best.on_epoch_end(2, {})  # no evaluation this epoch
+    resumed = BestCheckpoint(tmp_path, monitor="val_kid")  # a new process after a kill
+    resumed.set_model(gan)
+    resumed.on_epoch_end(3, {"val_kid": 0.3})
+    assert resumed.best() == {"epoch": 2, "val_kid": 0.2}
+    assert (tmp_path / "best.keras").is_file()
+    with pytest.raises(ValueError, match="mode must be 'min' or 'max'"):
+        BestCheckpoint(tmp_path, mode="lowest")

@@ -1,0 +1,200 @@
+"""Sample-quality metrics as pure numpy functions of feature (or class-probability) arrays.
+
+They know nothing about networks: an extractor turns images into features first. Computations are
+in float64, because FID subtracts large nearly-equal numbers.
+"""
+import numpy as np
+
+# Relative eigenvalue below which a covariance counts as singular.
+_SINGULAR = 1e-10
+
+
+def _as_features(features, name, min_samples=2):
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (samples, features). Received: shape={features.shape}")
+    if not np.all(np.isfinite(features)):
+        raise ValueError(f"{name} must not contain NaN or infinite values. "
+                         f"Received: {int(np.sum(~np.isfinite(features)))} such values")
+    if len(features) < min_samples:
+        raise ValueError(f"{name} needs at least {min_samples} samples. Received: {len(features)}")
+    return features
+
+
+def _check_same_dim(a, b):
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"Both feature sets must have the same dimension. Received: {a.shape[1]} and {b.shape[1]}")
+
+
+def _psd_sqrt(matrix):
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2):
+    """Fréchet distance between the Gaussians N(mu1, sigma1) and N(mu2, sigma2).
+
+    d² = |mu1 - mu2|² + tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2)). The trace of the matrix square root
+    is computed as the sum of square roots of the eigenvalues of the symmetric matrix
+    sigma1^(1/2) sigma2 sigma1^(1/2), which has the same spectrum and avoids the complex round-off of a
+    general `sqrtm`.
+
+    Args:
+        mu1, mu2: mean vectors (d,).
+        sigma1, sigma2: covariance matrices (d, d), symmetric positive semi-definite.
+
+    Returns:
+        float, the squared Fréchet distance (what papers call FID when the features are Inception's).
+    """
+    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
+    sigma1, sigma2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
+        raise ValueError(f"means must be (d,) and covariances (d, d) alike. Received: {mu1.shape}, {sigma1.shape}, "
+                         f"{mu2.shape}, {sigma2.shape}")
+    root1 = _psd_sqrt(sigma1)
+    cross = np.linalg.eigvalsh(root1 @ sigma2 @ root1)
+    trace_sqrt = np.sum(np.sqrt(np.clip(cross, 0, None)))
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt)
+
+
+def gaussian_statistics(features, name="features"):
+    """Mean and covariance of a feature set, refusing sets whose covariance would be singular.
+
+    Args:
+        features: array (n, d) with n > d.
+        name: what to call the set in errors.
+
+    Returns:
+        `(mu, sigma)` in float64.
+    """
+    features = _as_features(features, name)
+    count, dim = features.shape
+    if count <= dim:
+        raise ValueError(
+            f"FID needs more samples than feature dimensions for a full-rank covariance; with fewer the result "
+            f"is meaningless (use KID). Received: {count} samples of dimension {dim} in {name}"
+        )
+    mu, sigma = features.mean(axis=0), np.cov(features, rowvar=False)
+    eigenvalues = np.linalg.eigvalsh(sigma)
+    if eigenvalues[0] <= _SINGULAR * max(eigenvalues[-1], 1e-300):
+        raise ValueError(
+            f"The covariance of {name} is singular (some feature is constant or a combination of others), so "
+            f"FID is not defined. Received: smallest/largest eigenvalue {eigenvalues[0]:.3g}/{eigenvalues[-1]:.3g}"
+        )
+    return mu, sigma
+
+
+def fid_from_features(real, fake):
+    """FID between two feature sets (each needs more samples than dimensions).
+
+    Example:
+        >>> fid_from_features(np.random.randn(500, 16), np.random.randn(500, 16) + 1)
+    """
+    real, fake = _as_features(real, "real features"), _as_features(fake, "generated features")
+    _check_same_dim(real, fake)
+    return frechet_distance(*gaussian_statistics(real, "real features"),
+                            *gaussian_statistics(fake, "generated features"))
+
+
+def _polynomial_kernel(a, b):
+    return (a @ b.T / a.shape[1] + 1.0) ** 3
+
+
+def kernel_inception_distance(real, fake, subsets=100, subset_size=1000, seed=0):
+    """KID: the unbiased estimate of MMD² with the kernel k(x, y) = (x·y / d + 1)³, over random subsets.
+
+    Unbiased means it averages to 0 for two samples of one distribution, so single values can be
+    slightly negative. Reliable with far fewer samples than FID, which is biased upwards for small n.
+
+    Args:
+        real, fake: feature arrays (n, d) and (m, d).
+        subsets: number of random subsets.
+        subset_size: samples per subset, capped at the smaller set's size.
+        seed: seed of the subset draws.
+
+    Returns:
+        `(mean, std)` of MMD² over the subsets.
+
+    Reference: Bińkowski et al., Demystifying MMD GANs, https://arxiv.org/abs/1801.01401
+    """
+    real, fake = _as_features(real, "real features"), _as_features(fake, "generated features")
+    _check_same_dim(real, fake)
+    if subsets < 1 or subset_size < 2:
+        raise ValueError(f"subsets must be >= 1 and subset_size >= 2. Received: subsets={subsets}, "
+                         f"subset_size={subset_size}")
+    size = min(subset_size, len(real), len(fake))
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(subsets):
+        x = real[rng.choice(len(real), size, replace=False)]
+        y = fake[rng.choice(len(fake), size, replace=False)]
+        kxx, kyy, kxy = _polynomial_kernel(x, x), _polynomial_kernel(y, y), _polynomial_kernel(x, y)
+        within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (size * (size - 1))
+        values.append(within - 2 * kxy.mean())
+    return float(np.mean(values)), float(np.std(values))
+
+
+def inception_score(probabilities, splits=10):
+    """IS = exp(E_x KL(p(y|x) || p(y))), averaged over `splits` parts of the samples.
+
+    Args:
+        probabilities: array (n, classes) of class probabilities (rows sum to 1).
+        splits: number of parts (each needs at least one sample).
+
+    Returns:
+        `(mean, std)` over the parts. 1.0 for constant predictions; the class count for confident
+        predictions spread evenly over the classes.
+
+    Reference: Salimans et al., Improved Techniques for Training GANs, https://arxiv.org/abs/1606.03498
+    """
+    probabilities = _as_features(probabilities, "probabilities", min_samples=1)
+    if np.any(probabilities < 0) or not np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-3):
+        raise ValueError("probabilities must be non-negative rows that sum to 1 (apply softmax first).")
+    if not 1 <= splits <= len(probabilities):
+        raise ValueError(f"splits must be between 1 and the sample count {len(probabilities)}. Received: {splits}")
+    scores = []
+    for part in np.array_split(probabilities, splits):
+        marginal = part.mean(axis=0, keepdims=True)
+        kl = np.sum(part * (np.log(part + 1e-12) - np.log(marginal + 1e-12)), axis=1)
+        scores.append(np.exp(kl.mean()))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def _pairwise_distances(a, b, chunk=1024):
+    rows = []
+    b_sq = np.sum(b * b, axis=1)
+    for start in range(0, len(a), chunk):
+        part = a[start:start + chunk]
+        sq = np.sum(part * part, axis=1)[:, None] + b_sq[None, :] - 2 * part @ b.T
+        rows.append(np.sqrt(np.clip(sq, 0, None)))
+    return np.concatenate(rows)
+
+
+def _manifold_coverage(reference, queries, k):
+    """Share of `queries` inside the union of balls around `reference` points (radius: k-th neighbour)."""
+    radii = np.sort(_pairwise_distances(reference, reference), axis=1)[:, k]  # column 0 is the point itself
+    distances = _pairwise_distances(queries, reference)
+    return float(np.mean(np.any(distances <= radii[None, :] * (1 + 1e-9), axis=1)))
+
+
+def precision_recall(real, fake, k=3):
+    """Improved precision and recall with k-nearest-neighbour manifolds.
+
+    Precision: share of generated samples inside the real manifold (quality). Recall: share of real
+    samples inside the generated manifold (diversity); a GAN that copies a few images has high
+    precision and low recall.
+
+    Args:
+        real, fake: feature arrays (n, d), (m, d), each with more than k samples.
+        k: neighbour rank defining each ball's radius.
+
+    Returns:
+        `(precision, recall)` in [0, 1].
+
+    Reference: Kynkäänniemi et al., Improved Precision and Recall Metric for Assessing Generative Models,
+    https://arxiv.org/abs/1904.06991
+    """
+    real = _as_features(real, "real features", min_samples=k + 1)
+    fake = _as_features(fake, "generated features", min_samples=k + 1)
+    _check_same_dim(real, fake)
+    return _manifold_coverage(real, fake, k), _manifold_coverage(fake, real, k)

@@ -1,0 +1,146 @@
+"""`evaluate(generator, ref=...)`: FID, KID, IS, precision and recall under a named protocol."""
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from kgantl.io import atomic_path
+from kgantl.metrics import distances
+from kgantl.metrics.extractors import get_extractor
+
+PIPELINE = ("images in [-1, 1] quantised to 8 bit, resized (bilinear, antialiased) to the extractor's input "
+            "size, converted to its channels and input range")
+
+
+def cache_dir():
+    """Where reference features are cached: `$KGANTL_CACHE_DIR` or `~/.cache/kgantl/reference`."""
+    return Path(os.environ.get("KGANTL_CACHE_DIR", Path.home() / ".cache" / "kgantl" / "reference"))
+
+
+def protocol_name(extractor_name, count, split):
+    """E.g. `fmnist_1k_test`: extractor, number of generated images, reference split."""
+    size = f"{count // 1000}k" if count % 1000 == 0 else str(count)
+    return f"{extractor_name}_{size}_{split}"
+
+
+def reference_set(ref, split, extractor, use_cache=True):
+    """Images' features and labels of a real data spec, cached on disk per (spec, split, extractor).
+
+    Args:
+        ref: data spec (see `kgantl.data.load_arrays`).
+        split: `"train"` or `"test"`.
+        extractor: a `FeatureExtractor`.
+        use_cache: read and write the cache (only for registry extractors, whose name identifies them).
+
+    Returns:
+        `(features, labels, image_shape)`.
+    """
+    from kgantl.data import load_arrays
+
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", str(ref)).strip("_")
+    path = cache_dir() / f"{slug}__{split}__{extractor.name}.npz"
+    if use_cache and path.is_file():
+        with np.load(path) as cached:
+            return cached["features"], cached["labels"], tuple(cached["image_shape"])
+    arrays = load_arrays(ref, split=split)
+    features = extractor.features(arrays.images / 127.5 - 1.0)
+    image_shape = arrays.images.shape[1:]
+    if use_cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, features=features, labels=arrays.labels, image_shape=np.array(image_shape))
+    return features, arrays.labels, image_shape
+
+
+def sample_images(generator, count, seed=0, labels=None):
+    """`count` images in [-1, 1] from a GAN, a `.keras` file, a run directory, a SavedModel, or image arrays.
+
+    Args:
+        generator: `GAN` instance, path, or numpy array of images; `.npy`/`.npz` files hold images.
+        count: number of images (arrays and files must hold at least this many; the first are used).
+        seed: noise seed.
+        labels: class labels for conditional generators (array of `count`).
+
+    Returns:
+        float32 array (count, H, W, C) in [-1, 1].
+    """
+    from kgantl.data.sources import arrays_from_numpy, resolve_source
+
+    if isinstance(generator, np.ndarray) or (isinstance(generator, (str, os.PathLike))
+                                             and Path(generator).suffix in (".npy", ".npz")):
+        arrays = arrays_from_numpy(generator, name="generated images") if isinstance(generator, np.ndarray) \
+            else resolve_source(generator)
+        if len(arrays.images) < count:
+            raise ValueError(f"The image file must hold at least n={count} images. Received: {len(arrays.images)}")
+        return arrays.images[:count] / 127.5 - 1.0
+    noise = np.random.default_rng(seed).standard_normal
+    if isinstance(generator, (str, os.PathLike)) and (Path(generator) / "saved_model.pb").is_file():
+        import tensorflow as tf
+
+        serve = tf.saved_model.load(str(generator)).signatures["serve"]
+        inputs = serve.structured_input_signature[1]
+        kwargs = {"noise": tf.constant(noise((count, inputs["noise"].shape[-1])).astype("float32"))}
+        if "labels" in inputs:
+            kwargs["labels"] = tf.constant(np.asarray(labels, np.int32))
+        return serve(**kwargs)["images"].numpy()
+    if isinstance(generator, (str, os.PathLike)):
+        from kgantl.training import load_gan
+
+        generator = load_gan(generator)
+    is_conditional = len(generator.sampler.inputs) == 2
+    batches = []
+    for start in range(0, count, 500):
+        size = min(500, count - start)
+        batch_noise = noise((size, generator.latent_dim)).astype("float32")
+        batch_labels = labels[start:start + size] if is_conditional else None
+        batches.append(generator.generate(noise=batch_noise, labels=batch_labels))
+    return np.concatenate(batches)
+
+
+def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, kid_subsets=100,
+             kid_subset_size=1000, splits=10, use_cache=True):
+    """Score generated images against a real reference set.
+
+    Args:
+        generator: see `sample_images`.
+        ref: data spec of the reference images, e.g. `fashion_mnist:7`.
+        split: reference split (`test` for every reported number).
+        n: generated images.
+        extractor: registry name or `FeatureExtractor`.
+        seed: noise seed.
+        kid_subsets, kid_subset_size: KID subsets.
+        splits: Inception Score splits.
+        use_cache: cache the reference features.
+
+    Returns:
+        dict with `protocol` (e.g. `fmnist_1k_test`), `kid`, `kid_std`, `fid`, `precision`, `recall`,
+        `is`, `is_std` (None without a classifier head) and the protocol's details.
+
+    Example:
+        >>> evaluate("runs/00000-fashion_mnist_7/model.keras", ref="fashion_mnist:7")["kid"]
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an integer >= 2. Received: n={n!r}")
+    named = isinstance(extractor, str)
+    extractor = get_extractor(extractor)
+    real, real_labels, image_shape = reference_set(ref, split, extractor, use_cache=use_cache and named)
+    labels = real_labels[np.arange(n) % len(real_labels)].astype(np.int32)
+    fake_images = np.asarray(sample_images(generator, n, seed=seed, labels=labels))
+    if fake_images.ndim != 4 or fake_images.shape[1:] != tuple(image_shape):
+        raise ValueError(f"Generated images must have the reference images' shape {tuple(image_shape)}. "
+                         f"Received: {fake_images.shape[1:]}")
+    fake = extractor.features(fake_images)
+    kid, kid_std = distances.kernel_inception_distance(real, fake, kid_subsets, kid_subset_size, seed)
+    precision, recall = distances.precision_recall(real, fake, k=3)
+    probabilities = extractor.probabilities(fake_images)
+    score, score_std = distances.inception_score(probabilities, splits) if probabilities is not None else (None, None)
+    return {
+        "protocol": protocol_name(extractor.name, n, split),
+        "kid": kid, "kid_std": kid_std, "fid": distances.fid_from_features(real, fake),
+        "precision": precision, "recall": recall, "is": score, "is_std": score_std,
+        "extractor": extractor.name, "n_generated": n, "reference": str(ref), "split": split,
+        "n_reference": len(real), "kid_subsets": kid_subsets, "kid_subset_size": min(kid_subset_size, n, len(real)),
+        "precision_recall_k": 3, "seed": seed, "pipeline": PIPELINE,
+    }

@@ -1,0 +1,110 @@
+"""Keras `Metric` wrappers so KID and FID can run in `test_step` and show up as `val_kid` / `val_fid`.
+
+Both take `update_state(real_images, generated_images)` with images in [-1, 1] and run the extractor
+inside the compiled step.
+"""
+import keras
+import tensorflow as tf
+
+from kgantl.metrics.extractors import get_extractor
+
+
+def _batch_mmd2(real, fake):
+    """Unbiased MMD² with the cubic polynomial kernel on one batch of features (float64)."""
+    dim = tf.cast(tf.shape(real)[1], tf.float64)
+    n = tf.cast(tf.shape(real)[0], tf.float64)
+    m = tf.cast(tf.shape(fake)[0], tf.float64)
+    kernel = lambda a, b: (tf.matmul(a, b, transpose_b=True) / dim + 1.0) ** 3  # noqa: E731
+    kxx, kyy, kxy = kernel(real, real), kernel(fake, fake), kernel(real, fake)
+    xx = (tf.reduce_sum(kxx) - tf.linalg.trace(kxx)) / (n * (n - 1))
+    yy = (tf.reduce_sum(kyy) - tf.linalg.trace(kyy)) / (m * (m - 1))
+    return xx + yy - 2.0 * tf.reduce_mean(kxy)
+
+
+class _ExtractorMetric(keras.metrics.Metric):
+    def __init__(self, extractor="fmnist", name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        if not isinstance(extractor, str):
+            raise ValueError(f"extractor must be a registry name (so the metric can be saved). Received: {extractor!r}")
+        self.extractor_name = extractor
+        self.extractor = get_extractor(extractor)
+
+    def _features(self, images):
+        return tf.cast(self.extractor(images), tf.float64)
+
+    def get_config(self):
+        return {**super().get_config(), "extractor": self.extractor_name}
+
+
+@keras.saving.register_keras_serializable(package="kgantl")
+class KernelInceptionDistance(_ExtractorMetric):
+    """KID averaged over evaluation batches: each batch is one KID subset (its size is the batch size).
+
+    Args:
+        extractor: registry name of the feature extractor (`"fmnist"`, `"inception_v3"`).
+        name: metric name (logs show `val_<name>`).
+
+    Example:
+        >>> gan.compile(metrics=[KernelInceptionDistance("fmnist")])
+        >>> gan.fit(train_ds, validation_data=test_ds, validation_freq=5)  # logs val_kid
+    """
+
+    def __init__(self, extractor="fmnist", name="kid", **kwargs):
+        super().__init__(extractor, name=name, **kwargs)
+        self.total = self.add_variable(shape=(), initializer="zeros", dtype="float64", name="total")
+        self.batches = self.add_variable(shape=(), initializer="zeros", dtype="float64", name="batches")
+
+    def update_state(self, real_images, generated_images, sample_weight=None):
+        self.total.assign_add(_batch_mmd2(self._features(real_images), self._features(generated_images)))
+        self.batches.assign_add(tf.constant(1.0, tf.float64))
+
+    def result(self):
+        return tf.cast(self.total / tf.maximum(self.batches, 1.0), tf.float32)
+
+
+@keras.saving.register_keras_serializable(package="kgantl")
+class FrechetInceptionDistance(_ExtractorMetric):
+    """FID over everything seen since the last reset, from running sums (exact, not batch-averaged).
+
+    Needs more images than feature dimensions on each side (65 for `fmnist`, 2049 for InceptionV3).
+
+    Args:
+        extractor: registry name of the feature extractor.
+        name: metric name (logs show `val_<name>`).
+    """
+
+    def __init__(self, extractor="fmnist", name="fid", **kwargs):
+        super().__init__(extractor, name=name, **kwargs)
+        dim = int(self.extractor.features_model.outputs[0].shape[-1])
+        for side in ("real", "fake"):
+            setattr(self, f"{side}_count", self.add_variable(shape=(), initializer="zeros", dtype="float64",
+                                                             name=f"{side}_count"))
+            setattr(self, f"{side}_sum", self.add_variable(shape=(dim,), initializer="zeros", dtype="float64",
+                                                           name=f"{side}_sum"))
+            setattr(self, f"{side}_outer", self.add_variable(shape=(dim, dim), initializer="zeros",
+                                                             dtype="float64", name=f"{side}_outer"))
+
+    def update_state(self, real_images, generated_images, sample_weight=None):
+        for side, images in (("real", real_images), ("fake", generated_images)):
+            features = self._features(images)
+            getattr(self, f"{side}_count").assign_add(tf.cast(tf.shape(features)[0], tf.float64))
+            getattr(self, f"{side}_sum").assign_add(tf.reduce_sum(features, axis=0))
+            getattr(self, f"{side}_outer").assign_add(tf.matmul(features, features, transpose_a=True))
+
+    def _moments(self, side):
+        # Keras reads every metric's result at epoch ends, also before any update: a count of at least 2
+        # keeps the arithmetic finite then, and `result` reports 0 for an empty state.
+        count = tf.maximum(getattr(self, f"{side}_count"), 2.0)
+        mean = getattr(self, f"{side}_sum") / count
+        covariance = (getattr(self, f"{side}_outer") - count * tf.tensordot(mean, mean, axes=0)) / (count - 1.0)
+        return mean, covariance
+
+    def result(self):
+        (mu1, sigma1), (mu2, sigma2) = self._moments("real"), self._moments("fake")
+        values, vectors = tf.linalg.eigh(sigma1)
+        root1 = tf.matmul(vectors * tf.sqrt(tf.maximum(values, 0.0)), vectors, transpose_b=True)
+        cross = tf.linalg.eigvalsh(root1 @ sigma2 @ root1)
+        distance = (tf.reduce_sum((mu1 - mu2) ** 2) + tf.linalg.trace(sigma1) + tf.linalg.trace(sigma2)
+                    - 2.0 * tf.reduce_sum(tf.sqrt(tf.maximum(cross, 0.0))))
+        seen = tf.minimum(self.real_count, self.fake_count) >= 2.0
+        return tf.cast(tf.where(seen, distance, tf.zeros_like(distance)), tf.float32)

@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+
+from kgantl.metrics import evaluate as evaluate_module
+from kgantl.metrics.evaluate import evaluate, protocol_name
+from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
+
+
+@pytest.fixture
+def reference(tmp_path, monkeypatch):
+    monkeypatch.setenv("KGANTL_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (120, 28, 28, 1)).astype(np.uint8)
+    np.savez(tmp_path / "ref.npz", images=images, labels=np.arange(120) % 3)
+    return tmp_path / "ref.npz", images
+
+
+def test_protocol_names():
+    assert protocol_name("fmnist", 1000, "test") == "fmnist_1k_test"
+    assert protocol_name("inception_v3", 500, "train") == "inception_v3_500_train"
+
+
+def test_the_reference_itself_scores_perfectly(reference, tmp_path):
+    path, images = reference
+    np.save(tmp_path / "same.npy", images)
+    report = evaluate(str(tmp_path / "same.npy"), ref=str(path), split="train", n=120, kid_subsets=10)
+    assert report["protocol"] == "fmnist_120_train" and report["n_reference"] == 120
+    assert report["fid"] == pytest.approx(0.0, abs=1e-6)
+    # Unbiased KID assumes independent samples; a set against itself lands below 0, never above.
+    assert report["kid"] < 0
+    assert report["precision"] == 1.0 and report["recall"] == 1.0
+    assert report["is"] >= 1.0 and "quantised to 8 bit" in report["pipeline"]
+
+
+def test_a_generator_scores_worse_than_the_reference(reference):
+    path, _ = reference
+    gan = GAN(build_generator(28, 1, 8, width=4, seed=0), build_discriminator(28, 1, width=4))
+    report = evaluate(gan, ref=str(path), split="train", n=100, kid_subsets=5)
+    assert report["kid"] > 0.01 and report["fid"] > 1.0
+
+
+def test_conditional_generators_get_the_reference_labels(reference, monkeypatch):
+    path, _ = reference
+    gan = ConditionalGAN(build_generator(28, 1, 8, width=4, num_classes=3), build_discriminator(28, 1, width=4,
+                                                                                              num_classes=3))
+    seen = {}
+    original = gan.generate
+
+    def spy(noise=None, labels=None, **kwargs):
+        seen.setdefault("labels", []).extend(np.asarray(labels).tolist())
+        return original(noise=noise, labels=labels, **kwargs)
+
+    monkeypatch.setattr(gan, "generate", spy)
+    evaluate(gan, ref=str(path), split="train", n=90, kid_subsets=2)
+    assert np.bincount(seen["labels"]).tolist() == [30, 30, 30]
+
+
+def test_reference_features_are_cached(reference, tmp_path, monkeypatch):
+    path, images = reference
+    np.save(tmp_path / "same.npy", images)
+    first = evaluate(str(tmp_path / "same.npy"), ref=str(path), split="train", n=100, kid_subsets=2)
+    assert len(list((tmp_path / "cache").glob("*__train__fmnist.npz"))) == 1
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the reference should come from the cache")
+
+    monkeypatch.setattr("kgantl.data.load_arrays", no_loading)
+    assert evaluate(str(tmp_path / "same.npy"), ref=str(path), split="train", n=100, kid_subsets=2) == first
+
+
+def test_wrong_image_size_and_bad_n(reference, tmp_path):
+    path, _ = reference
+    gan = GAN(build_generator(32, 1, 8, width=4), build_discriminator(32, 1, width=4))
+    with pytest.raises(ValueError, match=r"reference images' shape \(28, 28, 1\)\. Received: \(32, 32, 1\)"):
+        evaluate(gan, ref=str(path), split="train", n=10)
+    with pytest.raises(ValueError, match="n must be an integer >= 2"):
+        evaluate(gan, ref=str(path), n=1)
+    np.save(tmp_path / "few.npy", np.zeros((5, 28, 28, 1), np.uint8))
+    with pytest.raises(ValueError, match="must hold at least n=10 images. Received: 5"):
+        evaluate(str(tmp_path / "few.npy"), ref=str(path), split="train", n=10)

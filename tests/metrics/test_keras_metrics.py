@@ -1,0 +1,53 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgantl.metrics import FrechetInceptionDistance, KernelInceptionDistance, get_extractor
+from kgantl.metrics.distances import fid_from_features, kernel_inception_distance
+from kgantl.models import GAN, build_discriminator, build_generator
+
+
+def _images(seed, count=100):
+    return np.random.default_rng(seed).uniform(-1, 1, (count, 28, 28, 1)).astype("float32")
+
+
+def test_kid_metric_equals_the_function_on_one_batch():
+    real, fake = _images(0), _images(1)
+    metric = KernelInceptionDistance("fmnist")
+    metric.update_state(real, fake)
+    extractor = get_extractor("fmnist")
+    expected, _ = kernel_inception_distance(extractor.features(real), extractor.features(fake), subsets=1,
+                                            subset_size=100)
+    assert float(metric.result()) == pytest.approx(expected, rel=1e-4, abs=1e-6)
+    metric.reset_state()
+    assert float(metric.result()) == 0.0
+
+
+def test_fid_metric_accumulates_exact_statistics_over_batches():
+    real, fake = _images(2, 200), _images(3, 200) * 0.5
+    metric = FrechetInceptionDistance("fmnist")
+    for start in (0, 100):
+        metric.update_state(real[start:start + 100], fake[start:start + 100])
+    extractor = get_extractor("fmnist")
+    expected = fid_from_features(extractor.features(real), extractor.features(fake))
+    assert float(metric.result()) == pytest.approx(expected, rel=1e-3)
+
+
+def test_metrics_need_a_registry_name():
+    with pytest.raises(ValueError, match="extractor must be a registry name"):
+        KernelInceptionDistance(object())
+
+
+def test_val_kid_in_fit_logs_and_best_checkpoint(tmp_path):
+    real = tf.data.Dataset.from_tensor_slices(_images(4, 64)).batch(32)
+    gan = GAN(build_generator(28, 1, 8, width=4, seed=0), build_discriminator(28, 1, width=4, seed=1), seed=0)
+    gan.compile(metrics=[KernelInceptionDistance("fmnist"), FrechetInceptionDistance("fmnist")])
+    best = keras.callbacks.ModelCheckpoint(tmp_path / "best.keras", monitor="val_kid", mode="min",
+                                           save_best_only=True)
+    history = gan.fit(real.repeat(), epochs=2, steps_per_epoch=2, validation_data=real, callbacks=[best], verbose=0)
+    assert len(history.history["val_kid"]) == 2 and "val_fid" in history.history
+    assert "kid" not in history.history  # training logs keep to the training trackers
+    loaded = keras.saving.load_model(tmp_path / "best.keras")
+    assert [m.name for m in loaded.evaluation_metrics] == ["kid", "fid"]
+    assert set(loaded.evaluate(real, return_dict=True, verbose=0)) == {"kid", "fid"}
