@@ -80,7 +80,9 @@ def build_parser():
     evaluate.add_argument("--ref", required=True, help="reference data spec, e.g. fashion_mnist:7")
     evaluate.add_argument("--split", default="test", choices=("train", "test"), help="reference split (default: test)")
     evaluate.add_argument("--n", type=int, default=1000, help="generated images (default: 1000)")
-    evaluate.add_argument("--extractor", default="fmnist", help="fmnist (offline) or inception_v3 (default: fmnist)")
+    evaluate.add_argument("--extractor", default="fmnist",
+                          help="fmnist (offline), inception_v3, or a .keras model file with --layer (default: fmnist)")
+    evaluate.add_argument("--layer", default=None, help="feature layer of a --extractor model file")
     evaluate.add_argument("--seed", type=int, default=0, help="noise and KID-subset seed (default: 0)")
     evaluate.add_argument("--runs-root", default="runs", help="where a new run directory is made when GENERATOR "
                                                               "is not one (default: runs)")
@@ -217,13 +219,17 @@ def _evaluate(args):
         print(json.dumps({**{k: v for k, v in vars(args).items() if k != "dry_run"}, "run_dir": str(out_dir)},
                          indent=2))
         return
-    from kgantl.metrics import evaluate, protocol_name
+    import re
 
-    report = evaluate(args.generator, ref=args.ref, split=args.split, n=args.n, extractor=args.extractor,
+    from kgantl.metrics import evaluate, get_extractor
+
+    extractor = get_extractor(args.extractor, layer=args.layer)
+    report = evaluate(args.generator, ref=args.ref, split=args.split, n=args.n, extractor=extractor,
                       seed=args.seed)
     report["generator"] = str(args.generator)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / f"evaluation_{protocol_name(args.extractor, args.n, args.split)}.json", report)
+    reference = re.sub(r"[^A-Za-z0-9]+", "_", Path(args.ref).name if Path(args.ref).exists() else args.ref)
+    write_json(out_dir / f"evaluation_{reference}_{report['protocol']}_seed{args.seed}.json", report)
     print(json.dumps(report, indent=2, sort_keys=True))
 
 

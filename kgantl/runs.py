@@ -19,7 +19,11 @@ def _slug(text):
 
 
 def _comparable(options_dict, ignore=()):
-    return {k: v for k, v in options_dict.items() if k not in _LOCATION_KEYS and k not in ignore}
+    # Through TrainOptions, so a run written before an option existed compares with its default.
+    from kgantl.config import TrainOptions
+
+    full = TrainOptions.from_dict(options_dict).to_dict()
+    return {k: v for k, v in full.items() if k not in _LOCATION_KEYS and k not in ignore}
 
 
 def is_finished(run_dir, epochs):

@@ -9,7 +9,7 @@ import keras
 from kgantl import callbacks as kcallbacks
 from kgantl.callbacks.checkpoint import LATEST
 from kgantl.config import TrainOptions
-from kgantl.data.pipeline import load_arrays, load_images, make_dataset
+from kgantl.data.pipeline import load_arrays, make_dataset
 from kgantl.io import atomic_path
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 from kgantl.runs import CHECKPOINTS, OPTIONS_FILE, prepare_run_dir
@@ -108,9 +108,12 @@ def prepare_training(options, callbacks=()):
     validation = None
     if options.eval_every:
         # KID against the test split, one KID subset per batch of 250 real and 250 generated images.
-        validation = load_images(options.eval_ref or options.data, split="test", batch_size=EVAL_BATCH,
-                                 image_size=options.image_size, channels=options.channels, shuffle=False,
-                                 with_labels=options.conditional)
+        # Shuffled (with a fixed seed) so no subset is a single class of a class-sorted set; full batches
+        # only, since a 1-image batch has no unbiased KID.
+        reference = load_arrays(options.eval_ref or options.data, split="test")
+        validation = make_dataset(reference, image_size=options.image_size, channels=options.channels,
+                                  batch_size=min(EVAL_BATCH, len(reference.images)), seed=options.seed,
+                                  with_labels=options.conditional, drop_remainder=True)
         # Before the epoch checkpoint, so a kill between the two never loses a better model.
         run_callbacks.insert(3, kcallbacks.BestCheckpoint(run_dir, monitor="val_kid", mode="min"))
     return PreparedRun(options, gan, dataset, validation, run_callbacks, run_dir, initial_epoch)

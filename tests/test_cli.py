@@ -143,7 +143,7 @@ def test_evaluate_prints_and_stores_a_report(tmp_path, capsys, monkeypatch):
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["protocol"] == "fmnist_80_train" and report["precision"] == 1.0
-    stored = tmp_path / "runs" / "00000-evaluate" / "evaluation_fmnist_80_train.json"
+    stored = tmp_path / "runs" / "00000-evaluate" / "evaluation_ref_npz_fmnist_80_train_seed0.json"
     assert json.loads(stored.read_text())["kid"] == report["kid"]
     assert main(argv[:2] + ["--ref", "x", "--dry-run", "--runs-root", str(tmp_path / "runs")]) == 0
     assert main(["evaluate", str(tmp_path / "none.npy"), "--ref", "x"]) == 2

@@ -70,7 +70,7 @@ def to_model_range(images, image_size=None, channels=None):
 
 
 def make_dataset(arrays, image_size=None, channels=None, batch_size=64, seed=0, shuffle=True,
-                 repeat=False, with_labels=False, skip_batches=0):
+                 repeat=False, with_labels=False, skip_batches=0, drop_remainder=None):
     """Build the training pipeline from in-memory arrays.
 
     Args:
@@ -83,6 +83,7 @@ def make_dataset(arrays, image_size=None, channels=None, batch_size=64, seed=0, 
         repeat: repeat forever; batches are then always full, so an epoch is set by `steps_per_epoch`.
         with_labels: yield `(images, labels)` instead of images.
         skip_batches: batches to drop from the start (a resumed run replays the same order).
+        drop_remainder: drop a last, smaller batch (default: only when repeating, where none occurs).
 
     Returns:
         `tf.data.Dataset` of float32 images in [-1, 1] (and int32 labels), prefetched with AUTOTUNE.
@@ -97,7 +98,7 @@ def make_dataset(arrays, image_size=None, channels=None, batch_size=64, seed=0, 
         dataset = dataset.shuffle(len(arrays.images), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         dataset = dataset.repeat()
-    dataset = dataset.batch(int(batch_size), drop_remainder=repeat)
+    dataset = dataset.batch(int(batch_size), drop_remainder=repeat if drop_remainder is None else drop_remainder)
     if skip_batches:
         dataset = dataset.skip(skip_batches)  # before the map, so skipped batches are not resized
     if with_labels:

@@ -1,4 +1,6 @@
 """`evaluate(generator, ref=...)`: FID, KID, IS, precision and recall under a named protocol."""
+import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -11,6 +13,31 @@ from kgantl.metrics.extractors import get_extractor
 
 PIPELINE = ("images in [-1, 1] quantised to 8 bit, resized (bilinear, antialiased) to the extractor's input "
             "size, converted to its channels and input range")
+PIPELINE_VERSION = 1  # bump when the pipeline above changes: it invalidates every cached reference
+
+
+def _file_fingerprint(path):
+    path = Path(path)
+    if not path.exists():
+        return None
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        return [str(path.resolve()), len(files), max((p.stat().st_mtime_ns for p in files), default=0)]
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
+def cache_key(ref, split, extractor):
+    """Hash of everything the cached reference features depend on.
+
+    The exact spec (and, for files and folders, their absolute path, size and time), the split, the
+    extractor's name and weights file, and the pipeline version.
+    """
+    parts = {"ref": str(ref), "split": split, "source": _file_fingerprint(ref) if not str(ref).startswith(
+        ("fashion_mnist", "digits", "tfds:")) else None, "extractor": extractor.name,
+        "weights": _file_fingerprint(extractor.weights_path) if extractor.weights_path else None,
+        "pipeline": PIPELINE_VERSION}
+    return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def cache_dir():
@@ -31,15 +58,15 @@ def reference_set(ref, split, extractor, use_cache=True):
         ref: data spec (see `kgantl.data.load_arrays`).
         split: `"train"` or `"test"`.
         extractor: a `FeatureExtractor`.
-        use_cache: read and write the cache (only for registry extractors, whose name identifies them).
+        use_cache: read and write the cache.
 
     Returns:
         `(features, labels, image_shape)`.
     """
     from kgantl.data import load_arrays
 
-    slug = re.sub(r"[^A-Za-z0-9]+", "_", str(ref)).strip("_")
-    path = cache_dir() / f"{slug}__{split}__{extractor.name}.npz"
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", str(ref)).strip("_")[-40:]
+    path = cache_dir() / f"{slug}__{split}__{extractor.name}__{cache_key(ref, split, extractor)}.npz"
     if use_cache and path.is_file():
         with np.load(path) as cached:
             return cached["features"], cached["labels"], tuple(cached["image_shape"])
@@ -123,24 +150,32 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
         raise ValueError(f"n must be an integer >= 2. Received: n={n!r}")
-    named = isinstance(extractor, str)
     extractor = get_extractor(extractor)
-    real, real_labels, image_shape = reference_set(ref, split, extractor, use_cache=use_cache and named)
-    labels = real_labels[np.arange(n) % len(real_labels)].astype(np.int32)
+    real, real_labels, image_shape = reference_set(ref, split, extractor, use_cache=use_cache)
+    rng = np.random.default_rng(seed)
+    # Conditional generators get labels in the reference's class proportions, whatever its order.
+    labels = real_labels[rng.permutation(len(real_labels))[np.arange(n) % len(real_labels)]].astype(np.int32)
     fake_images = np.asarray(sample_images(generator, n, seed=seed, labels=labels))
     if fake_images.ndim != 4 or fake_images.shape[1:] != tuple(image_shape):
         raise ValueError(f"Generated images must have the reference images' shape {tuple(image_shape)}. "
                          f"Received: {fake_images.shape[1:]}")
     fake = extractor.features(fake_images)
     kid, kid_std = distances.kernel_inception_distance(real, fake, kid_subsets, kid_subset_size, seed)
-    precision, recall = distances.precision_recall(real, fake, k=3)
+    # Precision and recall compare sets of equal size: the real set is subsampled to n when larger.
+    real_for_pr = real[rng.permutation(len(real))[:n]] if len(real) > n else real
+    precision, recall = distances.precision_recall(real_for_pr, fake, k=3)
+    try:
+        fid, fid_error = distances.fid_from_features(real, fake), None
+    except ValueError as error:  # too few samples for the dimension: KID and the rest still stand
+        fid, fid_error = None, str(error)
     probabilities = extractor.probabilities(fake_images)
     score, score_std = distances.inception_score(probabilities, splits) if probabilities is not None else (None, None)
     return {
         "protocol": protocol_name(extractor.name, n, split),
-        "kid": kid, "kid_std": kid_std, "fid": distances.fid_from_features(real, fake),
+        "kid": kid, "kid_std": kid_std, "fid": fid, "fid_error": fid_error,
         "precision": precision, "recall": recall, "is": score, "is_std": score_std,
         "extractor": extractor.name, "n_generated": n, "reference": str(ref), "split": split,
-        "n_reference": len(real), "kid_subsets": kid_subsets, "kid_subset_size": min(kid_subset_size, n, len(real)),
-        "precision_recall_k": 3, "seed": seed, "pipeline": PIPELINE,
+        "n_reference": len(real), "n_reference_precision_recall": len(real_for_pr), "kid_subsets": kid_subsets,
+        "kid_subset_size": min(kid_subset_size, n, len(real)), "precision_recall_k": 3, "seed": seed,
+        "pipeline": PIPELINE,
     }

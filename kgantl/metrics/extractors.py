@@ -76,6 +76,7 @@ class FeatureExtractor:
     size: tuple
     channels: int
     scale: tuple = (1 / 127.5, -1.0)
+    weights_path: object = None  # file the weights came from, when known (part of the cache key)
 
     def _inputs(self, images):
         return quantise_and_resize(images, self.size, self.channels) * self.scale[0] + self.scale[1]
@@ -114,7 +115,9 @@ def from_keras_model(model, layer, name=None, scale=(1 / 127.5, -1.0)):
     Returns:
         `FeatureExtractor` (its probabilities are the model's output when that is a softmax over classes).
     """
+    weights_path = None
     if isinstance(model, (str, os.PathLike)):
+        weights_path = Path(model)
         model = keras.saving.load_model(model)
     try:
         output = model.get_layer(layer).output
@@ -127,7 +130,7 @@ def from_keras_model(model, layer, name=None, scale=(1 / 127.5, -1.0)):
     height, width, channels = model.inputs[0].shape[1:4]
     is_classifier = len(model.outputs[0].shape) == 2 and model.layers[-1].get_config().get("activation") == "softmax"
     return FeatureExtractor(name or f"{model.name}.{layer}", features_model, model if is_classifier else None,
-                            (height, width), channels, scale)
+                            (height, width), channels, scale, weights_path)
 
 
 def fmnist_extractor():
@@ -151,7 +154,7 @@ def inception_v3_extractor():
             f"InceptionV3 ImageNet weights are not available offline: put {INCEPTION_WEIGHTS} into {cache} "
             f"(download error: {error})."
         ) from None
-    return FeatureExtractor("inception_v3", model, None, (299, 299), 3, (1 / 127.5, -1.0))
+    return FeatureExtractor("inception_v3", model, None, (299, 299), 3, (1 / 127.5, -1.0), cache / INCEPTION_WEIGHTS)
 
 
 EXTRACTORS = {"fmnist": fmnist_extractor, "inception_v3": inception_v3_extractor}

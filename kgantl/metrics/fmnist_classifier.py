@@ -66,13 +66,12 @@ def train_fmnist_classifier(out_dir, epochs=10, batch_size=128, seed=0, data="fa
     Returns:
         dict with `test_accuracy`, `test_loss`, `epochs`, `wall_time_s`.
     """
-    from kgantl.data import load_images
+    from kgantl.data import load_arrays, load_images, make_dataset
     from kgantl.io import atomic_path, write_json
 
-    from kgantl.data import load_arrays
-
-    classes = int(load_arrays(data).labels.max()) + 1
-    train = load_images(data, batch_size=batch_size, seed=seed, with_labels=True)
+    arrays = load_arrays(data)
+    classes = int(arrays.labels.max()) + 1
+    train = make_dataset(arrays, batch_size=batch_size, seed=seed, with_labels=True)
     test = load_images(data, split="test", batch_size=512, shuffle=False, with_labels=True)
     model = build_fmnist_classifier(num_classes=classes, seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",

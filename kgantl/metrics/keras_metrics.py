@@ -66,7 +66,8 @@ class KernelInceptionDistance(_ExtractorMetric):
 class FrechetInceptionDistance(_ExtractorMetric):
     """FID over everything seen since the last reset, from running sums (exact, not batch-averaged).
 
-    Needs more images than feature dimensions on each side (65 for `fmnist`, 2049 for InceptionV3).
+    Needs more images than feature dimensions on each side (65 for `fmnist`, 2049 for InceptionV3);
+    with fewer the covariance is singular and the value is not meaningful. NaN before two images.
 
     Args:
         extractor: registry name of the feature extractor.
@@ -76,35 +77,37 @@ class FrechetInceptionDistance(_ExtractorMetric):
     def __init__(self, extractor="fmnist", name="fid", **kwargs):
         super().__init__(extractor, name=name, **kwargs)
         dim = int(self.extractor.features_model.outputs[0].shape[-1])
-        for side in ("real", "fake"):
-            setattr(self, f"{side}_count", self.add_variable(shape=(), initializer="zeros", dtype="float64",
-                                                             name=f"{side}_count"))
-            setattr(self, f"{side}_sum", self.add_variable(shape=(dim,), initializer="zeros", dtype="float64",
-                                                           name=f"{side}_sum"))
-            setattr(self, f"{side}_outer", self.add_variable(shape=(dim, dim), initializer="zeros",
-                                                             dtype="float64", name=f"{side}_outer"))
+        self.real_stats = self._running_sums(dim, "real")
+        self.fake_stats = self._running_sums(dim, "fake")
+
+    def _running_sums(self, dim, side):
+        """Count, sum and sum of outer products of the features seen: exact mean and covariance later."""
+        return (self.add_variable(shape=(), initializer="zeros", dtype="float64", name=f"{side}_count"),
+                self.add_variable(shape=(dim,), initializer="zeros", dtype="float64", name=f"{side}_sum"),
+                self.add_variable(shape=(dim, dim), initializer="zeros", dtype="float64", name=f"{side}_outer"))
 
     def update_state(self, real_images, generated_images, sample_weight=None):
-        for side, images in (("real", real_images), ("fake", generated_images)):
+        for (count, total, outer), images in ((self.real_stats, real_images), (self.fake_stats, generated_images)):
             features = self._features(images)
-            getattr(self, f"{side}_count").assign_add(tf.cast(tf.shape(features)[0], tf.float64))
-            getattr(self, f"{side}_sum").assign_add(tf.reduce_sum(features, axis=0))
-            getattr(self, f"{side}_outer").assign_add(tf.matmul(features, features, transpose_a=True))
+            count.assign_add(tf.cast(tf.shape(features)[0], tf.float64))
+            total.assign_add(tf.reduce_sum(features, axis=0))
+            outer.assign_add(tf.matmul(features, features, transpose_a=True))
 
-    def _moments(self, side):
+    @staticmethod
+    def _moments(stats):
         # Keras reads every metric's result at epoch ends, also before any update: a count of at least 2
-        # keeps the arithmetic finite then, and `result` reports 0 for an empty state.
-        count = tf.maximum(getattr(self, f"{side}_count"), 2.0)
-        mean = getattr(self, f"{side}_sum") / count
-        covariance = (getattr(self, f"{side}_outer") - count * tf.tensordot(mean, mean, axes=0)) / (count - 1.0)
-        return mean, covariance
+        # keeps the arithmetic finite then, and `result` reports NaN for a state with too few images.
+        count, total, outer = stats
+        count = tf.maximum(count, 2.0)
+        mean = total / count
+        return mean, (outer - count * tf.tensordot(mean, mean, axes=0)) / (count - 1.0)
 
     def result(self):
-        (mu1, sigma1), (mu2, sigma2) = self._moments("real"), self._moments("fake")
+        (mu1, sigma1), (mu2, sigma2) = self._moments(self.real_stats), self._moments(self.fake_stats)
         values, vectors = tf.linalg.eigh(sigma1)
         root1 = tf.matmul(vectors * tf.sqrt(tf.maximum(values, 0.0)), vectors, transpose_b=True)
         cross = tf.linalg.eigvalsh(root1 @ sigma2 @ root1)
         distance = (tf.reduce_sum((mu1 - mu2) ** 2) + tf.linalg.trace(sigma1) + tf.linalg.trace(sigma2)
                     - 2.0 * tf.reduce_sum(tf.sqrt(tf.maximum(cross, 0.0))))
-        seen = tf.minimum(self.real_count, self.fake_count) >= 2.0
-        return tf.cast(tf.where(seen, distance, tf.zeros_like(distance)), tf.float32)
+        seen = tf.minimum(self.real_stats[0], self.fake_stats[0]) >= 2.0
+        return tf.cast(tf.where(seen, distance, tf.constant(float("nan"), tf.float64)), tf.float32)

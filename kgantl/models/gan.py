@@ -74,6 +74,10 @@ class GAN(keras.Model):
             self.ema_generator.trainable = False
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # Evaluation draws its noise from its own generator, restarted at every evaluate(): turning
+        # evaluation on does not change training, and every evaluation scores the same noise.
+        self.eval_seed_generator = keras.random.SeedGenerator(None if seed is None else seed + 7919)
+        self._eval_seed_start = keras.ops.convert_to_numpy(self.eval_seed_generator.state.value)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
@@ -132,6 +136,8 @@ class GAN(keras.Model):
         config = dict(config)
         for key in ("d_optimizer", "g_optimizer"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
+        import kgantl.metrics.keras_metrics  # noqa: F401  registers the metric classes before they are looked up
+
         config["metrics"] = [keras.saving.deserialize_keras_object(m) for m in config.get("metrics", [])]
         self.compile(**config)
 
@@ -252,10 +258,14 @@ class GAN(keras.Model):
         self.g_optimizer.apply(tape.gradient(g_loss, weights), weights)
         return g_loss
 
+    def evaluate(self, *args, **kwargs):
+        self.eval_seed_generator.state.assign(self._eval_seed_start)
+        return super().evaluate(*args, **kwargs)
+
     def test_step(self, data):
         """Update the sample-quality metrics with a real batch and as many EMA-generator samples."""
         real, labels = self._split_batch(data)
-        noise = keras.random.normal((ops.shape(real)[0], self.latent_dim), seed=self.seed_generator)
+        noise = keras.random.normal((ops.shape(real)[0], self.latent_dim), seed=self.eval_seed_generator)
         fake = self.sampler(self._generator_inputs(noise, labels), training=False)
         for metric in self.evaluation_metrics:
             metric.update_state(real, fake)

@@ -12,6 +12,16 @@ def test_frechet_distance_matches_the_closed_form_for_diagonal_gaussians():
     assert frechet_distance(mu1, np.diag(var1), mu2, np.diag(var2)) == pytest.approx(expected)
 
 
+def test_frechet_distance_matches_scipy_sqrtm_for_non_commuting_covariances():
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal((5, 5)), rng.standard_normal((5, 5))
+    s1, s2 = a @ a.T + 0.1 * np.eye(5), b @ b.T + 0.1 * np.eye(5)
+    mu1, mu2 = rng.standard_normal(5), rng.standard_normal(5)
+    expected = np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2 * np.real(scipy_linalg.sqrtm(s1 @ s2)))
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-8)
+
+
 def test_frechet_distance_of_rotated_covariances():
     # Same covariance up to rotation and same mean: tr(S1 + S2 - 2 sqrt(S1 S2)) with S2 = R S1 R^T.
     rng = np.random.default_rng(0)
@@ -79,3 +89,16 @@ def test_inception_score_bounds():
         inception_score(np.ones((10, 3)))
     with pytest.raises(ValueError, match="splits must be between 1 and the sample count 10"):
         inception_score(np.eye(2)[np.arange(10) % 2], splits=11)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: kernel_inception_distance(np.zeros((5, 3)), np.full((5, 3), np.nan)), "must not contain NaN"),
+    (lambda: kernel_inception_distance(np.zeros((1, 3)), np.zeros((5, 3))), "needs at least 2 samples"),
+    (lambda: kernel_inception_distance(np.zeros(5), np.zeros((5, 3))), "2-D array"),
+    (lambda: precision_recall(np.zeros((3, 2)), np.zeros((10, 2))), "needs at least 4 samples"),
+    (lambda: inception_score(np.zeros((4, 2, 2))), "2-D array"),
+    (lambda: frechet_distance(np.zeros(2), np.eye(3), np.zeros(2), np.eye(3)), "means must be"),
+])
+def test_bad_inputs_give_one_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
