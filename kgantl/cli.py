@@ -197,15 +197,13 @@ def _export(args):
 
 def _evaluation_dir(generator, runs_root):
     """The generator's run directory, or a new numbered `NNNNN-evaluate` one under `runs_root`."""
-    from kgantl.runs import OPTIONS_FILE
+    from kgantl.runs import OPTIONS_FILE, next_run_dir
 
     path = Path(generator)
     for candidate in (path, path.parent):
         if candidate.is_dir() and (candidate / OPTIONS_FILE).is_file():
             return candidate
-    root = Path(runs_root)
-    numbers = [int(p.name[:5]) for p in root.glob("[0-9][0-9][0-9][0-9][0-9]-*")] if root.is_dir() else []
-    return root / f"{max(numbers, default=-1) + 1:05d}-evaluate"
+    return next_run_dir(runs_root, "evaluate")
 
 
 def _evaluate(args):

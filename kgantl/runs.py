@@ -45,6 +45,13 @@ def find_resumable(runs_root, options):
     return None
 
 
+def next_run_dir(runs_root, name):
+    """`<runs_root>/NNNNN-<name>` with the next free number (not created)."""
+    root = Path(runs_root)
+    numbers = [int(p.name[:5]) for p in root.glob("[0-9][0-9][0-9][0-9][0-9]-*")] if root.is_dir() else []
+    return root / f"{max(numbers, default=-1) + 1:05d}-{_slug(name)}"
+
+
 def prepare_run_dir(options):
     """Pick (or create) the run directory for resolved `options` and write `options.json` into it.
 
@@ -72,11 +79,7 @@ def prepare_run_dir(options):
                     f"options. Received different: {', '.join(f'{k}={new.get(k)!r} (was {old.get(k)!r})' for k in differing)}"
                 )
     else:
-        run_dir = find_resumable(options.runs_root, options)
-        if run_dir is None:
-            root = Path(options.runs_root)
-            numbers = [int(p.name[:5]) for p in root.glob("[0-9][0-9][0-9][0-9][0-9]-*")] if root.is_dir() else []
-            run_dir = root / f"{max(numbers, default=-1) + 1:05d}-{_slug(options.data)}"
+        run_dir = find_resumable(options.runs_root, options) or next_run_dir(options.runs_root, options.data)
     run_dir.mkdir(parents=True, exist_ok=True)
     options.to_json(run_dir / OPTIONS_FILE)
     return run_dir

@@ -75,6 +75,11 @@ def test_train_generate_export_end_to_end(tmp_path, tiny_npz, capsys):
     assert main(["generate", str(tmp_path / "exported"), "--n", "4", "--labels", "1",
                  "--out", str(tmp_path / "grid.png")]) == 0
     assert np.asarray(Image.open(tmp_path / "grid.png")).shape == (2 * 17 + 1, 2 * 17 + 1)
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "exported"), "--ref", str(tiny_npz), "--split", "train", "--n", "20",
+                 "--runs-root", str(tmp_path / "runs")]) == 0  # a SavedModel, conditioned on the reference labels
+    report = json.loads(capsys.readouterr().out)
+    assert report["n_generated"] == 20 and report["fid"] is None and report["kid"] is not None
     assert main(["generate", str(tmp_path / "exported"), "--out", str(tmp_path / "g.png")]) == 2
     assert "--labels is required" in capsys.readouterr().err
     assert main(["generate", str(tmp_path / "exported"), "--labels", "7", "--out", str(tmp_path / "g.png")]) == 2

@@ -35,6 +35,7 @@ def cache_key(ref, split, extractor):
     """
     parts = {"ref": str(ref), "split": split, "source": _file_fingerprint(ref) if not str(ref).startswith(
         ("fashion_mnist", "digits", "tfds:")) else None, "extractor": extractor.name,
+        "feature_scale": extractor.feature_scale,
         "weights": _file_fingerprint(extractor.weights_path) if extractor.weights_path else None,
         "pipeline": PIPELINE_VERSION}
     return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgantl.metrics import FrechetInceptionDistance, KernelInceptionDistance, get_extractor
+from kgantl.metrics import get_extractor
+from kgantl.metrics.keras_metrics import FrechetInceptionDistance, KernelInceptionDistance
 from kgantl.metrics.distances import fid_from_features, kernel_inception_distance
 from kgantl.models import GAN, build_discriminator, build_generator
 
