@@ -87,7 +87,17 @@ def build_parser():
     evaluate.add_argument("--runs-root", default="runs", help="where a new run directory is made when GENERATOR "
                                                               "is not one (default: runs)")
     evaluate.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
-    parser.subcommands = {"train": train, "generate": generate, "export": export, "evaluate": evaluate}
+    classifier = commands.add_parser("train-classifier",
+                                     help="train kgantl's Fashion-MNIST classifier (the fmnist extractor, backbones)")
+    classifier.add_argument("--data", default="fashion_mnist", help="fashion_mnist or a class subset, e.g. "
+                                                                  "fashion_mnist:0-4 (default: fashion_mnist)")
+    classifier.add_argument("--out", default="saved_models/fmnist-classifier", help="output folder")
+    classifier.add_argument("--epochs", type=int, default=10)
+    classifier.add_argument("--batch-size", type=int, default=128)
+    classifier.add_argument("--seed", type=int, default=0)
+    classifier.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
+    parser.subcommands = {"train": train, "generate": generate, "export": export, "evaluate": evaluate,
+                          "train-classifier": classifier}
     return parser
 
 
@@ -231,6 +241,18 @@ def _evaluate(args):
     print(json.dumps(report, indent=2, sort_keys=True))
 
 
+def _train_classifier(args):
+    if args.epochs < 1 or args.batch_size < 1:
+        raise UsageError(f"--epochs and --batch-size must be positive. Received: {args.epochs}, {args.batch_size}")
+    if args.dry_run:
+        print(json.dumps({k: v for k, v in vars(args).items() if k not in ("dry_run", "command")}, indent=2))
+        return
+    from kgantl.metrics.fmnist_classifier import train_fmnist_classifier
+
+    metrics = train_fmnist_classifier(args.out, args.epochs, args.batch_size, args.seed, args.data)
+    print(json.dumps(metrics, indent=2))
+
+
 def _train(args, argv, parser):
     """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are."""
     from kgantl.callbacks import TrainingDiverged
@@ -273,10 +295,11 @@ def main(argv=None):
         args = parser.parse_args(argv)
         if args.command == "train":
             return _train(args, argv, parser.subcommands["train"])
-        {"generate": _generate, "export": _export, "evaluate": _evaluate}[args.command](args)
+        {"generate": _generate, "export": _export, "evaluate": _evaluate,
+         "train-classifier": _train_classifier}[args.command](args)
         return 0
     except (UsageError, *USAGE_ERRORS) as error:
-        prefix = f"kgantl {command}" if command in ("train", "generate", "export", "evaluate") else "kgantl"
+        prefix = f"kgantl {command}" if command in parser.subcommands else "kgantl"
         message = " ".join(str(error).split())
         print(f"{prefix}: error: {message}", file=sys.stderr)
         return 2

@@ -153,3 +153,13 @@ def test_evaluate_prints_and_stores_a_report(tmp_path, capsys, monkeypatch):
     assert main(argv[:2] + ["--ref", "x", "--dry-run", "--runs-root", str(tmp_path / "runs")]) == 0
     assert main(["evaluate", str(tmp_path / "none.npy"), "--ref", "x"]) == 2
     assert "GENERATOR must be" in capsys.readouterr().err
+
+
+def test_train_classifier_command(tmp_path, capsys, fake_fmnist):
+    assert main(["train-classifier", "--data", "fashion_mnist:0-4", "--epochs", "1", "--out",
+                 str(tmp_path / "clf")]) == 0
+    output = capsys.readouterr().out
+    printed = json.loads(output[output.rindex("\n{") + 1:])  # after the progress bars
+    assert printed == json.loads((tmp_path / "clf" / "metrics.json").read_text())
+    assert (tmp_path / "clf" / "model.keras").is_file()
+    assert main(["train-classifier", "--epochs", "0"]) == 2

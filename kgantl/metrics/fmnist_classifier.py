@@ -8,9 +8,6 @@ records the exact run):
 The same network trained on classes 0-4 only (`--data fashion_mnist:0-4`) is the offline pretrained
 backbone for transfer to classes 5-9.
 """
-import argparse
-import json
-import os
 import time
 from pathlib import Path
 
@@ -90,17 +87,9 @@ def train_fmnist_classifier(out_dir, epochs=10, batch_size=128, seed=0, data="fa
     return metrics
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Train kgantl's Fashion-MNIST feature extractor.")
-    parser.add_argument("--out", default="saved_models/fmnist-classifier")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", default="fashion_mnist", help="fashion_mnist or a class subset, e.g. fashion_mnist:0-4")
-    args = parser.parse_args(argv)
-    print(json.dumps(train_fmnist_classifier(args.out, args.epochs, args.batch_size, args.seed, args.data), indent=2))
-
-
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    main()
+    import sys
+
+    from kgantl.cli import main
+
+    sys.exit(main(["train-classifier", *sys.argv[1:]]))
