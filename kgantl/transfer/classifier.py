@@ -1,0 +1,142 @@
+"""A classifier on a pretrained backbone: input adaptation inside the model, frozen BatchNorm statistics."""
+import keras
+import tensorflow as tf
+
+from kgantl.transfer.backbones import build_backbone
+
+BACKBONE_NAME = "backbone"
+
+
+@keras.saving.register_keras_serializable(package="kgantl")
+class InputAdapter(keras.layers.Layer):
+    """Turn the user's images (any size, 1 or 3 channels, values in [-1, 1]) into what a backbone expects.
+
+    Resizes with antialiasing, converts grey to RGB (or RGB to grey), then applies the backbone family's
+    own `keras.applications.<family>.preprocess_input` on [0, 255] values, or keeps [-1, 1] for user
+    models (`preprocess=None`). Being a layer, it is saved with the model, so users always feed one range.
+
+    Args:
+        size: (height, width) of the backbone input.
+        channels: channels of the backbone input.
+        preprocess: `keras.applications` module name (`vgg16`, `resnet50`, `mobilenet_v2`, `efficientnet`)
+            or None.
+    """
+
+    def __init__(self, size, channels, preprocess=None, **kwargs):
+        super().__init__(**kwargs)
+        self.size, self.channels, self.preprocess = tuple(size), int(channels), preprocess
+
+    def call(self, images):
+        if self.channels == 3 and images.shape[-1] == 1:
+            images = tf.image.grayscale_to_rgb(images)
+        elif self.channels == 1 and images.shape[-1] == 3:
+            images = tf.image.rgb_to_grayscale(images)
+        if tuple(images.shape[1:3]) != self.size:
+            images = tf.image.resize(images, self.size, method="bilinear", antialias=True)
+        if self.preprocess is None:
+            return images
+        family = getattr(keras.applications, self.preprocess)
+        return family.preprocess_input((images + 1.0) * 127.5)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *self.size, self.channels)
+
+    def get_config(self):
+        return {**super().get_config(), "size": list(self.size), "channels": self.channels,
+                "preprocess": self.preprocess}
+
+
+@keras.saving.register_keras_serializable(package="kgantl")
+class InferenceMode(keras.layers.Layer):
+    """Run a network in inference mode always (BatchNorm uses and keeps its moving statistics).
+
+    Why a layer: in Keras 3, `backbone(x, training=False)` inside a functional model is overridden by
+    the outer model's `training=True` during `fit` (the functional graph re-injects the call-context
+    value), so BatchNorm statistics drift while fine-tuning. This layer has no `training` argument and
+    calls its network with `training=False` explicitly, which nothing overrides. Its weights still train
+    when its network's layers are trainable.
+
+    Args:
+        network: the wrapped `keras.Model`.
+    """
+
+    def __init__(self, network, **kwargs):
+        super().__init__(**kwargs)
+        self.network = network
+
+    def call(self, inputs):
+        return self.network(inputs, training=False)
+
+    def compute_output_shape(self, input_shape):
+        return self.network.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "network": keras.saving.serialize_keras_object(self.network)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["network"] = keras.saving.deserialize_keras_object(config["network"])
+        return cls(**config)
+
+
+def get_backbone(model):
+    """The backbone network of a classifier made by `build_classifier`."""
+    return model.get_layer(BACKBONE_NAME).network
+
+
+def _feature_model(model, feature_layer):
+    """A user classifier cut below its head (or at `feature_layer`)."""
+    if feature_layer is not None:
+        output = model.get_layer(feature_layer).output
+    else:
+        output = model.layers[-1].input if len(model.layers) > 1 else model.output
+    return keras.Model(model.inputs, output, name=model.name)
+
+
+def build_classifier(backbone, num_classes, input_shape=(28, 28, 1), weights="imagenet", backbone_size=32,
+                     dense_units=(256,), dropout=0.5, feature_layer=None):
+    """A transfer classifier: InputAdapter -> backbone(training=False) -> pooling -> dense head -> softmax.
+
+    The backbone always runs with `training=False` (through `InferenceMode`), so its BatchNorm statistics
+    stay frozen even when its weights are unfrozen and fine-tuned. Feed images in [-1, 1] (what
+    `kgantl.data.load_images` yields).
+
+    Args:
+        backbone: `vgg16`, `resnet50`, `mobilenet_v2`, `efficientnet_b0`, a `keras.Model`, or a `.keras`
+            file (e.g. `saved_models/fmnist-0-4-backbone/model.keras`, cut below its head).
+        num_classes: outputs of the new head.
+        input_shape: shape of the user's images.
+        weights: `"imagenet"`, None or a weights file path (named backbones only).
+        backbone_size: input side for named backbones (images are resized to it; at least 32).
+        dense_units: hidden dense layers of the head.
+        dropout: dropout before each head layer.
+        feature_layer: for user models, the layer whose output feeds the head (default: the input of the
+            model's last layer).
+
+    Returns:
+        An uncompiled `keras.Model`; `get_backbone(model)` returns its backbone network.
+
+    Example:
+        >>> model = build_classifier("saved_models/fmnist-0-4-backbone/model.keras", num_classes=10)
+    """
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2. Received: num_classes={num_classes!r}")
+    is_named = isinstance(backbone, str) and not backbone.endswith(".keras")
+    network, preprocess = build_backbone(backbone, (backbone_size, backbone_size, 3), weights=weights)
+    if not is_named:
+        network = _feature_model(network, feature_layer)
+    else:
+        network = keras.Model(network.input, network.output, name=network.name)
+    size, channels = tuple(network.inputs[0].shape[1:3]), int(network.inputs[0].shape[-1])
+    images = keras.Input(input_shape, name="images")
+    h = InputAdapter(size, channels, preprocess, name="input_adapter")(images)
+    h = InferenceMode(network, name=BACKBONE_NAME)(h)
+    if len(h.shape) == 4:
+        h = keras.layers.GlobalAveragePooling2D(name="pool")(h)
+    for i, units in enumerate(dense_units):
+        h = keras.layers.Dropout(dropout, name=f"head_dropout{i + 1}")(h)
+        h = keras.layers.Dense(units, activation="relu", name=f"head_dense{i + 1}")(h)
+    h = keras.layers.Dropout(dropout, name="head_dropout_out")(h)
+    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="head_classes")(h)
+    return keras.Model(images, probabilities, name="transfer_classifier")

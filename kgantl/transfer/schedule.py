@@ -1,0 +1,99 @@
+"""Freeze and unfreeze schedules: stages of (epochs, trainable top of the backbone, learning rate)."""
+import dataclasses
+import logging
+
+import keras
+
+from kgantl.transfer.backbones import block_names
+from kgantl.transfer.classifier import get_backbone
+
+logger = logging.getLogger("kgantl")
+
+
+@dataclasses.dataclass
+class Stage:
+    """One stage of a schedule.
+
+    Attributes:
+        epochs: epochs to train in this stage.
+        trainable: how much of the backbone trains, counted from the top: an int number of blocks (or
+            layers, by the schedule's unit), 0 for a frozen backbone, or `"all"`.
+        learning_rate: Adam learning rate of this stage (lower it when unfreezing).
+    """
+
+    epochs: int
+    trainable: object = 0
+    learning_rate: float = 1e-3
+
+    def __post_init__(self):
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
+            raise ValueError(f"epochs must be a positive integer. Received: epochs={self.epochs!r}")
+        if self.trainable != "all" and (isinstance(self.trainable, bool) or not isinstance(self.trainable, int)
+                                        or self.trainable < 0):
+            raise ValueError(f"trainable must be 'all' or a non-negative integer. Received: {self.trainable!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0. Received: {self.learning_rate!r}")
+
+
+@dataclasses.dataclass
+class FreezeSchedule:
+    """A list of stages run one after the other, recompiling at every boundary.
+
+    Example:
+        >>> schedule = FreezeSchedule([Stage(5, 0, 1e-3), Stage(5, 2, 1e-4), Stage(5, "all", 1e-5)])
+        >>> results = schedule.fit(model, train_ds, validation_data=val_ds)
+
+    Attributes:
+        stages: the `Stage`s.
+        unit: `"blocks"` (the backbone family's blocks, e.g. VGG16's `block5`) or `"layers"` (layers with
+            weights).
+        backbone_name: the `keras.applications` name, to find its blocks (None: every layer is a block).
+    """
+
+    stages: list
+    unit: str = "blocks"
+    backbone_name: object = None
+
+    def __post_init__(self):
+        if not self.stages:
+            raise ValueError("A FreezeSchedule needs at least one stage.")
+        if self.unit not in ("blocks", "layers"):
+            raise ValueError(f"unit must be 'blocks' or 'layers'. Received: unit={self.unit!r}")
+        self.stages = [s if isinstance(s, Stage) else Stage(*s) for s in self.stages]
+
+    def apply(self, model, stage):
+        """Set the backbone's trainable layers for `stage`; return its trainable parameter count."""
+        backbone = get_backbone(model)
+        groups = block_names(backbone, self.backbone_name if self.unit == "blocks" else None)
+        order = list(dict.fromkeys(name for name, _ in groups))  # blocks from input to output
+        top = len(order) if stage.trainable == "all" else min(stage.trainable, len(order))
+        chosen = set(order[len(order) - top:])
+        backbone.trainable = top > 0
+        for name, layer in groups:
+            layer.trainable = name in chosen
+        return sum(int(keras.ops.size(w)) for w in backbone.trainable_weights)
+
+    def fit(self, model, train, validation_data=None, callbacks=(), verbose="auto", steps_per_epoch=None):
+        """Run every stage with `model.fit`, recompiling with a fresh Adam at each stage boundary.
+
+        Returns:
+            list of dicts, one per stage: `stage`, `epochs`, `trainable`, `learning_rate`,
+            `trainable_backbone_params`, `trainable_params`, `history` (the stage's `History.history`).
+        """
+        results, epoch = [], 0
+        for number, stage in enumerate(self.stages, start=1):
+            backbone_params = self.apply(model, stage)
+            model.compile(optimizer=keras.optimizers.Adam(stage.learning_rate),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            total = sum(int(keras.ops.size(w)) for w in model.trainable_weights)
+            logger.warning("stage %d/%d: %s of the backbone trainable (%d backbone parameters, %d in all), "
+                           "learning rate %g", number, len(self.stages), stage.trainable, backbone_params, total,
+                           stage.learning_rate)
+            history = model.fit(train, validation_data=validation_data, epochs=epoch + stage.epochs,
+                                initial_epoch=epoch, callbacks=list(callbacks), verbose=verbose,
+                                steps_per_epoch=steps_per_epoch)
+            epoch += stage.epochs
+            results.append({"stage": number, "epochs": stage.epochs, "trainable": stage.trainable,
+                            "learning_rate": stage.learning_rate, "trainable_backbone_params": backbone_params,
+                            "trainable_params": total, "history": history.history})
+        return results

@@ -1,0 +1,55 @@
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from kgantl.transfer import backbones
+from kgantl.transfer.backbones import BACKBONES, BackboneSpec, block_names, build_backbone
+
+SHIPPED = str(Path(__file__).resolve().parents[2] / "saved_models" / "fmnist-0-4-backbone" / "model.keras")
+
+
+def test_named_backbone_without_weights():
+    model, preprocess = build_backbone("mobilenet_v2", (32, 32, 3), weights=None)
+    assert preprocess == "mobilenet_v2" and model.output_shape[-1] == 1280
+
+
+def test_blocks_follow_the_family_naming():
+    model, _ = build_backbone("vgg16", (32, 32, 3), weights=None)
+    names = list(dict.fromkeys(name for name, _ in block_names(model, "vgg16")))
+    assert names == ["block1", "block2", "block3", "block4", "block5"]
+    assert len(block_names(model)) == 13  # as layers: the 13 convolutions
+
+
+def test_imagenet_offline_names_the_file_and_the_cache(monkeypatch, tmp_path):
+    def offline(**kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/tensorflow/keras-applications/"
+                        "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5: None -- Name or service not known")
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setitem(BACKBONES, "vgg16", BackboneSpec(offline, "vgg16", r"^(block\d+)_"))
+    with pytest.raises(FileNotFoundError, match=r"put vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5 into "
+                                                rf"{tmp_path}/models"):
+        build_backbone("vgg16", (32, 32, 3), weights="imagenet")
+
+
+def test_local_weights_file(tmp_path):
+    first, _ = build_backbone("mobilenet_v2", (32, 32, 3), weights=None)
+    first.save_weights(tmp_path / "w.weights.h5")
+    second, _ = build_backbone("mobilenet_v2", (32, 32, 3), weights=str(tmp_path / "w.weights.h5"))
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(FileNotFoundError, match="existing weights file"):
+        build_backbone("mobilenet_v2", (32, 32, 3), weights=str(tmp_path / "missing.h5"))
+
+
+def test_user_model_files_and_bad_names():
+    model, preprocess = build_backbone(SHIPPED, None)
+    assert isinstance(model, keras.Model) and preprocess is None
+    with pytest.raises(ValueError, match=r"backbone must be one of vgg16, resnet50.*Received: 'alexnet'"):
+        build_backbone("alexnet", (32, 32, 3))
+    with pytest.raises(ValueError, match=r"vgg16 needs RGB inputs of at least 32x32"):
+        build_backbone("vgg16", (28, 28, 3), weights=None)
+    with pytest.raises(FileNotFoundError, match="Backbone model file does not exist"):
+        build_backbone("nowhere.keras", None)
