@@ -29,10 +29,13 @@ test: setup
 test-all: setup
 	$(BIN)/python -m pytest -m ''
 
+# The main job: adapt the shipped classes-0-4 source GAN to 100 sneakers (class 7), then sample and score it.
 demo: setup
-	$(BIN)/kgantl train --data fashion_mnist:0-4 --epochs 1 --run-dir runs/demo
-	$(BIN)/kgantl export runs/demo --out saved_models/demo-generator
-	$(BIN)/kgantl generate saved_models/demo-generator --n 64 --out runs/demo/exported_samples.png
+	$(BIN)/kgantl transfer --source saved_models/source-fmnist-0-4 --target fashion_mnist:7 --shots 100 \
+		--strategy freeze_d:1 --diffaugment color,translation,cutout --epochs 8 --steps-per-epoch 50 \
+		--run-dir runs/demo
+	$(BIN)/kgantl generate runs/demo/saved_model --n 64 --out runs/demo/exported_samples.png
+	$(BIN)/kgantl evaluate runs/demo --ref fashion_mnist:7 --split test --n 1000
 
 bench: setup
 	$(BIN)/python bench/throughput.py

@@ -52,11 +52,15 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser("train", help="train a GAN in its own run directory (resumes an identical run)")
-    _add_train_flags(train)
-    train.add_argument("--preset", choices=sorted(PRESETS), help="start from a named preset of options")
-    train.add_argument("--config", help="JSON file of options; overrides the preset, flags given explicitly "
-                                        "override both")
-    train.add_argument("--dry-run", action="store_true", help="print the resolved options and exit")
+    transfer = commands.add_parser("transfer", help="adapt a source GAN to a few target images (train with "
+                                                    "--source and --strategy; KID every epoch by default)")
+    for command in (train, transfer):
+        _add_train_flags(command)
+        command.add_argument("--preset", choices=sorted(PRESETS), help="start from a named preset of options")
+        command.add_argument("--config", help="JSON file of options; overrides the preset, flags given "
+                                              "explicitly override both")
+        command.add_argument("--dry-run", action="store_true", help="print the resolved options and exit")
+    transfer.add_argument("--target", dest="data", help="target data spec, e.g. fashion_mnist:7 (same as --data)")
 
     generate = commands.add_parser("generate", help="sample images from a .keras model, run directory or SavedModel")
     generate.add_argument("model", help="a .keras file, a run directory or an exported SavedModel folder")
@@ -96,8 +100,8 @@ def build_parser():
     classifier.add_argument("--batch-size", type=int, default=128)
     classifier.add_argument("--seed", type=int, default=0)
     classifier.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
-    parser.subcommands = {"train": train, "generate": generate, "export": export, "evaluate": evaluate,
-                          "train-classifier": classifier}
+    parser.subcommands = {"train": train, "transfer": transfer, "generate": generate, "export": export,
+                          "evaluate": evaluate, "train-classifier": classifier}
     return parser
 
 
@@ -107,11 +111,15 @@ def _given_options(parser, argv):
     return {action.dest for action in parser._actions if typed & set(action.option_strings)}
 
 
+TRANSFER_DEFAULTS = {"eval_every": 1}  # a transfer run reports KID over training and keeps the best model
+
+
 def _train_options(args, argv, parser):
-    """Defaults <- preset <- config file <- flags typed on the command line."""
+    """Defaults <- (transfer defaults) <- preset <- config file <- flags typed on the command line."""
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainOptions)}
     given = _given_options(parser, argv)
-    layered = dict(PRESETS[args.preset]) if args.preset else {}
+    layered = dict(TRANSFER_DEFAULTS) if args.command == "transfer" else {}
+    layered.update(PRESETS[args.preset] if args.preset else {})
     if args.config:
         from_file = json.loads(Path(args.config).read_text())
         TrainOptions.from_dict(from_file)  # rejects unknown keys
@@ -260,6 +268,8 @@ def _train(args, argv, parser):
 
     try:
         options = _train_options(args, argv, parser)
+        if args.command == "transfer" and not options.source:
+            raise UsageError("--source is required: a .keras file, saved_models/<name> or a run directory")
         if args.dry_run:
             from kgantl.data import load_arrays
 
@@ -293,8 +303,8 @@ def main(argv=None):
     command = argv[0] if argv and not argv[0].startswith("-") else None
     try:
         args = parser.parse_args(argv)
-        if args.command == "train":
-            return _train(args, argv, parser.subcommands["train"])
+        if args.command in ("train", "transfer"):
+            return _train(args, argv, parser.subcommands[args.command])
         {"generate": _generate, "export": _export, "evaluate": _evaluate,
          "train-classifier": _train_classifier}[args.command](args)
         return 0

@@ -54,6 +54,11 @@ class TrainOptions:
     eval_every: int = _field(0, "compute KID every N epochs and keep best.keras (0: off)")
     eval_ref: Optional[str] = _field(None, "reference data spec for KID, test split (default: --data)")
     eval_extractor: str = _field("fmnist", "feature extractor for KID", choices=("fmnist", "inception_v3"))
+    source: Optional[str] = _field(None, "source GAN to transfer from: a .keras file, saved_models/<name> or a "
+                                         "run directory (image size, channels, latent size and conditioning "
+                                         "then come from it)")
+    strategy: str = _field("finetune", "transfer strategy: finetune, freeze_d:K, alternate or feature_d")
+    phase_epochs: int = _field(1, "epochs per phase of the alternate strategy")
     run_dir: Optional[str] = _field(None, "run directory (default: a new numbered one under runs_root)")
     runs_root: str = _field("runs", "parent of the numbered run directories")
 
@@ -70,7 +75,8 @@ class TrainOptions:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
 
-        for name in ("latent_dim", "width", "n_critic", "batch_size", "epochs", "sample_every", "image_size"):
+        for name in ("latent_dim", "width", "n_critic", "batch_size", "epochs", "sample_every", "image_size",
+                     "phase_epochs"):
             positive_int(name)
         if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise ValueError(f"eval_every must be a non-negative integer. Received: eval_every={self.eval_every!r}")
@@ -98,6 +104,9 @@ class TrainOptions:
         if self.ada_target is not None and not -1 <= float(self.ada_target) < 1:
             raise ValueError(f"ada_target must be in [-1, 1). Received: ada_target={self.ada_target!r}")
         parse_policy(self.diffaugment)
+        from kgantl.transfer.gan_transfer import parse_strategy
+
+        parse_strategy(self.strategy)
         from kgantl.models.builders import upsampling_plan
 
         upsampling_plan(self.image_size)

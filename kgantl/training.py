@@ -21,15 +21,27 @@ _JIT = {"auto": "auto", "on": True, "off": False}
 
 
 def build_gan(options, num_classes=None):
-    """Build and compile the GAN that `options` describe.
+    """Build and compile the GAN that `options` describe: new networks, or a source GAN adapted by a strategy.
 
     Args:
         options: resolved `TrainOptions` (channels set).
-        num_classes: class count, required when `options.conditional`.
+        num_classes: class count, required when `options.conditional` (and no source is given).
 
     Returns:
         A compiled `GAN` or `ConditionalGAN`.
     """
+    gan_kwargs = dict(augment=options.diffaugment or None, ada_target=options.ada_target,
+                      ema_decay=options.ema_decay, seed=options.seed)
+    if options.source:
+        from kgantl.transfer.gan_transfer import prepare_transfer
+
+        gan, _ = prepare_transfer(options.source, options.strategy, **gan_kwargs)
+    else:
+        gan = _new_gan(options, num_classes, gan_kwargs)
+    return _compile(gan, options)
+
+
+def _new_gan(options, num_classes, gan_kwargs):
     classes = num_classes if options.conditional else None
     if options.conditional and not num_classes or (classes is not None and classes < 2):
         raise ValueError(f"A conditional GAN needs data with at least 2 classes. Received: num_classes={num_classes}")
@@ -38,8 +50,10 @@ def build_gan(options, num_classes=None):
     discriminator = build_discriminator(options.image_size, options.channels, options.width, num_classes=classes,
                                         spectral_norm=options.spectral_norm, seed=options.seed + 1)
     model_class = ConditionalGAN if options.conditional else GAN
-    gan = model_class(generator, discriminator, augment=options.diffaugment or None, ada_target=options.ada_target,
-                      ema_decay=options.ema_decay, seed=options.seed)
+    return model_class(generator, discriminator, **gan_kwargs)
+
+
+def _compile(gan, options):
     metrics = []
     if options.eval_every:
         from kgantl.metrics import KernelInceptionDistance
@@ -55,10 +69,23 @@ def build_gan(options, num_classes=None):
 
 
 def resolve_options(options, arrays):
-    """Fill the options that depend on the data (channels, steps per epoch)."""
+    """Fill the options that depend on the data (channels, steps per epoch) or on a transfer source.
+
+    With `options.source`, the image size, channels, latent size and conditioning are the source
+    generator's, whatever the flags said.
+    """
     channels = options.channels or (1 if arrays.images.shape[-1] == 1 else 3)
     steps = options.steps_per_epoch or max(1, math.ceil(len(arrays.images) / options.batch_size))
-    return dataclasses.replace(options, channels=channels, steps_per_epoch=steps)
+    options = dataclasses.replace(options, channels=channels, steps_per_epoch=steps)
+    if options.source:
+        from kgantl.transfer.gan_transfer import load_source_gan
+
+        generator = load_source_gan(options.source).generator
+        height, _, source_channels = generator.output_shape[1:]
+        options = dataclasses.replace(options, image_size=int(height), channels=int(source_channels),
+                                      latent_dim=int(generator.inputs[0].shape[-1]),
+                                      conditional=len(generator.inputs) == 2)
+    return options
 
 
 @dataclasses.dataclass
@@ -122,18 +149,35 @@ def prepare_training(options, callbacks=()):
 def run_training(prepared, verbose="auto"):
     """Fit a `PreparedRun` to its last epoch and save `model.keras` in its run directory.
 
+    The `alternate` transfer strategy runs as phases (D only, then G only, ...), each its own `fit` call;
+    transfer runs also export their generator as a SavedModel into `<run>/saved_model`.
+
     Returns:
-        The Keras `History` of this call.
+        The Keras `History` of the last `fit` call.
     """
-    options = prepared.options
+    from kgantl.transfer.gan_transfer import alternating_phases, parse_strategy, set_phase
+
+    options, gan = prepared.options, prepared.gan
     if prepared.initial_epoch:
         logger.warning("Resuming %s from epoch %d of %d", prepared.run_dir, prepared.initial_epoch, options.epochs)
-    history = prepared.gan.fit(prepared.dataset, epochs=options.epochs, steps_per_epoch=options.steps_per_epoch,
-                               initial_epoch=prepared.initial_epoch, callbacks=prepared.callbacks, verbose=verbose,
-                               shuffle=False, validation_data=prepared.validation,
-                               validation_freq=options.eval_every or 1)
+    alternate = options.source and parse_strategy(options.strategy)[0] == "alternate"
+    phases = (alternating_phases(options.epochs, options.phase_epochs, prepared.initial_epoch) if alternate
+              else [(prepared.initial_epoch, options.epochs, None)])
+    history = None
+    for start, end, phase in phases:
+        if alternate:
+            set_phase(gan, phase)
+        history = gan.fit(prepared.dataset, epochs=end, steps_per_epoch=options.steps_per_epoch, initial_epoch=start,
+                          callbacks=prepared.callbacks, verbose=verbose, shuffle=False,
+                          validation_data=prepared.validation, validation_freq=options.eval_every or 1)
+    if alternate:
+        set_phase(gan, None)
     with atomic_path(prepared.run_dir / MODEL_FILE) as tmp:
-        prepared.gan.save(tmp)
+        gan.save(tmp)
+    if options.source:
+        from kgantl.export import export_generator
+
+        export_generator(gan, prepared.run_dir / "saved_model")
     return history
 
 

@@ -163,3 +163,20 @@ def test_train_classifier_command(tmp_path, capsys, fake_fmnist):
     assert printed == json.loads((tmp_path / "clf" / "metrics.json").read_text())
     assert (tmp_path / "clf" / "model.keras").is_file()
     assert main(["train-classifier", "--epochs", "0"]) == 2
+
+
+def test_transfer_command_writes_kid_best_model_and_saved_model(tmp_path, tiny_npz, capsys):
+    from kgantl.export import export_keras
+    from kgantl.models import GAN, build_discriminator, build_generator
+
+    source = export_keras(GAN(build_generator(28, 1, 8, width=4, seed=0), build_discriminator(28, 1, width=4)),
+                          tmp_path / "source" / "model.keras")
+    run_dir = tmp_path / "t"
+    assert main(["transfer", "--source", str(source.parent), "--target", str(tiny_npz), "--shots", "10",
+                 "--strategy", "freeze_d:1", "--diffaugment", "translation,cutout", "--epochs", "2",
+                 "--steps-per-epoch", "2", "--batch-size", "8", "--run-dir", str(run_dir)]) == 0
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert all("val_kid" in r for r in records)  # KID every epoch by default for transfer
+    assert (run_dir / "best.keras").is_file() and (run_dir / "saved_model" / "saved_model.pb").is_file()
+    assert main(["transfer", "--target", str(tiny_npz), "--dry-run"]) == 2
+    assert "--source is required" in capsys.readouterr().err

@@ -89,3 +89,39 @@ def test_eval_every_logs_val_kid_and_keeps_the_best_model(tmp_path, monkeypatch)
     best = json.loads((run_dir / "best.json").read_text())
     assert best["val_kid"] == pytest.approx(min(history.history["val_kid"]))
     assert (run_dir / "best.keras").is_file()
+
+
+@pytest.fixture
+def tiny_source(tmp_path):
+    from kgantl.export import export_keras
+    from kgantl.models import GAN, build_discriminator, build_generator
+
+    gan = GAN(build_generator(16, 1, 8, width=4, seed=0), build_discriminator(16, 1, width=4, seed=1))
+    return export_keras(gan, tmp_path / "source" / "model.keras")
+
+
+@pytest.mark.parametrize("strategy", ["finetune", "freeze_d:1", "alternate"])
+def test_transfer_runs_take_shape_from_the_source_and_export(tmp_path, tiny_npz, tiny_source, strategy):
+    options = _options(tmp_path, tiny_npz, source=str(tiny_source), strategy=strategy, image_size=28, latent_dim=32,
+                       epochs=2)
+    history, run_dir = train(options, verbose=0)
+    recorded = json.loads((run_dir / "options.json").read_text())
+    assert recorded["image_size"] == 16 and recorded["latent_dim"] == 8 and recorded["strategy"] == strategy
+    assert (run_dir / "saved_model" / "saved_model.pb").is_file() and (run_dir / "model.keras").is_file()
+    gan = load_gan(run_dir)
+    assert gan.generator.trainable and gan.discriminator.trainable  # phases leave both trainable
+    # 2 epochs of 2 steps; under `alternate` each network trains in one of the two 1-epoch phases.
+    updates = 2 if strategy == "alternate" else 4
+    assert gan.g_optimizer.iterations.numpy() == updates and gan.d_optimizer.iterations.numpy() == updates
+
+
+def test_alternate_phases_follow_the_epoch_number():
+    from kgantl.transfer.gan_transfer import alternating_phases
+
+    assert list(alternating_phases(5, 2)) == [(0, 2, "discriminator"), (2, 4, "generator"), (4, 5, "discriminator")]
+    assert list(alternating_phases(5, 2, initial_epoch=3)) == [(3, 4, "generator"), (4, 5, "discriminator")]
+
+
+def test_bad_strategy_is_an_option_error(tmp_path, tiny_npz):
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        _options(tmp_path, tiny_npz, strategy="freeze_all").validate()

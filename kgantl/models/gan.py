@@ -118,8 +118,20 @@ class GAN(keras.Model):
         # learning-rate logging) sees the generator step count. Building both now keeps fit() from
         # building one over all variables.
         super().compile(optimizer=self.g_optimizer, jit_compile=jit_compile, **kwargs)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.generator.trainable_variables)
+        # An optimizer passed in again (transfer phases recompile with the same ones) keeps its state.
+        if not self.d_optimizer.built:
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+        if not self.g_optimizer.built:
+            self.g_optimizer.build(self.generator.trainable_variables)
+
+    def recompile(self):
+        """Compile again with the current settings and the same optimizers (their state carries over).
+
+        Needed after changing which weights are trainable, e.g. between transfer phases.
+        """
+        self.compile(d_optimizer=self.d_optimizer, g_optimizer=self.g_optimizer, loss=self.loss_name,
+                     n_critic=self.n_critic, r1_weight=self.r1_weight, gp_weight=self.gp_weight,
+                     jit_compile=self.jit_compile_option, metrics=self.evaluation_metrics)
 
     def get_compile_config(self):
         if not self.compiled:

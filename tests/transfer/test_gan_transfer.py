@@ -1,0 +1,100 @@
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgantl.models import GAN, build_discriminator, build_generator
+from kgantl.transfer.gan_transfer import (discriminator_blocks, fit_alternating, parse_strategy, prepare_transfer)
+
+BACKBONE = str(Path(__file__).resolve().parents[2] / "saved_models" / "fmnist-0-4-backbone" / "model.keras")
+
+
+def _source():
+    return GAN(build_generator(28, 1, 8, width=4, seed=0), build_discriminator(28, 1, width=4, seed=1), seed=0)
+
+
+def _target_images():
+    images = np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
+    return tf.data.Dataset.from_tensor_slices(images).repeat().batch(8)
+
+
+def _weights(model, name):
+    return [w.copy() for w in model.get_layer(name).get_weights()]
+
+
+def _changed(before, model, name):
+    return any(not np.array_equal(a, b) for a, b in zip(before, model.get_layer(name).get_weights()))
+
+
+@pytest.mark.parametrize("text, parsed", [("finetune", ("finetune", None)), ("freeze_d:2", ("freeze_d", 2)),
+                                          ("alternate", ("alternate", None)), ("feature_d", ("feature_d", None))])
+def test_parse_strategy(text, parsed):
+    assert parse_strategy(text) == parsed
+
+
+def test_unknown_strategy():
+    with pytest.raises(ValueError, match=r"strategy must be one of finetune, freeze_d:K, alternate, feature_d"):
+        parse_strategy("freeze_g:1")
+
+
+def test_freeze_d_keeps_the_lowest_blocks_and_trains_the_rest():
+    gan, info = prepare_transfer(_source(), "freeze_d:1")
+    assert info["frozen"] == ["d_block1_conv"] and discriminator_blocks(gan.discriminator) == [1, 2]
+    before = {n: _weights(gan.discriminator, n) for n in ("d_block1_conv", "d_block2_conv", "d_logit")}
+    g_before = _weights(gan.generator, "g_to_image")
+    gan.compile()
+    gan.fit(_target_images(), epochs=1, steps_per_epoch=2, verbose=0)
+    assert not _changed(before["d_block1_conv"], gan.discriminator, "d_block1_conv")
+    assert _changed(before["d_block2_conv"], gan.discriminator, "d_block2_conv")
+    assert _changed(before["d_logit"], gan.discriminator, "d_logit")
+    assert _changed(g_before, gan.generator, "g_to_image")
+    with pytest.raises(ValueError, match="freeze_d needs K between 0 and the discriminator's 2 blocks"):
+        prepare_transfer(_source(), "freeze_d:3")
+
+
+def test_finetune_trains_everything():
+    gan, _ = prepare_transfer(_source(), "finetune")
+    before = _weights(gan.discriminator, "d_block1_conv")
+    gan.compile()
+    gan.fit(_target_images(), epochs=1, steps_per_epoch=1, verbose=0)
+    assert _changed(before, gan.discriminator, "d_block1_conv")
+
+
+def test_alternate_trains_one_network_per_phase():
+    gan, _ = prepare_transfer(_source(), "alternate")
+    snapshots = []
+
+    class Snapshot(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snapshots.append((_weights(gan.discriminator, "d_logit"), _weights(gan.generator, "g_to_image")))
+
+    start = (_weights(gan.discriminator, "d_logit"), _weights(gan.generator, "g_to_image"))
+    results = fit_alternating(gan, _target_images(), epochs=2, phase_epochs=1, steps_per_epoch=2,
+                              callbacks=[Snapshot()], verbose=0)
+    assert [phase for phase, _ in results] == ["discriminator", "generator"]
+    (d1, g1), (d2, g2) = snapshots
+    assert not np.array_equal(d1[0], start[0][0]) and np.array_equal(g1[0], start[1][0])  # D phase
+    assert np.array_equal(d2[0], d1[0]) and not np.array_equal(g2[0], g1[0])  # G phase
+    assert gan.generator.trainable and gan.discriminator.trainable
+
+
+def test_feature_d_trains_only_the_head_on_frozen_pretrained_features():
+    gan, info = prepare_transfer(_source(), "feature_d", backbone=BACKBONE)
+    features = gan.discriminator.get_layer("d_features").network
+    before_features = [w.copy() for w in features.get_weights()]
+    before_head = _weights(gan.discriminator, "d_head_dense")
+    gan.compile()
+    gan.fit(_target_images(), epochs=1, steps_per_epoch=2, verbose=0)
+    for a, b in zip(before_features, features.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert _changed(before_head, gan.discriminator, "d_head_dense")
+    assert info["frozen"] == ["d_features"]
+
+
+def test_shipped_source_loads_for_transfer():
+    source = Path(__file__).resolve().parents[2] / "saved_models" / "source-fmnist-0-4"
+    gan, _ = prepare_transfer(str(source), "freeze_d:1", augment="translation")
+    gan.compile()
+    assert gan.generate(2, seed=0).shape == (2, 28, 28, 1)
