@@ -59,6 +59,11 @@ class TrainOptions:
                                          "then come from it)")
     strategy: str = _field("finetune", "transfer strategy: finetune, freeze_d:K, alternate or feature_d")
     phase_epochs: int = _field(1, "epochs per phase of the alternate strategy")
+    reptile_data: Optional[str] = _field(None, "source data spec whose classes are Reptile's tasks "
+                                               "(strategy reptile), e.g. fashion_mnist:0-4")
+    reptile_iterations: int = _field(100, "Reptile meta-iterations (tasks)")
+    reptile_inner_steps: int = _field(5, "GAN steps per Reptile task")
+    reptile_step_size: float = _field(0.1, "initial Reptile meta step size (decays linearly to 0)")
     run_dir: Optional[str] = _field(None, "run directory (default: a new numbered one under runs_root)")
     runs_root: str = _field("runs", "parent of the numbered run directories")
 
@@ -76,7 +81,7 @@ class TrainOptions:
                 raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
 
         for name in ("latent_dim", "width", "n_critic", "batch_size", "epochs", "sample_every", "image_size",
-                     "phase_epochs"):
+                     "phase_epochs", "reptile_iterations", "reptile_inner_steps"):
             positive_int(name)
         if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise ValueError(f"eval_every must be a non-negative integer. Received: eval_every={self.eval_every!r}")
@@ -106,7 +111,11 @@ class TrainOptions:
         parse_policy(self.diffaugment)
         from kgantl.transfer.gan_transfer import parse_strategy
 
-        parse_strategy(self.strategy)
+        if parse_strategy(self.strategy)[0] == "reptile" and not self.reptile_data:
+            raise ValueError("strategy reptile needs reptile_data, the source spec whose classes are the tasks "
+                             "(e.g. fashion_mnist:0-4). Received: reptile_data=None")
+        if not 0 < float(self.reptile_step_size) <= 1:
+            raise ValueError(f"reptile_step_size must be in (0, 1]. Received: {self.reptile_step_size!r}")
         from kgantl.models.builders import upsampling_plan
 
         upsampling_plan(self.image_size)

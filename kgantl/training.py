@@ -35,7 +35,8 @@ def build_gan(options, num_classes=None):
     if options.source:
         from kgantl.transfer.gan_transfer import prepare_transfer
 
-        gan, _ = prepare_transfer(options.source, options.strategy, **gan_kwargs)
+        gan, _ = prepare_transfer(options.source, options.strategy,
+                                  num_classes=num_classes if options.conditional else None, **gan_kwargs)
     else:
         gan = _new_gan(options, num_classes, gan_kwargs)
     return _compile(gan, options)
@@ -71,8 +72,8 @@ def _compile(gan, options):
 def resolve_options(options, arrays):
     """Fill the options that depend on the data (channels, steps per epoch) or on a transfer source.
 
-    With `options.source`, the image size, channels, latent size and conditioning are the source
-    generator's, whatever the flags said.
+    With `options.source`, the image size, channels and latent size are the source generator's, whatever
+    the flags said; a conditional source makes the run conditional.
     """
     channels = options.channels or (1 if arrays.images.shape[-1] == 1 else 3)
     steps = options.steps_per_epoch or max(1, math.ceil(len(arrays.images) / options.batch_size))
@@ -82,9 +83,10 @@ def resolve_options(options, arrays):
 
         generator = load_source_gan(options.source).generator
         height, _, source_channels = generator.output_shape[1:]
+        # A conditional source stays conditional; an unconditional one becomes conditional on request.
         options = dataclasses.replace(options, image_size=int(height), channels=int(source_channels),
                                       latent_dim=int(generator.inputs[0].shape[-1]),
-                                      conditional=len(generator.inputs) == 2)
+                                      conditional=options.conditional or len(generator.inputs) == 2)
     return options
 
 
@@ -119,6 +121,13 @@ def prepare_training(options, callbacks=()):
     gan = build_gan(options, arrays.num_classes)  # before the run directory: bad options leave nothing behind
     run_dir = prepare_run_dir(options)
     initial_epoch = kcallbacks.restore_checkpoint(gan, run_dir / CHECKPOINTS)
+    if options.source and options.strategy == "reptile" and initial_epoch == 0:
+        # Meta-training before the first epoch; after a checkpoint, its result is in the restored weights.
+        from kgantl.transfer.reptile import reptile
+
+        reptile(gan, load_arrays(options.reptile_data), meta_iterations=options.reptile_iterations,
+                inner_steps=options.reptile_inner_steps, meta_step_size=options.reptile_step_size,
+                batch_size=options.batch_size, seed=options.seed)
     # Skipping the batches already trained on replays the exact data order of an uninterrupted run.
     dataset = make_dataset(arrays, image_size=options.image_size, channels=options.channels,
                            batch_size=options.batch_size, seed=options.seed, repeat=True,

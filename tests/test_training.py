@@ -125,3 +125,14 @@ def test_alternate_phases_follow_the_epoch_number():
 def test_bad_strategy_is_an_option_error(tmp_path, tiny_npz):
     with pytest.raises(ValueError, match="strategy must be one of"):
         _options(tmp_path, tiny_npz, strategy="freeze_all").validate()
+
+
+def test_reptile_and_conditional_transfer_through_options(tmp_path, tiny_npz, tiny_source):
+    options = _options(tmp_path, tiny_npz, source=str(tiny_source), strategy="reptile", reptile_data=str(tiny_npz),
+                       reptile_iterations=2, reptile_inner_steps=1, conditional=True, epochs=1)
+    _, run_dir = train(options, verbose=0)
+    gan = load_gan(run_dir)
+    assert len(gan.generator.inputs) == 2  # an unconditional source made conditional
+    assert gan.generate(2, labels=1).shape == (2, 16, 16, 1)
+    with pytest.raises(ValueError, match="strategy reptile needs reptile_data"):
+        _options(tmp_path, tiny_npz, strategy="reptile").validate()

@@ -5,6 +5,7 @@ Strategies (selectable by name, all combinable with DiffAugment):
 - `freeze_d:K`: FreezeD, the lowest K discriminator blocks keep their source weights.
 - `alternate`: phases that train D with G frozen, then G with D frozen, repeated.
 - `feature_d`: the discriminator is a frozen pretrained feature network with a small trainable head.
+- `reptile`: Reptile meta-training over source classes first (`kgantl.transfer.reptile`), then fine-tuning.
 
 Reference: Mo et al., Freeze the Discriminator: a Simple Baseline for Fine-Tuning GANs,
 https://arxiv.org/abs/2002.10964 ; Wang et al., Transferring GANs, https://arxiv.org/abs/1805.01677
@@ -18,12 +19,12 @@ import keras
 from kgantl.transfer.backbones import build_backbone
 from kgantl.transfer.classifier import InferenceMode, InputAdapter
 
-STRATEGIES = ("finetune", "freeze_d:K", "alternate", "feature_d")
+STRATEGIES = ("finetune", "freeze_d:K", "alternate", "feature_d", "reptile")
 
 
 def parse_strategy(text):
     """`"freeze_d:2"` -> `("freeze_d", 2)`; `"finetune"` -> `("finetune", None)`."""
-    match = re.fullmatch(r"(finetune|alternate|feature_d)|freeze_d:(\d+)", str(text))
+    match = re.fullmatch(r"(finetune|alternate|feature_d|reptile)|freeze_d:(\d+)", str(text))
     if not match:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)} (K a block count). Received: {text!r}")
     return ("freeze_d", int(match.group(2))) if match.group(2) else (match.group(1), None)
@@ -96,7 +97,54 @@ def feature_discriminator(backbone, image_shape, feature_layer=None, head_units=
     return keras.Model(images, keras.layers.Dense(1, name="d_logit")(h), name=name)
 
 
-def prepare_transfer(source, strategy, backbone=None, augment=None, ema_decay=0.999, seed=0, **gan_kwargs):
+def copy_matching_weights(source, target):
+    """Copy the weights of every layer of `source` whose name and weight shapes match one in `target`.
+
+    Returns:
+        Names of the layers copied.
+    """
+    copied = []
+    by_name = {layer.name: layer for layer in source.layers}
+    for layer in target.layers:
+        match = by_name.get(layer.name)
+        if match is not None and layer.weights and [w.shape for w in match.weights] == [w.shape for w in layer.weights]:
+            layer.set_weights(match.get_weights())
+            copied.append(layer.name)
+    return copied
+
+
+def to_conditional(gan, num_classes, seed=0):
+    """A `ConditionalGAN` that starts as the unconditional `gan`: shared weights, new label embeddings.
+
+    The generator's embedding starts at ones and the discriminator's projection embedding at zeros, so
+    before training the conditional networks compute exactly what the source networks did.
+
+    Returns:
+        `(generator, discriminator)` with label inputs.
+    """
+    from kgantl.models import build_discriminator, build_generator
+
+    generator, discriminator = gan.generator, gan.discriminator
+    height, _, channels = generator.output_shape[1:]
+    width = generator.get_layer(sorted(layer.name for layer in generator.layers
+                                       if layer.name.endswith("_convt"))[-1]).filters
+    norm = "batch" if any(isinstance(layer, keras.layers.BatchNormalization) for layer in generator.layers) else "none"
+    spectral = any(isinstance(layer, keras.layers.SpectralNormalization) for layer in discriminator.layers)
+    new_generator = build_generator(int(height), int(channels), int(generator.inputs[0].shape[-1]), int(width),
+                                    num_classes=num_classes, norm=norm, seed=seed)
+    first = discriminator.get_layer("d_block1_conv_sn" if spectral else "d_block1_conv")
+    d_width = (first.layer if spectral else first).filters
+    new_discriminator = build_discriminator(int(height), int(channels), int(d_width), num_classes=num_classes,
+                                            spectral_norm=spectral, seed=seed)
+    copy_matching_weights(generator, new_generator)
+    copy_matching_weights(discriminator, new_discriminator)
+    embedding = new_discriminator.get_layer("d_label_embedding")
+    embedding.set_weights([keras.ops.convert_to_numpy(keras.ops.zeros_like(embedding.weights[0]))])
+    return new_generator, new_discriminator
+
+
+def prepare_transfer(source, strategy, backbone=None, augment=None, ema_decay=0.999, seed=0, num_classes=None,
+                     **gan_kwargs):
     """Turn a source GAN into the uncompiled GAN a strategy trains.
 
     Args:
@@ -106,6 +154,8 @@ def prepare_transfer(source, strategy, backbone=None, augment=None, ema_decay=0.
         augment: DiffAugment policy for the new GAN.
         ema_decay: EMA decay of the new GAN (the EMA restarts from the source generator).
         seed: seed of the new GAN's noise.
+        num_classes: turn an unconditional source into a `ConditionalGAN` with this many classes
+            (see `to_conditional`).
         **gan_kwargs: further `GAN` arguments (e.g. `ada_target`).
 
     Returns:
@@ -116,15 +166,24 @@ def prepare_transfer(source, strategy, backbone=None, augment=None, ema_decay=0.
     gan = load_source_gan(source) if isinstance(source, (str, os.PathLike)) else source
     generator, discriminator = gan.generator, gan.discriminator
     info = {"strategy": name}
+    model_class = type(gan)
+    if num_classes is not None and len(generator.inputs) == 1:
+        from kgantl.models import ConditionalGAN
+
+        generator, discriminator = to_conditional(gan, num_classes, seed=seed)
+        model_class = ConditionalGAN
+        info["converted_to_conditional"] = num_classes
     if name == "freeze_d":
         info["frozen"] = freeze_discriminator_blocks(discriminator, count)
     elif name == "feature_d":
         from kgantl.metrics.extractors import find_shipped_model
 
+        if len(generator.inputs) == 2:
+            raise ValueError("feature_d builds an unconditional discriminator; use it with an unconditional "
+                             "target. Received: a conditional GAN")
         discriminator = feature_discriminator(backbone or str(find_shipped_model("fmnist-0-4-backbone")),
                                               tuple(generator.output_shape[1:]))
         info["frozen"] = ["d_features"]
-    model_class = type(gan)
     return model_class(generator, discriminator, augment=augment, ema_decay=ema_decay, seed=seed, **gan_kwargs), info
 
 
@@ -168,5 +227,6 @@ def fit_alternating(gan, dataset, epochs, phase_epochs=1, steps_per_epoch=None, 
     return results
 
 
-__all__ = ["STRATEGIES", "alternating_phases", "discriminator_blocks", "set_phase", "feature_discriminator", "fit_alternating",
+__all__ = ["STRATEGIES", "alternating_phases", "copy_matching_weights", "discriminator_blocks", "set_phase",
+           "to_conditional", "feature_discriminator", "fit_alternating",
            "freeze_discriminator_blocks", "load_source_gan", "parse_strategy", "prepare_transfer"]

@@ -98,3 +98,25 @@ def test_shipped_source_loads_for_transfer():
     gan, _ = prepare_transfer(str(source), "freeze_d:1", augment="translation")
     gan.compile()
     assert gan.generate(2, seed=0).shape == (2, 28, 28, 1)
+
+
+def test_unconditional_source_becomes_an_equivalent_conditional_gan():
+    from kgantl.models import ConditionalGAN
+
+    source = GAN(build_generator(28, 1, 8, width=4, seed=0), build_discriminator(28, 1, width=4, spectral_norm=True,
+                                                                               seed=1), seed=0)
+    gan, info = prepare_transfer(source, "freeze_d:1", num_classes=10)
+    assert isinstance(gan, ConditionalGAN) and info["converted_to_conditional"] == 10
+    noise = np.random.default_rng(0).standard_normal((3, 8)).astype("float32")
+    labels = np.array([5, 7, 9], "int32")
+    np.testing.assert_allclose(gan.generator([noise, labels]), source.generator(noise), atol=1e-6)
+    images = source.generator(noise).numpy()
+    np.testing.assert_allclose(gan.discriminator([images, labels], training=False),
+                               source.discriminator(images, training=False), atol=1e-5)
+    gan.compile()
+    data = tf.data.Dataset.from_tensor_slices((np.zeros((8, 28, 28, 1), "float32"), np.full(8, 7))).repeat().batch(4)
+    gan.fit(data, epochs=1, steps_per_epoch=2, verbose=0)
+    embedding = gan.generator.get_layer("g_label_embedding").get_weights()[0]
+    assert not np.allclose(embedding[7], 1.0) and np.allclose(embedding[3], 1.0)  # only the seen class moved
+    with pytest.raises(ValueError, match="feature_d builds an unconditional discriminator"):
+        prepare_transfer(source, "feature_d", num_classes=10, backbone=BACKBONE)
