@@ -100,8 +100,23 @@ def build_parser():
     classifier.add_argument("--batch-size", type=int, default=128)
     classifier.add_argument("--seed", type=int, default=0)
     classifier.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
+    tune = commands.add_parser("finetune-classifier", help="fine-tune a classifier on a pretrained backbone "
+                                                           "with a freeze/unfreeze schedule")
+    tune.add_argument("--data", required=True, help="labelled data spec, e.g. fashion_mnist:5-9")
+    tune.add_argument("--shots", type=int, default=None, help="images per class (n-shot rule; default: all)")
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--backbone", required=True, help="vgg16, resnet50, mobilenet_v2, efficientnet_b0 or a "
+                                                         ".keras model, e.g. saved_models/fmnist-0-4-backbone/model.keras")
+    tune.add_argument("--weights", default="imagenet", help="imagenet, none or a weights file (named backbones)")
+    tune.add_argument("--stages", default="10:0:1e-3,10:2:1e-4",
+                      help="EPOCHS:TRAINABLE:LR per stage, TRAINABLE counted from the top or 'all' "
+                           "(default: 10:0:1e-3,10:2:1e-4)")
+    tune.add_argument("--unit", default="blocks", choices=("blocks", "layers"), help="what TRAINABLE counts")
+    tune.add_argument("--batch-size", type=int, default=16)
+    tune.add_argument("--runs-root", default="runs")
+    tune.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
     parser.subcommands = {"train": train, "transfer": transfer, "generate": generate, "export": export,
-                          "evaluate": evaluate, "train-classifier": classifier}
+                          "evaluate": evaluate, "train-classifier": classifier, "finetune-classifier": tune}
     return parser
 
 
@@ -261,6 +276,38 @@ def _train_classifier(args):
     print(json.dumps(metrics, indent=2))
 
 
+def _finetune_classifier(args):
+    from kgantl.transfer import parse_stages
+
+    stages = parse_stages(args.stages)
+    if args.dry_run:
+        print(json.dumps({k: v for k, v in vars(args).items() if k not in ("dry_run", "command")}, indent=2))
+        return
+    from kgantl.data import load_arrays, make_dataset
+    from kgantl.io import write_json
+    from kgantl.metrics.classification import accuracy_and_macro_f1
+    from kgantl.runs import next_run_dir
+    from kgantl.transfer import FreezeSchedule, build_classifier
+
+    train = load_arrays(args.data, shots=args.shots, seed=args.seed)
+    test = load_arrays(args.data, split="test")
+    named = not args.backbone.endswith(".keras")
+    model = build_classifier(args.backbone, num_classes=train.num_classes, input_shape=train.images.shape[1:],
+                             weights=None if args.weights == "none" else args.weights)
+    schedule = FreezeSchedule(stages, unit=args.unit, backbone_name=args.backbone if named else None)
+    results = schedule.fit(model, make_dataset(train, batch_size=args.batch_size, seed=args.seed, with_labels=True))
+    predictions = model.predict(test.images / 127.5 - 1.0, batch_size=500, verbose=0).argmax(axis=1)
+    accuracy, macro_f1 = accuracy_and_macro_f1(test.labels, predictions)
+    run_dir = next_run_dir(args.runs_root, "classifier")
+    run_dir.mkdir(parents=True)
+    model.save(run_dir / "model.keras")
+    report = {"test_accuracy": accuracy, "test_macro_f1": macro_f1, "stages": [
+        {k: v for k, v in r.items() if k != "history"} | {"final_loss": r["history"]["loss"][-1]} for r in results],
+        "arguments": {k: v for k, v in vars(args).items() if k not in ("dry_run", "command")}}
+    write_json(run_dir / "report.json", report)
+    print(json.dumps(report, indent=2))
+
+
 def _train(args, argv, parser):
     """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are."""
     from kgantl.callbacks import TrainingDiverged
@@ -305,8 +352,8 @@ def main(argv=None):
         args = parser.parse_args(argv)
         if args.command in ("train", "transfer"):
             return _train(args, argv, parser.subcommands[args.command])
-        {"generate": _generate, "export": _export, "evaluate": _evaluate,
-         "train-classifier": _train_classifier}[args.command](args)
+        {"generate": _generate, "export": _export, "evaluate": _evaluate, "train-classifier": _train_classifier,
+         "finetune-classifier": _finetune_classifier}[args.command](args)
         return 0
     except (UsageError, *USAGE_ERRORS) as error:
         prefix = f"kgantl {command}" if command in parser.subcommands else "kgantl"

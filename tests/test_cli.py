@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -180,3 +181,17 @@ def test_transfer_command_writes_kid_best_model_and_saved_model(tmp_path, tiny_n
     assert (run_dir / "best.keras").is_file() and (run_dir / "saved_model" / "saved_model.pb").is_file()
     assert main(["transfer", "--target", str(tiny_npz), "--dry-run"]) == 2
     assert "--source is required" in capsys.readouterr().err
+
+
+def test_finetune_classifier_command(tmp_path, capsys, fake_fmnist):
+    backbone = str(Path(__file__).resolve().parents[1] / "saved_models" / "fmnist-0-4-backbone" / "model.keras")
+    assert main(["finetune-classifier", "--data", "fashion_mnist:5-9", "--shots", "4", "--backbone", backbone,
+                 "--stages", "1:0:1e-3,1:2:1e-4", "--unit", "layers", "--runs-root", str(tmp_path / "runs")]) == 0
+    output = capsys.readouterr().out
+    report = json.loads(output[output.rindex("\n{") + 1:])
+    assert [s["trainable"] for s in report["stages"]] == [0, 2]
+    assert report["stages"][0]["trainable_backbone_params"] == 0 < report["stages"][1]["trainable_backbone_params"]
+    assert 0.0 <= report["test_accuracy"] <= 1.0
+    assert (tmp_path / "runs" / "00000-classifier" / "model.keras").is_file()
+    assert main(["finetune-classifier", "--data", "x", "--backbone", "vgg16", "--stages", "5:top:1e-3"]) == 2
+    assert "Bad stage '5:top:1e-3'" in capsys.readouterr().err

@@ -1,7 +1,8 @@
-"""Transfer learning: pretrained classifier backbones behind freeze/unfreeze schedules."""
+"""Transfer learning: classifier backbones behind freeze schedules, GAN transfer strategies, an advisor."""
 from kgantl.transfer.backbones import BACKBONES, block_names, build_backbone
 from kgantl.transfer.classifier import InferenceMode, InputAdapter, build_classifier, get_backbone
-from kgantl.transfer.schedule import FreezeSchedule, Stage
+from kgantl.transfer.advisor import recommend
+from kgantl.transfer.schedule import FreezeSchedule, Stage, parse_stages
 
 __all__ = ["BACKBONES", "FreezeSchedule", "InferenceMode", "InputAdapter", "Stage", "block_names",
-           "build_backbone", "build_classifier", "get_backbone"]
+           "build_backbone", "build_classifier", "get_backbone", "parse_stages", "recommend"]

@@ -35,6 +35,22 @@ class Stage:
             raise ValueError(f"learning_rate must be > 0. Received: {self.learning_rate!r}")
 
 
+def parse_stages(text):
+    """`"20:0:1e-3,20:2:1e-4"` -> stages of (epochs, trainable, learning rate); trainable may be `all`."""
+    stages = []
+    for part in text.split(","):
+        fields = part.strip().split(":")
+        if len(fields) != 3:
+            raise ValueError(f"stages must look like EPOCHS:TRAINABLE:LR,... e.g. 20:0:1e-3,20:2:1e-4. "
+                             f"Received: {text!r}")
+        try:
+            trainable = fields[1] if fields[1] == "all" else int(fields[1])
+            stages.append(Stage(int(fields[0]), trainable, float(fields[2])))
+        except ValueError as error:
+            raise ValueError(f"Bad stage {part!r} in {text!r}: {error}") from None
+    return stages
+
+
 @dataclasses.dataclass
 class FreezeSchedule:
     """A list of stages run one after the other, recompiling at every boundary.

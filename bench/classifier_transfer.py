@@ -1,0 +1,98 @@
+"""Classifier-transfer baseline (BENCHMARKS.md "Classification"): classes 5-9, 10 labelled images each.
+
+Compares, over seeds 0, 1, 2: the CNN trained from scratch, the classes-0-4 backbone
+(`saved_models/fmnist-0-4-backbone`) frozen with a new head, and staged unfreezing (frozen head first,
+then the top two layers at a lower learning rate). Test accuracy and macro-F1 on the 5,000 test images
+of classes 5-9. Writes its table into docs/benchmarks.md.
+
+Usage:
+    python bench/classifier_transfer.py [--seeds 0 1 2]
+"""
+import argparse
+import datetime
+import os
+import platform
+import statistics
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from kgantl.data import load_arrays  # noqa: E402
+from kgantl.metrics.classification import accuracy_and_macro_f1  # noqa: E402
+from kgantl.metrics.fmnist_classifier import build_fmnist_classifier  # noqa: E402
+from kgantl.transfer import FreezeSchedule, Stage, build_classifier  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BACKBONE = str(ROOT / "saved_models" / "fmnist-0-4-backbone" / "model.keras")
+START, END = "<!-- classifier-transfer:start -->", "<!-- classifier-transfer:end -->"
+SCHEDULES = {
+    "frozen backbone": [Stage(40, 0, 1e-3)],
+    "staged unfreezing": [Stage(20, 0, 1e-3), Stage(20, 2, 1e-4)],
+}
+
+
+def _datasets(seed):
+    train = load_arrays("fashion_mnist:5-9", shots=10, seed=seed)
+    test = load_arrays("fashion_mnist:5-9", split="test")
+    to_ds = lambda a, shuffle: tf.data.Dataset.from_tensor_slices(  # noqa: E731
+        (a.images / 127.5 - 1.0, a.labels - 5)).shuffle(len(a.images), seed=seed if shuffle else 0).batch(16)
+    return to_ds(train, True), test.images / 127.5 - 1.0, test.labels - 5
+
+
+def run(method, seed):
+    """Test accuracy and macro-F1 of one method and seed."""
+    train, test_x, test_y = _datasets(seed)
+    keras.utils.set_random_seed(seed)  # benchmark script, not library code: makes the heads reproducible
+    if method == "scratch":
+        model = build_fmnist_classifier(num_classes=5, seed=seed)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+        model.fit(train, epochs=40, verbose=0)
+    else:
+        model = build_classifier(BACKBONE, num_classes=5, dense_units=(), dropout=0.3)
+        FreezeSchedule(SCHEDULES[method], unit="layers").fit(model, train, verbose=0)
+    predictions = model.predict(test_x, batch_size=500, verbose=0).argmax(axis=1)
+    return accuracy_and_macro_f1(test_y, predictions)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args()
+    rows = []
+    for method in ["scratch", *SCHEDULES]:
+        scores = [run(method, seed) for seed in args.seeds]
+        accuracy = [s[0] for s in scores]
+        f1 = [s[1] for s in scores]
+        spread = lambda v: f" ± {statistics.stdev(v):.3f}" if len(v) > 1 else ""  # noqa: E731
+        rows.append(f"| {method} | {statistics.mean(accuracy):.3f}{spread(accuracy)} | "
+                    f"{statistics.mean(f1):.3f}{spread(f1)} | {', '.join(f'{a:.3f}' for a in accuracy)} |")
+    text = "\n".join([
+        START,
+        f"Command: `python bench/classifier_transfer.py --seeds {' '.join(map(str, args.seeds))}`  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, TensorFlow {tf.__version__}, no GPU  ",
+        f"Date: {datetime.date.today().isoformat()}",
+        "",
+        "| method | test accuracy | macro-F1 | accuracy per seed |",
+        "|---|---|---|---|",
+        *rows,
+        END,
+    ])
+    print(text)
+    path = ROOT / "docs" / "benchmarks.md"
+    old = path.read_text()
+    if START in old:
+        head, _, rest = old.partition(START)
+        path.write_text(head + text + rest.partition(END)[2])
+    else:
+        path.write_text(old.rstrip("\n") + "\n\n## Classifier transfer baseline (issue 4)\n\n"
+                        "Classes 5-9, 10 labelled images per class (the n-shot rule), 40 epochs of batch 16; the "
+                        "pretrained backbone is `saved_models/fmnist-0-4-backbone` (trained on classes 0-4 only). "
+                        "Mean ± standard deviation over seeds.\n\n" + text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Few-shot GAN transfer benchmark (BENCHMARKS.md protocol): strategies against training from scratch.
+
+Grid: every target class 5-9 at 100 shots (seed 0), and class 7 at 10, 100 and 1000 shots with seeds
+0, 1, 2. Each cell trains from scratch and with each transfer strategy for the same number of generator
+steps, then scores 1000 generated images against the 1000 test images of the class (`fmnist_1k_test`:
+KID, FID, precision, recall), beside a "copy the shots" row (1000 draws from the shots themselves).
+
+Results are appended to `bench/results/few_shot.jsonl` as each run ends, so an interrupted grid resumes
+where it stopped (finished cells are skipped). `--report` rewrites the tables in docs/benchmarks.md.
+
+Usage:
+    python bench/few_shot.py [--steps 500] [--only-class 7 --only-shots 100 --only-seed 0] [--report]
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "few_shot.jsonl"
+SOURCE = str(ROOT / "saved_models" / "source-fmnist-0-4")
+METHODS = ["scratch", "finetune", "freeze_d:1", "alternate", "feature_d", "reptile"]
+START, END = "<!-- few-shot:start -->", "<!-- few-shot:end -->"
+
+
+def grid():
+    cells = [(k, 100, 0) for k in (5, 6, 7, 8, 9)]
+    cells += [(7, n, s) for n in (10, 100, 1000) for s in (0, 1, 2) if (n, s) != (100, 0)]
+    return cells
+
+
+def _done():
+    if not RESULTS.exists():
+        return {}
+    records = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    return {(r["class"], r["shots"], r["seed"], r["method"], r["steps"]): r for r in records}
+
+
+def _append(record):
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def run_method(k, shots, seed, method, steps, batch, workdir):
+    """Train one method on one cell and score it; returns the record."""
+    from kgantl.config import TrainOptions
+    from kgantl.metrics import evaluate
+    from kgantl.training import train
+
+    epochs = 5
+    options = dict(data=f"fashion_mnist:{k}", shots=shots, seed=seed, batch_size=batch, epochs=epochs,
+                   steps_per_epoch=steps // epochs, diffaugment="color,translation,cutout",
+                   run_dir=str(workdir / f"{k}-{shots}-{seed}-{method.replace(':', '_')}"), sample_every=epochs)
+    if method != "scratch":
+        options.update(source=SOURCE, strategy=method, phase_epochs=1)
+    if method == "reptile":
+        options.update(reptile_data="fashion_mnist:0-4", reptile_iterations=50, reptile_inner_steps=5)
+    start = time.perf_counter()
+    _, run_dir = train(TrainOptions(**options), verbose=0)
+    wall = time.perf_counter() - start
+    report = evaluate(str(run_dir / "model.keras"), ref=f"fashion_mnist:{k}", split="test", n=1000, seed=0)
+    return {"class": k, "shots": shots, "seed": seed, "method": method, "steps": steps, "batch": batch,
+            "wall_s": round(wall, 1), **{m: report[m] for m in ("kid", "kid_std", "fid", "precision", "recall")},
+            "protocol": report["protocol"]}
+
+
+def copy_the_shots(k, shots, seed):
+    """1000 draws (with repetition) from the shots themselves, scored like a generator."""
+    from kgantl.data import load_arrays
+    from kgantl.metrics import evaluate
+
+    arrays = load_arrays(f"fashion_mnist:{k}", shots=shots, seed=seed)
+    draws = arrays.images[np.random.default_rng(seed).integers(0, len(arrays.images), 1000)].astype(np.uint8)
+    report = evaluate(draws, ref=f"fashion_mnist:{k}", split="test", n=1000, seed=0)
+    return {"class": k, "shots": shots, "seed": seed, "method": "copy the shots", "steps": 0, "batch": 0,
+            "wall_s": 0.0, **{m: report[m] for m in ("kid", "kid_std", "fid", "precision", "recall")},
+            "protocol": report["protocol"]}
+
+
+def _table(records, title):
+    lines = [f"**{title}**", "", "| method | KID | FID | precision | recall | wall s | runs |", "|---|---|---|---|---|---|---|"]
+    for method in ["copy the shots", *METHODS]:
+        rows = [r for r in records if r["method"] == method]
+        if not rows:
+            continue
+
+        def cell(key, digits):
+            values = [r[key] for r in rows if r[key] is not None]
+            if not values:
+                return "n/a"
+            mean = statistics.mean(values)
+            spread = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
+            return f"{mean:.{digits}f}{spread}"
+
+        lines.append(f"| {method} | {cell('kid', 4)} | {cell('fid', 2)} | {cell('precision', 3)} | "
+                     f"{cell('recall', 3)} | {cell('wall_s', 0)} | {len(rows)} |")
+    return "\n".join(lines)
+
+
+def report(steps):
+    records = [r for r in _done().values() if r["steps"] in (steps, 0)]
+    parts = [START, f"Command: `python bench/few_shot.py --steps {steps}` (then `--report`)  ",
+             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, no GPU  ",
+             f"Date: {datetime.date.today().isoformat()}; raw records: `bench/results/few_shot.jsonl`", ""]
+    finished = {(r["class"], r["shots"], r["seed"]) for r in records if r["method"] in METHODS}
+    parts.append(f"Cells with results: {len(finished)} of {len(grid())}.")
+    for k, shots, seed in grid():
+        cell = [r for r in records if (r["class"], r["shots"], r["seed"]) == (k, shots, seed)]
+        if cell:
+            parts += ["", _table(cell, f"class {k}, {shots} shots, seed {seed}")]
+    parts.append(END)
+    text = "\n".join(parts)
+    path = ROOT / "docs" / "benchmarks.md"
+    old = path.read_text()
+    if START in old:
+        head, _, rest = old.partition(START)
+        old = head + rest.partition(END)[2].lstrip("\n")
+    path.write_text(old.rstrip("\n") + "\n\n## Few-shot GAN transfer (issue 4)\n\n" + text + "\n"
+                    if "## Few-shot GAN transfer" not in old else old.replace(
+                        "## Few-shot GAN transfer (issue 4)\n\n", "## Few-shot GAN transfer (issue 4)\n\n" + text + "\n", 1))
+    return text
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=500, help="generator steps per run (default: 500)")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--only-class", type=int)
+    parser.add_argument("--only-shots", type=int)
+    parser.add_argument("--only-seed", type=int)
+    parser.add_argument("--report", action="store_true", help="only rewrite the tables in docs/benchmarks.md")
+    args = parser.parse_args()
+    if args.report:
+        print(report(args.steps))
+        return
+    done = _done()
+    workdir = Path(tempfile.mkdtemp(prefix="kgantl-few-shot-"))
+    try:
+        for k, shots, seed in grid():
+            if (args.only_class, args.only_shots, args.only_seed) != (None, None, None) and \
+                    (k, shots, seed) != (args.only_class, args.only_shots, args.only_seed):
+                continue
+            if (k, shots, seed, "copy the shots", 0) not in done:
+                _append(copy_the_shots(k, shots, seed))
+            for method in METHODS:
+                if (k, shots, seed, method, args.steps) in done:
+                    continue
+                record = run_method(k, shots, seed, method, args.steps, args.batch, workdir)
+                _append(record)
+                print(json.dumps(record), flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
