@@ -29,9 +29,13 @@ from kgantl.transfer import FreezeSchedule, Stage, build_classifier  # noqa: E40
 ROOT = Path(__file__).resolve().parents[1]
 BACKBONE = str(ROOT / "saved_models" / "fmnist-0-4-backbone" / "model.keras")
 START, END = "<!-- classifier-transfer:start -->", "<!-- classifier-transfer:end -->"
+# The backbone is cut at `flatten` (its convolutional features): the 64-d embedding above it is tuned to
+# classes 0-4 and transfers worse (logistic regression on 50 shots: 0.69 accuracy from the embedding,
+# 0.86 from the convolutional features, seed 0).
+FEATURE_LAYER = "flatten"
 SCHEDULES = {
-    "frozen backbone": [Stage(40, 0, 1e-3)],
-    "staged unfreezing": [Stage(20, 0, 1e-3), Stage(20, 2, 1e-4)],
+    "frozen backbone": [Stage(60, 0, 1e-3)],
+    "staged unfreezing": [Stage(40, 0, 1e-3), Stage(20, 2, 1e-4)],
 }
 
 
@@ -50,9 +54,9 @@ def run(method, seed):
     if method == "scratch":
         model = build_fmnist_classifier(num_classes=5, seed=seed)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-        model.fit(train, epochs=40, verbose=0)
+        model.fit(train, epochs=60, verbose=0)
     else:
-        model = build_classifier(BACKBONE, num_classes=5, dense_units=(), dropout=0.3)
+        model = build_classifier(BACKBONE, num_classes=5, dense_units=(), dropout=0.3, feature_layer=FEATURE_LAYER)
         FreezeSchedule(SCHEDULES[method], unit="layers").fit(model, train, verbose=0)
     predictions = model.predict(test_x, batch_size=500, verbose=0).argmax(axis=1)
     return accuracy_and_macro_f1(test_y, predictions)
@@ -89,9 +93,12 @@ def main():
         path.write_text(head + text + rest.partition(END)[2])
     else:
         path.write_text(old.rstrip("\n") + "\n\n## Classifier transfer baseline (issue 4)\n\n"
-                        "Classes 5-9, 10 labelled images per class (the n-shot rule), 40 epochs of batch 16; the "
-                        "pretrained backbone is `saved_models/fmnist-0-4-backbone` (trained on classes 0-4 only). "
-                        "Mean ± standard deviation over seeds.\n\n" + text + "\n")
+                        "Classes 5-9, 10 labelled images per class (the n-shot rule), 60 epochs of batch 16 in all; "
+                        "the pretrained backbone is `saved_models/fmnist-0-4-backbone` (trained on classes 0-4 "
+                        "only), cut at its convolutional features (`flatten`), with a new softmax head; staged "
+                        "unfreezing trains the head for 40 epochs, then also the top two weighted layers "
+                        "(`conv4` and `conv3`) for 20 at 1e-4. Mean ± "
+                        "standard deviation over seeds.\n\n" + text + "\n")
 
 
 if __name__ == "__main__":

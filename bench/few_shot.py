@@ -26,6 +26,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from kgantl.io import atomic_path  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "few_shot.jsonl"
 SOURCE = str(ROOT / "saved_models" / "source-fmnist-0-4")
@@ -123,12 +125,13 @@ def report(steps):
     text = "\n".join(parts)
     path = ROOT / "docs" / "benchmarks.md"
     old = path.read_text()
-    if START in old:
+    if START in old:  # replace the tables, keep the prose around them
         head, _, rest = old.partition(START)
-        old = head + rest.partition(END)[2].lstrip("\n")
-    path.write_text(old.rstrip("\n") + "\n\n## Few-shot GAN transfer (issue 4)\n\n" + text + "\n"
-                    if "## Few-shot GAN transfer" not in old else old.replace(
-                        "## Few-shot GAN transfer (issue 4)\n\n", "## Few-shot GAN transfer (issue 4)\n\n" + text + "\n", 1))
+        new = head + text + rest.partition(END)[2]
+    else:
+        new = old.rstrip("\n") + "\n\n## Few-shot GAN transfer (issue 4)\n\n" + text + "\n"
+    with atomic_path(path) as tmp:
+        tmp.write_text(new)
     return text
 
 

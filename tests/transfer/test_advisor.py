@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from kgantl.transfer.advisor import RULE, recommend
+from kgantl.transfer.advisor import recommend
 
 SOURCE = Path(__file__).resolve().parents[2] / "saved_models" / "source-fmnist-0-4"
 
@@ -12,12 +12,12 @@ def test_distance_grows_with_domain_gap_and_a_strategy_comes_back(fake_fmnist):
     near = recommend("fashion_mnist:0-4", "fashion_mnist:0-4", count=50)
     far = recommend("fashion_mnist:0", "fashion_mnist:9", count=20)
     assert near["distance"] < far["distance"]
-    assert far["strategy"] in {strategy for _, strategy, _ in RULE} and "benchmarks.md" in far["evidence"]
+    assert far["strategy"] == "reptile" and "benchmarks.md" in far["evidence"]  # source data at hand
 
 
 def test_a_source_gan_stands_for_its_domain(fake_fmnist):
     report = recommend(str(SOURCE), "fashion_mnist:7", shots=5, count=50)
-    assert report["distance"] > 0 and report["strategy"] == "finetune"
+    assert report["distance"] > 0 and report["strategy"] == "finetune"  # no source data for Reptile's tasks
 
 
 def test_too_few_target_images(fake_fmnist):
