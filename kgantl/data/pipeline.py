@@ -43,6 +43,29 @@ def _size_pair(image_size):
     return tuple(int(v) for v in image_size)
 
 
+def convert_and_resize(images, size=None, channels=None):
+    """Channel conversion and antialiased resizing, shared by every place that adapts images.
+
+    Grey becomes RGB by repetition, RGB becomes grey by ITU-R 601 luma; resizing is bilinear with
+    antialiasing (a proper low-pass filter when shrinking) and skipped when the size already matches.
+
+    Args:
+        images: float tensor (N, H, W, 1 or 3).
+        size: (height, width), or None to keep the size.
+        channels: 1, 3, or None to keep the channels.
+
+    Returns:
+        float tensor (N, height, width, channels), in the input's value range.
+    """
+    if channels == 3 and images.shape[-1] == 1:
+        images = tf.image.grayscale_to_rgb(images)
+    elif channels == 1 and images.shape[-1] == 3:
+        images = tf.image.rgb_to_grayscale(images)
+    if size is not None and tuple(images.shape[1:3]) != tuple(size):
+        images = tf.image.resize(images, size, method="bilinear", antialias=True)
+    return images
+
+
 def to_model_range(images, image_size=None, channels=None):
     """Convert a batch of [0, 255] images to the models' input: resized, channel-converted, in [-1, 1].
 
@@ -60,12 +83,7 @@ def to_model_range(images, image_size=None, channels=None):
     images = tf.convert_to_tensor(images, tf.float32)
     if images.shape[-1] == 4:
         images = images[..., :3]
-    if channels == 3 and images.shape[-1] == 1:
-        images = tf.image.grayscale_to_rgb(images)
-    elif channels == 1 and images.shape[-1] == 3:
-        images = tf.image.rgb_to_grayscale(images)
-    if image_size is not None and tuple(images.shape[1:3]) != tuple(image_size):
-        images = tf.image.resize(images, image_size, method="bilinear", antialias=True)
+    images = convert_and_resize(images, image_size, channels)
     return tf.clip_by_value(images / 127.5 - 1.0, -1.0, 1.0)
 
 

@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kgantl.data.pipeline import convert_and_resize
+
 FMNIST_MODEL_DIR = "fmnist-classifier"
 # RMS of the fmnist embedding over the first 10,000 train images was 4.96; dividing by 5 gives features of
 # about unit RMS, the range the KID kernel (x·y/d + 1)³ is meant for (Inception pool features are similar).
@@ -51,13 +53,7 @@ def quantise_and_resize(images, size, channels):
     if images.shape.rank != 4 or images.shape[-1] not in (1, 3):
         raise ValueError(f"images must have shape (N, H, W, 1 or 3). Received: shape={tuple(images.shape)}")
     pixels = tf.round(tf.clip_by_value((images + 1.0) * 127.5, 0.0, 255.0))  # what a PNG would store
-    if channels == 3 and images.shape[-1] == 1:
-        pixels = tf.image.grayscale_to_rgb(pixels)
-    elif channels == 1 and images.shape[-1] == 3:
-        pixels = tf.image.rgb_to_grayscale(pixels)
-    if tuple(images.shape[1:3]) != tuple(size):
-        pixels = tf.image.resize(pixels, size, method="bilinear", antialias=True)
-    return tf.clip_by_value(pixels, 0.0, 255.0)
+    return tf.clip_by_value(convert_and_resize(pixels, size, channels), 0.0, 255.0)
 
 
 @dataclasses.dataclass

@@ -1,6 +1,7 @@
 """A classifier on a pretrained backbone: input adaptation inside the model, frozen BatchNorm statistics."""
 import keras
-import tensorflow as tf
+
+from kgantl.data.pipeline import convert_and_resize
 
 from kgantl.transfer.backbones import build_backbone
 
@@ -27,12 +28,7 @@ class InputAdapter(keras.layers.Layer):
         self.size, self.channels, self.preprocess = tuple(size), int(channels), preprocess
 
     def call(self, images):
-        if self.channels == 3 and images.shape[-1] == 1:
-            images = tf.image.grayscale_to_rgb(images)
-        elif self.channels == 1 and images.shape[-1] == 3:
-            images = tf.image.rgb_to_grayscale(images)
-        if tuple(images.shape[1:3]) != self.size:
-            images = tf.image.resize(images, self.size, method="bilinear", antialias=True)
+        images = convert_and_resize(images, self.size, self.channels)
         if self.preprocess is None:
             return images
         family = getattr(keras.applications, self.preprocess)
@@ -85,7 +81,7 @@ def get_backbone(model):
     return model.get_layer(BACKBONE_NAME).network
 
 
-def _feature_model(model, feature_layer):
+def feature_model(model, feature_layer):
     """A user classifier cut below its head (or at `feature_layer`)."""
     if feature_layer is not None:
         output = model.get_layer(feature_layer).output
@@ -125,7 +121,7 @@ def build_classifier(backbone, num_classes, input_shape=(28, 28, 1), weights="im
     is_named = isinstance(backbone, str) and not backbone.endswith(".keras")
     network, preprocess = build_backbone(backbone, (backbone_size, backbone_size, 3), weights=weights)
     if not is_named:
-        network = _feature_model(network, feature_layer)
+        network = feature_model(network, feature_layer)
     else:
         network = keras.Model(network.input, network.output, name=network.name)
     size, channels = tuple(network.inputs[0].shape[1:3]), int(network.inputs[0].shape[-1])

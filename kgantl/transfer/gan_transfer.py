@@ -79,12 +79,12 @@ def feature_discriminator(backbone, image_shape, feature_layer=None, head_units=
     Returns:
         A `keras.Model` images -> logits whose feature network is frozen and runs in inference mode.
     """
-    from kgantl.transfer.classifier import _feature_model
+    from kgantl.transfer.classifier import feature_model
 
     is_named = isinstance(backbone, str) and not backbone.endswith(".keras")
     network, preprocess = build_backbone(backbone, (max(32, image_shape[0]),) * 2 + (3,))
     if not is_named:
-        network = _feature_model(network, feature_layer)
+        network = feature_model(network, feature_layer)
     network.trainable = False
     size, channels = tuple(network.inputs[0].shape[1:3]), int(network.inputs[0].shape[-1])
     images = keras.Input(image_shape, name="images")
