@@ -280,31 +280,15 @@ def _finetune_classifier(args):
     from kgantl.transfer import parse_stages
 
     stages = parse_stages(args.stages)
+    arguments = {k: v for k, v in vars(args).items() if k not in ("dry_run", "command")}
     if args.dry_run:
-        print(json.dumps({k: v for k, v in vars(args).items() if k not in ("dry_run", "command")}, indent=2))
+        print(json.dumps(arguments, indent=2))
         return
-    from kgantl.data import load_arrays, make_dataset
-    from kgantl.io import write_json
-    from kgantl.metrics.classification import accuracy_and_macro_f1
-    from kgantl.runs import next_run_dir
-    from kgantl.transfer import FreezeSchedule, build_classifier
+    from kgantl.transfer.finetune import finetune_classifier
 
-    train = load_arrays(args.data, shots=args.shots, seed=args.seed)
-    test = load_arrays(args.data, split="test")
-    named = not args.backbone.endswith(".keras")
-    model = build_classifier(args.backbone, num_classes=train.num_classes, input_shape=train.images.shape[1:],
-                             weights=None if args.weights == "none" else args.weights)
-    schedule = FreezeSchedule(stages, unit=args.unit, backbone_name=args.backbone if named else None)
-    results = schedule.fit(model, make_dataset(train, batch_size=args.batch_size, seed=args.seed, with_labels=True))
-    predictions = model.predict(test.images / 127.5 - 1.0, batch_size=500, verbose=0).argmax(axis=1)
-    accuracy, macro_f1 = accuracy_and_macro_f1(test.labels, predictions)
-    run_dir = next_run_dir(args.runs_root, "classifier")
-    run_dir.mkdir(parents=True)
-    model.save(run_dir / "model.keras")
-    report = {"test_accuracy": accuracy, "test_macro_f1": macro_f1, "stages": [
-        {k: v for k, v in r.items() if k != "history"} | {"final_loss": r["history"]["loss"][-1]} for r in results],
-        "arguments": {k: v for k, v in vars(args).items() if k not in ("dry_run", "command")}}
-    write_json(run_dir / "report.json", report)
+    report, _ = finetune_classifier(args.data, args.backbone, stages, shots=args.shots, seed=args.seed,
+                                    weights=None if args.weights == "none" else args.weights, unit=args.unit,
+                                    batch_size=args.batch_size, runs_root=args.runs_root, arguments=arguments)
     print(json.dumps(report, indent=2))
 
 
