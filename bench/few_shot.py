@@ -6,10 +6,12 @@ steps, then scores 1000 generated images against the 1000 test images of the cla
 KID, FID, precision, recall), beside a "copy the shots" row (1000 draws from the shots themselves).
 
 Results are appended to `bench/results/few_shot.jsonl` as each run ends, so an interrupted grid resumes
-where it stopped (finished cells are skipped). `--report` rewrites the tables in docs/benchmarks.md.
+where it stopped (finished cells are skipped; `--backfill` re-runs the records made before the near-copy
+share was added, and the newest record of a run wins). `--report` rewrites the tables in docs/benchmarks.md.
 
 Usage:
-    python bench/few_shot.py [--steps 500] [--only-class 7 --only-shots 100 --only-seed 0] [--report]
+    python bench/few_shot.py [--steps 500] [--only-class 7 --only-shots 100 --only-seed 0] [--backfill]
+    python bench/few_shot.py --report
 """
 import argparse
 import datetime
@@ -48,6 +50,11 @@ def _done():
     return {(r["class"], r["shots"], r["seed"], r["method"], r["steps"]): r for r in records}
 
 
+def _needs_run(record, backfill):
+    """A run is due when it has no record, or with `backfill` when its record predates `near_copy`."""
+    return record is None or (backfill and "near_copy" not in record)
+
+
 def _append(record):
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with open(RESULTS, "a") as f:
@@ -71,34 +78,44 @@ def run_method(k, shots, seed, method, steps, batch, workdir):
     start = time.perf_counter()
     _, run_dir = train(TrainOptions(**options), verbose=0)
     wall = time.perf_counter() - start
-    report = evaluate(str(run_dir / "model.keras"), ref=f"fashion_mnist:{k}", split="test", n=1000, seed=0)
+    report = evaluate(str(run_dir / "model.keras"), ref=f"fashion_mnist:{k}", split="test", n=1000, seed=0,
+                      train_images=_shots(k, shots, seed))
+    return _record(k, shots, seed, method, steps, batch, wall, report)
+
+
+def _shots(k, shots, seed):
+    from kgantl.data import load_arrays
+
+    return load_arrays(f"fashion_mnist:{k}", shots=shots, seed=seed).images
+
+
+def _record(k, shots, seed, method, steps, batch, wall, report):
     return {"class": k, "shots": shots, "seed": seed, "method": method, "steps": steps, "batch": batch,
             "wall_s": round(wall, 1), **{m: report[m] for m in ("kid", "kid_std", "fid", "precision", "recall")},
+            "near_copy": report["near_copy_share"], "real_near_copy": report["memorisation"]["real_near_copy_share"],
             "protocol": report["protocol"]}
 
 
 def copy_the_shots(k, shots, seed):
     """1000 draws (with repetition) from the shots themselves, scored like a generator."""
-    from kgantl.data import load_arrays
     from kgantl.metrics import evaluate
 
-    arrays = load_arrays(f"fashion_mnist:{k}", shots=shots, seed=seed)
-    draws = arrays.images[np.random.default_rng(seed).integers(0, len(arrays.images), 1000)].astype(np.uint8)
-    report = evaluate(draws, ref=f"fashion_mnist:{k}", split="test", n=1000, seed=0)
-    return {"class": k, "shots": shots, "seed": seed, "method": "copy the shots", "steps": 0, "batch": 0,
-            "wall_s": 0.0, **{m: report[m] for m in ("kid", "kid_std", "fid", "precision", "recall")},
-            "protocol": report["protocol"]}
+    images = _shots(k, shots, seed)
+    draws = images[np.random.default_rng(seed).integers(0, len(images), 1000)].astype(np.uint8)
+    report = evaluate(draws, ref=f"fashion_mnist:{k}", split="test", n=1000, seed=0, train_images=images)
+    return _record(k, shots, seed, "copy the shots", 0, 0, 0.0, report)
 
 
 def _table(records, title):
-    lines = [f"**{title}**", "", "| method | KID | FID | precision | recall | wall s | runs |", "|---|---|---|---|---|---|---|"]
+    lines = [f"**{title}**", "", "| method | KID | FID | precision | recall | near-copy | wall s | runs |",
+             "|---|---|---|---|---|---|---|---|"]
     for method in ["copy the shots", *METHODS]:
         rows = [r for r in records if r["method"] == method]
         if not rows:
             continue
 
         def cell(key, digits):
-            values = [r[key] for r in rows if r[key] is not None]
+            values = [r[key] for r in rows if r.get(key) is not None]
             if not values:
                 return "n/a"
             mean = statistics.mean(values)
@@ -106,7 +123,7 @@ def _table(records, title):
             return f"{mean:.{digits}f}{spread}"
 
         lines.append(f"| {method} | {cell('kid', 4)} | {cell('fid', 2)} | {cell('precision', 3)} | "
-                     f"{cell('recall', 3)} | {cell('wall_s', 0)} | {len(rows)} |")
+                     f"{cell('recall', 3)} | {cell('near_copy', 3)} | {cell('wall_s', 0)} | {len(rows)} |")
     return "\n".join(lines)
 
 
@@ -143,6 +160,8 @@ def main():
     parser.add_argument("--only-shots", type=int)
     parser.add_argument("--only-seed", type=int)
     parser.add_argument("--report", action="store_true", help="only rewrite the tables in docs/benchmarks.md")
+    parser.add_argument("--backfill", action="store_true",
+                        help="also re-run finished runs recorded before the near-copy share was measured")
     args = parser.parse_args()
     if args.report:
         print(report(args.steps))
@@ -154,10 +173,10 @@ def main():
             if (args.only_class, args.only_shots, args.only_seed) != (None, None, None) and \
                     (k, shots, seed) != (args.only_class, args.only_shots, args.only_seed):
                 continue
-            if (k, shots, seed, "copy the shots", 0) not in done:
+            if _needs_run(done.get((k, shots, seed, "copy the shots", 0)), args.backfill):
                 _append(copy_the_shots(k, shots, seed))
             for method in METHODS:
-                if (k, shots, seed, method, args.steps) in done:
+                if not _needs_run(done.get((k, shots, seed, method, args.steps)), args.backfill):
                     continue
                 record = run_method(k, shots, seed, method, args.steps, args.batch, workdir)
                 _append(record)

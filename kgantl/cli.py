@@ -88,6 +88,10 @@ def build_parser():
                           help="fmnist (offline), inception_v3, or a .keras model file with --layer (default: fmnist)")
     evaluate.add_argument("--layer", default=None, help="feature layer of a --extractor model file")
     evaluate.add_argument("--seed", type=int, default=0, help="noise and KID-subset seed (default: 0)")
+    evaluate.add_argument("--train-data", default=None, help="the generator's training data spec: adds the "
+                          "memorisation check (near-copy share of the training images)")
+    evaluate.add_argument("--shots", type=int, default=None, help="n-shot subset of --train-data (default: all)")
+    evaluate.add_argument("--shots-seed", type=int, default=0, help="seed of the n-shot subset (default: 0)")
     evaluate.add_argument("--runs-root", default="runs", help="where a new run directory is made when GENERATOR "
                                                               "is not one (default: runs)")
     evaluate.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
@@ -255,8 +259,13 @@ def _evaluate(args):
     from kgantl.metrics import evaluate, get_extractor
 
     extractor = get_extractor(args.extractor, layer=args.layer)
+    train_images = None
+    if args.train_data:
+        from kgantl.data import load_arrays
+
+        train_images = load_arrays(args.train_data, shots=args.shots, seed=args.shots_seed).images
     report = evaluate(args.generator, ref=args.ref, split=args.split, n=args.n, extractor=extractor,
-                      seed=args.seed)
+                      seed=args.seed, train_images=train_images)
     report["generator"] = str(args.generator)
     out_dir.mkdir(parents=True, exist_ok=True)
     reference = re.sub(r"[^A-Za-z0-9]+", "_", Path(args.ref).name if Path(args.ref).exists() else args.ref)

@@ -152,6 +152,10 @@ def test_evaluate_prints_and_stores_a_report(tmp_path, capsys, monkeypatch):
     stored = tmp_path / "runs" / "00000-evaluate" / "evaluation_ref_npz_fmnist_80_train_seed0.json"
     assert json.loads(stored.read_text())["kid"] == report["kid"]
     assert main(argv[:2] + ["--ref", "x", "--dry-run", "--runs-root", str(tmp_path / "runs")]) == 0
+    capsys.readouterr()
+    assert main(argv + ["--train-data", str(tmp_path / "ref.npz"), "--shots", "10"]) == 0
+    memorisation = json.loads(capsys.readouterr().out)["memorisation"]
+    assert memorisation["n_train"] == 10 and memorisation["n_generated"] == 80
     assert main(["evaluate", str(tmp_path / "none.npy"), "--ref", "x"]) == 2
     assert "GENERATOR must be" in capsys.readouterr().err
 

@@ -10,6 +10,7 @@ import numpy as np
 from kgantl.io import atomic_path
 from kgantl.metrics import distances
 from kgantl.metrics.extractors import get_extractor
+from kgantl.metrics.memorisation import memorisation_check
 
 PIPELINE = ("images in [-1, 1] quantised to 8 bit, resized (bilinear, antialiased) to the extractor's input "
             "size, converted to its channels and input range")
@@ -128,7 +129,7 @@ def sample_images(generator, count, seed=0, labels=None):
 
 
 def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, kid_subsets=100,
-             kid_subset_size=1000, splits=10, use_cache=True):
+             kid_subset_size=1000, splits=10, use_cache=True, train_images=None):
     """Score generated images against a real reference set.
 
     Args:
@@ -141,10 +142,14 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
         kid_subsets, kid_subset_size: KID subsets.
         splits: Inception Score splits.
         use_cache: cache the reference features.
+        train_images: the images the generator was trained on, (N, H, W, C) pixels in [0, 255] as
+            `kgantl.data.load_arrays` returns them. When given, the report adds `memorisation` (see
+            `kgantl.metrics.memorisation_check`; the test set is the reference) and `near_copy_share`.
 
     Returns:
         dict with `protocol` (e.g. `fmnist_1k_test`), `kid`, `kid_std`, `fid`, `precision`, `recall`,
-        `is`, `is_std` (None without a classifier head) and the protocol's details.
+        `is`, `is_std` (None without a classifier head), `near_copy_share` and `memorisation` (None
+        without `train_images`) and the protocol's details.
 
     Example:
         >>> evaluate("runs/00000-fashion_mnist_7/model.keras", ref="fashion_mnist:7")["kid"]
@@ -169,12 +174,20 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
         fid, fid_error = distances.fid_from_features(real, fake), None
     except ValueError as error:  # too few samples for the dimension: KID and the rest still stand
         fid, fid_error = None, str(error)
+    memorisation = None
+    if train_images is not None:
+        train_images = np.asarray(train_images)
+        if train_images.ndim != 4 or train_images.shape[1:] != tuple(image_shape):
+            raise ValueError(f"train_images must have the reference images' shape (N, {', '.join(map(str, image_shape))}). "
+                             f"Received: shape={train_images.shape}")
+        memorisation = memorisation_check(fake, extractor.features(train_images / 127.5 - 1.0), real)
     probabilities = extractor.probabilities(fake_images)
     score, score_std = distances.inception_score(probabilities, splits) if probabilities is not None else (None, None)
     return {
         "protocol": protocol_name(extractor.name, n, split),
         "kid": kid, "kid_std": kid_std, "fid": fid, "fid_error": fid_error,
         "precision": precision, "recall": recall, "is": score, "is_std": score_std,
+        "near_copy_share": memorisation["near_copy_share"] if memorisation else None, "memorisation": memorisation,
         "extractor": extractor.name, "n_generated": n, "reference": str(ref), "split": split,
         "n_reference": len(real), "n_reference_precision_recall": len(real_for_pr), "kid_subsets": kid_subsets,
         "kid_subset_size": min(kid_subset_size, n, len(real)), "precision_recall_k": 3, "seed": seed,
