@@ -38,6 +38,7 @@ demo: setup
 	$(BIN)/kgantl evaluate runs/demo --ref fashion_mnist:7 --split test --n 1000
 
 bench: setup
+	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python bench/throughput.py
 
 clean:

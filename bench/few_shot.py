@@ -35,6 +35,7 @@ RESULTS = ROOT / "bench" / "results" / "few_shot.jsonl"
 SOURCE = str(ROOT / "saved_models" / "source-fmnist-0-4")
 METHODS = ["scratch", "finetune", "freeze_d:1", "alternate", "feature_d", "reptile"]
 START, END = "<!-- few-shot:start -->", "<!-- few-shot:end -->"
+PLOT = ROOT / "docs" / "few_shot_kid_vs_shots.png"
 
 
 def grid():
@@ -127,6 +128,39 @@ def _table(records, title):
     return "\n".join(lines)
 
 
+def plot(records, steps, path=PLOT):
+    """KID against shots for class 7, one line per method (mean over seeds, bars: min to max)."""
+    try:
+        import matplotlib
+    except ImportError as error:
+        raise ImportError("The plot needs matplotlib: pip install -e '.[bench]'") from error
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    for method in ["copy the shots", *METHODS]:
+        points = []
+        for shots in (10, 100, 1000):
+            kids = [r["kid"] for r in records if (r["class"], r["shots"], r["method"]) == (7, shots, method)]
+            if kids:
+                points.append((shots, statistics.mean(kids), min(kids), max(kids)))
+        if not points:
+            continue
+        x, mean, low, high = map(np.array, zip(*points))
+        ax.errorbar(x, mean, yerr=[mean - low, high - mean], marker="o", capsize=3, label=method,
+                    linestyle="--" if method == "copy the shots" else "-")
+    ax.set_yscale("symlog", linthresh=0.01)  # unbiased KID can be slightly negative (copying 1000 shots)
+    ax.set(xscale="log", xlabel="shots",
+           ylabel="KID (fmnist_1k_test, lower is better)",
+           title=f"Few-shot transfer to sneakers (class 7), {steps} generator steps")
+    ax.set_xticks([10, 100, 1000], ["10", "100", "1000"])
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
 def report(steps):
     records = [r for r in _done().values() if r["steps"] in (steps, 0)]
     parts = [START, f"Command: `python bench/few_shot.py --steps {steps}` (then `--report`)  ",
@@ -138,7 +172,8 @@ def report(steps):
         cell = [r for r in records if (r["class"], r["shots"], r["seed"]) == (k, shots, seed)]
         if cell:
             parts += ["", _table(cell, f"class {k}, {shots} shots, seed {seed}")]
-    parts.append(END)
+    plot(records, steps)
+    parts += ["", f"![KID against shots, class 7]({PLOT.name})", END]
     text = "\n".join(parts)
     path = ROOT / "docs" / "benchmarks.md"
     old = path.read_text()
