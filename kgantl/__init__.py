@@ -20,6 +20,9 @@ _PUBLIC = {
     "train": "kgantl.training",
     "load_gan": "kgantl.training",
     "export_generator": "kgantl.export",
+    "mix_real_and_generated": "kgantl.augment",
+    "augment_experiment": "kgantl.augment",
+    "AugmentSettings": "kgantl.augment",
 }
 __all__ = sorted(_PUBLIC) + ["__version__"]
 

@@ -28,6 +28,69 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _number_list(kind):
+    """An argparse type for comma-separated lists: `"0,0.25,0.5"` -> (0.0, 0.25, 0.5)."""
+    def parse(text):
+        try:
+            return tuple(kind(part) for part in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__} values, got {text!r}") from None
+    return parse
+
+
+def _add_augment_command(commands):
+    augment = commands.add_parser("augment", help="does generated data help a few-shot classifier? GAN on the "
+                                                  "shots, one classifier per mix ratio, scored on the test split")
+    augment.add_argument("--data", required=True, help="labelled data spec, e.g. fashion_mnist:5-9")
+    augment.add_argument("--shots", type=int, required=True, help="labelled images per class (n-shot rule)")
+    augment.add_argument("--backbone", required=True, help="classifier backbone: vgg16, resnet50, mobilenet_v2, "
+                         "efficientnet_b0, a .keras file or a saved_models/ folder")
+    augment.add_argument("--ratios", type=_number_list(float), default=(0.0, 0.25, 0.5),
+                         help="shares of generated images to compare; must include 0 (default: 0,0.25,0.5)")
+    augment.add_argument("--seeds", type=_number_list(int), default=(0,), help="seeds, e.g. 0,1,2 (default: 0)")
+    augment.add_argument("--val-per-class", type=int, default=None,
+                         help="shots per class held out to choose the ratio (default: a fifth, at least 1)")
+    augment.add_argument("--source", default=None, help="source GAN to transfer from (default: train the "
+                                                        "conditional GAN from scratch)")
+    augment.add_argument("--strategy", default="freeze_d:1", help="transfer strategy (default: freeze_d:1)")
+    augment.add_argument("--gan-steps", type=int, default=500, help="generator steps (default: 500)")
+    augment.add_argument("--gan-batch-size", type=int, default=32)
+    augment.add_argument("--stages", default="40:0:1e-3,20:2:1e-4",
+                         help="classifier freeze schedule EPOCHS:TRAINABLE:LR,... (default: 40:0:1e-3,20:2:1e-4)")
+    augment.add_argument("--unit", default="layers", choices=("blocks", "layers"), help="what TRAINABLE counts")
+    augment.add_argument("--feature-layer", default=None, help="layer of a .keras backbone feeding the head, "
+                                                               "e.g. flatten (default: input of its last layer)")
+    augment.add_argument("--weights", default="imagenet", help="imagenet, none or a weights file (named backbones)")
+    augment.add_argument("--batch-size", type=int, default=16, help="classifier batch size (default: 16)")
+    augment.add_argument("--balance", action="store_true", help="generate more of the rarer classes")
+    augment.add_argument("--filter-threshold", type=float, default=None,
+                         help="keep generated images the real-only classifier gives their label with at least "
+                              "this confidence (default: no filter)")
+    augment.add_argument("--classic-baseline", action=argparse.BooleanOptionalAction, default=True,
+                         help="also train the flips-and-crops baseline (default: on)")
+    augment.add_argument("--eval-n", type=int, default=1000, help="generated images for the GAN check (default: 1000)")
+    augment.add_argument("--runs-root", default="runs")
+    augment.add_argument("--run-dir", default=None, help="run directory (default: a new NNNNN-augment one)")
+    augment.add_argument("--dry-run", action="store_true", help="print the resolved settings and exit")
+
+
+def _augment(args):
+    from kgantl.augment.experiment import AugmentSettings
+
+    names = {f.name for f in dataclasses.fields(AugmentSettings)}
+    values = {k: v for k, v in vars(args).items() if k in names}
+    values["weights"] = None if args.weights == "none" else args.weights
+    settings = AugmentSettings(**values).validate()
+    if args.dry_run:
+        print(json.dumps(dataclasses.asdict(settings), indent=2))
+        return
+    from kgantl.augment.experiment import augment_experiment, markdown_report
+
+    report, run_dir = augment_experiment(settings, runs_root=args.runs_root, run_dir=args.run_dir)
+    print(markdown_report(report))
+    print(f"run directory: {run_dir}")
+
+
 def _train_flag_type(field):
     """`Optional[int]` -> int, `bool` -> bool: the type argparse should convert a flag's text to."""
     args = [a for a in typing.get_args(field.type) if a is not type(None)]
@@ -119,8 +182,10 @@ def build_parser():
     tune.add_argument("--batch-size", type=int, default=16)
     tune.add_argument("--runs-root", default="runs")
     tune.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
+    _add_augment_command(commands)
     parser.subcommands = {"train": train, "transfer": transfer, "generate": generate, "export": export,
-                          "evaluate": evaluate, "train-classifier": classifier, "finetune-classifier": tune}
+                          "evaluate": evaluate, "train-classifier": classifier, "finetune-classifier": tune,
+                          "augment": commands.choices["augment"]}
     return parser
 
 
@@ -346,6 +411,7 @@ def main(argv=None):
         if args.command in ("train", "transfer"):
             return _train(args, argv, parser.subcommands[args.command])
         {"generate": _generate, "export": _export, "evaluate": _evaluate, "train-classifier": _train_classifier,
+         "augment": _augment,
          "finetune-classifier": _finetune_classifier}[args.command](args)
         return 0
     except (UsageError, *USAGE_ERRORS) as error:
