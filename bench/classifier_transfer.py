@@ -11,24 +11,22 @@ Usage:
 import argparse
 import datetime
 import os
-import platform
 import statistics
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from kgantl.data import load_arrays  # noqa: E402
 from kgantl.metrics.classification import accuracy_and_macro_f1  # noqa: E402
 from kgantl.metrics.fmnist_classifier import build_fmnist_classifier  # noqa: E402
 from kgantl.transfer import FreezeSchedule, Stage, build_classifier  # noqa: E402
+from sections import machine_line, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKBONE = str(ROOT / "saved_models" / "fmnist-0-4-backbone" / "model.keras")
-START, END = "<!-- classifier-transfer:start -->", "<!-- classifier-transfer:end -->"
 # The backbone is cut at `flatten` (its convolutional features): the 64-d embedding above it is tuned to
 # classes 0-4 and transfers worse (logistic regression on 50 shots: 0.69 accuracy from the embedding,
 # 0.86 from the convolutional features, seed 0).
@@ -75,30 +73,16 @@ def main():
         rows.append(f"| {method} | {statistics.mean(accuracy):.3f}{spread(accuracy)} | "
                     f"{statistics.mean(f1):.3f}{spread(f1)} | {', '.join(f'{a:.3f}' for a in accuracy)} |")
     text = "\n".join([
-        START,
         f"Command: `python bench/classifier_transfer.py --seeds {' '.join(map(str, args.seeds))}`  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, TensorFlow {tf.__version__}, no GPU  ",
+        f"{machine_line()}  ",
         f"Date: {datetime.date.today().isoformat()}",
         "",
         "| method | test accuracy | macro-F1 | accuracy per seed |",
         "|---|---|---|---|",
         *rows,
-        END,
     ])
     print(text)
-    path = ROOT / "docs" / "benchmarks.md"
-    old = path.read_text()
-    if START in old:
-        head, _, rest = old.partition(START)
-        path.write_text(head + text + rest.partition(END)[2])
-    else:
-        path.write_text(old.rstrip("\n") + "\n\n## Classifier transfer baseline (issue 4)\n\n"
-                        "Classes 5-9, 10 labelled images per class (the n-shot rule), 60 epochs of batch 16 in all; "
-                        "the pretrained backbone is `saved_models/fmnist-0-4-backbone` (trained on classes 0-4 "
-                        "only), cut at its convolutional features (`flatten`), with a new softmax head; staged "
-                        "unfreezing trains the head for 40 epochs, then also the top two weighted layers "
-                        "(`conv4` and `conv3`) for 20 at 1e-4. Mean ± "
-                        "standard deviation over seeds.\n\n" + text + "\n")
+    write_section("classifier-transfer", text, "Classifier transfer baseline (issue 4)")
 
 
 if __name__ == "__main__":

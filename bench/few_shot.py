@@ -17,7 +17,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shutil
 import statistics
 import tempfile
@@ -29,12 +28,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from kgantl.io import atomic_path  # noqa: E402
+from sections import machine_line, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "few_shot.jsonl"
 SOURCE = str(ROOT / "saved_models" / "source-fmnist-0-4")
 METHODS = ["scratch", "finetune", "freeze_d:1", "alternate", "feature_d", "reptile"]
-START, END = "<!-- few-shot:start -->", "<!-- few-shot:end -->"
 PLOT = ROOT / "docs" / "few_shot_kid_vs_shots.png"
 
 
@@ -163,8 +162,8 @@ def plot(records, steps, path=PLOT):
 
 def report(steps):
     records = [r for r in _done().values() if r["steps"] in (steps, 0)]
-    parts = [START, f"Command: `python bench/few_shot.py --steps {steps}` (then `--report`)  ",
-             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, no GPU  ",
+    parts = [f"Command: `python bench/few_shot.py --steps {steps}` (then `--report`)  ",
+             f"{machine_line()}  ",
              f"Date: {datetime.date.today().isoformat()}; raw records: `bench/results/few_shot.jsonl`", ""]
     finished = {(r["class"], r["shots"], r["seed"]) for r in records if r["method"] in METHODS}
     parts.append(f"Cells with results: {len(finished)} of {len(grid())}.")
@@ -173,17 +172,9 @@ def report(steps):
         if cell:
             parts += ["", _table(cell, f"class {k}, {shots} shots, seed {seed}")]
     plot(records, steps)
-    parts += ["", f"![KID against shots, class 7]({PLOT.name})", END]
+    parts += ["", f"![KID against shots, class 7]({PLOT.name})"]
     text = "\n".join(parts)
-    path = ROOT / "docs" / "benchmarks.md"
-    old = path.read_text()
-    if START in old:  # replace the tables, keep the prose around them
-        head, _, rest = old.partition(START)
-        new = head + text + rest.partition(END)[2]
-    else:
-        new = old.rstrip("\n") + "\n\n## Few-shot GAN transfer (issue 4)\n\n" + text + "\n"
-    with atomic_path(path) as tmp:
-        tmp.write_text(new)
+    write_section("few-shot", text, "Few-shot GAN transfer (issue 4)")
     return text
 
 

@@ -30,13 +30,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from kgantl.io import atomic_path  # noqa: E402
 from kgantl.models import GAN, build_discriminator, build_generator  # noqa: E402
+from sections import write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT.parent / "shared" / "bench" / "plain_keras_dcgan.py"
 TORCH_BASELINE = BASELINE.with_name("torch_dcgan.py")
-START, END = "<!-- throughput:start -->", "<!-- throughput:end -->"
 
 
 def _load_baseline():
@@ -100,7 +99,6 @@ def report(rates, command):
                     f"{max(values) / max(base):.2f}x | {statistics.median(ratios):.2f}x "
                     f"({min(ratios):.2f}-{max(ratios):.2f}) |")
     return "\n".join([
-        START,
         f"Command: `{command}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, TensorFlow {tf.__version__}, "
         f"Python {platform.python_version()}, {gpus or 'no GPU'}, XLA off  ",
@@ -110,7 +108,6 @@ def report(rates, command):
         "per-round ratio, median (range) |",
         "|---|---|---|---|---|---|",
         *rows,
-        END,
     ])
 
 
@@ -128,12 +125,7 @@ def main():
                          f"--batch {args.batch}{torch_flag}")
     print(text)
     if args.write:
-        path = Path(args.write)
-        old = path.read_text() if path.exists() else f"{START}\n{END}\n"
-        head, _, rest = old.partition(START)
-        _, _, tail = rest.partition(END)
-        with atomic_path(path) as tmp:
-            tmp.write_text(head + text + tail)
+        write_section("throughput", text, "Training throughput (issue 2)", Path(args.write))
 
 
 if __name__ == "__main__":

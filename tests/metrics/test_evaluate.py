@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from kgantl.metrics import evaluate as evaluate_module
 from kgantl.metrics.evaluate import evaluate, protocol_name
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 

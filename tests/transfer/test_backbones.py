@@ -4,7 +4,6 @@ import keras
 import numpy as np
 import pytest
 
-from kgantl.transfer import backbones
 from kgantl.transfer.backbones import BACKBONES, BackboneSpec, block_names, build_backbone
 
 SHIPPED = str(Path(__file__).resolve().parents[2] / "saved_models" / "fmnist-0-4-backbone" / "model.keras")

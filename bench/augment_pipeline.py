@@ -1,0 +1,104 @@
+"""Does on-the-fly generation starve classifier training? Steps per second at mix ratio 0 and 0.5, one run.
+
+The classifier is the one `kgantl augment` trains (saved_models/fmnist-0-4-backbone cut at `flatten`, new
+softmax head, top two layers unfrozen); the generator is the shipped conditional source GAN
+(saved_models/source-fmnist-0-4-conditional, the reference DCGAN width). Both ratios read the same
+repeated real pipeline of 50 shots (classes 5-9) and are timed in alternating blocks of `--steps`
+training steps for `--rounds` rounds after one warm-up block each, so machine-speed drift hits both
+alike. Reported: best round of each, the ratio of bests and the median of per-round ratios.
+Target (issue 5): ratio 0.5 at least 0.7x the steps per second of ratio 0 on CPU.
+
+Usage:
+    python bench/augment_pipeline.py [--rounds 7] [--steps 40] [--batch 16] [--write]
+"""
+import argparse
+import datetime
+import os
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from kgantl.augment import mix_real_and_generated  # noqa: E402
+from kgantl.data import load_arrays, make_dataset  # noqa: E402
+from kgantl.training import load_gan  # noqa: E402
+from kgantl.transfer import build_classifier  # noqa: E402
+from kgantl.transfer.schedule import FreezeSchedule, Stage  # noqa: E402
+from sections import machine_line, write_section  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BACKBONE = str(ROOT / "saved_models" / "fmnist-0-4-backbone" / "model.keras")
+GENERATOR = ROOT / "saved_models" / "source-fmnist-0-4-conditional"
+RATIOS = (0.0, 0.5)
+
+
+def _classifier(train):
+    keras.utils.set_random_seed(0)
+    model = build_classifier(BACKBONE, num_classes=train.num_classes, dense_units=(), dropout=0.3,
+                             feature_layer="flatten")
+    schedule = FreezeSchedule([Stage(1, 2, 1e-4)], unit="layers")
+    schedule.apply(model, schedule.stages[0])
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def measure(rounds, steps, batch):
+    """Steps per second per ratio, one value per round."""
+    train = load_arrays("fashion_mnist:5-9", shots=10, seed=0)
+    gan = load_gan(GENERATOR)
+    counts = np.bincount(train.labels, minlength=train.num_classes)
+    setups = {}
+    for ratio in RATIOS:
+        real = make_dataset(train, batch_size=batch, seed=0, repeat=True, with_labels=True)
+        dataset = mix_real_and_generated(real, gan, ratio, seed=0, class_counts=counts)
+        setups[ratio] = (_classifier(train), dataset)
+    rates = {ratio: [] for ratio in RATIOS}
+    for round_number in range(rounds + 1):  # round 0 warms up (tracing, pipeline start)
+        for ratio, (model, dataset) in setups.items():
+            start = time.perf_counter()
+            model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+            if round_number:
+                rates[ratio].append(steps / (time.perf_counter() - start))
+    return rates
+
+
+def report(rates, command):
+    base = rates[0.0]
+    rows = []
+    for ratio, values in rates.items():
+        per_round = [v / b for v, b in zip(values, base)]
+        rows.append(f"| {ratio:g} | {max(values):.1f} | {statistics.median(values):.1f} | "
+                    f"{max(values) / max(base):.2f}x | {statistics.median(per_round):.2f}x "
+                    f"({min(per_round):.2f}-{max(per_round):.2f}) |")
+    return "\n".join([
+        f"Command: `{command}`  ",
+        f"{machine_line()}  ",
+        f"Date: {datetime.date.today().isoformat()}",
+        "",
+        "| generated ratio | best steps/s | median steps/s | ratio of bests | per-round ratio, median (range) |",
+        "|---|---|---|---|---|",
+        *rows,
+    ])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--write", action="store_true", help="replace the section in docs/benchmarks.md")
+    args = parser.parse_args()
+    rates = measure(args.rounds, args.steps, args.batch)
+    text = report(rates, f"python bench/augment_pipeline.py --rounds {args.rounds} --steps {args.steps} "
+                         f"--batch {args.batch}")
+    print(text)
+    if args.write:
+        write_section("augment-pipeline", text, "GAN-augmented classifier: pipeline speed (issue 5)")
+
+
+if __name__ == "__main__":
+    main()
