@@ -120,7 +120,8 @@ def _table(records, title):
                 return "n/a"
             mean = statistics.mean(values)
             spread = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
-            return f"{mean:.{digits}f}{spread}"
+            partial = f" (of {len(values)})" if len(values) < len(rows) else ""  # e.g. records made before near-copy
+            return f"{mean:.{digits}f}{spread}{partial}"
 
         lines.append(f"| {method} | {cell('kid', 4)} | {cell('fid', 2)} | {cell('precision', 3)} | "
                      f"{cell('recall', 3)} | {cell('near_copy', 3)} | {cell('wall_s', 0)} | {len(rows)} |")
@@ -167,10 +168,16 @@ def report(steps):
              f"Date: {datetime.date.today().isoformat()}; raw records: `bench/results/few_shot.jsonl`", ""]
     finished = {(r["class"], r["shots"], r["seed"]) for r in records if r["method"] in METHODS}
     parts.append(f"Cells with results: {len(finished)} of {len(grid())}.")
-    for k, shots, seed in grid():
-        cell = [r for r in records if (r["class"], r["shots"], r["seed"]) == (k, shots, seed)]
+    # Per class: 100 shots, seed 0. Then class 7 at each shot count, mean ± std over its seeds.
+    for k in sorted({k for k, _, _ in grid()}):
+        cell = [r for r in records if (r["class"], r["shots"], r["seed"]) == (k, 100, 0)]
         if cell:
-            parts += ["", _table(cell, f"class {k}, {shots} shots, seed {seed}")]
+            parts += ["", _table(cell, f"class {k}, 100 shots, seed 0")]
+    for shots in sorted({n for k, n, _ in grid() if k == 7}):
+        cell = [r for r in records if (r["class"], r["shots"]) == (7, shots)]
+        seeds = sorted({r["seed"] for r in cell})
+        if cell:
+            parts += ["", _table(cell, f"class 7, {shots} shots, seeds {', '.join(map(str, seeds))} (mean ± std)")]
     plot(records, steps)
     parts += ["", f"![KID against shots, class 7]({PLOT.name})"]
     text = "\n".join(parts)
