@@ -36,17 +36,19 @@ GENERATOR = ROOT / "saved_models" / "source-fmnist-0-4-conditional"
 RATIOS = (0.0, 0.5)
 
 
-def _classifier(train):
+def _classifier(train, backbone):
     keras.utils.set_random_seed(0)
-    model = build_classifier(BACKBONE, num_classes=train.num_classes, dense_units=(), dropout=0.3,
-                             feature_layer="flatten")
-    schedule = FreezeSchedule([Stage(1, 2, 1e-4)], unit="layers")
+    named = backbone != BACKBONE
+    model = build_classifier(backbone, num_classes=train.num_classes, dense_units=(), dropout=0.3,
+                             feature_layer=None if named else "flatten", weights=None)
+    schedule = FreezeSchedule([Stage(1, 2, 1e-4)], unit="blocks" if named else "layers",
+                              backbone_name=backbone if named else None)
     schedule.apply(model, schedule.stages[0])
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy")
     return model
 
 
-def measure(rounds, steps, batch):
+def measure(rounds, steps, batch, backbone=BACKBONE):
     """Steps per second per ratio, one value per round."""
     train = load_arrays("fashion_mnist:5-9", shots=10, seed=0)
     gan = load_gan(GENERATOR)
@@ -55,7 +57,7 @@ def measure(rounds, steps, batch):
     for ratio in RATIOS:
         real = make_dataset(train, batch_size=batch, seed=0, repeat=True, with_labels=True)
         dataset = mix_real_and_generated(real, gan, ratio, seed=0, class_counts=counts)
-        setups[ratio] = (_classifier(train), dataset)
+        setups[ratio] = (_classifier(train, backbone), dataset)
     rates = {ratio: [] for ratio in RATIOS}
     for round_number in range(rounds + 1):  # round 0 warms up (tracing, pipeline start)
         for ratio, (model, dataset) in setups.items():
@@ -90,14 +92,19 @@ def main():
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--backbone", default=None, help="a named backbone (random weights) instead of the "
+                        "shipped classes-0-4 one, e.g. resnet50: how the cost of generation shrinks beside it")
     parser.add_argument("--write", action="store_true", help="replace the section in docs/benchmarks.md")
     args = parser.parse_args()
-    rates = measure(args.rounds, args.steps, args.batch)
+    rates = measure(args.rounds, args.steps, args.batch, args.backbone or BACKBONE)
+    flag = f" --backbone {args.backbone}" if args.backbone else ""
     text = report(rates, f"python bench/augment_pipeline.py --rounds {args.rounds} --steps {args.steps} "
-                         f"--batch {args.batch}")
+                         f"--batch {args.batch}{flag}")
     print(text)
     if args.write:
-        write_section("augment-pipeline", text, "GAN-augmented classifier: pipeline speed (issue 5)")
+        write_section(f"augment-pipeline{'-' + args.backbone if args.backbone else ''}", text,
+                      f"GAN-augmented classifier: pipeline speed{' with ' + args.backbone if args.backbone else ''}"
+                      f" (issue 5)")
 
 
 if __name__ == "__main__":

@@ -176,9 +176,11 @@ def _generated_elements(sampler, probabilities, seed, chunk, image_spec, label_d
             stats.kept.assign_add(chunk)
         return images, tf.cast(labels, label_dtype)
 
+    # One chunk at a time, one ahead. A parallel map measured slower on 2 cores (bench/augment_pipeline.py:
+    # 0.62x against 0.71x of the real-only speed): its extra chunks compete with the training step.
     return (tf.data.Dataset.counter()
-            .map(lambda step: make_chunk(tf.cast(step, tf.int32)), num_parallel_calls=tf.data.AUTOTUNE,
-                 deterministic=True)
+            .map(lambda step: make_chunk(tf.cast(step, tf.int32)))
+            .prefetch(1)
             .unbatch())
 
 
