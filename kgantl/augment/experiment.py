@@ -236,13 +236,13 @@ def verdict(seed_records):
     gains = [s["selected"]["test_accuracy"] - r["test_accuracy"] for s, r in zip(seed_records, real)]
     mean = statistics.mean(gains)
     if all(g > 0 for g in gains):
-        word = "helped"
+        word, phrase = "helped", "helped"
     elif all(g < 0 for g in gains):
-        word = "hurt"
+        word, phrase = "hurt", "hurt"
     else:
-        word = "no clear effect"
+        word, phrase = "no clear effect", "had no clear effect"
     chosen = [s["selected"]["ratio"] for s in seed_records]
-    text = (f"Generated data {word}: the ratio chosen on the validation shots ({', '.join(f'{c:g}' for c in chosen)}"
+    text = (f"Generated data {phrase}: the ratio chosen on the validation shots ({', '.join(f'{c:g}' for c in chosen)}"
             f" per seed) changed test accuracy by {mean:+.4f} on average over {len(gains)} seed(s) "
             f"(per seed: {', '.join(f'{g:+.4f}' for g in gains)}) against real images only.")
     return {"effect": word, "mean_gain": mean, "gains": gains, "text": text}
