@@ -11,7 +11,9 @@ share was added, and the newest record of a run wins). `--report` rewrites the t
 
 Usage:
     python bench/few_shot.py [--steps 500] [--only-class 7 --only-shots 100 --only-seed 0] [--backfill]
-    python bench/few_shot.py --report
+    python bench/few_shot.py --steps 2000 --only-class 5 8 9 --only-shots 100 --only-seed 0 \\
+        --methods scratch finetune freeze_d:1 reptile        # a longer budget on chosen cells
+    python bench/few_shot.py --report [--steps 2000]
 """
 import argparse
 import datetime
@@ -34,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "few_shot.jsonl"
 SOURCE = str(ROOT / "saved_models" / "source-fmnist-0-4")
 METHODS = ["scratch", "finetune", "freeze_d:1", "alternate", "feature_d", "reptile"]
+DEFAULT_STEPS = 500
 PLOT = ROOT / "docs" / "few_shot_kid_vs_shots.png"
 
 
@@ -162,11 +165,13 @@ def plot(records, steps, path=PLOT):
 
 
 def report(steps):
+    """Rewrite the tables (and at the default step count, the plot) in docs/benchmarks.md."""
     records = [r for r in _done().values() if r["steps"] in (steps, 0)]
-    parts = [f"Command: `python bench/few_shot.py --steps {steps}` (then `--report`)  ",
+    finished = {(r["class"], r["shots"], r["seed"]) for r in records if r["method"] in METHODS}
+    records = [r for r in records if (r["class"], r["shots"], r["seed"]) in finished]
+    parts = [f"Command: `python bench/few_shot.py --steps {steps}` (then `--report --steps {steps}`)  ",
              f"{machine_line()}  ",
              f"Date: {datetime.date.today().isoformat()}; raw records: `bench/results/few_shot.jsonl`", ""]
-    finished = {(r["class"], r["shots"], r["seed"]) for r in records if r["method"] in METHODS}
     parts.append(f"Cells with results: {len(finished)} of {len(grid())}.")
     # Per class: 100 shots, seed 0. Then class 7 at each shot count, mean ± std over its seeds.
     for k in sorted({k for k, _, _ in grid()}):
@@ -178,20 +183,29 @@ def report(steps):
         seeds = sorted({r["seed"] for r in cell})
         if cell:
             parts += ["", _table(cell, f"class 7, {shots} shots, seeds {', '.join(map(str, seeds))} (mean ± std)")]
-    plot(records, steps)
-    parts += ["", f"![KID against shots, class 7]({PLOT.name})"]
-    text = "\n".join(parts)
-    write_section("few-shot", text, "Few-shot GAN transfer (issue 4)")
-    return text
+    if steps == DEFAULT_STEPS:
+        plot(records, steps)
+        parts += ["", f"![KID against shots, class 7]({PLOT.name})"]
+        write_section("few-shot", "\n".join(parts), "Few-shot GAN transfer (issue 4)")
+    else:  # a longer (or shorter) budget gets its own section beside the main grid
+        write_section(f"few-shot-{steps}", "\n".join(parts), f"Few-shot GAN transfer at {steps} steps (issue 4)")
+    return "\n".join(parts)
+
+
+def _selected(cell, args):
+    return all(wanted is None or value in wanted
+               for value, wanted in zip(cell, (args.only_class, args.only_shots, args.only_seed)))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=500, help="generator steps per run (default: 500)")
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                        help=f"generator steps per run (default: {DEFAULT_STEPS})")
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--only-class", type=int)
-    parser.add_argument("--only-shots", type=int)
-    parser.add_argument("--only-seed", type=int)
+    parser.add_argument("--only-class", type=int, nargs="+", help="run only cells of these classes")
+    parser.add_argument("--only-shots", type=int, nargs="+", help="run only cells with these shot counts")
+    parser.add_argument("--only-seed", type=int, nargs="+", help="run only cells with these seeds")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=METHODS, help="methods to run (default: all)")
     parser.add_argument("--report", action="store_true", help="only rewrite the tables in docs/benchmarks.md")
     parser.add_argument("--backfill", action="store_true",
                         help="also re-run finished runs recorded before the near-copy share was measured")
@@ -203,12 +217,11 @@ def main():
     workdir = Path(tempfile.mkdtemp(prefix="kgantl-few-shot-"))
     try:
         for k, shots, seed in grid():
-            if (args.only_class, args.only_shots, args.only_seed) != (None, None, None) and \
-                    (k, shots, seed) != (args.only_class, args.only_shots, args.only_seed):
+            if not _selected((k, shots, seed), args):
                 continue
             if _needs_run(done.get((k, shots, seed, "copy the shots", 0)), args.backfill):
                 _append(copy_the_shots(k, shots, seed))
-            for method in METHODS:
+            for method in args.methods:
                 if not _needs_run(done.get((k, shots, seed, method, args.steps)), args.backfill):
                     continue
                 record = run_method(k, shots, seed, method, args.steps, args.batch, workdir)

@@ -55,7 +55,8 @@ def main():
         f"Command: `python bench/gan_augment.py --seeds {' '.join(map(str, args.seeds))} --gan-steps "
         f"{args.gan_steps} --ratios {' '.join(f'{r:g}' for r in args.ratios)}` (the same as `kgantl augment "
         f"--data fashion_mnist:5-9 --shots 10 --backbone saved_models/fmnist-0-4-backbone --feature-layer flatten "
-        f"--source saved_models/source-fmnist-0-4-conditional --seeds {','.join(map(str, args.seeds))}`)  ",
+        f"--source saved_models/source-fmnist-0-4-conditional --seeds {','.join(map(str, args.seeds))} "
+        f"--ratios {','.join(f'{r:g}' for r in args.ratios)} --gan-steps {args.gan_steps}`)  ",
         f"{machine_line()}  ",
         f"Date: {datetime.date.today().isoformat()}; raw report: `bench/results/gan_augment.json`",
         "",
@@ -63,6 +64,7 @@ def main():
     ])
     print(text)
     write_section("gan-augment", text, "GAN-augmented classifier fine-tuning (issue 5)")
+
 
 if __name__ == "__main__":
     main()

@@ -27,5 +27,6 @@ def classic_augmentation(seed=0, flip=True, shift=0.1, fill_value=-1.0):
 
 def augment_dataset(dataset, augmentation):
     """Apply `augmentation` (training mode) to the images of a dataset of `(images, labels)` batches."""
-    return dataset.map(lambda images, labels: (augmentation(images, training=True), labels),
-                       num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    # Sequential on purpose: parallel calls would race on the random layers' seed state and break
+    # reproducibility under the seed.
+    return dataset.map(lambda images, labels: (augmentation(images, training=True), labels)).prefetch(tf.data.AUTOTUNE)

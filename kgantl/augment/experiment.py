@@ -42,7 +42,7 @@ class AugmentSettings:
         val_per_class: shots per class held out to choose the ratio (default: a fifth, at least 1).
         source: source GAN to transfer from (default: train the conditional GAN from scratch).
         strategy: transfer strategy when `source` is given.
-        gan_steps: generator steps of the GAN.
+        gan_steps: generator steps of the GAN (in 5 epochs when divisible by 5, else in one).
         gan_batch_size: GAN batch size.
         stages: freeze schedule `EPOCHS:TRAINABLE:LR,...` of the classifier.
         unit: what `TRAINABLE` counts: `layers` or `blocks`.
@@ -87,7 +87,13 @@ class AugmentSettings:
         if 0 not in self.ratios:
             raise ValueError(f"ratios must include 0: the real-only classifier is what generated data is "
                              f"measured against. Received: ratios={self.ratios!r}")
-        if self.val_per_class is not None and not 1 <= self.val_per_class < self.shots:
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or not all(
+                isinstance(seed, int) and not isinstance(seed, bool) for seed in self.seeds):
+            raise ValueError(f"seeds must be distinct integers, at least one. Received: seeds={self.seeds!r}")
+        if len(set(self.ratios)) != len(self.ratios):
+            raise ValueError(f"ratios must be distinct. Received: ratios={self.ratios!r}")
+        if self.val_per_class is not None and (not isinstance(self.val_per_class, int)
+                                               or not 1 <= self.val_per_class < self.shots):
             raise ValueError(f"val_per_class must be in 1..shots-1 ({self.shots - 1}). "
                              f"Received: val_per_class={self.val_per_class!r}")
         if self.filter_threshold is not None and not 0 <= self.filter_threshold <= 1:
@@ -133,9 +139,9 @@ def train_shot_gan(train, settings, seed, run_dir, verbose=0):
     with atomic_path(shots_file) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, images=train.images.astype(np.uint8), labels=train.labels)
-    epochs = 5
+    epochs = 5 if settings.gan_steps % 5 == 0 else 1  # 5 epochs give sample grids along the way
     options = dict(data=str(shots_file), seed=seed, conditional=True, batch_size=settings.gan_batch_size,
-                   epochs=epochs, steps_per_epoch=max(1, settings.gan_steps // epochs),
+                   epochs=epochs, steps_per_epoch=settings.gan_steps // epochs,
                    diffaugment="color,translation,cutout", run_dir=str(run_dir / "gan"), sample_every=epochs)
     if settings.source:
         options.update(source=settings.source, strategy=settings.strategy)
@@ -230,12 +236,15 @@ def _mean_spread(values):
 def verdict(seed_records):
     """Plain words on whether generated data helped, from paired per-seed differences in test accuracy.
 
-    "helped" / "hurt" only when every seed moves the same way; anything else is "no clear effect".
+    "helped" / "hurt" only when at least two seeds all move the same way; "no clear effect" when they
+    disagree; "inconclusive" with a single seed.
     """
     real = [next(r for r in s["rows"] if r["ratio"] == 0 and r["method"] != CLASSIC) for s in seed_records]
     gains = [s["selected"]["test_accuracy"] - r["test_accuracy"] for s, r in zip(seed_records, real)]
     mean = statistics.mean(gains)
-    if all(g > 0 for g in gains):
+    if len(gains) < 2:
+        word, phrase = "inconclusive", "cannot be judged from one seed"
+    elif all(g > 0 for g in gains):
         word, phrase = "helped", "helped"
     elif all(g < 0 for g in gains):
         word, phrase = "hurt", "hurt"

@@ -103,9 +103,9 @@ def _element_specs(real_ds):
 
 def count_labels(real_ds, num_classes):
     """Images per class in a finite dataset of `(images, labels)`, batched or not."""
-    if real_ds.cardinality() == tf.data.INFINITE_CARDINALITY:
-        raise ValueError("real_ds repeats forever, so its classes cannot be counted: pass class_counts= "
-                         "(images per class of the real data).")
+    if real_ds.cardinality() < 0:  # INFINITE, or UNKNOWN (a filter, a generator): it may never end
+        raise ValueError("real_ds may not end (it repeats, or its size is unknown), so its classes cannot be "
+                         "counted: pass class_counts= (images per class of the real data).")
     counts = np.zeros(num_classes, np.int64)
     for _, labels in real_ds:
         labels = np.ravel(labels.numpy())
@@ -137,6 +137,19 @@ def generation_probabilities(class_counts, ratio, balance):
     return probabilities / probabilities.sum()
 
 
+def _value_range(value_range, dtype):
+    """The real images' `(low, high)`: (-1, 1) for floats and (0, 255) for integers unless given; checked."""
+    if value_range is None:
+        value_range = (0.0, 255.0) if dtype.is_integer else (-1.0, 1.0)
+    if (not isinstance(value_range, (tuple, list)) or len(value_range) != 2
+            or not all(isinstance(v, (int, float)) for v in value_range) or not value_range[0] < value_range[1]):
+        raise ValueError(f"value_range must be (low, high) with low < high. Received: value_range={value_range!r}")
+    if dtype.is_integer and (value_range[0] < dtype.min or value_range[1] > dtype.max):
+        raise ValueError(f"value_range {tuple(value_range)} does not fit the real images' dtype {dtype.name} "
+                         f"({dtype.min}..{dtype.max}).")
+    return float(value_range[0]), float(value_range[1])
+
+
 def _to_real_range(images, value_range, dtype):
     """Generator output in [-1, 1] -> the real pipeline's value range and dtype."""
     low, high = value_range
@@ -152,10 +165,11 @@ def _generated_elements(sampler, probabilities, seed, chunk, image_spec, label_d
     log_probabilities = tf.constant(np.log(np.maximum(probabilities, 1e-30))[None, :], tf.float32)
     impossible = tf.constant(probabilities <= 0)
 
-    def make_chunk(step):
-        # Stateless draws keyed by (seed, chunk number): the same seed gives the same stream.
-        noise = tf.random.stateless_normal([chunk, sampler.latent_dim], seed=tf.stack([seed, step * 2]))
-        labels = tf.random.stateless_categorical(log_probabilities, chunk, seed=tf.stack([seed, step * 2 + 1]),
+    def make_chunk(key):
+        # Stateless draws keyed by (seed, a per-chunk key from Dataset.random): the same seed gives the same
+        # stream, and every new iterator (each `fit` call) gets new images instead of replaying them.
+        noise = tf.random.stateless_normal([chunk, sampler.latent_dim], seed=tf.stack([tf.constant(seed, tf.int64), key]))
+        labels = tf.random.stateless_categorical(log_probabilities, chunk, seed=tf.stack([tf.constant(seed + 1, tf.int64), key]),
                                                  dtype=tf.int32)[0]
         # log(1e-30) is not -inf: make sure a class with probability 0 is never drawn.
         labels = tf.where(tf.gather(impossible, labels), tf.cast(tf.argmax(log_probabilities[0]), tf.int32), labels)
@@ -178,14 +192,14 @@ def _generated_elements(sampler, probabilities, seed, chunk, image_spec, label_d
 
     # One chunk at a time, one ahead. A parallel map measured slower on 2 cores (bench/augment_pipeline.py:
     # 0.62x against 0.71x of the real-only speed): its extra chunks compete with the training step.
-    return (tf.data.Dataset.counter()
-            .map(lambda step: make_chunk(tf.cast(step, tf.int32)))
+    return (tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+            .map(make_chunk)
             .prefetch(1)
             .unbatch())
 
 
 def mix_real_and_generated(real_ds, generator, ratio, seed=0, batch_size=None, classes=None, class_counts=None,
-                           balance=False, value_range=(-1.0, 1.0), filter_model=None, threshold=0.5,
+                           balance=False, value_range=None, filter_model=None, threshold=0.5,
                            generate_chunk=64, stats=None):
     """Interleave real labelled images with images generated on the fly by a conditional generator.
 
@@ -203,18 +217,22 @@ def mix_real_and_generated(real_ds, generator, ratio, seed=0, batch_size=None, c
         seed: seed of the mixing choices, the noise and the generated labels.
         batch_size: output batch size (default: the static batch size of a batched `real_ds`).
         classes: class ids to generate (default: those present in `class_counts`).
-        class_counts: images per class of the real data (default: counted from a finite `real_ds`).
+        class_counts: images per class of the real data (default: counted from a finite `real_ds`;
+            needed for a `real_ds` that repeats, unless `classes` is given without `balance`).
         balance: generate more of the rare classes so the mixed stream is balanced in expectation.
-        value_range: `(low, high)` of the real images (kgantl pipelines: (-1, 1)); generated images are mapped
-            from [-1, 1] to it and cast to the real dtype.
+        value_range: `(low, high)` of the real images (default: (-1, 1), kgantl's pipelines, for float images
+            and (0, 255) for integer ones); generated images are mapped from [-1, 1] to it and cast to the
+            real dtype.
         filter_model: optional classifier (images in the real range -> class probabilities): generated images
             whose probability for their own label is below `threshold` are dropped.
         threshold: confidence a generated image needs to pass `filter_model`.
         generate_chunk: images generated per generator call.
-        stats: optional `GenerationStats`, updated with generated and kept counts.
+        stats: optional `GenerationStats`, updated with generated and kept counts (of all images the
+            pipeline generated, including up to two chunks made ahead and not yet consumed).
 
     Returns:
-        `tf.data.Dataset` of `(images, labels)` batches.
+        `tf.data.Dataset` of `(images, labels)` batches; when `real_ds` has a static batch size equal to
+        `batch_size`, the batches are full and keep it (`element_spec` equals the real one).
 
     Raises:
         ValueError: a ratio outside [0, 1], an unconditional generator, a generator whose image shape or
@@ -242,34 +260,42 @@ def mix_real_and_generated(real_ds, generator, ratio, seed=0, batch_size=None, c
         raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
     if not isinstance(generate_chunk, (int, np.integer)) or generate_chunk < 1:
         raise ValueError(f"generate_chunk must be a positive integer. Received: {generate_chunk!r}")
+    value_range = _value_range(value_range, image_spec.dtype)
+    if filter_model is not None:
+        outputs = getattr(filter_model, "output_shape", (None,))[-1]
+        if outputs is not None and outputs < sampler.num_classes:
+            raise ValueError(f"filter_model must output a probability for each of the generator's "
+                             f"{sampler.num_classes} class ids. Received: {outputs} outputs")
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise ValueError(f"threshold must be a probability in [0, 1]. Received: threshold={threshold!r}")
+    real = real_ds.unbatch() if batched else real_ds
+    # Keep the real pipeline's static batch shape when asked for the same batch size.
+    drop_remainder = batched and image_spec.shape[0] == batch_size
+    if ratio == 0.0:
+        return real.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
     if class_counts is None:
-        class_counts = count_labels(real_ds, sampler.num_classes) if classes is None else \
+        class_counts = count_labels(real_ds, sampler.num_classes) if classes is None or balance else \
             np.isin(np.arange(sampler.num_classes), classes).astype(np.int64)
     class_counts = np.asarray(class_counts, np.int64)
-    if class_counts.ndim != 1 or len(class_counts) > sampler.num_classes:
-        raise ValueError(f"The generator knows {sampler.num_classes} classes but the real data has "
-                         f"{len(class_counts)} class ids: use a generator trained with the data's class ids.")
+    if class_counts.ndim != 1 or len(class_counts) > sampler.num_classes or (class_counts < 0).any():
+        raise ValueError(f"class_counts must hold a non-negative count for each class id, at most the generator's "
+                         f"{sampler.num_classes}. Received: {len(class_counts)} entries")
     class_counts = np.pad(class_counts, (0, sampler.num_classes - len(class_counts)))
     if classes is not None:
         classes = np.asarray(classes)
         if classes.size == 0 or classes.min() < 0 or classes.max() >= sampler.num_classes:
             raise ValueError(f"classes must be class ids in 0-{sampler.num_classes - 1}. Received: {classes.tolist()}")
         class_counts = np.where(np.isin(np.arange(sampler.num_classes), classes), np.maximum(class_counts, 1), 0)
-    if filter_model is not None and not 0.0 <= float(threshold) <= 1.0:
-        raise ValueError(f"threshold must be a probability in [0, 1]. Received: threshold={threshold!r}")
     if filter_model is not None and stats is None:
         stats = GenerationStats()
 
-    real = real_ds.unbatch() if batched else real_ds
-    if ratio == 0.0:
-        mixed = real
+    generated = _generated_elements(sampler, generation_probabilities(class_counts, ratio, balance), int(seed),
+                                     int(generate_chunk), image_spec, label_spec.dtype, value_range, filter_model,
+                                     float(threshold), stats)
+    if ratio == 1.0:
+        mixed = generated
     else:
-        generated = _generated_elements(sampler, generation_probabilities(class_counts, ratio, balance),
-                                         int(seed), int(generate_chunk), image_spec, label_spec.dtype,
-                                         tuple(float(v) for v in value_range), filter_model, float(threshold), stats)
-        if ratio == 1.0:
-            mixed = generated
-        else:
-            mixed = tf.data.Dataset.sample_from_datasets([real, generated], weights=[1.0 - ratio, ratio],
-                                                         seed=int(seed), stop_on_empty_dataset=True)
-    return mixed.batch(int(batch_size)).prefetch(tf.data.AUTOTUNE)
+        mixed = tf.data.Dataset.sample_from_datasets([real, generated], weights=[1.0 - ratio, ratio],
+                                                     seed=int(seed), stop_on_empty_dataset=True,
+                                                     rerandomize_each_iteration=True)
+    return mixed.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)

@@ -1,3 +1,5 @@
+import threading
+
 import keras
 import numpy as np
 import pytest
@@ -64,8 +66,8 @@ def test_generated_labels_match_the_conditioning_and_the_real_classes():
 def test_shapes_dtype_and_range_follow_the_real_pipeline():
     images = np.zeros((64, 8, 8, 1), np.uint8)
     real = tf.data.Dataset.from_tensor_slices((images, np.arange(64) % 3)).batch(8, drop_remainder=True)
-    mixed = mix_real_and_generated(real, labelled_generator(), 0.5, value_range=(0, 255))
-    assert mixed.element_spec[0].dtype == tf.uint8 and mixed.element_spec[1].dtype == tf.int64
+    mixed = mix_real_and_generated(real, labelled_generator(), 0.5)  # uint8 images: (0, 255) by default
+    assert mixed.element_spec == real.element_spec  # dtype and the static batch shape
     x, y = collect(mixed, 4)
     assert x.shape[1:] == (8, 8, 1) and len(x) == 32
     generated = x.reshape(32, -1).max(axis=1) > 0
@@ -74,8 +76,11 @@ def test_shapes_dtype_and_range_follow_the_real_pipeline():
 
 
 def test_a_finite_real_dataset_ends_the_stream():
-    images, labels = collect(mix_real_and_generated(real_dataset(n=160), labelled_generator(), 0.5), 1000)
+    images, _ = collect(mix_real_and_generated(real_dataset(n=160), labelled_generator(), 0.5, batch_size=10), 1000)
     assert (~is_generated(images)).sum() == 160  # every real image once
+    # At the real pipeline's own batch size the batches stay full: only a last partial batch is dropped.
+    images, _ = collect(mix_real_and_generated(real_dataset(n=160), labelled_generator(), 0.5), 1000)
+    assert len(images) % 16 == 0 and 160 - 16 < (~is_generated(images)).sum() <= 160
 
 
 def test_ratio_zero_is_the_real_data_unchanged():
@@ -83,6 +88,16 @@ def test_ratio_zero_is_the_real_data_unchanged():
     mixed = collect(mix_real_and_generated(real, labelled_generator(), 0.0), 100)
     np.testing.assert_array_equal(mixed[1], collect(real, 100)[1])
     assert not is_generated(mixed[0]).any()
+
+
+def test_a_new_pass_generates_new_images_but_the_first_pass_repeats_under_the_seed():
+    mixed = mix_real_and_generated(real_dataset(repeat=True), labelled_generator(latent=64), 1.0,
+                                   class_counts=[0] * 5 + [1] * 5)
+    first, second = collect(mixed, 2), collect(mixed, 2)  # each `take` starts a new iterator, like each fit
+    assert not np.array_equal(first[0], second[0])
+    again = collect(mix_real_and_generated(real_dataset(repeat=True), labelled_generator(latent=64), 1.0,
+                                           class_counts=[0] * 5 + [1] * 5), 2)
+    np.testing.assert_array_equal(first[0], again[0])
 
 
 def test_the_same_seed_gives_the_same_stream():
@@ -134,8 +149,19 @@ def test_a_filter_that_keeps_nothing_fails_instead_of_hanging():
                                    keras.layers.Lambda(lambda x: keras.ops.zeros((keras.ops.shape(x)[0], 10)))])
     mixed = mix_real_and_generated(real_dataset(repeat=True), labelled_generator(), 1.0, batch_size=8,
                                    class_counts=[1] * 10, filter_model=classifier, threshold=0.5)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="The filter kept none"):
-        collect(mixed, 1)
+    outcome = {}
+
+    def consume():
+        try:
+            collect(mixed, 1)
+        except tf.errors.InvalidArgumentError as error:
+            outcome["error"] = str(error)
+
+    worker = threading.Thread(target=consume, daemon=True)
+    worker.start()
+    worker.join(timeout=60)  # a regression would spin forever: fail instead of hanging the suite
+    assert not worker.is_alive(), "the pipeline kept generating although the filter keeps nothing"
+    assert "The filter kept none" in outcome.get("error", "")
 
 
 def test_a_kgantl_conditional_gan_plugs_in():
@@ -158,6 +184,11 @@ def test_bad_generators_are_refused_with_the_reason():
         mix_real_and_generated(real_dataset(), labelled_generator(size=16), 0.5)
     with pytest.raises(ValueError, match="generator knows 3 classes .* but real_ds has label 9"):
         mix_real_and_generated(real_dataset(), labelled_generator(num_classes=3), 0.5)
+    with pytest.raises(ValueError, match="class_counts must hold .* at most the generator's 10. Received: 12 entries"):
+        mix_real_and_generated(real_dataset(), labelled_generator(), 0.5, class_counts=[1] * 12)
+    five_way = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(5)])
+    with pytest.raises(ValueError, match="filter_model must output a probability for each of the generator's 10"):
+        mix_real_and_generated(real_dataset(), labelled_generator(), 0.5, filter_model=five_way)
     unconditional = GAN(build_generator(8, 1, 4, width=4), build_discriminator(8, 1, width=4))
     with pytest.raises(ValueError, match="generator must be conditional"):
         mix_real_and_generated(real_dataset(), unconditional, 0.5)
@@ -167,8 +198,15 @@ def test_bad_datasets_are_refused():
     images_only = tf.data.Dataset.from_tensor_slices(np.zeros((4, 8, 8, 1), np.float32)).batch(2)
     with pytest.raises(ValueError, match=r"real_ds must yield \(images, labels\) pairs"):
         mix_real_and_generated(images_only, labelled_generator(), 0.5)
-    with pytest.raises(ValueError, match="repeats forever, so its classes cannot be counted"):
+    with pytest.raises(ValueError, match="may not end .* so its classes cannot be counted"):
         mix_real_and_generated(real_dataset(repeat=True), labelled_generator(), 0.5)
+    unknown_size = real_dataset(repeat=True).unbatch().filter(lambda x, y: y >= 0).batch(4, drop_remainder=True)
+    with pytest.raises(ValueError, match="may not end .* so its classes cannot be counted"):
+        mix_real_and_generated(unknown_size, labelled_generator(), 0.5)
+    with pytest.raises(ValueError, match=r"value_range \(-1.0, 1.0\) does not fit the real images' dtype uint8"):
+        uint8 = tf.data.Dataset.from_tensor_slices((np.zeros((4, 8, 8, 1), np.uint8), np.zeros(4, int))).batch(
+            2, drop_remainder=True)
+        mix_real_and_generated(uint8, labelled_generator(), 0.5, value_range=(-1.0, 1.0))
     ragged = tf.data.Dataset.from_tensor_slices((np.zeros((5, 8, 8, 1), np.float32), np.zeros(5, int))).batch(2)
     with pytest.raises(ValueError, match="batch_size is needed"):
         mix_real_and_generated(ragged, labelled_generator(), 0.5)
