@@ -53,9 +53,9 @@ def _done():
     return {(r["class"], r["shots"], r["seed"], r["method"], r["steps"]): r for r in records}
 
 
-def _needs_run(record, backfill):
-    """A run is due when it has no record, or with `backfill` when its record predates `near_copy`."""
-    return record is None or (backfill and "near_copy" not in record)
+def _needs_run(record, backfill, force=False):
+    """A run is due when it has no record, with `backfill` when its record predates `near_copy`, or forced."""
+    return force or record is None or (backfill and "near_copy" not in record)
 
 
 def _append(record):
@@ -209,6 +209,8 @@ def main():
     parser.add_argument("--report", action="store_true", help="only rewrite the tables in docs/benchmarks.md")
     parser.add_argument("--backfill", action="store_true",
                         help="also re-run finished runs recorded before the near-copy share was measured")
+    parser.add_argument("--force", action="store_true",
+                        help="re-run the selected methods even where they have records (the newest record wins)")
     args = parser.parse_args()
     if args.report:
         print(report(args.steps))
@@ -222,7 +224,7 @@ def main():
             if _needs_run(done.get((k, shots, seed, "copy the shots", 0)), args.backfill):
                 _append(copy_the_shots(k, shots, seed))
             for method in args.methods:
-                if not _needs_run(done.get((k, shots, seed, method, args.steps)), args.backfill):
+                if not _needs_run(done.get((k, shots, seed, method, args.steps)), args.backfill, args.force):
                     continue
                 record = run_method(k, shots, seed, method, args.steps, args.batch, workdir)
                 _append(record)

@@ -66,7 +66,8 @@ def freeze_discriminator_blocks(discriminator, count):
     return frozen
 
 
-def feature_discriminator(backbone, image_shape, feature_layer=None, head_units=64, name="feature_discriminator"):
+def feature_discriminator(backbone, image_shape, feature_layer=None, head_units=64, name="feature_discriminator",
+                          seed=0):
     """A discriminator whose features come from a frozen pretrained network, with a small trainable head.
 
     Args:
@@ -75,6 +76,8 @@ def feature_discriminator(backbone, image_shape, feature_layer=None, head_units=
         image_shape: the GAN's image shape.
         feature_layer: layer of a user model whose output is used (default: the input of its last layer).
         head_units: width of the head's hidden layer.
+        seed: seed of the head's initial weights (Keras would otherwise draw them from its global state, so
+            they would depend on what ran before in the process).
 
     Returns:
         A `keras.Model` images -> logits whose feature network is frozen and runs in inference mode.
@@ -92,9 +95,10 @@ def feature_discriminator(backbone, image_shape, feature_layer=None, head_units=
     h = InferenceMode(network, name="d_features")(h)
     if len(h.shape) == 4:
         h = keras.layers.GlobalAveragePooling2D(name="d_pool")(h)
-    h = keras.layers.Dense(head_units, name="d_head_dense")(h)
+    h = keras.layers.Dense(head_units, kernel_initializer=keras.initializers.GlorotUniform(seed), name="d_head_dense")(h)
     h = keras.layers.LeakyReLU(0.2, name="d_head_act")(h)
-    return keras.Model(images, keras.layers.Dense(1, name="d_logit")(h), name=name)
+    logits = keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed + 1), name="d_logit")(h)
+    return keras.Model(images, logits, name=name)
 
 
 def copy_matching_weights(source, target):
@@ -182,7 +186,7 @@ def prepare_transfer(source, strategy, backbone=None, augment=None, ema_decay=0.
             raise ValueError("feature_d builds an unconditional discriminator; use it with an unconditional "
                              "target. Received: a conditional GAN")
         discriminator = feature_discriminator(backbone or str(find_shipped_model("fmnist-0-4-backbone")),
-                                              tuple(generator.output_shape[1:]))
+                                              tuple(generator.output_shape[1:]), seed=seed)
         info["frozen"] = ["d_features"]
     return model_class(generator, discriminator, augment=augment, ema_decay=ema_decay, seed=seed, **gan_kwargs), info
 

@@ -93,6 +93,16 @@ def test_feature_d_trains_only_the_head_on_frozen_pretrained_features():
     assert info["frozen"] == ["d_features"]
 
 
+def test_feature_d_head_starts_from_the_seed_whatever_ran_before():
+    first, _ = prepare_transfer(_source(), "feature_d", backbone=BACKBONE, seed=3)
+    keras.random.normal((4,))  # advance Keras' global random state, as other runs in a process would
+    again, _ = prepare_transfer(_source(), "feature_d", backbone=BACKBONE, seed=3)
+    other, _ = prepare_transfer(_source(), "feature_d", backbone=BACKBONE, seed=4)
+    for name in ("d_head_dense", "d_logit"):
+        np.testing.assert_array_equal(_weights(first.discriminator, name)[0], _weights(again.discriminator, name)[0])
+    assert not np.array_equal(_weights(first.discriminator, "d_logit")[0], _weights(other.discriminator, "d_logit")[0])
+
+
 def test_shipped_source_loads_for_transfer():
     source = Path(__file__).resolve().parents[2] / "saved_models" / "source-fmnist-0-4"
     gan, _ = prepare_transfer(str(source), "freeze_d:1", augment="translation")
