@@ -16,7 +16,7 @@ from kgantl.metrics.extractors import get_extractor
 # at 10, 100 and 1000 shots with seeds 0, 1, 2; docs/benchmarks.md):
 # - freeze_d:1 had the lowest KID in 8 of 13 cells and was within 20% of the best in the other 5;
 # - finetune was best in 3 (sneakers, seeds 0-1), reptile in 2 (sandals, bags; it also costs ~1.6x the time);
-# - alternate and feature_d were worse than training from scratch in 13 and 12 of 13 cells;
+# - alternate and feature_d were worse than training from scratch in all 13 cells;
 # - the source-target distance did not predict the winner (sandals and ankle boots are equally far).
 EVIDENCE = ("docs/benchmarks.md, section 'Few-shot GAN transfer': 13 cells (classes 5-9 at 100 shots, class 7 at "
             "10, 100 and 1000 shots with seeds 0-2), 500 steps")
