@@ -198,6 +198,33 @@ def _generated_elements(sampler, probabilities, seed, chunk, image_spec, label_d
             .unbatch())
 
 
+def _check_filter(filter_model, threshold, num_classes):
+    outputs = getattr(filter_model, "output_shape", (None,))[-1]
+    if outputs is not None and outputs < num_classes:
+        raise ValueError(f"filter_model must output a probability for each of the generator's {num_classes} "
+                         f"class ids. Received: {outputs} outputs")
+    if not 0.0 <= float(threshold) <= 1.0:
+        raise ValueError(f"threshold must be a probability in [0, 1]. Received: threshold={threshold!r}")
+
+
+def _class_counts(real_ds, num_classes, classes, class_counts, balance):
+    """Real images per class id (length `num_classes`), restricted to `classes` when given."""
+    if class_counts is None:
+        class_counts = count_labels(real_ds, num_classes) if classes is None or balance else \
+            np.isin(np.arange(num_classes), classes).astype(np.int64)
+    class_counts = np.asarray(class_counts, np.int64)
+    if class_counts.ndim != 1 or len(class_counts) > num_classes or (class_counts < 0).any():
+        raise ValueError(f"class_counts must hold a non-negative count for each class id, at most the generator's "
+                         f"{num_classes}. Received: {len(class_counts)} entries")
+    class_counts = np.pad(class_counts, (0, num_classes - len(class_counts)))
+    if classes is not None:
+        classes = np.asarray(classes)
+        if classes.size == 0 or classes.min() < 0 or classes.max() >= num_classes:
+            raise ValueError(f"classes must be class ids in 0-{num_classes - 1}. Received: {classes.tolist()}")
+        class_counts = np.where(np.isin(np.arange(num_classes), classes), np.maximum(class_counts, 1), 0)
+    return class_counts
+
+
 def mix_real_and_generated(real_ds, generator, ratio, seed=0, batch_size=None, classes=None, class_counts=None,
                            balance=False, value_range=None, filter_model=None, threshold=0.5,
                            generate_chunk=64, stats=None):
@@ -262,30 +289,13 @@ def mix_real_and_generated(real_ds, generator, ratio, seed=0, batch_size=None, c
         raise ValueError(f"generate_chunk must be a positive integer. Received: {generate_chunk!r}")
     value_range = _value_range(value_range, image_spec.dtype)
     if filter_model is not None:
-        outputs = getattr(filter_model, "output_shape", (None,))[-1]
-        if outputs is not None and outputs < sampler.num_classes:
-            raise ValueError(f"filter_model must output a probability for each of the generator's "
-                             f"{sampler.num_classes} class ids. Received: {outputs} outputs")
-        if not 0.0 <= float(threshold) <= 1.0:
-            raise ValueError(f"threshold must be a probability in [0, 1]. Received: threshold={threshold!r}")
+        _check_filter(filter_model, threshold, sampler.num_classes)
     real = real_ds.unbatch() if batched else real_ds
     # Keep the real pipeline's static batch shape when asked for the same batch size.
     drop_remainder = batched and image_spec.shape[0] == batch_size
     if ratio == 0.0:
         return real.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
-    if class_counts is None:
-        class_counts = count_labels(real_ds, sampler.num_classes) if classes is None or balance else \
-            np.isin(np.arange(sampler.num_classes), classes).astype(np.int64)
-    class_counts = np.asarray(class_counts, np.int64)
-    if class_counts.ndim != 1 or len(class_counts) > sampler.num_classes or (class_counts < 0).any():
-        raise ValueError(f"class_counts must hold a non-negative count for each class id, at most the generator's "
-                         f"{sampler.num_classes}. Received: {len(class_counts)} entries")
-    class_counts = np.pad(class_counts, (0, sampler.num_classes - len(class_counts)))
-    if classes is not None:
-        classes = np.asarray(classes)
-        if classes.size == 0 or classes.min() < 0 or classes.max() >= sampler.num_classes:
-            raise ValueError(f"classes must be class ids in 0-{sampler.num_classes - 1}. Received: {classes.tolist()}")
-        class_counts = np.where(np.isin(np.arange(sampler.num_classes), classes), np.maximum(class_counts, 1), 0)
+    class_counts = _class_counts(real_ds, sampler.num_classes, classes, class_counts, balance)
     if filter_model is not None and stats is None:
         stats = GenerationStats()
 

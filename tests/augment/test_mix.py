@@ -210,3 +210,11 @@ def test_bad_datasets_are_refused():
     ragged = tf.data.Dataset.from_tensor_slices((np.zeros((5, 8, 8, 1), np.float32), np.zeros(5, int))).batch(2)
     with pytest.raises(ValueError, match="batch_size is needed"):
         mix_real_and_generated(ragged, labelled_generator(), 0.5)
+
+
+def test_classes_choose_what_is_generated_even_for_a_repeating_dataset():
+    images, labels = collect(mix_real_and_generated(real_dataset(repeat=True), labelled_generator(), 0.5,
+                                                    classes=[6, 8]), 20)
+    assert set(labels[is_generated(images)]) == {6, 8}
+    with pytest.raises(ValueError, match=r"classes must be class ids in 0-9. Received: \[12\]"):
+        mix_real_and_generated(real_dataset(repeat=True), labelled_generator(), 0.5, classes=[12])
