@@ -314,6 +314,8 @@ def _evaluate(args):
     if not Path(args.generator).exists():
         raise UsageError(f"GENERATOR must be a .keras file, a run directory, a SavedModel or an .npy/.npz file. "
                          f"Received: {args.generator}")
+    if args.shots is not None and not args.train_data:
+        raise UsageError("--shots selects the n-shot subset of --train-data: give --train-data too")
     out_dir = _evaluation_dir(args.generator, args.runs_root)
     if args.dry_run:
         print(json.dumps({**{k: v for k, v in vars(args).items() if k != "dry_run"}, "run_dir": str(out_dir)},

@@ -156,6 +156,8 @@ def test_evaluate_prints_and_stores_a_report(tmp_path, capsys, monkeypatch):
     assert main(argv + ["--train-data", str(tmp_path / "ref.npz"), "--shots", "10"]) == 0
     memorisation = json.loads(capsys.readouterr().out)["memorisation"]
     assert memorisation["n_train"] == 10 and memorisation["n_generated"] == 80
+    assert main(argv + ["--shots", "10"]) == 2
+    assert "--shots selects the n-shot subset of --train-data" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "none.npy"), "--ref", "x"]) == 2
     assert "GENERATOR must be" in capsys.readouterr().err
 
