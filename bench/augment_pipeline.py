@@ -68,6 +68,24 @@ def measure(rounds, steps, batch, backbone=BACKBONE):
     return rates
 
 
+def generator_rates(repeats=16):
+    """Images per second of the generator alone, in chunks of 16, 64 and 256, with and without XLA."""
+    import tensorflow as tf
+
+    network = load_gan(GENERATOR).sampler
+    rows = []
+    for jit in (False, True):
+        generate = tf.function(lambda noise, labels: network([noise, labels], training=False), jit_compile=jit)
+        for chunk in (16, 64, 256):
+            noise, labels = tf.random.normal((chunk, 128), seed=0), tf.fill((chunk,), 5)
+            generate(noise, labels)  # trace and compile outside the timing
+            start = time.perf_counter()
+            for _ in range(repeats):
+                generate(noise, labels)
+            rows.append(f"| {'on' if jit else 'off'} | {chunk} | {chunk * repeats / (time.perf_counter() - start):.0f} |")
+    return "\n".join(["| XLA | chunk | generated images/s |", "|---|---|---|", *rows])
+
+
 def report(rates, command):
     base = rates[0.0]
     rows = []
@@ -94,8 +112,17 @@ def main():
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--backbone", default=None, help="a named backbone (random weights) instead of the "
                         "shipped classes-0-4 one, e.g. resnet50: how the cost of generation shrinks beside it")
+    parser.add_argument("--generator-only", action="store_true",
+                        help="time the generator alone (chunk sizes, XLA on and off) instead of training")
     parser.add_argument("--write", action="store_true", help="replace the section in docs/benchmarks.md")
     args = parser.parse_args()
+    if args.generator_only:
+        text = "\n".join(["Command: `python bench/augment_pipeline.py --generator-only`  ", f"{machine_line()}  ",
+                          f"Date: {datetime.date.today().isoformat()}", "", generator_rates()])
+        print(text)
+        if args.write:
+            write_section("augment-generator", text, "GAN-augmented classifier: generator speed (issue 5)")
+        return
     rates = measure(args.rounds, args.steps, args.batch, args.backbone or BACKBONE)
     flag = f" --backbone {args.backbone}" if args.backbone else ""
     text = report(rates, f"python bench/augment_pipeline.py --rounds {args.rounds} --steps {args.steps} "
