@@ -12,7 +12,6 @@ Usage:
     python bench/augment_pipeline.py [--rounds 7] [--steps 40] [--batch 16] [--write]
 """
 import argparse
-import datetime
 import os
 import statistics
 import time
@@ -28,7 +27,7 @@ from kgantl.data import load_arrays, make_dataset  # noqa: E402
 from kgantl.training import load_gan  # noqa: E402
 from kgantl.transfer import build_classifier  # noqa: E402
 from kgantl.transfer.schedule import FreezeSchedule, Stage  # noqa: E402
-from sections import machine_line, write_section  # noqa: E402
+from sections import header, ratio_cells, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKBONE = str(ROOT / "saved_models" / "fmnist-0-4-backbone" / "model.keras")
@@ -87,18 +86,10 @@ def generator_rates(repeats=16):
 
 
 def report(rates, command):
-    base = rates[0.0]
-    rows = []
-    for ratio, values in rates.items():
-        per_round = [v / b for v, b in zip(values, base)]
-        rows.append(f"| {ratio:g} | {max(values):.1f} | {statistics.median(values):.1f} | "
-                    f"{max(values) / max(base):.2f}x | {statistics.median(per_round):.2f}x "
-                    f"({min(per_round):.2f}-{max(per_round):.2f}) |")
+    rows = [f"| {ratio:g} | {max(values):.1f} | {statistics.median(values):.1f} | {ratio_cells(values, rates[0.0])} |"
+            for ratio, values in rates.items()]
     return "\n".join([
-        f"Command: `{command}`  ",
-        f"{machine_line()}  ",
-        f"Date: {datetime.date.today().isoformat()}",
-        "",
+        *header(command),
         "| generated ratio | best steps/s | median steps/s | ratio of bests | per-round ratio, median (range) |",
         "|---|---|---|---|---|",
         *rows,
@@ -117,8 +108,7 @@ def main():
     parser.add_argument("--write", action="store_true", help="replace the section in docs/benchmarks.md")
     args = parser.parse_args()
     if args.generator_only:
-        text = "\n".join(["Command: `python bench/augment_pipeline.py --generator-only`  ", f"{machine_line()}  ",
-                          f"Date: {datetime.date.today().isoformat()}", "", generator_rates()])
+        text = "\n".join([*header("python bench/augment_pipeline.py --generator-only"), generator_rates()])
         print(text)
         if args.write:
             write_section("augment-generator", text, "GAN-augmented classifier: generator speed (issue 5)")

@@ -9,7 +9,6 @@ Usage:
     python bench/classifier_transfer.py [--seeds 0 1 2]
 """
 import argparse
-import datetime
 import os
 import statistics
 from pathlib import Path
@@ -23,7 +22,7 @@ from kgantl.data import load_arrays  # noqa: E402
 from kgantl.metrics.classification import accuracy_and_macro_f1  # noqa: E402
 from kgantl.metrics.fmnist_classifier import build_fmnist_classifier  # noqa: E402
 from kgantl.transfer import FreezeSchedule, Stage, build_classifier  # noqa: E402
-from sections import machine_line, write_section  # noqa: E402
+from sections import header, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKBONE = str(ROOT / "saved_models" / "fmnist-0-4-backbone" / "model.keras")
@@ -73,10 +72,7 @@ def main():
         rows.append(f"| {method} | {statistics.mean(accuracy):.3f}{spread(accuracy)} | "
                     f"{statistics.mean(f1):.3f}{spread(f1)} | {', '.join(f'{a:.3f}' for a in accuracy)} |")
     text = "\n".join([
-        f"Command: `python bench/classifier_transfer.py --seeds {' '.join(map(str, args.seeds))}`  ",
-        f"{machine_line()}  ",
-        f"Date: {datetime.date.today().isoformat()}",
-        "",
+        *header(f"python bench/classifier_transfer.py --seeds {' '.join(map(str, args.seeds))}"),
         "| method | test accuracy | macro-F1 | accuracy per seed |",
         "|---|---|---|---|",
         *rows,

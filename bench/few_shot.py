@@ -16,7 +16,6 @@ Usage:
     python bench/few_shot.py --report [--steps 2000]
 """
 import argparse
-import datetime
 import json
 import os
 import shutil
@@ -30,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from kgantl.io import atomic_path  # noqa: E402
-from sections import machine_line, write_section  # noqa: E402
+from sections import header, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "few_shot.jsonl"
@@ -169,9 +168,8 @@ def report(steps):
     records = [r for r in _done().values() if r["steps"] in (steps, 0)]
     finished = {(r["class"], r["shots"], r["seed"]) for r in records if r["method"] in METHODS}
     records = [r for r in records if (r["class"], r["shots"], r["seed"]) in finished]
-    parts = [f"Command: `python bench/few_shot.py --steps {steps}` (then `--report --steps {steps}`)  ",
-             f"{machine_line()}  ",
-             f"Date: {datetime.date.today().isoformat()}; raw records: `bench/results/few_shot.jsonl`", ""]
+    parts = header(f"python bench/few_shot.py --steps {steps}", f" (then `--report --steps {steps}`)",
+                   date_note="; raw records: `bench/results/few_shot.jsonl`")
     parts.append(f"Cells with results: {len(finished)} of {len(grid())}.")
     # Per class: 100 shots, seed 0. Then class 7 at each shot count, mean ± std over its seeds.
     for k in sorted({k for k, _, _ in grid()}):

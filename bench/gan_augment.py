@@ -13,7 +13,6 @@ Usage:
     python bench/gan_augment.py --report
 """
 import argparse
-import datetime
 import json
 import os
 import shutil
@@ -23,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from kgantl.augment import AugmentSettings, augment_experiment  # noqa: E402
 from kgantl.augment.experiment import markdown_report, summarise  # noqa: E402
-from sections import machine_line, write_section  # noqa: E402
+from sections import header, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "bench" / "results" / "gan_augment.json"
@@ -52,14 +51,13 @@ def main():
         RESULT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(Path(run_dir) / "report.json", RESULT)  # the raw numbers stay with the repository
     text = "\n".join([
-        f"Command: `python bench/gan_augment.py --seeds {' '.join(map(str, args.seeds))} --gan-steps "
-        f"{args.gan_steps} --ratios {' '.join(f'{r:g}' for r in args.ratios)}` (the same as `kgantl augment "
-        f"--data fashion_mnist:5-9 --shots 10 --backbone saved_models/fmnist-0-4-backbone --feature-layer flatten "
-        f"--source saved_models/source-fmnist-0-4-conditional --seeds {','.join(map(str, args.seeds))} "
-        f"--ratios {','.join(f'{r:g}' for r in args.ratios)} --gan-steps {args.gan_steps}`)  ",
-        f"{machine_line()}  ",
-        f"Date: {datetime.date.today().isoformat()}; raw report: `bench/results/gan_augment.json`",
-        "",
+        *header(f"python bench/gan_augment.py --seeds {' '.join(map(str, args.seeds))} --gan-steps "
+                f"{args.gan_steps} --ratios {' '.join(f'{r:g}' for r in args.ratios)}",
+                f" (the same as `kgantl augment --data fashion_mnist:5-9 --shots 10 --backbone "
+                f"saved_models/fmnist-0-4-backbone --feature-layer flatten --source "
+                f"saved_models/source-fmnist-0-4-conditional --seeds {','.join(map(str, args.seeds))} "
+                f"--ratios {','.join(f'{r:g}' for r in args.ratios)} --gan-steps {args.gan_steps}`)",
+                date_note="; raw report: `bench/results/gan_augment.json`"),
         markdown_report(report),
     ])
     print(text)

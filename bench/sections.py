@@ -1,6 +1,9 @@
-"""Shared by the bench scripts: the machine line, and replacing one marked section of docs/benchmarks.md."""
+"""Shared by the bench scripts: section header, speed-ratio cells, and replacing one marked section of
+docs/benchmarks.md."""
+import datetime
 import os
 import platform
+import statistics
 from pathlib import Path
 
 from kgantl.io import atomic_path
@@ -15,6 +18,27 @@ def machine_line():
     gpus = ", ".join(d.name for d in tf.config.list_physical_devices("GPU"))
     return (f"Machine: {platform.machine()}, {os.cpu_count()} cores, TensorFlow {tf.__version__}, "
             f"Python {platform.python_version()}, {gpus or 'no GPU'}")
+
+
+def header(command, command_note="", machine_note="", date_note=""):
+    """The lines every section starts with: the command that made it, the machine and the date.
+
+    Args:
+        command: the command line, shown as code.
+        command_note, machine_note, date_note: text appended to each line (e.g. where raw records lie).
+
+    Returns:
+        list of Markdown lines (each but the last ends in a hard line break), then a blank one.
+    """
+    return [f"Command: `{command}`{command_note}  ", f"{machine_line()}{machine_note}  ",
+            f"Date: {datetime.date.today().isoformat()}{date_note}", ""]
+
+
+def ratio_cells(values, base):
+    """`best/best-of-base x | median per-round ratio x (min-max)` for speeds measured in the same rounds."""
+    per_round = [v / b for v, b in zip(values, base)]
+    return (f"{max(values) / max(base):.2f}x | {statistics.median(per_round):.2f}x "
+            f"({min(per_round):.2f}-{max(per_round):.2f})")
 
 
 def write_section(name, text, heading, path=DOC):

@@ -16,10 +16,8 @@ Usage:
                                [--write docs/benchmarks.md]
 """
 import argparse
-import datetime
 import importlib.util
 import os
-import platform
 import statistics
 import subprocess
 import time
@@ -31,7 +29,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from kgantl.models import GAN, build_discriminator, build_generator  # noqa: E402
-from sections import write_section  # noqa: E402
+from sections import header, ratio_cells, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT.parent / "shared" / "bench" / "plain_keras_dcgan.py"
@@ -91,19 +89,10 @@ def measure(rounds, steps, batch, torch_python=None):
 def report(rates, command):
     """Markdown section with medians and the median per-round ratio to the baseline."""
     base = rates["plain_keras"]
-    gpus = ", ".join(d.name for d in tf.config.list_physical_devices("GPU"))
-    rows = []
-    for name, values in rates.items():
-        ratios = [v / b for v, b in zip(values, base)]
-        rows.append(f"| {name} | {max(values):.0f} | {statistics.median(values):.0f} | {min(values):.0f} | "
-                    f"{max(values) / max(base):.2f}x | {statistics.median(ratios):.2f}x "
-                    f"({min(ratios):.2f}-{max(ratios):.2f}) |")
+    rows = [f"| {name} | {max(values):.0f} | {statistics.median(values):.0f} | {min(values):.0f} | "
+            f"{ratio_cells(values, base)} |" for name, values in rates.items()]
     return "\n".join([
-        f"Command: `{command}`  ",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, TensorFlow {tf.__version__}, "
-        f"Python {platform.python_version()}, {gpus or 'no GPU'}, XLA off  ",
-        f"Date: {datetime.date.today().isoformat()}",
-        "",
+        *header(command, machine_note=", XLA off"),
         "| configuration | best img/s | median img/s | worst img/s | ratio of bests | "
         "per-round ratio, median (range) |",
         "|---|---|---|---|---|---|",
