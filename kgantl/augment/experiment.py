@@ -19,9 +19,9 @@ from kgantl.augment.classic import augment_dataset, classic_augmentation
 from kgantl.augment.mix import GenerationStats, mix_real_and_generated
 from kgantl.data import load_arrays, make_dataset
 from kgantl.io import atomic_path, write_json
-from kgantl.metrics.classification import accuracy_and_macro_f1
 from kgantl.runs import next_run_dir
 from kgantl.transfer.classifier import build_classifier
+from kgantl.transfer.finetune import score_classifier
 from kgantl.transfer.schedule import FreezeSchedule, parse_stages
 
 logger = logging.getLogger("kgantl")
@@ -149,10 +149,6 @@ def train_shot_gan(train, settings, seed, run_dir, verbose=0):
     return history.model, gan_dir
 
 
-def _predict(model, arrays):
-    return model.predict(arrays.images / 127.5 - 1.0, batch_size=500, verbose=0)
-
-
 def train_classifier(train, settings, seed, generator=None, ratio=0.0, augmentation=None, filter_model=None):
     """Fine-tune one classifier on the training shots, mixed with generated images at `ratio`.
 
@@ -184,8 +180,8 @@ def train_classifier(train, settings, seed, generator=None, ratio=0.0, augmentat
 
 
 def _score(model, val, test):
-    val_accuracy, _ = accuracy_and_macro_f1(val.labels, _predict(model, val).argmax(axis=1))
-    accuracy, macro_f1 = accuracy_and_macro_f1(test.labels, _predict(model, test).argmax(axis=1))
+    val_accuracy, _ = score_classifier(model, val)
+    accuracy, macro_f1 = score_classifier(model, test)
     return {"val_accuracy": val_accuracy, "test_accuracy": accuracy, "test_macro_f1": macro_f1}
 
 

@@ -14,9 +14,11 @@ import tensorflow as tf
 _EMPTY_CHUNKS_LIMIT = 20
 
 
-@dataclasses.dataclass
 class GenerationStats:
     """Counts of generated images and of those the filter kept, updated as the pipeline runs.
+
+    Attributes:
+        generated, kept: int64 `tf.Variable`s the pipeline adds to.
 
     Example:
         >>> stats = GenerationStats()
@@ -24,10 +26,7 @@ class GenerationStats:
         >>> model.fit(dataset, steps_per_epoch=10); stats.kept_share
     """
 
-    generated: tf.Variable = None
-    kept: tf.Variable = None
-
-    def __post_init__(self):
+    def __init__(self):
         self.generated = tf.Variable(0, dtype=tf.int64, trainable=False, name="generated")
         self.kept = tf.Variable(0, dtype=tf.int64, trainable=False, name="kept")
 

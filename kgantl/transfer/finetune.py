@@ -7,6 +7,12 @@ from kgantl.transfer.classifier import build_classifier
 from kgantl.transfer.schedule import FreezeSchedule
 
 
+def score_classifier(model, arrays):
+    """`(accuracy, macro_f1)` of a classifier (images in [-1, 1]) on `ImageArrays` (pixels in [0, 255])."""
+    predictions = model.predict(arrays.images / 127.5 - 1.0, batch_size=500, verbose=0).argmax(axis=1)
+    return accuracy_and_macro_f1(arrays.labels, predictions)
+
+
 def finetune_classifier(data, backbone, stages, shots=None, seed=0, weights="imagenet", unit="blocks",
                         batch_size=16, runs_root="runs", arguments=None):
     """Fine-tune a classifier on a backbone with a freeze schedule, score it on the test split, save it.
@@ -38,8 +44,7 @@ def finetune_classifier(data, backbone, stages, shots=None, seed=0, weights="ima
                              weights=weights)
     schedule = FreezeSchedule(stages, unit=unit, backbone_name=backbone if named else None)
     results = schedule.fit(model, make_dataset(train, batch_size=batch_size, seed=seed, with_labels=True))
-    predictions = model.predict(test.images / 127.5 - 1.0, batch_size=500, verbose=0).argmax(axis=1)
-    accuracy, macro_f1 = accuracy_and_macro_f1(test.labels, predictions)
+    accuracy, macro_f1 = score_classifier(model, test)
     run_dir = next_run_dir(runs_root, "classifier")
     run_dir.mkdir(parents=True)
     with atomic_path(run_dir / "model.keras") as tmp:
