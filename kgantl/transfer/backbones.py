@@ -1,5 +1,10 @@
 """Pretrained classifier backbones by name: constructor, `preprocess_input`, and how layers form blocks.
 
+A backbone is a family name (a key of `BACKBONES`), a `keras.Model` used as it is, or a `.keras` file. The
+family of a `keras.Model` (which `preprocess_input` it expects, how its layers form blocks) is read from
+the name `keras.applications` gives it (`vgg16`, `resnet50`, `mobilenetv2_1.00_224`, `efficientnetb0`),
+or given explicitly with `family=`; a model of unknown family gets no preprocessing.
+
 `weights` is `"imagenet"` (downloaded into the Keras cache, `~/.keras/models`), None (random), or a path
 to a weights file. With no network and no cached file, `"imagenet"` fails at once with the file name
 and the folder to put it in.
@@ -21,19 +26,25 @@ class BackboneSpec:
         preprocess: name of the `keras.applications` module whose `preprocess_input` the backbone expects.
         block_pattern: regex whose first group names the block a layer belongs to.
         min_size: smallest input side the architecture accepts.
+        model_name: regex matching the name `keras.applications` gives the model (None: only the family
+            name itself matches).
     """
 
     constructor: object
     preprocess: str
     block_pattern: str
     min_size: int = 32
+    model_name: str = None
 
 
 BACKBONES = {
-    "vgg16": BackboneSpec(keras.applications.VGG16, "vgg16", r"^(block\d+)_"),
-    "resnet50": BackboneSpec(keras.applications.ResNet50, "resnet50", r"^(conv\d+_block\d+|conv1)_"),
-    "mobilenet_v2": BackboneSpec(keras.applications.MobileNetV2, "mobilenet_v2", r"^(block_\d+|expanded_conv)_"),
-    "efficientnet_b0": BackboneSpec(keras.applications.EfficientNetB0, "efficientnet", r"^(block\d+[a-z])_"),
+    "vgg16": BackboneSpec(keras.applications.VGG16, "vgg16", r"^(block\d+)_", model_name=r"vgg16"),
+    "resnet50": BackboneSpec(keras.applications.ResNet50, "resnet50", r"^(conv\d+_block\d+|conv1)_",
+                             model_name=r"resnet50"),
+    "mobilenet_v2": BackboneSpec(keras.applications.MobileNetV2, "mobilenet_v2", r"^(block_\d+|expanded_conv)_",
+                                 model_name=r"mobilenetv2_[\d.]+_\d+"),
+    "efficientnet_b0": BackboneSpec(keras.applications.EfficientNetB0, "efficientnet", r"^(block\d+[a-z])_",
+                                    model_name=r"efficientnetb0"),
 }
 
 
@@ -42,7 +53,54 @@ def keras_cache_dir():
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
 
 
-def build_backbone(name, input_shape, weights="imagenet"):
+def detect_family(model):
+    """The `BACKBONES` family of a model, from its name; None when the name is not one `keras.applications` gives.
+
+    Args:
+        model: a `keras.Model`, e.g. `keras.applications.MobileNetV2(include_top=False)`.
+
+    Returns:
+        A key of `BACKBONES` (`"mobilenet_v2"` for a model named `mobilenetv2_1.00_224`), or None.
+
+    Example:
+        >>> detect_family(keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3)))
+        'vgg16'
+    """
+    for family, spec in BACKBONES.items():
+        if model.name == family or (spec.model_name and re.fullmatch(spec.model_name, model.name)):
+            return family
+    return None
+
+
+def backbone_family(backbone, model, family=None):
+    """The family of a backbone argument: `family` if given, the name itself for named backbones, the
+    family detected from the model's name for a `keras.Model`, and None for `.keras` files.
+
+    Why not detect for files: a `.keras` file is usually a network trained on the classifier's own
+    [-1, 1] images, whatever its name; say `family=` to feed it a family's preprocessing.
+
+    Args:
+        backbone: what the user passed (a name, a `keras.Model` or a `.keras` path).
+        model: the network built or loaded from it.
+        family: an explicit key of `BACKBONES`, or None.
+
+    Returns:
+        A key of `BACKBONES`, or None.
+    """
+    is_named = isinstance(backbone, str) and backbone in BACKBONES
+    if family is not None:
+        if family not in BACKBONES:
+            raise ValueError(f"family must be one of {', '.join(BACKBONES)} or None. Received: family={family!r}")
+        if is_named and family != backbone:
+            raise ValueError(f"family names the backbone of a keras.Model or a .keras file; a named backbone is "
+                             f"its own family. Received: backbone={backbone!r}, family={family!r}")
+        return family
+    if is_named:
+        return backbone
+    return detect_family(model) if isinstance(backbone, keras.Model) else None
+
+
+def build_backbone(name, input_shape, weights="imagenet", family=None):
     """A `keras.applications` network without its top, or a user model used as it is.
 
     Args:
@@ -50,20 +108,30 @@ def build_backbone(name, input_shape, weights="imagenet"):
         input_shape: (height, width, 3) for `keras.applications` networks (ignored for user models).
         weights: `"imagenet"`, None, or a path to a weights file (`.h5` / `.weights.h5`), for named
             backbones only.
+        family: for a `keras.Model` or a `.keras` file, the key of `BACKBONES` whose preprocessing it
+            expects. Default: detected from the name of a `keras.Model` (see `detect_family`), none for
+            files.
 
     Returns:
-        `(backbone_model, preprocess_name)`; `preprocess_name` is None for user models, which take the
-        classifier's input range directly.
+        `(backbone_model, preprocess_name)`; `preprocess_name` is None for user models of unknown family,
+        which take the classifier's input range ([-1, 1]) directly.
 
     Example:
         >>> backbone, preprocess = build_backbone("vgg16", (32, 32, 3), weights=None)
+        >>> mine = keras.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3))
+        >>> build_backbone(mine, None)[1]
+        'resnet50'
     """
-    if isinstance(name, keras.Model):
-        return name, None
-    if isinstance(name, (str, os.PathLike)) and str(name).endswith(".keras"):
-        if not Path(name).is_file():
+    if isinstance(name, keras.Model) or (isinstance(name, (str, os.PathLike)) and str(name).endswith(".keras")):
+        if isinstance(name, keras.Model):
+            model = name
+        elif not Path(name).is_file():
             raise FileNotFoundError(f"Backbone model file does not exist. Received: {name}")
-        return keras.saving.load_model(name, compile=False), None
+        else:
+            model = keras.saving.load_model(name, compile=False)
+        family = backbone_family(name, model, family)
+        return model, BACKBONES[family].preprocess if family else None
+    backbone_family(name, None, family)  # a named backbone is its own family: check a conflicting one
     if name not in BACKBONES:
         raise ValueError(f"backbone must be one of {', '.join(BACKBONES)}, a keras.Model or a .keras file. "
                          f"Received: {name!r}")
@@ -95,13 +163,17 @@ def block_names(backbone, name=None):
     """Block of every layer with weights, in order from input to output.
 
     For named backbones, layers are grouped by the family's naming pattern (`block5` of VGG16,
-    `conv5_block3` of ResNet50, ...); layers outside any block, and all layers of user models, are
-    blocks of their own.
+    `conv5_block3` of ResNet50, ...); layers outside any block, and all layers when `name` is not a
+    family, are blocks of their own.
+
+    Args:
+        backbone: the backbone network.
+        name: its family (a key of `BACKBONES`), or None to count layers.
 
     Returns:
         list of `(block_name, layer)` for the layers that hold weights.
     """
-    pattern = re.compile(BACKBONES[name].block_pattern) if name in BACKBONES else None
+    pattern = re.compile(BACKBONES[name].block_pattern) if isinstance(name, str) and name in BACKBONES else None
     blocks = []
     for layer in backbone.layers:
         if not layer.weights:

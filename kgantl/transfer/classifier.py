@@ -3,7 +3,7 @@ import keras
 
 from kgantl.data.pipeline import convert_and_resize
 
-from kgantl.transfer.backbones import build_backbone
+from kgantl.transfer.backbones import backbone_family, build_backbone, detect_family
 
 BACKBONE_NAME = "backbone"
 
@@ -54,11 +54,14 @@ class InferenceMode(keras.layers.Layer):
 
     Args:
         network: the wrapped `keras.Model`.
+        family: the network's `BACKBONES` family, if known (kept so a `FreezeSchedule` can count its
+            blocks after saving and loading).
     """
 
-    def __init__(self, network, **kwargs):
+    def __init__(self, network, family=None, **kwargs):
         super().__init__(**kwargs)
         self.network = network
+        self.family = family
 
     def call(self, inputs):
         return self.network(inputs, training=False)
@@ -67,7 +70,8 @@ class InferenceMode(keras.layers.Layer):
         return self.network.compute_output_shape(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "network": keras.saving.serialize_keras_object(self.network)}
+        return {**super().get_config(), "network": keras.saving.serialize_keras_object(self.network),
+                "family": self.family}
 
     @classmethod
     def from_config(cls, config):
@@ -81,8 +85,20 @@ def get_backbone(model):
     return model.get_layer(BACKBONE_NAME).network
 
 
+def get_backbone_family(model):
+    """The `BACKBONES` family of a classifier's backbone: the one recorded by `build_classifier`, else the one
+    its name shows (`detect_family`), else None.
+
+    Example:
+        >>> get_backbone_family(build_classifier("vgg16", num_classes=3, weights=None))
+        'vgg16'
+    """
+    layer = model.get_layer(BACKBONE_NAME)
+    return getattr(layer, "family", None) or detect_family(layer.network)
+
+
 def feature_model(model, feature_layer):
-    """A user classifier cut below its head (or at `feature_layer`)."""
+    """A user classifier cut below its head (or at `feature_layer`): the input of its last layer by default."""
     if feature_layer is not None:
         output = model.get_layer(feature_layer).output
     else:
@@ -91,43 +107,64 @@ def feature_model(model, feature_layer):
 
 
 def build_classifier(backbone, num_classes, input_shape=(28, 28, 1), weights="imagenet", backbone_size=32,
-                     dense_units=(256,), dropout=0.5, feature_layer=None):
+                     dense_units=(256,), dropout=0.5, feature_layer=None, family=None):
     """A transfer classifier: InputAdapter -> backbone(training=False) -> pooling -> dense head -> softmax.
 
     The backbone always runs with `training=False` (through `InferenceMode`), so its BatchNorm statistics
     stay frozen even when its weights are unfrozen and fine-tuned. Feed images in [-1, 1] (what
     `kgantl.data.load_images` yields).
 
+    What feeds the head depends on the kind of backbone:
+
+    - a name: the `keras.applications` network without its top;
+    - a `keras.Model`: the model as given, its output is the feature map or vector (build
+      `keras.applications` models with `include_top=False`); nothing is cut unless `feature_layer` is set;
+    - a `.keras` file: a saved classifier, cut below its head (the input of its last layer).
+
+    The backbone's family (its `preprocess_input` and how its layers form blocks for `FreezeSchedule`) is
+    the name, or for a `keras.Model` the one its `keras.applications` name shows (`vgg16`, `resnet50`,
+    `mobilenetv2_1.00_224`, `efficientnetb0`), or `family=`. A backbone of unknown family takes the
+    [-1, 1] images unchanged.
+
     Args:
         backbone: `vgg16`, `resnet50`, `mobilenet_v2`, `efficientnet_b0`, a `keras.Model`, or a `.keras`
-            file (e.g. `saved_models/fmnist-0-4-backbone/model.keras`, cut below its head).
+            file (e.g. `saved_models/fmnist-0-4-backbone/model.keras`).
         num_classes: outputs of the new head.
         input_shape: shape of the user's images.
         weights: `"imagenet"`, None or a weights file path (named backbones only).
         backbone_size: input side for named backbones (images are resized to it; at least 32).
         dense_units: hidden dense layers of the head.
         dropout: dropout before each head layer.
-        feature_layer: for user models, the layer whose output feeds the head (default: the input of the
-            model's last layer).
+        feature_layer: for a `keras.Model` or a `.keras` file, the layer whose output feeds the head
+            (default: the model's output for a `keras.Model`, the input of the last layer for a file).
+        family: for a `keras.Model` or a `.keras` file, the key of `kgantl.transfer.BACKBONES` it belongs
+            to (default: detected from a `keras.Model`'s name, none for files). Recorded in the model.
 
     Returns:
-        An uncompiled `keras.Model`; `get_backbone(model)` returns its backbone network.
+        An uncompiled `keras.Model`; `get_backbone(model)` returns its backbone network and
+        `get_backbone_family(model)` its family.
 
     Example:
         >>> model = build_classifier("saved_models/fmnist-0-4-backbone/model.keras", num_classes=10)
+        >>> mine = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+        >>> model = build_classifier(mine, num_classes=10)  # ends at block5_pool, VGG16 preprocessing
     """
     if not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"num_classes must be an integer >= 2. Received: num_classes={num_classes!r}")
-    is_named = isinstance(backbone, str) and not backbone.endswith(".keras")
-    network, preprocess = build_backbone(backbone, (backbone_size, backbone_size, 3), weights=weights)
-    if not is_named:
-        network = feature_model(network, feature_layer)
-    else:
+    network, preprocess = build_backbone(backbone, (backbone_size, backbone_size, 3), weights=weights,
+                                         family=family)
+    family = backbone_family(backbone, network, family)
+    if isinstance(backbone, keras.Model):
+        if feature_layer is not None:
+            network = feature_model(network, feature_layer)
+    elif isinstance(backbone, str) and not backbone.endswith(".keras"):
         network = keras.Model(network.input, network.output, name=network.name)
+    else:  # a .keras file: a saved classifier, cut below its head
+        network = feature_model(network, feature_layer)
     size, channels = tuple(network.inputs[0].shape[1:3]), int(network.inputs[0].shape[-1])
     images = keras.Input(input_shape, name="images")
     h = InputAdapter(size, channels, preprocess, name="input_adapter")(images)
-    h = InferenceMode(network, name=BACKBONE_NAME)(h)
+    h = InferenceMode(network, family=family, name=BACKBONE_NAME)(h)
     if len(h.shape) == 4:
         h = keras.layers.GlobalAveragePooling2D(name="pool")(h)
     for i, units in enumerate(dense_units):

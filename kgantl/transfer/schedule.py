@@ -4,8 +4,8 @@ import logging
 
 import keras
 
-from kgantl.transfer.backbones import block_names
-from kgantl.transfer.classifier import get_backbone
+from kgantl.transfer.backbones import BACKBONES, block_names
+from kgantl.transfer.classifier import get_backbone, get_backbone_family
 
 logger = logging.getLogger("kgantl")
 
@@ -63,7 +63,10 @@ class FreezeSchedule:
         stages: the `Stage`s.
         unit: `"blocks"` (the backbone family's blocks, e.g. VGG16's `block5`) or `"layers"` (layers with
             weights).
-        backbone_name: the `keras.applications` name, to find its blocks (None: every layer is a block).
+        backbone_name: the backbone's family, a key of `BACKBONES`, to find its blocks. Default: the family
+            `build_classifier` recorded or detected (`get_backbone_family`), so a `keras.applications` model
+            passed as an object needs no name. A backbone of unknown family has no blocks: each layer with
+            weights counts as one, and `apply` logs a warning saying so.
     """
 
     stages: list
@@ -80,7 +83,16 @@ class FreezeSchedule:
     def apply(self, model, stage):
         """Set the backbone's trainable layers for `stage`; return its trainable parameter count."""
         backbone = get_backbone(model)
-        groups = block_names(backbone, self.backbone_name if self.unit == "blocks" else None)
+        family = None
+        if self.unit == "blocks":
+            named = isinstance(self.backbone_name, str) and self.backbone_name in BACKBONES
+            family = self.backbone_name if named else get_backbone_family(model)
+            if family is None:
+                logger.warning("The family of backbone %r is unknown, so each of its layers with weights counts as "
+                               "a block. Pass FreezeSchedule(backbone_name=...) or build_classifier(family=...) "
+                               "with one of %s to count blocks, or unit='layers'.", backbone.name,
+                               ", ".join(BACKBONES))
+        groups = block_names(backbone, family)
         order = list(dict.fromkeys(name for name, _ in groups))  # blocks from input to output
         top = len(order) if stage.trainable == "all" else min(stage.trainable, len(order))
         chosen = set(order[len(order) - top:])

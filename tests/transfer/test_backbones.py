@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from kgantl.transfer.backbones import BACKBONES, BackboneSpec, block_names, build_backbone
+from kgantl.transfer.backbones import BACKBONES, BackboneSpec, block_names, build_backbone, detect_family
 
 SHIPPED = str(Path(__file__).resolve().parents[2] / "saved_models" / "fmnist-0-4-backbone" / "model.keras")
 
@@ -52,3 +52,22 @@ def test_user_model_files_and_bad_names():
         build_backbone("vgg16", (28, 28, 3), weights=None)
     with pytest.raises(FileNotFoundError, match="Backbone model file does not exist"):
         build_backbone("nowhere.keras", None)
+
+
+def test_family_of_backbone_objects_comes_from_the_keras_applications_name_or_the_override():
+    built = {family: spec.constructor(include_top=False, weights=None, input_shape=(32, 32, 3))
+             for family, spec in BACKBONES.items()}
+    assert [m.name for m in built.values()] == ["vgg16", "resnet50", "mobilenetv2_1.00_32", "efficientnetb0"]
+    for family, model in built.items():
+        assert detect_family(model) == family
+        network, preprocess = build_backbone(model, None)
+        assert network is model and preprocess == BACKBONES[family].preprocess  # used as given, not rebuilt
+    renamed = keras.Model(built["vgg16"].inputs, built["vgg16"].outputs, name="features")
+    assert detect_family(renamed) is None and build_backbone(renamed, None)[1] is None
+    assert build_backbone(renamed, None, family="vgg16")[1] == "vgg16"
+    assert build_backbone(SHIPPED, None, family="resnet50")[1] == "resnet50"
+    with pytest.raises(ValueError, match=r"family must be one of vgg16, .* or None\. Received: family='vgg19'"):
+        build_backbone(renamed, None, family="vgg19")
+    with pytest.raises(ValueError, match=r"family names the backbone of a keras.Model or a \.keras file.*"
+                                         r"Received: backbone='vgg16', family='resnet50'"):
+        build_backbone("vgg16", (32, 32, 3), weights=None, family="resnet50")

@@ -95,3 +95,74 @@ def test_bad_schedules_and_classifiers():
         FreezeSchedule([Stage(1)], unit="modules")
     with pytest.raises(ValueError, match="num_classes must be an integer >= 2"):
         build_classifier(SHIPPED, num_classes=1)
+
+
+# (constructor, preprocess module, last layer, top blocks to unfreeze, name prefixes of their layers)
+APPLICATIONS = [
+    (keras.applications.VGG16, "vgg16", "block5_pool", 1, ("block5_",)),
+    (keras.applications.ResNet50, "resnet50", "conv5_block3_out", 1, ("conv5_block3_",)),
+    # Conv_1 and Conv_1_bn sit outside MobileNetV2's numbered blocks: each is a block of its own.
+    (keras.applications.MobileNetV2, "mobilenet_v2", "out_relu", 3, ("block_16_", "Conv_1")),
+]
+
+
+@pytest.mark.parametrize("constructor, module, last, blocks, prefixes", APPLICATIONS)
+def test_backbone_objects_are_used_as_given_with_their_preprocessing_and_blocks(constructor, module, last, blocks,
+                                                                                prefixes):
+    backbone = constructor(include_top=False, weights=None, input_shape=(32, 32, 3))
+    model = build_classifier(backbone, num_classes=3, input_shape=(32, 32, 3), dense_units=())
+    network = get_backbone(model)
+    # Nothing is cut: the classifier's backbone ends at the object's own output layer.
+    assert network.layers[-1].name == last and network.output_shape == backbone.output_shape
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(network(x), backbone(x), atol=1e-5)
+    # The family's own preprocess_input, on [0, 255] values, is applied inside the model.
+    expected = getattr(keras.applications, module).preprocess_input((x + 1.0) * 127.5)
+    np.testing.assert_allclose(model.get_layer("input_adapter")(x), expected, atol=1e-3)
+    # Blocks are counted without naming the family again: whole blocks from the top, not single layers.
+    trainable = FreezeSchedule([Stage(1, blocks)]).apply(model, Stage(1, blocks))
+    top = [layer for layer in network.layers if layer.weights and layer.name.startswith(prefixes)]
+    assert top and {layer.name for layer in network.layers if layer.trainable and layer.weights} == {
+        layer.name for layer in top}
+    assert trainable == sum(int(np.prod(w.shape)) for layer in top for w in layer.trainable_weights)
+
+
+def _vgg_like(name):
+    inputs = keras.Input((8, 8, 3))
+    h = keras.layers.Conv2D(2, 3, padding="same", name="block1_conv1")(inputs)
+    h = keras.layers.Conv2D(2, 3, padding="same", name="block1_conv2")(h)
+    h = keras.layers.Conv2D(2, 3, padding="same", name="block2_conv1")(h)
+    return keras.Model(inputs, h, name=name)
+
+
+def test_family_override_for_a_model_of_unknown_family_survives_saving(tmp_path):
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 8, 8, 3)).astype("float32")
+    unknown = build_classifier(_vgg_like("my_net"), num_classes=3, input_shape=(8, 8, 3), dense_units=())
+    np.testing.assert_allclose(unknown.get_layer("input_adapter")(x), x, atol=1e-5)  # [-1, 1] kept
+    model = build_classifier(_vgg_like("my_net"), num_classes=3, input_shape=(8, 8, 3), dense_units=(),
+                             family="vgg16")
+    model.save(tmp_path / "c.keras")
+    loaded = keras.saving.load_model(tmp_path / "c.keras")
+    for m in (model, loaded):
+        expected = keras.applications.vgg16.preprocess_input((x + 1.0) * 127.5)
+        np.testing.assert_allclose(m.get_layer("input_adapter")(x), expected, atol=1e-3)
+        FreezeSchedule([Stage(1, 1)]).apply(m, Stage(1, 1))  # block1 (two layers) stays frozen
+        assert [layer.trainable for layer in get_backbone(m).layers[1:]] == [False, False, True]
+
+
+def test_blocks_of_an_unknown_family_are_layers_and_the_schedule_says_so(caplog):
+    model = build_classifier(_vgg_like("my_net"), num_classes=3, input_shape=(8, 8, 3), dense_units=())
+    with caplog.at_level("WARNING", logger="kgantl"):
+        FreezeSchedule([Stage(1, 2)]).apply(model, Stage(1, 2))
+    assert [layer.trainable for layer in get_backbone(model).layers[1:]] == [False, True, True]
+    assert "family of backbone 'my_net' is unknown" in caplog.text
+    with pytest.raises(ValueError, match=r"family must be one of vgg16, resnet50, mobilenet_v2, efficientnet_b0 "
+                                         r"or None\. Received: family='alexnet'"):
+        build_classifier(_vgg_like("my_net"), num_classes=3, input_shape=(8, 8, 3), family="alexnet")
+
+
+def test_keras_files_are_still_cut_below_their_head():
+    model = build_classifier(SHIPPED, num_classes=3)
+    shipped = keras.saving.load_model(SHIPPED, compile=False)
+    assert get_backbone(model).layers[-1].name == shipped.layers[-2].name
+    assert model.get_layer("input_adapter").preprocess is None
