@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 from kgantl.augment import mix_real_and_generated  # noqa: E402
 from kgantl.data import load_arrays, make_dataset  # noqa: E402
-from kgantl.training import load_gan  # noqa: E402
+from kgantl.models.loading import load_gan  # noqa: E402
 from kgantl.transfer import build_classifier  # noqa: E402
 from kgantl.transfer.schedule import FreezeSchedule, Stage  # noqa: E402
 from sections import header, ratio_cells, write_section  # noqa: E402

@@ -1,5 +1,11 @@
-"""Command line: parse flags -> options -> one library call. Usage errors exit 2 with one line."""
+"""Command line: parse flags -> options -> one library call. Usage errors exit 2 with one line.
+
+Parsing, `--help` and the usage errors found while parsing need neither TensorFlow nor Keras: this module
+imports only light modules at the top, and TensorFlow is loaded (quietly, unless `--verbose`) once a
+command runs.
+"""
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -8,9 +14,8 @@ import sys
 import typing
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter hides the real output
-
-from kgantl.config import PRESETS, TrainOptions  # noqa: E402
+from kgantl.augment.settings import AugmentSettings
+from kgantl.config import FROM_SOURCE, PRESETS, TRANSFER_ONLY, TrainOptions
 
 USAGE_ERRORS = (ValueError, FileNotFoundError, ImportError)
 
@@ -40,73 +45,85 @@ def _number_list(kind):
 
 def _add_augment_command(commands):
     augment = commands.add_parser("augment", help="does generated data help a few-shot classifier? GAN on the "
-                                                  "shots, one classifier per mix ratio, scored on the test split")
-    augment.add_argument("--data", required=True, help="labelled data spec, e.g. fashion_mnist:5-9")
-    augment.add_argument("--shots", type=int, required=True, help="labelled images per class (n-shot rule)")
-    augment.add_argument("--backbone", required=True, help="classifier backbone: vgg16, resnet50, mobilenet_v2, "
-                         "efficientnet_b0, a .keras file or a saved_models/ folder")
-    augment.add_argument("--ratios", type=_number_list(float), default=(0.0, 0.25, 0.5),
-                         help="shares of generated images to compare; must include 0 (default: 0,0.25,0.5)")
-    augment.add_argument("--seeds", type=_number_list(int), default=(0,), help="seeds, e.g. 0,1,2 (default: 0)")
-    augment.add_argument("--val-per-class", type=int, default=None,
-                         help="shots per class held out to choose the ratio (default: a fifth, at least 1)")
-    augment.add_argument("--source", default=None, help="source GAN to transfer from (default: train the "
-                                                        "conditional GAN from scratch)")
-    augment.add_argument("--strategy", default="freeze_d:1", help="transfer strategy (default: freeze_d:1)")
-    augment.add_argument("--gan-steps", type=int, default=500, help="generator steps (default: 500)")
-    augment.add_argument("--gan-batch-size", type=int, default=32)
-    augment.add_argument("--stages", default="40:0:1e-3,20:2:1e-4",
-                         help="classifier freeze schedule EPOCHS:TRAINABLE:LR,... (default: 40:0:1e-3,20:2:1e-4)")
-    augment.add_argument("--unit", default="layers", choices=("blocks", "layers"), help="what TRAINABLE counts")
-    augment.add_argument("--feature-layer", default=None, help="layer of a .keras backbone feeding the head, "
-                                                               "e.g. flatten (default: input of its last layer)")
-    augment.add_argument("--weights", default="imagenet", help="imagenet, none or a weights file (named backbones)")
-    augment.add_argument("--batch-size", type=int, default=16, help="classifier batch size (default: 16)")
-    augment.add_argument("--balance", action="store_true", help="generate more of the rarer classes")
-    augment.add_argument("--filter-threshold", type=float, default=None,
-                         help="keep generated images the real-only classifier gives their label with at least "
-                              "this confidence (default: no filter)")
-    augment.add_argument("--classic-baseline", action=argparse.BooleanOptionalAction, default=True,
-                         help="also train the flips-and-crops baseline (default: on)")
-    augment.add_argument("--eval-n", type=int, default=1000, help="generated images for the GAN check (default: 1000)")
-    augment.add_argument("--runs-root", default="runs")
-    augment.add_argument("--run-dir", default=None, help="run directory (default: a new NNNNN-augment one)")
+                                                  "shots, one classifier per mix ratio, scored on the test split "
+                                                  "(resumes an unfinished identical experiment)")
+    _add_dataclass_flags(augment, AugmentSettings)
+    augment.add_argument("--runs-root", default="runs", help="parent of the numbered run directories "
+                                                             "(default: runs)")
+    augment.add_argument("--run-dir", default=None, help="run directory; an unfinished experiment in it is "
+                                                         "continued (default: a new NNNNN-augment one, or the "
+                                                         "unfinished one with the same settings)")
     augment.add_argument("--dry-run", action="store_true", help="print the resolved settings and exit")
 
 
 def _augment(args):
-    from kgantl.augment.experiment import AugmentSettings
+    """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are."""
+    from kgantl.augment.experiment import markdown_report, prepare_experiment, run_experiment
 
-    names = {f.name for f in dataclasses.fields(AugmentSettings)}
-    values = {k: v for k, v in vars(args).items() if k in names}
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(AugmentSettings)}
     values["weights"] = None if args.weights == "none" else args.weights
-    settings = AugmentSettings(**values).validate()
-    if args.dry_run:
-        print(json.dumps(dataclasses.asdict(settings), indent=2))
-        return
-    from kgantl.augment.experiment import augment_experiment, markdown_report
-
-    report, run_dir = augment_experiment(settings, runs_root=args.runs_root, run_dir=args.run_dir)
+    try:
+        settings = AugmentSettings(**values).validate()
+        if args.dry_run:
+            print(json.dumps(settings.to_dict(), indent=2))
+            return
+        # Data, backbone, source and run directory are checked here, before the run directory is created.
+        prepared = prepare_experiment(settings, runs_root=args.runs_root, run_dir=args.run_dir)
+    except USAGE_ERRORS as error:
+        raise UsageError(str(error)) from None
+    report, run_dir = run_experiment(prepared)
     print(markdown_report(report))
     print(f"run directory: {run_dir}")
 
 
-def _train_flag_type(field):
-    """`Optional[int]` -> int, `bool` -> bool: the type argparse should convert a flag's text to."""
+def _flag_type(field):
+    """The type argparse converts a flag's text with: `Optional[int]` -> int, `Tuple[float, ...]` -> a list parser."""
     args = [a for a in typing.get_args(field.type) if a is not type(None)]
+    if typing.get_origin(field.type) is tuple:
+        return _number_list(args[0])
     return args[0] if args else field.type
 
 
-def _add_train_flags(parser):
-    for field in dataclasses.fields(TrainOptions):
+def _add_dataclass_flags(parser, options_class, exclude=(), defaults=None):
+    """One flag per field of a dataclass, with the default, help and choices declared in its metadata.
+
+    `--field-name` for `field_name`; a field without a default is a required flag; bools get `--x/--no-x`;
+    tuples take comma-separated values; fields with choices show them (`{a,b}`) instead of a placeholder.
+
+    Args:
+        parser: the `argparse` (sub-)parser.
+        options_class: a dataclass whose fields are made with `kgantl.config.option_field`.
+        exclude: field names that get no flag (the command does not use them).
+        defaults: field name -> default of this command, where it differs from the field's.
+    """
+    defaults = defaults or {}
+    for field in dataclasses.fields(options_class):
+        if field.name in exclude:
+            continue
         flag = "--" + field.name.replace("_", "-")
-        kind = _train_flag_type(field)
-        help_text = field.metadata["help"] + (f" (default: {field.default})" if field.default not in (None, "") else "")
+        kind = _flag_type(field)
+        default = defaults.get(field.name, None if field.default is dataclasses.MISSING else field.default)
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        if field.name not in defaults:
+            shown = field.metadata.get("default_text", shown)
+        help_text = field.metadata["help"] + (f" (default: {shown})" if shown not in (None, "") else "")
         if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default, help=help_text)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
         else:
-            parser.add_argument(flag, type=kind, default=field.default, choices=field.metadata.get("choices"),
-                                help=help_text, metavar=field.name.upper())
+            choices = field.metadata.get("choices")
+            parser.add_argument(flag, type=kind, default=default, choices=choices, help=help_text,
+                                required=field.default is dataclasses.MISSING,
+                                metavar=None if choices else field.name.upper())
+
+
+def _add_train_flags(parser, command):
+    """`train` builds a new GAN; `transfer` adapts a source, whose architecture it does not let flags change."""
+    if command == "train":
+        _add_dataclass_flags(parser, TrainOptions, exclude=TRANSFER_ONLY)
+        return
+    transfer_defaults = {f.name: f.metadata["transfer_default"] for f in dataclasses.fields(TrainOptions)
+                         if "transfer_default" in f.metadata}
+    _add_dataclass_flags(parser, TrainOptions, exclude=FROM_SOURCE + ("data", "source"), defaults=transfer_defaults)
 
 
 def build_parser():
@@ -114,16 +131,23 @@ def build_parser():
     parser = _Parser(prog="kgantl", description="GANs and transfer learning for scarce data (Keras 3).")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = commands.add_parser("train", help="train a GAN in its own run directory (resumes an identical run)")
-    transfer = commands.add_parser("transfer", help="adapt a source GAN to a few target images (train with "
-                                                    "--source and --strategy; KID every epoch by default)")
-    for command in (train, transfer):
-        _add_train_flags(command)
-        command.add_argument("--preset", choices=sorted(PRESETS), help="start from a named preset of options")
+    train = commands.add_parser("train", help="train a new GAN in its own run directory (resumes an identical run)")
+    transfer = commands.add_parser("transfer", help="adapt a source GAN to a few target images (image size, "
+                                                    "channels and latent size come from the source; KID every "
+                                                    "epoch by default)")
+    transfer.add_argument("--source", required=True, help="source GAN: a .keras file, saved_models/<name> or a run "
+                                                         "directory")
+    transfer.add_argument("--target", dest="data", required=True, metavar="SPEC", help="target data spec, e.g. fashion_mnist:7 "
+                                                                       "(resized to the source's image size)")
+    for name, command in (("train", train), ("transfer", transfer)):
+        _add_train_flags(command, name)
+        command.add_argument("--preset", choices=sorted(PRESETS), help="start from a named preset of options "
+                                                                       "(under transfer, without its architecture "
+                                                                       "entries: the source decides them)")
         command.add_argument("--config", help="JSON file of options; overrides the preset, flags given "
                                               "explicitly override both")
-        command.add_argument("--dry-run", action="store_true", help="print the resolved options and exit")
-    transfer.add_argument("--target", dest="data", help="target data spec, e.g. fashion_mnist:7 (same as --data)")
+        command.add_argument("--dry-run", action="store_true", help="check everything a run would (data, source, "
+                                                                    "strategy), print the resolved options and exit")
 
     generate = commands.add_parser("generate", help="sample images from a .keras model, run directory or SavedModel")
     generate.add_argument("model", help="a .keras file, a run directory or an exported SavedModel folder")
@@ -183,6 +207,8 @@ def build_parser():
     tune.add_argument("--runs-root", default="runs")
     tune.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
     _add_augment_command(commands)
+    for command in commands.choices.values():
+        command.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up messages")
     parser.subcommands = {"train": train, "transfer": transfer, "generate": generate, "export": export,
                           "evaluate": evaluate, "train-classifier": classifier, "finetune-classifier": tune,
                           "augment": commands.choices["augment"]}
@@ -195,21 +221,29 @@ def _given_options(parser, argv):
     return {action.dest for action in parser._actions if typed & set(action.option_strings)}
 
 
-TRANSFER_DEFAULTS = {"eval_every": 1}  # a transfer run reports KID over training and keeps the best model
-
-
 def _train_options(args, argv, parser):
-    """Defaults <- (transfer defaults) <- preset <- config file <- flags typed on the command line."""
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainOptions)}
+    """Defaults of the command <- preset <- config file <- flags typed on the command line.
+
+    A preset is a recipe for a new GAN: under `transfer`, its architecture entries (spectral
+    normalisation, ...) do not apply, since the source decides them.
+    """
+    values = {f.name: getattr(args, f.name, f.default) for f in dataclasses.fields(TrainOptions)}
     given = _given_options(parser, argv)
-    layered = dict(TRANSFER_DEFAULTS) if args.command == "transfer" else {}
-    layered.update(PRESETS[args.preset] if args.preset else {})
+    layered = dict(PRESETS[args.preset]) if args.preset else {}
+    if args.command == "transfer":
+        layered = {k: v for k, v in layered.items() if k not in FROM_SOURCE}
     if args.config:
         from_file = json.loads(Path(args.config).read_text())
         TrainOptions.from_dict(from_file)  # rejects unknown keys
         layered.update(from_file)  # only the keys the file sets: the rest keep the preset's values
     values.update({k: v for k, v in layered.items() if k not in given})
-    return TrainOptions.from_dict(values).validate()
+    options = TrainOptions.from_dict(values)
+    defaults = TrainOptions()
+    transfer_keys = [k for k in TRANSFER_ONLY if getattr(options, k) != getattr(defaults, k)]
+    if args.command == "train" and transfer_keys:
+        raise UsageError(f"{', '.join(transfer_keys)} adapt a source GAN: use kgantl transfer. "
+                         f"Received in --config: {', '.join(f'{k}={getattr(options, k)!r}' for k in transfer_keys)}")
+    return options.validate()
 
 
 def _parse_labels(text, count):
@@ -223,11 +257,26 @@ def _parse_labels(text, count):
     return np.resize(np.asarray(classes, dtype=np.int32), count)
 
 
-def _generate(args):
+def _write_images(out, images, labels):
     import numpy as np
 
     from kgantl.images import make_grid, save_png
     from kgantl.io import atomic_path
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".png":
+        save_png(out, make_grid(images))
+        return
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as f:
+            if out.suffix == ".npy":
+                np.save(f, images)
+            else:
+                np.savez(f, images=images, **({} if labels is None else {"labels": labels}))
+
+
+def _generate(args):
+    import numpy as np
 
     out = Path(args.out)
     if out.suffix not in (".png", ".npy", ".npz"):
@@ -238,47 +287,23 @@ def _generate(args):
     model_path = Path(args.model)
     if not model_path.exists():
         raise UsageError(f"MODEL must be a .keras file, a run directory or a SavedModel folder. Received: {model_path}")
+    from kgantl.models.loading import open_generator
+
+    sampler = open_generator(model_path)
+    noise = np.random.default_rng(args.seed).standard_normal((args.n, sampler.latent_dim)).astype("float32")
+    images = sampler.generate(noise, labels=labels)  # refuses labels the model was not trained on
     if args.dry_run:
         print(json.dumps({"model": str(model_path), "n": args.n, "out": str(out), "seed": args.seed,
-                          "labels": None if labels is None else labels.tolist()}, indent=2))
+                          "labels": None if labels is None else labels.tolist(),
+                          "model_classes": sampler.class_ids}, indent=2))
         return
-    if (model_path / "saved_model.pb").is_file():
-        import tensorflow as tf
-
-        serve = tf.saved_model.load(str(model_path)).signatures["serve"]
-        latent = serve.structured_input_signature[1]["noise"].shape[-1]
-        noise = np.random.default_rng(args.seed).standard_normal((args.n, latent)).astype("float32")
-        inputs = {"noise": tf.constant(noise)}
-        if "labels" in serve.structured_input_signature[1]:
-            if labels is None:
-                raise UsageError("--labels is required for a conditional model")
-            inputs["labels"] = tf.constant(labels)
-        try:
-            images = serve(**inputs)["images"].numpy()
-        except tf.errors.InvalidArgumentError as error:  # e.g. a label beyond the embedding
-            raise UsageError(f"the SavedModel rejected the inputs ({error.message.splitlines()[0]})") from None
-    else:
-        from kgantl.training import load_gan
-
-        gan = load_gan(model_path)
-        noise = np.random.default_rng(args.seed).standard_normal((args.n, gan.latent_dim)).astype("float32")
-        images = gan.generate(noise=noise, labels=labels)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".png":
-        save_png(out, make_grid(images))
-    else:
-        with atomic_path(out) as tmp:
-            with open(tmp, "wb") as f:
-                if out.suffix == ".npy":
-                    np.save(f, images)
-                else:
-                    np.savez(f, images=images, **({} if labels is None else {"labels": labels}))
+    _write_images(out, images, labels)
     print(f"wrote {len(images)} images to {out}")
 
 
 def _export(args):
     from kgantl.export import DEFAULT_EXPORT_ROOT, export_generator, export_keras
-    from kgantl.training import load_gan
+    from kgantl.models.loading import load_gan
 
     model_path = Path(args.model)
     default = Path(DEFAULT_EXPORT_ROOT) / model_path.stem
@@ -371,17 +396,12 @@ def _finetune_classifier(args):
 def _train(args, argv, parser):
     """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are."""
     from kgantl.callbacks import TrainingDiverged
-    from kgantl.training import prepare_training, resolve_options, run_training
+    from kgantl.training import prepare_training, resolve_training, run_training
 
     try:
         options = _train_options(args, argv, parser)
-        if args.command == "transfer" and not options.source:
-            raise UsageError("--source is required: a .keras file, saved_models/<name> or a run directory")
-        if args.dry_run:
-            from kgantl.data import load_arrays
-
-            arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
-            print(json.dumps(resolve_options(options, arrays).to_dict(), indent=2, sort_keys=True))
+        if args.dry_run:  # every check of a real run, nothing written
+            print(json.dumps(resolve_training(options).options.to_dict(), indent=2, sort_keys=True))
             return 0
         prepared = prepare_training(options)
     except USAGE_ERRORS as error:
@@ -389,10 +409,61 @@ def _train(args, argv, parser):
     try:
         run_training(prepared)
     except TrainingDiverged as error:
-        print(f"kgantl train: {error}", file=sys.stderr)
+        print(f"kgantl {args.command}: {error}", file=sys.stderr)
         return 1
     print(f"run directory: {prepared.run_dir}")
     return 0
+
+
+@contextlib.contextmanager
+def _native_logging_silenced(enabled=True):
+    """Send what C++ code writes to file descriptor 2 to /dev/null while Python's `sys.stderr` keeps its target.
+
+    TensorFlow logs from C++ through absl (oneDNN, CUDA probing, CPU features at start-up; Grappler notes
+    while training), which neither `TF_CPP_MIN_LOG_LEVEL` nor Python's logging silences. Python's own
+    messages (kgantl's log lines, warnings, tracebacks) still reach the terminal: when `sys.stderr` is
+    the process's fd 2 it is re-opened on a copy of it first. `--verbose` turns this off.
+    """
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    saved_stream = sys.stderr
+    try:
+        python_writes_fd2 = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # e.g. a test's capture object: it does not write to fd 2
+        python_writes_fd2 = False
+    if python_writes_fd2:
+        sys.stderr = os.fdopen(os.dup(saved_fd), "w", buffering=1, encoding=saved_stream.encoding,
+                               errors="backslashreplace")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
+        if python_writes_fd2:
+            temporary, sys.stderr = sys.stderr, saved_stream
+            # Log handlers made meanwhile (ours, TensorFlow's) hold the temporary stream: give them the real one.
+            loggers = [logging.getLogger(), *(logger for logger in logging.Logger.manager.loggerDict.values()
+                                             if isinstance(logger, logging.Logger))]
+            for handler in (h for logger in loggers for h in logger.handlers):
+                if isinstance(handler, logging.StreamHandler) and handler.stream is temporary:
+                    handler.setStream(saved_stream)
+            temporary.close()
+
+
+def _load_tensorflow():
+    """Import TensorFlow and Keras, start its devices (which logs) and register kgantl's Keras classes."""
+    import kgantl
+    import tensorflow as tf
+
+    tf.config.list_logical_devices()
+    kgantl.register_serializable_classes()
 
 
 def main(argv=None):
@@ -405,22 +476,40 @@ def main(argv=None):
         Exit status: 0 success, 1 training diverged, 2 usage or input error.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
-    logging.basicConfig(level=logging.WARNING, format="kgantl: %(message)s")
     parser = build_parser()
     command = argv[0] if argv and not argv[0].startswith("-") else None
+    prefix = f"kgantl {command}" if command in parser.subcommands else "kgantl"
     try:
         args = parser.parse_args(argv)
-        if args.command in ("train", "transfer"):
-            return _train(args, argv, parser.subcommands[args.command])
-        {"generate": _generate, "export": _export, "evaluate": _evaluate, "train-classifier": _train_classifier,
-         "augment": _augment,
-         "finetune-classifier": _finetune_classifier}[args.command](args)
-        return 0
-    except (UsageError, *USAGE_ERRORS) as error:
-        prefix = f"kgantl {command}" if command in parser.subcommands else "kgantl"
-        message = " ".join(str(error).split())
-        print(f"{prefix}: error: {message}", file=sys.stderr)
+    except UsageError as error:
+        print(f"{prefix}: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if args.verbose else "2")
+    with _native_logging_silenced(enabled=not args.verbose):
+        logging.basicConfig(level=logging.WARNING, format="kgantl: %(message)s")
+        try:
+            _load_tensorflow()
+            return _run_command(args, argv, parser)
+        except UsageError as error:
+            print(f"{prefix}: error: {' '.join(str(error).split())}", file=sys.stderr)
+            return 2
+
+
+def _run_command(args, argv, parser):
+    """Run the parsed command; returns its exit status. Usage errors surface as `UsageError`."""
+    if args.command in ("train", "transfer"):
+        return _train(args, argv, parser.subcommands[args.command])
+    if args.command == "augment":
+        _augment(args)
+        return 0
+    try:
+        {"generate": _generate, "export": _export, "evaluate": _evaluate, "train-classifier": _train_classifier,
+         "finetune-classifier": _finetune_classifier}[args.command](args)
+    except USAGE_ERRORS as error:
+        # generate, export and evaluate only read inputs and write results. train-classifier and
+        # finetune-classifier do not separate set-up from training yet: any such error of theirs exits 2.
+        raise UsageError(str(error)) from None
+    return 0
 
 
 if __name__ == "__main__":

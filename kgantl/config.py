@@ -2,18 +2,41 @@
 
 Configuration flows one way: CLI flags or notebook code -> `TrainOptions` -> `kgantl.training.train`.
 The resolved options are written as `options.json` into every run directory.
+
+This module imports neither TensorFlow nor Keras (the command line builds its `--help` from these fields
+without loading them); the checks that need them import them when they run.
 """
 import dataclasses
 import json
 from pathlib import Path
 from typing import Optional
 
-from kgantl.data.augment import parse_policy
-from kgantl.losses import LOSSES
+from kgantl.io import write_json
+
+# The names of `kgantl.losses.LOSSES`, kept here so the options load without TensorFlow (a test keeps them equal).
+LOSS_NAMES = ("nonsaturating", "minimax", "hinge", "wgan-gp")
+# Architecture defaults of a new GAN; a transfer run takes these from its source instead.
+ARCHITECTURE_DEFAULTS = {"image_size": 28, "latent_dim": 128, "width": 64}
+# Options that only mean something when adapting a source GAN (`kgantl transfer`).
+TRANSFER_ONLY = ("source", "strategy", "phase_epochs", "reptile_data", "reptile_iterations", "reptile_inner_steps",
+                 "reptile_step_size")
+# Options a transfer run takes from its source; `kgantl transfer` does not offer them.
+FROM_SOURCE = ("image_size", "channels", "latent_dim", "width", "norm", "spectral_norm")
 
 
-def _field(default, help_text, **kwargs):
+def option_field(default, help_text, **kwargs):
+    """A dataclass field whose help text, allowed values (`choices`) and shown default (`default_text`) the
+    command line reads."""
     return dataclasses.field(default=default, metadata={"help": help_text, **kwargs})
+
+
+def check_choices(options):
+    """Raise `ValueError` for the first field of a dataclass of options whose value is not among its `choices`."""
+    for field in dataclasses.fields(options):
+        choices = field.metadata.get("choices")
+        if choices and getattr(options, field.name) not in choices:
+            raise ValueError(f"{field.name} must be one of {', '.join(choices)}. "
+                             f"Received: {field.name}={getattr(options, field.name)!r}")
 
 
 @dataclasses.dataclass
@@ -25,47 +48,51 @@ class TrainOptions:
         >>> history = kgantl.training.train(options)
     """
 
-    data: str = _field("fashion_mnist:0-4", "data spec: fashion_mnist[:CLASSES], digits[:CLASSES], tfds:NAME, "
+    data: str = option_field("fashion_mnist:0-4", "data spec: fashion_mnist[:CLASSES], digits[:CLASSES], tfds:NAME, "
                                             "a folder, or an .npz/.npy file")
-    shots: Optional[int] = _field(None, "images per class by the n-shot rule (default: all)")
-    seed: int = _field(0, "seed of the n-shot rule, shuffling, weights and noise")
-    image_size: int = _field(28, "image side; 4 or 7 times a power of two (8, 16, 28, 32, 64, ...)")
-    channels: Optional[int] = _field(None, "1 or 3 (default: those of the data)")
-    conditional: bool = _field(False, "class-conditional GAN (label embedding in G, projection D)")
-    latent_dim: int = _field(128, "noise size")
-    width: int = _field(64, "base number of filters")
-    norm: str = _field("none", "generator normalisation", choices=("none", "batch"))
-    spectral_norm: bool = _field(False, "spectral normalisation in D")
-    loss: str = _field("nonsaturating", "GAN loss", choices=tuple(LOSSES))
-    n_critic: int = _field(1, "discriminator updates per generator update")
-    r1_weight: float = _field(0.0, "R1 penalty gamma (0: off)")
-    gp_weight: float = _field(10.0, "gradient penalty weight (wgan-gp only)")
-    d_lr: float = _field(2e-4, "discriminator learning rate")
-    g_lr: float = _field(2e-4, "generator learning rate")
-    beta_1: float = _field(0.5, "Adam beta_1 of both optimizers")
-    batch_size: int = _field(64, "images per batch")
-    epochs: int = _field(10, "epochs to train")
-    steps_per_epoch: Optional[int] = _field(None, "batches per epoch (default: one pass over the data)")
-    diffaugment: str = _field("", "DiffAugment policy, e.g. color,translation,cutout (default: none)")
-    ada_target: Optional[float] = _field(None, "adaptive augmentation target for E[sign(D(real))], e.g. 0.6")
-    ema_decay: float = _field(0.999, "generator EMA decay (0: off)")
-    jit_compile: str = _field("auto", "XLA: auto (GPU only), on or off", choices=("auto", "on", "off"))
-    sample_every: int = _field(1, "write a sample grid every N epochs")
-    eval_every: int = _field(0, "compute KID every N epochs and keep best.keras (0: off)")
-    eval_ref: Optional[str] = _field(None, "reference data spec for KID, test split (default: --data)")
-    eval_extractor: str = _field("fmnist", "feature extractor for KID", choices=("fmnist", "inception_v3"))
-    source: Optional[str] = _field(None, "source GAN to transfer from: a .keras file, saved_models/<name> or a "
+    shots: Optional[int] = option_field(None, "images per class by the n-shot rule (default: all)")
+    seed: int = option_field(0, "seed of the n-shot rule, shuffling, weights and noise")
+    image_size: Optional[int] = option_field(None, "image side; 4 or 7 times a power of two (8, 16, 28, 32, 64, ...); "
+                                             "other data is resized", default_text="28")
+    channels: Optional[int] = option_field(None, "1 or 3 (default: those of the data)")
+    conditional: bool = option_field(False, "class-conditional GAN (label embedding in G, projection D)")
+    latent_dim: Optional[int] = option_field(None, "noise size", default_text="128")
+    width: Optional[int] = option_field(None, "base number of filters", default_text="64")
+    norm: str = option_field("none", "generator normalisation", choices=("none", "batch"))
+    spectral_norm: bool = option_field(False, "spectral normalisation in D")
+    loss: str = option_field("nonsaturating", "GAN loss", choices=LOSS_NAMES)
+    n_critic: int = option_field(1, "discriminator updates per generator update")
+    r1_weight: float = option_field(0.0, "R1 penalty gamma (0: off)")
+    gp_weight: float = option_field(10.0, "gradient penalty weight (wgan-gp only)")
+    d_lr: float = option_field(2e-4, "discriminator learning rate")
+    g_lr: float = option_field(2e-4, "generator learning rate")
+    beta_1: float = option_field(0.5, "Adam beta_1 of both optimizers")
+    batch_size: int = option_field(64, "images per batch")
+    epochs: int = option_field(10, "epochs to train")
+    steps_per_epoch: Optional[int] = option_field(None, "batches per epoch (default: one pass over the data)")
+    diffaugment: str = option_field("", "DiffAugment policy, e.g. color,translation,cutout (default: none)")
+    ada_target: Optional[float] = option_field(None, "adaptive augmentation target for E[sign(D(real))], e.g. 0.6")
+    ema_decay: float = option_field(0.999, "generator EMA decay (0: off)")
+    jit_compile: str = option_field("auto", "XLA: auto (GPU only), on or off", choices=("auto", "on", "off"))
+    sample_every: int = option_field(1, "write a sample grid every N epochs")
+    eval_every: int = option_field(0, "compute KID every N epochs and keep best.keras (0: off)", transfer_default=1)
+    eval_ref: Optional[str] = option_field(None, "reference data spec for KID, test split (default: the training data)")
+    eval_extractor: str = option_field("fmnist", "feature extractor for KID", choices=("fmnist", "inception_v3"))
+    source: Optional[str] = option_field(None, "source GAN to transfer from: a .keras file, saved_models/<name> or a "
                                          "run directory (image size, channels, latent size and conditioning "
                                          "then come from it)")
-    strategy: str = _field("finetune", "transfer strategy: finetune, freeze_d:K, alternate or feature_d")
-    phase_epochs: int = _field(1, "epochs per phase of the alternate strategy")
-    reptile_data: Optional[str] = _field(None, "source data spec whose classes are Reptile's tasks "
+    strategy: Optional[str] = option_field(None, "transfer strategy: finetune, freeze_d:K (K lowest D blocks frozen), "
+                                           "alternate, feature_d or reptile", default_text="finetune")
+    phase_epochs: int = option_field(1, "epochs per phase of the alternate strategy")
+    reptile_data: Optional[str] = option_field(None, "source data spec whose classes are Reptile's tasks "
                                                "(strategy reptile), e.g. fashion_mnist:0-4")
-    reptile_iterations: int = _field(100, "Reptile meta-iterations (tasks)")
-    reptile_inner_steps: int = _field(5, "GAN steps per Reptile task")
-    reptile_step_size: float = _field(0.1, "initial Reptile meta step size (decays linearly to 0)")
-    run_dir: Optional[str] = _field(None, "run directory (default: a new numbered one under runs_root)")
-    runs_root: str = _field("runs", "parent of the numbered run directories")
+    reptile_iterations: int = option_field(100, "Reptile meta-iterations (tasks)")
+    reptile_inner_steps: int = option_field(5, "GAN steps per Reptile task")
+    reptile_step_size: float = option_field(0.1, "initial Reptile meta step size (decays linearly to 0)")
+    tensorboard: bool = option_field(False, "also write TensorBoard event files (scalars and sample grids) into "
+                                      "<run>/tensorboard")
+    run_dir: Optional[str] = option_field(None, "run directory (default: a new numbered one under runs_root)")
+    runs_root: str = option_field("runs", "parent of the numbered run directories")
 
     def validate(self):
         """Check every option; raise one `ValueError` naming the first bad one.
@@ -80,22 +107,18 @@ class TrainOptions:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
 
-        for name in ("latent_dim", "width", "n_critic", "batch_size", "epochs", "sample_every", "image_size",
-                     "phase_epochs", "reptile_iterations", "reptile_inner_steps"):
+        for name in ("n_critic", "batch_size", "epochs", "sample_every", "phase_epochs", "reptile_iterations",
+                     "reptile_inner_steps"):
             positive_int(name)
         if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise ValueError(f"eval_every must be a non-negative integer. Received: eval_every={self.eval_every!r}")
-        for name in ("shots", "steps_per_epoch"):
+        for name in ("shots", "steps_per_epoch", "image_size", "latent_dim", "width"):
             positive_int(name, allow_none=True)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer. Received: seed={self.seed!r}")
         if self.channels not in (None, 1, 3):
             raise ValueError(f"channels must be 1 or 3. Received: channels={self.channels!r}")
-        for field in dataclasses.fields(self):
-            choices = field.metadata.get("choices")
-            if choices and getattr(self, field.name) not in choices:
-                raise ValueError(f"{field.name} must be one of {', '.join(choices)}. "
-                                 f"Received: {field.name}={getattr(self, field.name)!r}")
+        check_choices(self)
         for name in ("d_lr", "g_lr"):
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"{name} must be > 0. Received: {name}={getattr(self, name)!r}")
@@ -108,18 +131,24 @@ class TrainOptions:
             raise ValueError(f"ema_decay must be in [0, 1). Received: ema_decay={self.ema_decay!r}")
         if self.ada_target is not None and not -1 <= float(self.ada_target) < 1:
             raise ValueError(f"ada_target must be in [-1, 1). Received: ada_target={self.ada_target!r}")
-        parse_policy(self.diffaugment)
-        from kgantl.transfer.gan_transfer import parse_strategy
-
-        if parse_strategy(self.strategy)[0] == "reptile" and not self.reptile_data:
-            raise ValueError("strategy reptile needs reptile_data, the source spec whose classes are the tasks "
-                             "(e.g. fashion_mnist:0-4). Received: reptile_data=None")
+        if self.strategy is not None and not self.source:
+            raise ValueError(f"strategy says how to adapt a source GAN: give source too (kgantl transfer --source), "
+                             f"or leave strategy out to train a new GAN. Received: strategy={self.strategy!r}, "
+                             f"source=None")
         if not 0 < float(self.reptile_step_size) <= 1:
             raise ValueError(f"reptile_step_size must be in (0, 1]. Received: {self.reptile_step_size!r}")
+        # Checks that need TensorFlow; the strategy itself is parsed (once) by the training code.
+        from kgantl.data.augment import parse_policy
         from kgantl.models.builders import upsampling_plan
 
-        upsampling_plan(self.image_size)
+        parse_policy(self.diffaugment)
+        if self.image_size is not None:
+            upsampling_plan(self.image_size)
         return self
+
+    def with_architecture_defaults(self):
+        """These options with `image_size`, `latent_dim` and `width` filled in where unset (a new GAN's)."""
+        return dataclasses.replace(self, **{k: v for k, v in ARCHITECTURE_DEFAULTS.items() if getattr(self, k) is None})
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -131,11 +160,12 @@ class TrainOptions:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"Unknown training options: {', '.join(unknown)}. Known: {', '.join(sorted(known))}")
+        if data.get("strategy") == "finetune" and not data.get("source"):
+            # Written by kgantl 0.1.0, whose default strategy was recorded for every run: no transfer.
+            data = {**data, "strategy": None}
         return cls(**data)
 
     def to_json(self, path):
-        from kgantl.io import write_json
-
         write_json(path, self.to_dict())
 
     @classmethod

@@ -1,5 +1,6 @@
 """Exports: the generator as a TensorFlow SavedModel that needs neither kgantl nor Keras to run, and the
 whole GAN as a compact `.keras` file without optimizer state, for shipping as a transfer source."""
+import json
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import tensorflow as tf
 from kgantl.io import atomic_path
 
 DEFAULT_EXPORT_ROOT = "saved_models"
+# Beside saved_model.pb: what the signature cannot say (the classes a conditional generator was trained on).
+EXPORT_INFO_FILE = "kgantl_generator.json"
 
 
 def export_generator(gan, export_dir, use_ema=True):
@@ -16,7 +19,9 @@ def export_generator(gan, export_dir, use_ema=True):
 
     The signature takes `noise` (float32, (N, latent_dim)) and, for a conditional model, `labels`
     (int32, (N,)), and returns `images` (float32, (N, H, W, C) in [-1, 1]). Load it anywhere with
-    `tf.saved_model.load(export_dir).serve(noise=...)`.
+    `tf.saved_model.load(export_dir).serve(noise=...)`. `kgantl_generator.json` beside it records the
+    latent size and, for a conditional model, the class ids it was trained on (`class_ids`), which
+    `kgantl generate` and `kgantl.models.loading.open_generator` check labels against.
 
     The export is written to a temporary folder and moved into place (an older export is moved aside
     first and deleted last), so a failure at any point leaves a complete SavedModel or none.
@@ -50,6 +55,9 @@ def export_generator(gan, export_dir, use_ema=True):
     shutil.rmtree(partial, ignore_errors=True)
     try:
         archive.write_out(str(partial), verbose=False)
+        info = {"latent_dim": int(gan.latent_dim), "image_shape": [int(d) for d in generator.outputs[0].shape[1:]],
+                "class_ids": gan.trained_class_ids()}
+        (partial / EXPORT_INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
         if export_dir.exists():
             shutil.rmtree(previous, ignore_errors=True)
             export_dir.rename(previous)

@@ -7,11 +7,14 @@ import json
 import re
 from pathlib import Path
 
-from kgantl.callbacks.checkpoint import latest_epoch
+from kgantl.callbacks.checkpoint import LATEST, latest_epoch
 
 OPTIONS_FILE = "options.json"
 CHECKPOINTS = "checkpoints"
-_LOCATION_KEYS = ("run_dir", "runs_root")
+MODEL_FILE = "model.keras"  # written last: a run directory holding it (newer than its checkpoints) is finished
+ARCHITECTURE_FILE = "architecture.json"  # the GAN's Keras config, so checkpoints load without the options
+# Not part of what a run computes: a run may be resumed with other values of these.
+_LOCATION_KEYS = ("run_dir", "runs_root", "tensorboard")
 
 
 def _slug(text):
@@ -19,20 +22,36 @@ def _slug(text):
 
 
 def _comparable(options_dict, ignore=()):
-    # Through TrainOptions, so a run written before an option existed compares with its default.
-    from kgantl.config import TrainOptions
+    """Resolved options as they decide a run's result, so a run written by an older kgantl compares equal.
+
+    Through `TrainOptions`, a run written before an option existed compares with its default. A new GAN's
+    unset architecture takes its defaults; a transfer run's architecture is its source's, whatever an
+    older version recorded for it.
+    """
+    from kgantl.config import ARCHITECTURE_DEFAULTS, FROM_SOURCE, TrainOptions
 
     full = TrainOptions.from_dict(options_dict).to_dict()
+    if full["source"]:
+        ignore = (*ignore, *FROM_SOURCE)
+    else:
+        full.update({k: v for k, v in ARCHITECTURE_DEFAULTS.items() if full[k] is None})
     return {k: v for k, v in full.items() if k not in _LOCATION_KEYS and k not in ignore}
 
 
 def is_finished(run_dir, epochs):
-    """True when the run's checkpoints already cover `epochs` epochs."""
-    return latest_epoch(Path(run_dir) / CHECKPOINTS) >= epochs
+    """True when the run trained `epochs` epochs and saved its final `model.keras` after the last checkpoint.
+
+    Checkpoints alone are not enough: a kill between the last checkpoint and `model.keras` leaves a run
+    that the same command must finish (it restores the checkpoint, trains nothing and saves).
+    """
+    run_dir = Path(run_dir)
+    latest, final = run_dir / CHECKPOINTS / LATEST, run_dir / MODEL_FILE
+    return (latest_epoch(run_dir / CHECKPOINTS) >= epochs and final.is_file()
+            and final.stat().st_mtime >= latest.stat().st_mtime)
 
 
 def find_resumable(runs_root, options):
-    """The newest unfinished run under `runs_root` whose options equal `options`, or None."""
+    """The newest unfinished run under `runs_root` whose options equal `options`, or None (see `is_finished`)."""
     root = Path(runs_root)
     if not root.is_dir():
         return None

@@ -1,31 +1,44 @@
-"""`train(options)`: the one entry used by the CLI, notebooks and benchmarks."""
+"""`train(options)`: the one entry used by the CLI, notebooks and benchmarks.
+
+A run goes through three steps, so that every input error surfaces before anything is written:
+`resolve_training` (validate, load data and source, build the GAN), `prepare_training` (run directory,
+checkpoint restore, work before the first epoch) and `run_training` (fit, then save).
+"""
 import dataclasses
 import logging
 import math
 from pathlib import Path
+from typing import Optional
 
 import keras
 
 from kgantl import callbacks as kcallbacks
-from kgantl.callbacks.checkpoint import LATEST
-from kgantl.config import TrainOptions
+from kgantl.config import FROM_SOURCE, TrainOptions
 from kgantl.data.pipeline import load_arrays, make_dataset
+from kgantl.data.sources import ImageArrays
+from kgantl.export import export_generator
 from kgantl.io import atomic_path
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
-from kgantl.runs import CHECKPOINTS, OPTIONS_FILE, prepare_run_dir
+from kgantl.models.loading import load_gan, save_architecture
+from kgantl.runs import CHECKPOINTS, MODEL_FILE, prepare_run_dir
+from kgantl.transfer.gan_transfer import set_phase, source_architecture
+from kgantl.transfer.strategy import Strategy, parse_strategy, prepare_transfer
 
 logger = logging.getLogger("kgantl")
-MODEL_FILE = "model.keras"
 EVAL_BATCH = 250
+DEFAULT_STRATEGY = "finetune"
 _JIT = {"auto": "auto", "on": True, "off": False}
 
 
-def build_gan(options, num_classes=None):
+def build_gan(options, num_classes=None, class_ids=None, source=None, strategy=None):
     """Build and compile the GAN that `options` describe: new networks, or a source GAN adapted by a strategy.
 
     Args:
-        options: resolved `TrainOptions` (channels set).
-        num_classes: class count, required when `options.conditional` (and no source is given).
+        options: resolved `TrainOptions` (see `resolve_options`).
+        num_classes: label-embedding size, required when `options.conditional`.
+        class_ids: the classes the conditional GAN is trained on (kept in the saved model).
+        source: the loaded source `GAN` (default: loaded from `options.source`, if any).
+        strategy: the parsed `Strategy` (default: parsed from `options.strategy`).
 
     Returns:
         A compiled `GAN` or `ConditionalGAN`.
@@ -33,16 +46,16 @@ def build_gan(options, num_classes=None):
     gan_kwargs = dict(augment=options.diffaugment or None, ada_target=options.ada_target,
                       ema_decay=options.ema_decay, seed=options.seed)
     if options.source:
-        from kgantl.transfer.gan_transfer import prepare_transfer
-
-        gan, _ = prepare_transfer(options.source, options.strategy,
-                                  num_classes=num_classes if options.conditional else None, **gan_kwargs)
+        gan, _ = prepare_transfer(source if source is not None else load_gan(options.source),
+                                  strategy or parse_strategy(options.strategy or DEFAULT_STRATEGY),
+                                  num_classes=num_classes if options.conditional else None,
+                                  class_ids=class_ids if options.conditional else None, **gan_kwargs)
     else:
-        gan = _new_gan(options, num_classes, gan_kwargs)
+        gan = _new_gan(options, num_classes, class_ids, gan_kwargs)
     return _compile(gan, options)
 
 
-def _new_gan(options, num_classes, gan_kwargs):
+def _new_gan(options, num_classes, class_ids, gan_kwargs):
     classes = num_classes if options.conditional else None
     if options.conditional and not num_classes or (classes is not None and classes < 2):
         raise ValueError(f"A conditional GAN needs data with at least 2 classes. Received: num_classes={num_classes}")
@@ -50,14 +63,15 @@ def _new_gan(options, num_classes, gan_kwargs):
                                 num_classes=classes, norm=options.norm, seed=options.seed)
     discriminator = build_discriminator(options.image_size, options.channels, options.width, num_classes=classes,
                                         spectral_norm=options.spectral_norm, seed=options.seed + 1)
-    model_class = ConditionalGAN if options.conditional else GAN
-    return model_class(generator, discriminator, **gan_kwargs)
+    if options.conditional:
+        return ConditionalGAN(generator, discriminator, class_ids=class_ids, **gan_kwargs)
+    return GAN(generator, discriminator, **gan_kwargs)
 
 
 def _compile(gan, options):
     metrics = []
     if options.eval_every:
-        from kgantl.metrics import KernelInceptionDistance
+        from kgantl.metrics.keras_metrics import KernelInceptionDistance
 
         metrics.append(KernelInceptionDistance(options.eval_extractor))
     gan.compile(
@@ -69,25 +83,84 @@ def _compile(gan, options):
     return gan
 
 
-def resolve_options(options, arrays):
+def resolve_options(options, arrays, source=None):
     """Fill the options that depend on the data (channels, steps per epoch) or on a transfer source.
 
-    With `options.source`, the image size, channels and latent size are the source generator's, whatever
-    the flags said; a conditional source makes the run conditional.
-    """
-    channels = options.channels or (1 if arrays.images.shape[-1] == 1 else 3)
-    steps = options.steps_per_epoch or max(1, math.ceil(len(arrays.images) / options.batch_size))
-    options = dataclasses.replace(options, channels=channels, steps_per_epoch=steps)
-    if options.source:
-        from kgantl.transfer.gan_transfer import load_source_gan
+    A new GAN takes the architecture defaults for what is unset. A transfer run takes its architecture
+    (image size, channels, latent size, width, normalisation, spectral normalisation) from the source: a
+    value given for one of them that differs from the source's is refused, not overridden, and the
+    source's values are what the resolved options record. A conditional source makes the run conditional.
 
-        generator = load_source_gan(options.source).generator
-        height, _, source_channels = generator.output_shape[1:]
-        # A conditional source stays conditional; an unconditional one becomes conditional on request.
-        options = dataclasses.replace(options, image_size=int(height), channels=int(source_channels),
-                                      latent_dim=int(generator.inputs[0].shape[-1]),
-                                      conditional=options.conditional or len(generator.inputs) == 2)
-    return options
+    Args:
+        options: validated `TrainOptions`.
+        arrays: the training `ImageArrays`.
+        source: the source `GAN` when `options.source` is set (default: loaded from `options.source`).
+
+    Returns:
+        The resolved `TrainOptions`.
+
+    Raises:
+        ValueError: an option contradicts the source.
+    """
+    steps = options.steps_per_epoch or max(1, math.ceil(len(arrays.images) / options.batch_size))
+    options = dataclasses.replace(options, steps_per_epoch=steps)
+    if not options.source:
+        options = options.with_architecture_defaults()
+        channels = options.channels or (1 if arrays.images.shape[-1] == 1 else 3)
+        return dataclasses.replace(options, channels=channels)
+    source = source if source is not None else load_gan(options.source)
+    taken = source_architecture(source.generator, source.discriminator)
+    unset = {f.name: f.default for f in dataclasses.fields(TrainOptions) if f.name in FROM_SOURCE}
+    for name in FROM_SOURCE:
+        given = getattr(options, name)
+        if given != unset[name] and given != taken[name]:
+            raise ValueError(f"{name} comes from the source GAN, which has {taken[name]}: leave it out or give "
+                             f"{taken[name]} (the target images are resized to the source's size). "
+                             f"Received: {name}={given}")
+    conditional = options.conditional or len(source.generator.inputs) == 2
+    return dataclasses.replace(options, **taken, conditional=conditional,
+                               strategy=options.strategy or DEFAULT_STRATEGY)
+
+
+def _log_resizing(arrays, options, spec):
+    height, width = arrays.images.shape[1:3]
+    if (height, width) != (options.image_size, options.image_size):
+        logger.warning("resizing the %dx%d images of %s to %dx%d%s", height, width, spec, options.image_size,
+                       options.image_size, " (the source GAN's size)" if options.source else "")
+
+
+@dataclasses.dataclass
+class ResolvedRun:
+    """A run checked and built, with nothing written yet: what `--dry-run` prints and `prepare_training` uses."""
+
+    options: TrainOptions
+    arrays: ImageArrays
+    gan: keras.Model
+    strategy: Optional[Strategy]
+    reference: Optional[ImageArrays] = None  # the KID reference (test split), with `eval_every`
+    strategy_data: Optional[ImageArrays] = None  # what the strategy needs before fitting (Reptile's tasks)
+
+
+def resolve_training(options):
+    """Validate options, load every data set and the source, parse the strategy, build the GAN. Writes nothing.
+
+    Every input error surfaces here (the CLI maps them to exit status 2), including the ones only the
+    source can reveal, such as `freeze_d:K` with more blocks than its discriminator has, and those of
+    the KID reference and Reptile's task data.
+
+    Returns:
+        `ResolvedRun`.
+    """
+    options.validate()
+    arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
+    source = load_gan(options.source) if options.source else None
+    strategy = parse_strategy(options.strategy or DEFAULT_STRATEGY) if source is not None else None
+    options = resolve_options(options, arrays, source)
+    strategy_data = strategy.load_data(options) if strategy is not None else None
+    reference = load_arrays(options.eval_ref or options.data, split="test") if options.eval_every else None
+    class_ids = sorted(set(arrays.labels.tolist())) if options.conditional else None
+    gan = build_gan(options, arrays.num_classes, class_ids=class_ids, source=source, strategy=strategy)
+    return ResolvedRun(options, arrays, gan, strategy, reference, strategy_data)
 
 
 @dataclasses.dataclass
@@ -101,12 +174,28 @@ class PreparedRun:
     callbacks: list
     run_dir: Path
     initial_epoch: int
+    strategy: Optional[Strategy] = None
+
+
+def _run_callbacks(options, arrays, run_dir):
+    class_ids = sorted(set(arrays.labels.tolist())) if options.conditional else None
+    grid = dict(seed=options.seed, num_classes=arrays.num_classes if options.conditional else None, class_ids=class_ids)
+    run_callbacks = [
+        kcallbacks.DivergenceGuard(),
+        kcallbacks.SampleGrid(run_dir / "samples", every=options.sample_every, **grid),
+        kcallbacks.JsonlLogger(run_dir / "metrics.jsonl"),
+        kcallbacks.EpochCheckpoint(run_dir / CHECKPOINTS),
+    ]
+    if options.eval_every:
+        # Before the epoch checkpoint, so a kill between the two never loses a better model.
+        run_callbacks.insert(3, kcallbacks.BestCheckpoint(run_dir, monitor="val_kid", mode="min"))
+    if options.tensorboard:
+        run_callbacks.append(kcallbacks.TensorBoardLogger(run_dir / "tensorboard", every=options.sample_every, **grid))
+    return run_callbacks
 
 
 def prepare_training(options, callbacks=()):
-    """Validate options, load data, build the GAN, pick the run directory and restore its checkpoint.
-
-    Every input error surfaces here, before anything is trained (the CLI maps them to exit status 2).
+    """Resolve the run, pick its directory, restore its checkpoint and do the strategy's work before fitting.
 
     Args:
         options: `TrainOptions`.
@@ -115,86 +204,68 @@ def prepare_training(options, callbacks=()):
     Returns:
         `PreparedRun`.
     """
-    options.validate()
-    arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
-    options = resolve_options(options, arrays)
-    gan = build_gan(options, arrays.num_classes)  # before the run directory: bad options leave nothing behind
+    resolved = resolve_training(options)
+    options, arrays, gan = resolved.options, resolved.arrays, resolved.gan
+    _log_resizing(arrays, options, options.data)
     run_dir = prepare_run_dir(options)
+    save_architecture(gan, run_dir)  # lets `load_gan` open the run from its checkpoints alone
     initial_epoch = kcallbacks.restore_checkpoint(gan, run_dir / CHECKPOINTS)
-    if options.source and options.strategy == "reptile" and initial_epoch == 0:
-        # Meta-training before the first epoch; after a checkpoint, its result is in the restored weights.
-        from kgantl.transfer.reptile import reptile
-
-        reptile(gan, load_arrays(options.reptile_data), meta_iterations=options.reptile_iterations,
-                inner_steps=options.reptile_inner_steps, meta_step_size=options.reptile_step_size,
-                batch_size=options.batch_size, seed=options.seed)
+    if resolved.strategy is not None:
+        resolved.strategy.before_fit(gan, options, initial_epoch, resolved.strategy_data)
     # Skipping the batches already trained on replays the exact data order of an uninterrupted run.
     dataset = make_dataset(arrays, image_size=options.image_size, channels=options.channels,
                            batch_size=options.batch_size, seed=options.seed, repeat=True,
                            with_labels=options.conditional, skip_batches=initial_epoch * options.steps_per_epoch)
-    run_callbacks = [
-        kcallbacks.DivergenceGuard(),
-        kcallbacks.SampleGrid(run_dir / "samples", every=options.sample_every, seed=options.seed,
-                              num_classes=arrays.num_classes if options.conditional else None,
-                              class_ids=sorted(set(arrays.labels.tolist())) if options.conditional else None),
-        kcallbacks.JsonlLogger(run_dir / "metrics.jsonl"),
-        kcallbacks.EpochCheckpoint(run_dir / CHECKPOINTS),
-        *callbacks,
-    ]
     validation = None
-    if options.eval_every:
+    if resolved.reference is not None:
         # KID against the test split, one KID subset per batch of 250 real and 250 generated images.
         # Shuffled (with a fixed seed) so no subset is a single class of a class-sorted set; full batches
         # only, since a 1-image batch has no unbiased KID.
-        reference = load_arrays(options.eval_ref or options.data, split="test")
+        reference = resolved.reference
         validation = make_dataset(reference, image_size=options.image_size, channels=options.channels,
                                   batch_size=min(EVAL_BATCH, len(reference.images)), seed=options.seed,
                                   with_labels=options.conditional, drop_remainder=True)
-        # Before the epoch checkpoint, so a kill between the two never loses a better model.
-        run_callbacks.insert(3, kcallbacks.BestCheckpoint(run_dir, monitor="val_kid", mode="min"))
-    return PreparedRun(options, gan, dataset, validation, run_callbacks, run_dir, initial_epoch)
+    run_callbacks = _run_callbacks(options, arrays, run_dir) + list(callbacks)
+    return PreparedRun(options, gan, dataset, validation, run_callbacks, run_dir, initial_epoch, resolved.strategy)
 
 
 def run_training(prepared, verbose="auto"):
-    """Fit a `PreparedRun` to its last epoch and save `model.keras` in its run directory.
+    """Fit a `PreparedRun` to its last epoch, then export (transfer runs) and save `model.keras`.
 
-    The `alternate` transfer strategy runs as phases (D only, then G only, ...), each its own `fit` call;
-    transfer runs also export their generator as a SavedModel into `<run>/saved_model`.
+    The strategy says which `fit` calls to make (`alternate`: D only, then G only, ...). `model.keras` is
+    written last: its presence marks a finished run, so a kill before it makes the same command finish
+    the run (restore the last checkpoint, fit nothing, save) instead of starting a new one.
 
     Returns:
-        The Keras `History` of the last `fit` call.
+        The Keras `History` of the last `fit` call (None when every epoch was already trained).
     """
-    from kgantl.transfer.gan_transfer import alternating_phases, parse_strategy, set_phase
-
     options, gan = prepared.options, prepared.gan
     if prepared.initial_epoch:
         logger.warning("Resuming %s from epoch %d of %d", prepared.run_dir, prepared.initial_epoch, options.epochs)
-    alternate = options.source and parse_strategy(options.strategy)[0] == "alternate"
-    phases = (alternating_phases(options.epochs, options.phase_epochs, prepared.initial_epoch) if alternate
-              else [(prepared.initial_epoch, options.epochs, None)])
+    phases = (prepared.strategy.phases(options.epochs, options.phase_epochs, prepared.initial_epoch)
+              if prepared.strategy else Strategy(DEFAULT_STRATEGY).phases(options.epochs, 1, prepared.initial_epoch))
     history = None
     for start, end, phase in phases:
-        if alternate:
+        if phase is not None:
             set_phase(gan, phase)
         history = gan.fit(prepared.dataset, epochs=end, steps_per_epoch=options.steps_per_epoch, initial_epoch=start,
                           callbacks=prepared.callbacks, verbose=verbose, shuffle=False,
                           validation_data=prepared.validation, validation_freq=options.eval_every or 1)
-    if alternate:
+    if any(phase is not None for _, _, phase in phases):
         set_phase(gan, None)
+    if options.source:
+        export_generator(gan, prepared.run_dir / "saved_model")
     with atomic_path(prepared.run_dir / MODEL_FILE) as tmp:
         gan.save(tmp)
-    if options.source:
-        from kgantl.export import export_generator
-
-        export_generator(gan, prepared.run_dir / "saved_model")
     return history
 
 
 def train(options, callbacks=(), verbose="auto"):
     """Train a GAN as `options` say, in its own run directory, resuming an unfinished identical run.
 
-    The run directory receives `options.json`, `samples/epoch_NNNN.png`, `metrics.jsonl`,
-    `checkpoints/` (one per epoch, atomic) and, at the end, `model.keras`.
+    The run directory receives `options.json`, `architecture.json`, `samples/epoch_NNNN.png`,
+    `metrics.jsonl`, `checkpoints/` (one per epoch, atomic), `tensorboard/` with `options.tensorboard`,
+    and, at the end, `model.keras` (and `saved_model/` for a transfer run).
 
     Args:
         options: `TrainOptions` (validated here).
@@ -202,7 +273,8 @@ def train(options, callbacks=(), verbose="auto"):
         verbose: passed to `fit` (progress bars).
 
     Returns:
-        `(history, run_dir)`: the Keras `History` of this call and the run directory `Path`.
+        `(history, run_dir)`: the Keras `History` of this call (None when only the saving was left) and the
+        run directory `Path`.
 
     Example:
         >>> history, run_dir = train(TrainOptions(data="fashion_mnist:7", shots=100, epochs=5))
@@ -212,35 +284,5 @@ def train(options, callbacks=(), verbose="auto"):
     return history, prepared.run_dir
 
 
-def load_gan(path):
-    """Load a trained GAN from a `.keras` file or a run directory.
-
-    A run directory gives its final `model.keras`, or, when checkpoints are newer (an unfinished or
-    extended run), a model rebuilt from `options.json` with the newest checkpoint.
-
-    Args:
-        path: `.keras` file or run directory.
-
-    Returns:
-        The compiled `GAN` / `ConditionalGAN`.
-    """
-    path = Path(path)
-    if path.is_file() and path.suffix == ".keras":
-        return keras.saving.load_model(path)
-    latest = path / CHECKPOINTS / LATEST
-    final = path / MODEL_FILE
-    if path.is_dir() and final.is_file() and (not latest.exists() or final.stat().st_mtime >= latest.stat().st_mtime):
-        return keras.saving.load_model(final)
-    if path.is_dir() and (path / OPTIONS_FILE).is_file():
-        options = TrainOptions.from_json(path / OPTIONS_FILE)
-        num_classes = None
-        if options.conditional:
-            num_classes = load_arrays(options.data, shots=options.shots, seed=options.seed).num_classes
-        gan = build_gan(options, num_classes)
-        if not kcallbacks.restore_checkpoint(gan, path / CHECKPOINTS):
-            raise FileNotFoundError(f"Run directory has no checkpoint yet. Received: {path}")
-        return gan
-    raise FileNotFoundError(f"A model must be a .keras file or a kgantl run directory. Received: {path}")
-
-
-__all__ = ["PreparedRun", "build_gan", "prepare_training", "run_training", "load_gan", "resolve_options", "train"]
+__all__ = ["PreparedRun", "ResolvedRun", "build_gan", "prepare_training", "resolve_options", "resolve_training",
+           "run_training", "train"]

@@ -53,7 +53,7 @@ def test_abbreviated_flags_are_refused(capsys):
     (["train", "--data", "missing/dir/x.npz", "--dry-run"], "kgantl train: error: Data file does not exist"),
     (["train", "--loss", "lsgan"], "kgantl train: error: argument --loss: invalid choice: 'lsgan'"),
     (["generate", "m.keras", "--out", "x.gif"], "kgantl generate: error: --out must end in .png, .npy or .npz"),
-    (["export", "nowhere"], "kgantl export: error: A model must be a .keras file or a kgantl run directory"),
+    (["export", "nowhere"], "kgantl export: error: A model must be a .keras file, a folder holding model.keras or a"),
     (["generate", "nowhere", "--out", "x.png", "--dry-run"], "kgantl generate: error: MODEL must be a .keras file"),
     (["fly"], "kgantl: error: argument command: invalid choice: 'fly'"),
 ])
@@ -82,9 +82,110 @@ def test_train_generate_export_end_to_end(tmp_path, tiny_npz, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["n_generated"] == 20 and report["fid"] is None and report["kid"] is not None
     assert main(["generate", str(tmp_path / "exported"), "--out", str(tmp_path / "g.png")]) == 2
-    assert "--labels is required" in capsys.readouterr().err
-    assert main(["generate", str(tmp_path / "exported"), "--labels", "7", "--out", str(tmp_path / "g.png")]) == 2
-    assert "the SavedModel rejected the inputs" in capsys.readouterr().err
+    assert "labels are required for a conditional model (its classes: 0, 1)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("exported", [False, True])
+def test_generate_checks_labels_against_the_classes_the_model_was_trained_on(tmp_path, capsys, exported):
+    """Class 7 of a model trained on classes 0-1 (of a 3-id embedding), and any label for an unconditional one."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", images=rng.integers(0, 256, (16, 16, 16, 1)).astype(np.uint8),
+             labels=np.array([0, 1] * 8))
+    runs = {}
+    for name, flags in (("cond", ["--conditional"]), ("plain", [])):
+        runs[name] = tmp_path / name
+        assert main(["train", "--data", str(tmp_path / "d.npz"), "--epochs", "1", "--run-dir", str(runs[name]),
+                     *flags, *TINY]) == 0
+        if exported:
+            assert main(["export", str(runs[name]), "--out", str(tmp_path / f"{name}-saved")]) == 0
+            runs[name] = tmp_path / f"{name}-saved"
+    out = tmp_path / "g.png"
+    capsys.readouterr()
+    assert main(["generate", str(runs["cond"]), "--labels", "2", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == ("kgantl generate: error: labels must be classes the model was trained on "
+                                       "(0, 1). Received: labels 2\n")
+    assert main(["generate", str(runs["plain"]), "--labels", "3", "--out", str(out)]) == 2
+    assert "labels are for class-conditional models; this model is unconditional" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["generate", str(runs["cond"]), "--labels", "1", "--n", "2", "--out", str(out)]) == 0
+
+
+def test_help_shows_what_each_command_takes_and_loads_no_tensorflow(capsys):
+    with pytest.raises(SystemExit):
+        main(["transfer", "--help"])
+    transfer = " ".join(capsys.readouterr().out.split())
+    assert "--eval-every EVAL_EVERY compute KID every N epochs and keep best.keras (0: off) (default: 1)" in transfer
+    assert "freeze_d:K (K lowest D blocks frozen), alternate, feature_d or reptile (default: finetune)" in transfer
+    assert "--loss {nonsaturating,minimax,hinge,wgan-gp}" in transfer and "--target SPEC" in transfer
+    for flag in ("--image-size", "--width", "--latent-dim", "--channels", "--data "):
+        assert flag not in transfer  # the source decides these
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    train = capsys.readouterr().out
+    assert "--image-size IMAGE_SIZE" in train and "(default: 28)" in train
+    for flag in ("--source", "--strategy", "--reptile-data", "--phase-epochs"):
+        assert flag not in train
+    # --help in a fresh process, started as the console script is (argv[0] ending in `kgantl`).
+    code = ("import sys; sys.argv = ['/usr/bin/kgantl', '--help']\n"
+            "from kgantl.cli import main\n"
+            "try:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print('tensorflow loaded:', 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().endswith("tensorflow loaded: False"), result.stderr
+
+
+def test_commands_are_quiet_by_default_and_verbose_on_request(tmp_path, tiny_npz):
+    """TensorFlow's C++ start-up lines (oneDNN, CUDA, CPU features) appear only with --verbose."""
+    script = Path(sys.executable).parent / "kgantl"
+    argv = [str(script), "train", "--data", str(tiny_npz), "--dry-run", *TINY]
+    quiet = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    assert json.loads(quiet.stdout)["image_size"] == 16
+    loud = subprocess.run(argv + ["--verbose"], capture_output=True, text=True, timeout=120)
+    assert loud.returncode == 0 and "oneDNN" in loud.stderr
+    bad = subprocess.run([str(script), "train", "--epochs", "0", "--dry-run"], capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 2
+    assert bad.stderr == "kgantl train: error: epochs must be a positive integer. Received: epochs=0\n"
+
+
+def test_quiet_mode_gives_python_its_stderr_back(tmp_path, tiny_npz):
+    """After a command, log lines and native writes to fd 2 reach stderr again (no 'Logging error')."""
+    code = ("import logging, os, sys\n"
+            "sys.argv = ['kgantl']\n"
+            "from kgantl.cli import main\n"
+            f"status = main(['train', '--data', {str(tiny_npz)!r}, '--dry-run', *{TINY!r}])\n"
+            "logging.getLogger('kgantl').warning('after the command')\n"
+            "logging.getLogger('tensorflow').warning('tensorflow after')\n"
+            "os.write(2, b'native after\\n')\n"
+            "print('status', status)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().endswith("status 0"), result.stderr
+    assert "kgantl: after the command" in result.stderr and "native after" in result.stderr
+    assert "tensorflow after" in result.stderr and "Logging error" not in result.stderr
+
+
+def test_dry_run_makes_every_check_of_a_real_run(tmp_path, tiny_npz, capsys):
+    from kgantl.export import export_keras
+    from kgantl.models import GAN, build_discriminator, build_generator
+
+    source = export_keras(GAN(build_generator(16, 1, 8, width=4, seed=0), build_discriminator(16, 1, width=4)),
+                          tmp_path / "source" / "model.keras")
+    base = ["transfer", "--source", str(source), "--target", str(tiny_npz), "--runs-root", str(tmp_path / "runs")]
+    assert main(base + ["--strategy", "freeze_d:99", "--dry-run"]) == 2
+    assert "freeze_d needs K between 0 and the discriminator's 2 blocks" in capsys.readouterr().err
+    assert main(base + ["--strategy", "freeze_d:99"]) == 2
+    assert main(base + ["--dry-run"]) == 0
+    resolved = json.loads(capsys.readouterr().out)
+    assert resolved["strategy"] == "finetune" and resolved["image_size"] == 16 and resolved["latent_dim"] == 8
+    assert main(["train", "--data", str(tiny_npz), "--config", str(tmp_path / "c.json"), "--dry-run"]) == 2
+    capsys.readouterr()
+    (tmp_path / "c.json").write_text(json.dumps({"strategy": "alternate"}))
+    assert main(["train", "--data", str(tiny_npz), "--config", str(tmp_path / "c.json"), "--dry-run"]) == 2
+    assert "strategy adapt a source GAN: use kgantl transfer" in capsys.readouterr().err
+    assert main(["transfer", "--source", str(source), "--dry-run"]) == 2  # --target is required
+    assert "the following arguments are required: --target" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
 
 
 def test_generate_npz_from_an_unconditional_run_loads_without_pickle(tmp_path, tiny_npz):
@@ -131,7 +232,7 @@ def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_pat
     straight = _kgantl(common + ["--run-dir", str(straight_dir)])
     output, _ = straight.communicate(timeout=300)
     assert straight.returncode == 0, output
-    from kgantl.training import load_gan
+    from kgantl.models.loading import load_gan
 
     a, b = load_gan(killed_dir), load_gan(straight_dir)
     assert a.g_optimizer.iterations.numpy() == b.g_optimizer.iterations.numpy() == 6 * 30
@@ -186,7 +287,7 @@ def test_transfer_command_writes_kid_best_model_and_saved_model(tmp_path, tiny_n
     assert all("val_kid" in r for r in records)  # KID every epoch by default for transfer
     assert (run_dir / "best.keras").is_file() and (run_dir / "saved_model" / "saved_model.pb").is_file()
     assert main(["transfer", "--target", str(tiny_npz), "--dry-run"]) == 2
-    assert "--source is required" in capsys.readouterr().err
+    assert "the following arguments are required: --source" in capsys.readouterr().err
 
 
 def test_finetune_classifier_command(tmp_path, capsys, fake_fmnist):

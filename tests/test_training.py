@@ -1,15 +1,19 @@
 import json
+import logging
 
 import numpy as np
 import pytest
 
 from kgantl.config import TrainOptions
-from kgantl.training import load_gan, train
+from kgantl.models.loading import load_gan
+from kgantl.training import resolve_training, train
 
 
 def _options(tmp_path, data, **kwargs):
     base = dict(data=str(data), image_size=16, width=4, latent_dim=8, batch_size=8, epochs=2, steps_per_epoch=2,
                 runs_root=str(tmp_path / "runs"), seed=1)
+    if kwargs.get("source"):  # a transfer run takes its architecture from the source
+        base = {k: v for k, v in base.items() if k not in ("image_size", "width", "latent_dim")}
     return TrainOptions(**{**base, **kwargs})
 
 
@@ -57,9 +61,51 @@ def test_run_dir_with_other_options_is_refused(tmp_path, tiny_npz):
 
 def test_conditional_training_and_loading_an_unfinished_run(tmp_path, tiny_npz):
     _, run_dir = train(_options(tmp_path, tiny_npz, conditional=True, epochs=1), verbose=0)
-    (run_dir / "model.keras").unlink()  # as if killed before the end: rebuilt from options + checkpoint
+    (run_dir / "model.keras").unlink()  # as if killed before the end: rebuilt from architecture.json + checkpoint
     gan = load_gan(run_dir)
     assert gan.generate(4, labels=1).shape == (4, 16, 16, 1)
+    assert gan.trained_class_ids() == [0, 1]  # the data's classes travel with the model
+
+
+def test_a_kill_before_model_keras_is_finished_by_the_same_command(tmp_path, tiny_npz):
+    """Killed after the last epoch's checkpoint but before model.keras: the re-run saves the old run."""
+    options = _options(tmp_path, tiny_npz, epochs=2)
+    _, first = train(options, verbose=0)
+    trained = load_gan(first).generator.get_weights()
+    (first / "model.keras").unlink()
+    history, again = train(options, verbose=0)
+    assert again == first and history is None  # nothing left to fit
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [first.name]
+    for a, b in zip(trained, load_gan(first).generator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert json.loads((first / "checkpoints" / "latest.json").read_text())["epoch"] == 2
+
+
+def test_runs_written_by_kgantl_0_1_0_still_resume(tmp_path, tiny_npz):
+    """Their options.json records strategy "finetune" for every run and no tensorboard option."""
+    run_dir = tmp_path / "old"
+    train(_options(tmp_path, tiny_npz, epochs=1, run_dir=str(run_dir)), verbose=0)
+    recorded = json.loads((run_dir / "options.json").read_text())
+    recorded.pop("tensorboard")
+    (run_dir / "options.json").write_text(json.dumps({**recorded, "strategy": "finetune"}))
+    history, again = train(_options(tmp_path, tiny_npz, epochs=2, run_dir=str(run_dir)), verbose=0)
+    assert again == run_dir and len(history.history["d_loss"]) == 1  # extended, not refused
+
+
+def test_a_bad_kid_reference_is_found_before_anything_is_written(tmp_path, tiny_npz):
+    options = _options(tmp_path, tiny_npz, eval_every=1, eval_ref=str(tmp_path / "missing.npz"))
+    with pytest.raises(FileNotFoundError, match="Data file does not exist"):
+        resolve_training(options)
+    with pytest.raises(FileNotFoundError):
+        train(options, verbose=0)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_tensorboard_event_files_beside_metrics(tmp_path, tiny_npz):
+    _, run_dir = train(_options(tmp_path, tiny_npz, epochs=1, tensorboard=True), verbose=0)
+    assert any(p.name.startswith("events.out.tfevents") for p in (run_dir / "tensorboard").iterdir())
+    _, plain = train(_options(tmp_path, tiny_npz, epochs=1, run_dir=str(tmp_path / "plain")), verbose=0)
+    assert not (plain / "tensorboard").exists()
 
 
 def test_load_gan_prefers_checkpoints_newer_than_model_keras(tmp_path, tiny_npz):
@@ -76,7 +122,7 @@ def test_load_gan_prefers_checkpoints_newer_than_model_keras(tmp_path, tiny_npz)
 
 
 def test_load_gan_rejects_other_paths(tmp_path):
-    with pytest.raises(FileNotFoundError, match="must be a .keras file or a kgantl run directory"):
+    with pytest.raises(FileNotFoundError, match="must be a .keras file, a folder holding model.keras or a kgantl"):
         load_gan(tmp_path)
 
 
@@ -100,10 +146,9 @@ def tiny_source(tmp_path):
     return export_keras(gan, tmp_path / "source" / "model.keras")
 
 
-@pytest.mark.parametrize("strategy", ["finetune", "freeze_d:1", "alternate"])
+@pytest.mark.parametrize("strategy", ["finetune", "freeze_d:1", "alternate", "feature_d"])
 def test_transfer_runs_take_shape_from_the_source_and_export(tmp_path, tiny_npz, tiny_source, strategy):
-    options = _options(tmp_path, tiny_npz, source=str(tiny_source), strategy=strategy, image_size=28, latent_dim=32,
-                       epochs=2)
+    options = _options(tmp_path, tiny_npz, source=str(tiny_source), strategy=strategy, epochs=2)
     history, run_dir = train(options, verbose=0)
     recorded = json.loads((run_dir / "options.json").read_text())
     assert recorded["image_size"] == 16 and recorded["latent_dim"] == 8 and recorded["strategy"] == strategy
@@ -113,6 +158,12 @@ def test_transfer_runs_take_shape_from_the_source_and_export(tmp_path, tiny_npz,
     # 2 epochs of 2 steps; under `alternate` each network trains in one of the two 1-epoch phases.
     updates = 2 if strategy == "alternate" else 4
     assert gan.g_optimizer.iterations.numpy() == updates and gan.d_optimizer.iterations.numpy() == updates
+    # The same run opened from its checkpoint alone (architecture.json): frozen layers and optimizer slots match.
+    (run_dir / "model.keras").unlink()
+    from_checkpoint = load_gan(run_dir)
+    assert from_checkpoint.d_optimizer.iterations.numpy() == updates
+    for a, b in zip(gan.get_weights(), from_checkpoint.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_alternate_phases_follow_the_epoch_number():
@@ -122,9 +173,31 @@ def test_alternate_phases_follow_the_epoch_number():
     assert list(alternating_phases(5, 2, initial_epoch=3)) == [(3, 4, "generator"), (4, 5, "discriminator")]
 
 
-def test_bad_strategy_is_an_option_error(tmp_path, tiny_npz):
+def test_bad_strategy_is_an_option_error(tmp_path, tiny_npz, tiny_source):
     with pytest.raises(ValueError, match="strategy must be one of"):
-        _options(tmp_path, tiny_npz, strategy="freeze_all").validate()
+        resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), strategy="freeze_all"))
+    with pytest.raises(ValueError, match="freeze_d needs K between 0 and the discriminator's 2 blocks"):
+        resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), strategy="freeze_d:99"))
+    with pytest.raises(ValueError, match=r"strategy says how to adapt a source GAN: give source too"):
+        _options(tmp_path, tiny_npz, strategy="alternate").validate()
+    assert not (tmp_path / "runs").exists()  # refused before any run directory
+
+
+def test_transfer_refuses_flags_the_source_decides_and_logs_resizing(tmp_path, tiny_npz, tiny_source, caplog):
+    with pytest.raises(ValueError, match=r"image_size comes from the source GAN, which has 16: leave it out or "
+                                         r"give 16 .* Received: image_size=28"):
+        resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), image_size=28))
+    with pytest.raises(ValueError, match=r"latent_dim comes from the source GAN, which has 8"):
+        resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), latent_dim=32))
+    with pytest.raises(ValueError, match=r"spectral_norm comes from the source GAN, which has False"):
+        resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), spectral_norm=True))
+    resolved = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), image_size=16))
+    assert resolved.options.image_size == 16 and str(resolved.strategy) == "finetune"
+    assert (resolved.options.width, resolved.options.spectral_norm) == (4, False)  # the source's, recorded
+    with caplog.at_level(logging.WARNING, logger="kgantl"):
+        train(_options(tmp_path, tiny_npz, image_size=8, epochs=1), verbose=0)
+    assert [r.getMessage() for r in caplog.records if "resizing" in r.getMessage()] == [
+        f"resizing the 16x16 images of {tiny_npz} to 8x8"]
 
 
 def test_reptile_and_conditional_transfer_through_options(tmp_path, tiny_npz, tiny_source):
@@ -135,4 +208,4 @@ def test_reptile_and_conditional_transfer_through_options(tmp_path, tiny_npz, ti
     assert len(gan.generator.inputs) == 2  # an unconditional source made conditional
     assert gan.generate(2, labels=1).shape == (2, 16, 16, 1)
     with pytest.raises(ValueError, match="strategy reptile needs reptile_data"):
-        _options(tmp_path, tiny_npz, strategy="reptile").validate()
+        resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), strategy="reptile"))

@@ -17,6 +17,7 @@ import numpy as np
 
 from kgantl.augment.classic import augment_dataset, classic_augmentation
 from kgantl.augment.mix import GenerationStats, mix_real_and_generated
+from kgantl.augment.settings import AugmentSettings
 from kgantl.data import load_arrays, make_dataset
 from kgantl.io import atomic_path, write_json
 from kgantl.runs import next_run_dir
@@ -29,91 +30,11 @@ logger = logging.getLogger("kgantl")
 CLASSIC = "classic augmentation"
 
 
-@dataclasses.dataclass
-class AugmentSettings:
-    """Everything `augment_experiment` varies; the defaults are those of the benchmark in docs/benchmarks.md.
-
-    Attributes:
-        data: labelled data spec (e.g. `fashion_mnist:5-9`).
-        shots: labelled images per class (n-shot rule); validation images come out of these.
-        backbone: classifier backbone: a name, a `.keras` file or a `saved_models/` folder holding `model.keras`.
-        ratios: generated shares to compare (0 is the real-only classifier).
-        seeds: n-shot, GAN and classifier seeds; results report mean and spread over them.
-        val_per_class: shots per class held out to choose the ratio (default: a fifth, at least 1).
-        source: source GAN to transfer from (default: train the conditional GAN from scratch).
-        strategy: transfer strategy when `source` is given.
-        gan_steps: generator steps of the GAN (in 5 epochs when divisible by 5, else in one).
-        gan_batch_size: GAN batch size.
-        stages: freeze schedule `EPOCHS:TRAINABLE:LR,...` of the classifier.
-        unit: what `TRAINABLE` counts: `layers` or `blocks`.
-        feature_layer: layer of a `.keras` backbone that feeds the head (default: input of its last layer).
-        weights: weights of a named backbone (`imagenet`, None or a file).
-        batch_size: classifier batch size; every classifier runs ceil(train images / batch) steps an epoch.
-        balance: generate more of the rarer classes.
-        filter_threshold: keep generated images the real-only classifier of the same seed assigns to their
-            label with at least this confidence (None: no filter).
-        classic_baseline: also train the flips-and-crops baseline.
-        eval_n: generated images for the GAN's KID and memorisation check.
-    """
-
-    data: str
-    shots: int
-    backbone: str
-    ratios: tuple = (0.0, 0.25, 0.5)
-    seeds: tuple = (0,)
-    val_per_class: int = None
-    source: str = None
-    strategy: str = "freeze_d:1"
-    gan_steps: int = 500
-    gan_batch_size: int = 32
-    stages: str = "40:0:1e-3,20:2:1e-4"
-    unit: str = "layers"
-    feature_layer: str = None
-    weights: str = "imagenet"
-    batch_size: int = 16
-    balance: bool = False
-    filter_threshold: float = None
-    classic_baseline: bool = True
-    eval_n: int = 1000
-
-    def validate(self):
-        """Check the settings before anything trains; returns self."""
-        if isinstance(self.shots, bool) or not isinstance(self.shots, int) or self.shots < 2:
-            raise ValueError(f"shots must be an integer >= 2 (some are held out for validation). "
-                             f"Received: shots={self.shots!r}")
-        if not self.ratios or any(isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r <= 1
-                                  for r in self.ratios):
-            raise ValueError(f"ratios must be numbers in [0, 1]. Received: ratios={self.ratios!r}")
-        if 0 not in self.ratios:
-            raise ValueError(f"ratios must include 0: the real-only classifier is what generated data is "
-                             f"measured against. Received: ratios={self.ratios!r}")
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or not all(
-                isinstance(seed, int) and not isinstance(seed, bool) for seed in self.seeds):
-            raise ValueError(f"seeds must be distinct integers, at least one. Received: seeds={self.seeds!r}")
-        if len(set(self.ratios)) != len(self.ratios):
-            raise ValueError(f"ratios must be distinct. Received: ratios={self.ratios!r}")
-        if self.val_per_class is not None and (not isinstance(self.val_per_class, int)
-                                               or not 1 <= self.val_per_class < self.shots):
-            raise ValueError(f"val_per_class must be in 1..shots-1 ({self.shots - 1}). "
-                             f"Received: val_per_class={self.val_per_class!r}")
-        if self.filter_threshold is not None and not 0 <= self.filter_threshold <= 1:
-            raise ValueError(f"filter_threshold must be in [0, 1]. Received: {self.filter_threshold!r}")
-        for name in ("gan_steps", "gan_batch_size", "batch_size", "eval_n"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
-        parse_stages(self.stages)
-        return self
-
-    @property
-    def held_out(self):
-        return self.val_per_class or max(1, self.shots // 5)
-
-
 def resolve_backbone(backbone):
     """A `saved_models/<name>` folder means its `model.keras`; anything else is passed on as it is."""
-    path = Path(str(backbone))
-    return str(path / "model.keras") if path.is_dir() and (path / "model.keras").is_file() else str(backbone)
+    from kgantl.models.loading import model_file
+
+    return str(model_file(str(backbone)))
 
 
 def split_validation(arrays, per_class):
@@ -146,6 +67,10 @@ def train_shot_gan(train, settings, seed, run_dir, verbose=0):
     if settings.source:
         options.update(source=settings.source, strategy=settings.strategy)
     history, gan_dir = train_gan(TrainOptions(**options), verbose=verbose)
+    if history is None:  # a resumed run that only had its final model left to save
+        from kgantl.models.loading import load_gan
+
+        return load_gan(gan_dir), gan_dir
     return history.model, gan_dir
 
 
@@ -301,12 +226,156 @@ def markdown_report(report):
     return "\n".join(lines)
 
 
-def augment_experiment(settings, runs_root="runs", run_dir=None, verbose=0):
-    """Run the whole experiment and write `report.json` and `report.md` into its run directory.
+SETTINGS_FILE = "settings.json"
+RECORD_FILE = "record.json"
+REPORT_FILE = "report.json"
+
+
+def _differing_settings(run_dir, settings):
+    """`{name: (new, stored)}` of the settings in which `run_dir/settings.json` differs from `settings`.
+
+    Empty when they are equal or `run_dir` holds no `settings.json`.
+    """
+    path = Path(run_dir) / SETTINGS_FILE
+    if not path.is_file():
+        return {}
+    # Through the defaults, so a run written before a setting existed compares with its default.
+    defaults = {f.name: f.default for f in dataclasses.fields(AugmentSettings) if f.default is not dataclasses.MISSING}
+    old = json.loads(json.dumps({**defaults, **json.loads(path.read_text())}))
+    new = settings.to_dict()
+    return {k: (new.get(k), old.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+
+
+def find_resumable_experiment(runs_root, settings):
+    """The newest unfinished `NNNNN-augment` run under `runs_root` whose settings equal `settings`, or None."""
+    root = Path(runs_root)
+    if not root.is_dir():
+        return None
+    for candidate in sorted(root.glob("[0-9][0-9][0-9][0-9][0-9]-augment"), reverse=True):
+        if (candidate / SETTINGS_FILE).is_file() and not (candidate / REPORT_FILE).is_file() \
+                and not _differing_settings(candidate, settings):
+            return candidate
+    return None
+
+
+def _experiment_dir(settings, runs_root, run_dir):
+    if run_dir:
+        differing = _differing_settings(run_dir, settings)
+        if differing:
+            raise ValueError(
+                f"run_dir {run_dir} holds an augment experiment with other settings; choose another run_dir or "
+                f"the same settings. Received different: "
+                f"{', '.join(f'{k}={new!r} (was {old!r})' for k, (new, old) in differing.items())}")
+        return Path(run_dir)
+    return find_resumable_experiment(runs_root, settings) or next_run_dir(runs_root, "augment")
+
+
+def _check_backbone(settings):
+    """The classifier backbone resolves: a named one with usable weights, or a `.keras` file with its feature layer."""
+    from kgantl.transfer.backbones import BACKBONES
+
+    backbone = resolve_backbone(settings.backbone)
+    rule = (f"backbone must be one of {', '.join(BACKBONES)}, a .keras file or a folder holding model.keras. "
+            f"Received: backbone={settings.backbone!r}")
+    if backbone.endswith(".keras"):
+        if not Path(backbone).is_file():
+            raise FileNotFoundError(rule)
+        if settings.feature_layer is not None:
+            names = [layer.name for layer in keras.saving.load_model(backbone, compile=False).layers]
+            if settings.feature_layer not in names:
+                raise ValueError(f"feature_layer must be a layer of {backbone} ({', '.join(names)}). "
+                                 f"Received: feature_layer={settings.feature_layer!r}")
+    elif backbone not in BACKBONES:
+        raise ValueError(rule)
+    elif settings.weights not in (None, "imagenet") and not Path(settings.weights).is_file():
+        raise FileNotFoundError(f"weights must be 'imagenet', None or an existing weights file. "
+                                f"Received: weights={settings.weights!r}")
+
+
+@dataclasses.dataclass
+class PreparedExperiment:
+    """What `run_experiment` needs; built by `prepare_experiment`, which does all the checking."""
+
+    settings: AugmentSettings
+    run_dir: Path
+    test: object
+
+
+def prepare_experiment(settings, runs_root="runs", run_dir=None):
+    """Check everything that can be checked before training, then pick the run directory and write `settings.json`.
+
+    Every input error surfaces here, before the run directory is created (the CLI maps them to exit status
+    2): the settings, a `run_dir` holding other settings, the data (test split and the n-shot set), the
+    backbone (and its feature layer or weights file) and the source GAN's path. Without `run_dir`, an
+    unfinished `NNNNN-augment` run with equal settings under `runs_root` is picked up.
 
     Args:
         settings: `AugmentSettings`.
-        runs_root: parent of the new `NNNNN-augment` run directory.
+        runs_root: parent of the `NNNNN-augment` run directories.
+        run_dir: use this directory instead; if it holds other settings, a `ValueError` names them.
+
+    Returns:
+        `PreparedExperiment`.
+
+    Example:
+        >>> prepared = prepare_experiment(AugmentSettings("fashion_mnist:5-9", shots=10, backbone="vgg16"))
+        >>> report, run_dir = run_experiment(prepared)
+    """
+    settings.validate()
+    run_dir = _experiment_dir(settings, runs_root, run_dir)
+    test = load_arrays(settings.data, split="test")
+    load_arrays(settings.data, shots=settings.shots, seed=settings.seeds[0])  # enough images for the n-shot rule
+    _check_backbone(settings)
+    if settings.source and any(r > 0 for r in settings.ratios) and not Path(settings.source).exists():
+        raise FileNotFoundError(f"source must be a .keras file, a saved_models/ folder or a run directory. "
+                                f"Received: source={settings.source!r}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / SETTINGS_FILE, settings.to_dict())
+    return PreparedExperiment(settings, run_dir, test)
+
+
+def run_experiment(prepared, verbose=0):
+    """Run every seed not finished before, then write `report.json` and `report.md`.
+
+    A finished seed's record is kept as `<run_dir>/seed<N>/record.json` (written atomically); running again
+    reads it back instead of training the seed again. A seed killed half-way starts over, except its GAN,
+    which resumes from its last epoch checkpoint in `<run_dir>/seed<N>/gan`.
+
+    Args:
+        prepared: `PreparedExperiment` from `prepare_experiment`.
+        verbose: Keras verbosity of the GAN training.
+
+    Returns:
+        `(report, run_dir)`, as `augment_experiment`.
+    """
+    settings, run_dir = prepared.settings, prepared.run_dir
+    records = []
+    for seed in settings.seeds:
+        path = run_dir / f"seed{seed}" / RECORD_FILE
+        if path.is_file():
+            logger.warning("seed %d: finished before, record read from %s", seed, path)
+        else:
+            record = run_seed(settings, seed, run_dir, prepared.test, verbose=verbose)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_json(path, record)
+        # Read back even when just written, so a resumed run summarises exactly the same numbers.
+        records.append(json.loads(path.read_text()))
+    report = {"settings": settings.to_dict(), "seeds": records, "summary": summarise(records)}
+    write_json(run_dir / REPORT_FILE, report)
+    with atomic_path(run_dir / "report.md") as tmp:
+        tmp.write_text(markdown_report(report) + "\n")
+    return report, run_dir
+
+
+def augment_experiment(settings, runs_root="runs", run_dir=None, verbose=0):
+    """Run the whole experiment and write `report.json` and `report.md` into its run directory.
+
+    Resumable: running it again with equal settings continues an unfinished run (see `prepare_experiment`
+    and `run_experiment`).
+
+    Args:
+        settings: `AugmentSettings`.
+        runs_root: parent of the `NNNNN-augment` run directories.
         run_dir: use this directory instead.
         verbose: Keras verbosity of the GAN training.
 
@@ -320,13 +389,4 @@ def augment_experiment(settings, runs_root="runs", run_dir=None, verbose=0):
         ...     source="saved_models/source-fmnist-0-4-conditional"))
         >>> report["summary"]["verdict"]["text"]
     """
-    settings.validate()
-    run_dir = Path(run_dir) if run_dir else next_run_dir(runs_root, "augment")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    test = load_arrays(settings.data, split="test")
-    seeds = [run_seed(settings, seed, run_dir, test, verbose=verbose) for seed in settings.seeds]
-    report = {"settings": dataclasses.asdict(settings), "seeds": seeds, "summary": summarise(seeds)}
-    write_json(run_dir / "report.json", report)
-    with atomic_path(run_dir / "report.md") as tmp:
-        tmp.write_text(markdown_report(json.loads(json.dumps(report))) + "\n")
-    return report, run_dir
+    return run_experiment(prepare_experiment(settings, runs_root=runs_root, run_dir=run_dir), verbose=verbose)

@@ -59,10 +59,9 @@ def as_conditional_sampler(generator):
         ValueError: the generator is not conditional.
     """
     from kgantl.models.gan import GAN
+    from kgantl.models.loading import load_gan
 
     if isinstance(generator, (str, bytes)) or hasattr(generator, "__fspath__"):
-        from kgantl.training import load_gan
-
         generator = load_gan(generator)
     if isinstance(generator, GAN):
         network = generator.sampler

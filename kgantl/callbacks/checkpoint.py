@@ -50,20 +50,22 @@ def latest_epoch(directory):
     return json.loads(path.read_text())["epoch"] if path.exists() else 0
 
 
-def restore_checkpoint(model, directory):
+def restore_checkpoint(model, directory, cleanup=True):
     """Load the newest complete checkpoint into a compiled model.
 
-    Leftover temporary files of an interrupted write are removed first.
+    Leftover temporary files of an interrupted write are removed first (with `cleanup`).
 
     Args:
         model: a compiled model of the same architecture (its optimizers built).
         directory: checkpoint folder.
+        cleanup: remove leftover temporary files. Only the run that writes the folder may: a reader of
+            a run still training would delete the checkpoint being written.
 
     Returns:
         Epochs completed (0 when there is no checkpoint: nothing is loaded).
     """
     directory = Path(directory)
-    for partial in directory.glob("*.partial*"):
+    for partial in directory.glob("*.partial*") if cleanup else ():
         partial.unlink()
     path = directory / LATEST
     if not path.exists():

@@ -1,6 +1,7 @@
 """Offline-first Fashion-MNIST: read the four IDX files from the first folder that has them."""
 import gzip
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,29 @@ def _find_file(folder, stem):
     return None
 
 
+def data_files(split="train"):
+    """The `(images, labels)` IDX files that `load_fashion_mnist(split)` reads, from the first folder holding both.
+
+    Args:
+        split: `"train"` or `"test"`.
+
+    Returns:
+        `(image_path, label_path)` as `Path`s, or None when no folder of `search_dirs()` holds them (then
+        `load_fashion_mnist` downloads into the Keras cache).
+
+    Example:
+        >>> image_path, label_path = data_files("test")
+    """
+    if split not in _FILES:
+        raise ValueError(f"split must be 'train' or 'test' for fashion_mnist. Received: split={split!r}")
+    image_stem, label_stem = _FILES[split]
+    for folder in search_dirs():
+        image_path, label_path = _find_file(folder, image_stem), _find_file(folder, label_stem)
+        if image_path and label_path:
+            return image_path, label_path
+    return None
+
+
 def read_idx(path):
     """Read one IDX file (optionally gzipped) into a numpy array.
 
@@ -45,10 +69,27 @@ def read_idx(path):
 
     Returns:
         `np.ndarray` of dtype uint8 with the shape stored in the header.
+
+    Raises:
+        ValueError: the file is not an unsigned-byte IDX file, is truncated, or (`.gz`) is a damaged gzip file.
+
+    Example:
+        >>> read_idx("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz").shape
+        (10000,)
     """
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    with open(path, "rb") as f:  # a missing or unreadable file stays a FileNotFoundError / PermissionError
+        if not str(path).endswith(".gz"):
+            data = f.read()
+        else:
+            try:
+                data = gzip.GzipFile(fileobj=f).read()
+            except (EOFError, OSError, zlib.error) as error:  # BadGzipFile is an OSError
+                raise ValueError(
+                    f"{path} is a damaged or truncated gzip file: it must decompress to a complete IDX file. "
+                    f"Delete it, or re-install it (`apt-get install --reinstall dataset-fashion-mnist`), or set "
+                    f"KGANTL_DATA_DIR to a folder with good copies. Received: {Path(path).stat().st_size} bytes "
+                    f"that fail to decompress ({type(error).__name__}: {error})"
+                ) from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise ValueError(f"{path} is not an unsigned-byte IDX file. Received header bytes: {data[:4]!r}")
     rank = data[3]
@@ -75,13 +116,10 @@ def load_fashion_mnist(split="train"):
     Example:
         >>> images, labels = load_fashion_mnist("test")
     """
-    if split not in _FILES:
-        raise ValueError(f"split must be 'train' or 'test' for fashion_mnist. Received: split={split!r}")
-    image_stem, label_stem = _FILES[split]
-    for folder in search_dirs():
-        image_path, label_path = _find_file(folder, image_stem), _find_file(folder, label_stem)
-        if image_path and label_path:
-            return read_idx(image_path)[..., None], read_idx(label_path).astype(np.int64)
+    files = data_files(split)
+    if files:
+        image_path, label_path = files
+        return read_idx(image_path)[..., None], read_idx(label_path).astype(np.int64)
     import keras
 
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kgantl.data import fashion_mnist
+import kgantl.data.fashion_mnist as fashion_mnist
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 _SPLITS = ("train", "test")
@@ -141,6 +141,17 @@ def _load_digits(split):
                        tuple(str(k) for k in range(10)))
 
 
+def _unknown_tfds_name(name, tfds):
+    """One short ValueError for a name TFDS does not know, with the closest known names."""
+    import difflib
+
+    # Community data sets are left out: listing them needs the network (seconds offline).
+    known = tfds.list_builders(with_community_datasets=False)
+    closest = difflib.get_close_matches(name.partition("/")[0].lower(), known, n=3)
+    hint = f"Closest: {', '.join(closest)}" if closest else "See https://www.tensorflow.org/datasets/catalog"
+    return ValueError(f"tfds:{name} is not a TensorFlow Datasets name. {hint}. Received: tfds:{name}")
+
+
 def _load_tfds(name, split):
     import tensorflow_datasets as tfds
 
@@ -148,7 +159,9 @@ def _load_tfds(name, split):
         dataset, info = tfds.load(name, split=split, as_supervised=True, with_info=True)
         # Element by element: batch_size=-1 aborts the process in some tensorflow-datasets versions.
         pairs = list(tfds.as_numpy(dataset))
-    except Exception as error:  # DatasetNotFoundError, download and network errors alike
+    except tfds.core.DatasetNotFoundError:  # its own message lists all ~450 names on one line
+        raise _unknown_tfds_name(name, tfds) from None
+    except Exception as error:  # download and network errors alike
         raise ValueError(
             f"tensorflow-datasets could not load {name!r} split {split!r} "
             f"(an offline machine needs it prepared in TFDS_DATA_DIR first): {error}"

@@ -1,9 +1,12 @@
-"""Sample-quality metrics as pure numpy functions of feature (or class-probability) arrays.
+"""Sample-quality metrics as pure functions of feature (or class-probability) arrays.
 
 They know nothing about networks: an extractor turns images into features first. Computations are
-in float64, because FID subtracts large nearly-equal numbers.
+in float64, because FID subtracts large nearly-equal numbers. The FID and KID formulas are written once,
+in `keras.ops` (`frechet_distance_tensor`, `unbiased_mmd2_tensor`), so the numpy functions here and the
+Keras metrics in `kgantl.metrics.keras_metrics` compute the same thing.
 """
 import numpy as np
+from keras import ops
 
 # Relative eigenvalue below which a covariance counts as singular.
 _SINGULAR = 1e-10
@@ -26,9 +29,37 @@ def _check_same_dim(a, b):
         raise ValueError(f"Both feature sets must have the same dimension. Received: {a.shape[1]} and {b.shape[1]}")
 
 
-def _psd_sqrt(matrix):
-    values, vectors = np.linalg.eigh(matrix)
-    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+def _feature_pair(real, fake, min_samples=2):
+    """Both feature sets checked and in float64, with the same dimension."""
+    real = _as_features(real, "real features", min_samples)
+    fake = _as_features(fake, "generated features", min_samples)
+    _check_same_dim(real, fake)
+    return real, fake
+
+
+def frechet_distance_tensor(mu1, sigma1, mu2, sigma2):
+    """The Fréchet distance formula of `frechet_distance` in `keras.ops`, without input checks.
+
+    The one place it is written: `frechet_distance` calls it on numpy arrays and
+    `FrechetInceptionDistance` on tensors inside the compiled metric.
+
+    Args:
+        mu1, sigma1, mu2, sigma2: as for `frechet_distance`, numpy arrays or tensors in the dtype to compute
+            in (float64).
+
+    Returns:
+        Scalar backend tensor, the squared Fréchet distance.
+
+    Example:
+        >>> float(frechet_distance_tensor(np.zeros(2), np.eye(2), np.ones(2), np.eye(2)))
+        2.0
+    """
+    mu1, sigma1, mu2, sigma2 = (ops.convert_to_tensor(x) for x in (mu1, sigma1, mu2, sigma2))
+    values, vectors = ops.eigh(sigma1)
+    root1 = ops.matmul(vectors * ops.sqrt(ops.maximum(values, 0.0)), ops.transpose(vectors))
+    cross, _ = ops.eigh(ops.matmul(ops.matmul(root1, sigma2), root1))
+    trace_sqrt = ops.sum(ops.sqrt(ops.maximum(cross, 0.0)))
+    return ops.sum((mu1 - mu2) ** 2) + ops.trace(sigma1) + ops.trace(sigma2) - 2.0 * trace_sqrt
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2):
@@ -52,10 +83,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     if mu1.shape != mu2.shape or sigma1.shape != (dim, dim) or sigma2.shape != (dim, dim):
         raise ValueError(f"means must be (d,) and covariances (d, d) alike. Received: {mu1.shape}, {sigma1.shape}, "
                          f"{mu2.shape}, {sigma2.shape}")
-    root1 = _psd_sqrt(sigma1)
-    cross = np.linalg.eigvalsh(root1 @ sigma2 @ root1)
-    trace_sqrt = np.sum(np.sqrt(np.clip(cross, 0, None)))
-    return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt)
+    return float(frechet_distance_tensor(mu1, sigma1, mu2, sigma2))
 
 
 def gaussian_statistics(features, name="features"):
@@ -91,14 +119,83 @@ def fid_from_features(real, fake):
     Example:
         >>> fid_from_features(np.random.randn(500, 16), np.random.randn(500, 16) + 1)
     """
-    real, fake = _as_features(real, "real features"), _as_features(fake, "generated features")
-    _check_same_dim(real, fake)
+    real, fake = _feature_pair(real, fake)
     return frechet_distance(*gaussian_statistics(real, "real features"),
                             *gaussian_statistics(fake, "generated features"))
 
 
-def _polynomial_kernel(a, b):
-    return (a @ b.T / a.shape[1] + 1.0) ** 3
+def unbiased_mmd2_tensor(x, y):
+    """Unbiased MMD² with the kernel k(a, b) = (a·b / d + 1)³ in `keras.ops`, without input checks.
+
+    The one place the KID formula is written: `kernel_inception_distance` calls it on numpy subsets and
+    `KernelInceptionDistance` on tensors inside the compiled metric. The diagonals of k(x, x) and
+    k(y, y) are left out, which makes the estimate unbiased.
+
+    Args:
+        x, y: feature arrays or tensors (n, d) and (m, d), n, m >= 2, in the dtype to compute in (float64).
+
+    Returns:
+        Scalar backend tensor.
+
+    Example:
+        >>> float(unbiased_mmd2_tensor(np.eye(3), np.eye(3)))  # a set against itself: below 0
+        -0.91...
+    """
+    x, y = ops.convert_to_tensor(x), ops.convert_to_tensor(y)
+    dim = ops.cast(ops.shape(x)[1], x.dtype)
+
+    def kernel(a, b):
+        base = ops.matmul(a, ops.transpose(b)) / dim + 1.0
+        return base * base * base  # ten times faster than ** 3 in float64
+
+    def mean_off_diagonal(matrix):
+        count = ops.cast(ops.shape(matrix)[0], matrix.dtype)
+        return (ops.sum(matrix) - ops.trace(matrix)) / (count * (count - 1.0))
+
+    return mean_off_diagonal(kernel(x, x)) + mean_off_diagonal(kernel(y, y)) - 2.0 * ops.mean(kernel(x, y))
+
+
+def unbiased_mmd2(real, fake):
+    """Unbiased MMD² between two whole feature sets (KID without subsets).
+
+    Args:
+        real, fake: feature arrays (n, d) and (m, d), each with at least 2 samples.
+
+    Returns:
+        float.
+
+    Example:
+        >>> unbiased_mmd2(np.random.randn(200, 16), np.random.randn(300, 16) + 1)
+    """
+    real, fake = _feature_pair(real, fake)
+    return float(unbiased_mmd2_tensor(real, fake))
+
+
+def kid_subset_size(subset_size, n_real, n_fake, subsets=100):
+    """The subset size `kernel_inception_distance` actually uses.
+
+    The requested size when it is below both set sizes. When it reaches the smaller set, subsets of the
+    whole smaller set would all hold the same samples there and their spread would say nothing (a std of
+    exactly 0 when both sets have that size), so half the smaller set is used instead (at least 2): the
+    subsets then differ, and the std is the spread of the subset estimates at that size. With one subset
+    there is no spread to estimate, and the whole smaller set is used.
+
+    Args:
+        subset_size: requested samples per subset.
+        n_real, n_fake: sizes of the two feature sets.
+        subsets: number of subsets.
+
+    Returns:
+        int.
+
+    Example:
+        >>> kid_subset_size(1000, 1000, 1000), kid_subset_size(1000, 5000, 2000), kid_subset_size(1000, 300, 300, 1)
+        (500, 1000, 300)
+    """
+    smaller = min(n_real, n_fake)
+    if subset_size < smaller or subsets == 1:
+        return min(subset_size, smaller)
+    return max(2, smaller // 2)
 
 
 def kernel_inception_distance(real, fake, subsets=100, subset_size=1000, seed=0):
@@ -107,31 +204,37 @@ def kernel_inception_distance(real, fake, subsets=100, subset_size=1000, seed=0)
     Unbiased means it averages to 0 for two samples of one distribution, so single values can be
     slightly negative. Reliable with far fewer samples than FID, which is biased upwards for small n.
 
+    The spread: when `subset_size` is at least the smaller set's size (1000 generated images against
+    1000 reference images, say), subsets of whole sets would all be equal and report a std of 0, which
+    says nothing. Subsets of half the smaller set are drawn instead (see `kid_subset_size`; `evaluate`
+    reports the size used as `kid_subset_size`); the mean still estimates the same MMD², since the
+    estimate is unbiased at every subset size.
+
     Args:
         real, fake: feature arrays (n, d) and (m, d).
         subsets: number of random subsets.
-        subset_size: samples per subset, capped at the smaller set's size.
+        subset_size: samples per subset; `kid_subset_size` gives the size used.
         seed: seed of the subset draws.
 
     Returns:
-        `(mean, std)` of MMD² over the subsets.
+        `(mean, std)` of MMD² over the subsets; the std is the spread of single-subset estimates at the size used.
+
+    Example:
+        >>> kernel_inception_distance(np.random.randn(500, 16), np.random.randn(500, 16) + 1, subset_size=200)
 
     Reference: Bińkowski et al., Demystifying MMD GANs, https://arxiv.org/abs/1801.01401
     """
-    real, fake = _as_features(real, "real features"), _as_features(fake, "generated features")
-    _check_same_dim(real, fake)
+    real, fake = _feature_pair(real, fake)
     if subsets < 1 or subset_size < 2:
         raise ValueError(f"subsets must be >= 1 and subset_size >= 2. Received: subsets={subsets}, "
                          f"subset_size={subset_size}")
-    size = min(subset_size, len(real), len(fake))
+    size = kid_subset_size(subset_size, len(real), len(fake), subsets)
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(subsets):
         x = real[rng.choice(len(real), size, replace=False)]
         y = fake[rng.choice(len(fake), size, replace=False)]
-        kxx, kyy, kxy = _polynomial_kernel(x, x), _polynomial_kernel(y, y), _polynomial_kernel(x, y)
-        within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (size * (size - 1))
-        values.append(within - 2 * kxy.mean())
+        values.append(float(unbiased_mmd2_tensor(x, y)))
     return float(np.mean(values)), float(np.std(values))
 
 
@@ -197,7 +300,5 @@ def precision_recall(real, fake, k=3):
     Reference: Kynkäänniemi et al., Improved Precision and Recall Metric for Assessing Generative Models,
     https://arxiv.org/abs/1904.06991
     """
-    real = _as_features(real, "real features", min_samples=k + 1)
-    fake = _as_features(fake, "generated features", min_samples=k + 1)
-    _check_same_dim(real, fake)
+    real, fake = _feature_pair(real, fake, min_samples=k + 1)
     return _manifold_coverage(real, fake, k), _manifold_coverage(fake, real, k)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from kgantl.io import atomic_path
-from kgantl.metrics import distances
+import kgantl.metrics.distances as distances
 from kgantl.metrics.extractors import get_extractor
 from kgantl.metrics.memorisation import memorisation_check
 
@@ -28,14 +28,42 @@ def _file_fingerprint(path):
     return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
+def _source_fingerprint(ref, split):
+    """What identifies the data behind a spec: the files a built-in name is read from, or the file or folder itself."""
+    name = str(ref).partition(":")[0]
+    if name == "fashion_mnist":
+        from kgantl.data import fashion_mnist
+
+        # The folder depends on $KGANTL_DATA_DIR: features of one folder must not be reused for another.
+        files = fashion_mnist.data_files(split) if split in ("train", "test") else None
+        return [_file_fingerprint(path) for path in files] if files else "keras download"
+    if name == "tfds":
+        return os.environ.get("TFDS_DATA_DIR")
+    if name == "digits":
+        return None  # bundled with scikit-learn
+    return _file_fingerprint(ref)
+
+
 def cache_key(ref, split, extractor):
     """Hash of everything the cached reference features depend on.
 
-    The exact spec (and, for files and folders, their absolute path, size and time), the split, the
-    extractor's name and weights file, and the pipeline version.
+    The exact spec, the data behind it (for files and folders their absolute path, size and time; for
+    `fashion_mnist` the same of the IDX files `kgantl.data.fashion_mnist.data_files` finds, so each
+    `$KGANTL_DATA_DIR` has its own entry; for `tfds:` the `$TFDS_DATA_DIR`), the split, the extractor's
+    name and weights file, and the pipeline version.
+
+    Args:
+        ref: data spec of the reference images.
+        split: `"train"` or `"test"`.
+        extractor: a `FeatureExtractor`.
+
+    Returns:
+        str, 16 hexadecimal digits.
+
+    Example:
+        >>> cache_key("fashion_mnist:7", "test", get_extractor("fmnist"))
     """
-    parts = {"ref": str(ref), "split": split, "source": _file_fingerprint(ref) if not str(ref).startswith(
-        ("fashion_mnist", "digits", "tfds:")) else None, "extractor": extractor.name,
+    parts = {"ref": str(ref), "split": split, "source": _source_fingerprint(ref, split), "extractor": extractor.name,
         "feature_scale": extractor.feature_scale,
         "weights": _file_fingerprint(extractor.weights_path) if extractor.weights_path else None,
         "pipeline": PIPELINE_VERSION}
@@ -84,18 +112,20 @@ def reference_set(ref, split, extractor, use_cache=True):
 
 
 def sample_images(generator, count, seed=0, labels=None):
-    """`count` images in [-1, 1] from a GAN, a `.keras` file, a run directory, a SavedModel, or image arrays.
+    """`count` images in [-1, 1] from a generator, or the first `count` of an image array or file.
 
     Args:
-        generator: `GAN` instance, path, or numpy array of images; `.npy`/`.npz` files hold images.
+        generator: anything `kgantl.models.loading.open_generator` opens (a `GAN`, a `.keras` file, a run
+            directory, a SavedModel folder, a sampler), a numpy array of images, or an `.npy`/`.npz` file.
         count: number of images (arrays and files must hold at least this many; the first are used).
         seed: noise seed.
-        labels: class labels for conditional generators (array of `count`).
+        labels: class labels for conditional generators (array of `count`; ignored for unconditional ones).
 
     Returns:
         float32 array (count, H, W, C) in [-1, 1].
     """
     from kgantl.data.sources import arrays_from_numpy, resolve_source
+    from kgantl.models.loading import open_generator
 
     if isinstance(generator, np.ndarray) or (isinstance(generator, (str, os.PathLike))
                                              and Path(generator).suffix in (".npy", ".npz")):
@@ -104,27 +134,12 @@ def sample_images(generator, count, seed=0, labels=None):
         if len(arrays.images) < count:
             raise ValueError(f"The image file must hold at least n={count} images. Received: {len(arrays.images)}")
         return arrays.images[:count] / 127.5 - 1.0
-    noise = np.random.default_rng(seed).standard_normal
-    if isinstance(generator, (str, os.PathLike)) and (Path(generator) / "saved_model.pb").is_file():
-        import tensorflow as tf
-
-        serve = tf.saved_model.load(str(generator)).signatures["serve"]
-        inputs = serve.structured_input_signature[1]
-        kwargs = {"noise": tf.constant(noise((count, inputs["noise"].shape[-1])).astype("float32"))}
-        if "labels" in inputs:
-            kwargs["labels"] = tf.constant(np.asarray(labels, np.int32))
-        return serve(**kwargs)["images"].numpy()
-    if isinstance(generator, (str, os.PathLike)):
-        from kgantl.training import load_gan
-
-        generator = load_gan(generator)
-    is_conditional = len(generator.sampler.inputs) == 2
+    sampler = open_generator(generator)
+    noise = np.random.default_rng(seed).standard_normal((count, sampler.latent_dim)).astype("float32")
     batches = []
     for start in range(0, count, 500):
-        size = min(500, count - start)
-        batch_noise = noise((size, generator.latent_dim)).astype("float32")
-        batch_labels = labels[start:start + size] if is_conditional else None
-        batches.append(generator.generate(noise=batch_noise, labels=batch_labels))
+        batch_labels = labels[start:start + 500] if sampler.conditional and labels is not None else None
+        batches.append(sampler.generate(noise[start:start + 500], labels=batch_labels))
     return np.concatenate(batches)
 
 
@@ -139,7 +154,8 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
         n: generated images.
         extractor: registry name or `FeatureExtractor`.
         seed: noise seed.
-        kid_subsets, kid_subset_size: KID subsets.
+        kid_subsets, kid_subset_size: KID subsets (the report gives the size used: half the smaller set when
+            `kid_subset_size` reaches it, see `kgantl.metrics.distances.kid_subset_size`).
         splits: Inception Score splits.
         use_cache: cache the reference features.
         train_images: the images the generator was trained on, (N, H, W, C) pixels in [0, 255] as
@@ -167,6 +183,7 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
                          f"Received: {fake_images.shape[1:]}")
     fake = extractor.features(fake_images)
     kid, kid_std = distances.kernel_inception_distance(real, fake, kid_subsets, kid_subset_size, seed)
+    kid_size_used = distances.kid_subset_size(kid_subset_size, len(real), n, kid_subsets)
     # Precision and recall compare sets of equal size: the real set is subsampled to n when larger.
     real_for_pr = real[rng.permutation(len(real))[:n]] if len(real) > n else real
     precision, recall = distances.precision_recall(real_for_pr, fake, k=3)
@@ -190,6 +207,6 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
         "near_copy_share": memorisation["near_copy_share"] if memorisation else None, "memorisation": memorisation,
         "extractor": extractor.name, "n_generated": n, "reference": str(ref), "split": split,
         "n_reference": len(real), "n_reference_precision_recall": len(real_for_pr), "kid_subsets": kid_subsets,
-        "kid_subset_size": min(kid_subset_size, n, len(real)), "precision_recall_k": 3, "seed": seed,
+        "kid_subset_size": kid_size_used, "precision_recall_k": 3, "seed": seed,
         "pipeline": PIPELINE,
     }

@@ -1,24 +1,14 @@
 """Keras `Metric` wrappers so KID and FID can run in `test_step` and show up as `val_kid` / `val_fid`.
 
 Both take `update_state(real_images, generated_images)` with images in [-1, 1] and run the extractor
-inside the compiled step.
+inside the compiled step. The formulas are those of `kgantl.metrics.distances` (written once there in
+`keras.ops`), so a metric and the function on the same features give the same value.
 """
 import keras
 import tensorflow as tf
 
+from kgantl.metrics.distances import frechet_distance_tensor, unbiased_mmd2_tensor
 from kgantl.metrics.extractors import get_extractor
-
-
-def _batch_mmd2(real, fake):
-    """Unbiased MMD² with the cubic polynomial kernel on one batch of features (float64)."""
-    dim = tf.cast(tf.shape(real)[1], tf.float64)
-    n = tf.cast(tf.shape(real)[0], tf.float64)
-    m = tf.cast(tf.shape(fake)[0], tf.float64)
-    kernel = lambda a, b: (tf.matmul(a, b, transpose_b=True) / dim + 1.0) ** 3  # noqa: E731
-    kxx, kyy, kxy = kernel(real, real), kernel(fake, fake), kernel(real, fake)
-    xx = (tf.reduce_sum(kxx) - tf.linalg.trace(kxx)) / (n * (n - 1))
-    yy = (tf.reduce_sum(kyy) - tf.linalg.trace(kyy)) / (m * (m - 1))
-    return xx + yy - 2.0 * tf.reduce_mean(kxy)
 
 
 class _ExtractorMetric(keras.metrics.Metric):
@@ -55,7 +45,7 @@ class KernelInceptionDistance(_ExtractorMetric):
         self.batches = self.add_variable(shape=(), initializer="zeros", dtype="float64", name="batches")
 
     def update_state(self, real_images, generated_images, sample_weight=None):
-        self.total.assign_add(_batch_mmd2(self._features(real_images), self._features(generated_images)))
+        self.total.assign_add(unbiased_mmd2_tensor(self._features(real_images), self._features(generated_images)))
         self.batches.assign_add(tf.constant(1.0, tf.float64))
 
     def result(self):
@@ -104,10 +94,6 @@ class FrechetInceptionDistance(_ExtractorMetric):
 
     def result(self):
         (mu1, sigma1), (mu2, sigma2) = self._moments(self.real_stats), self._moments(self.fake_stats)
-        values, vectors = tf.linalg.eigh(sigma1)
-        root1 = tf.matmul(vectors * tf.sqrt(tf.maximum(values, 0.0)), vectors, transpose_b=True)
-        cross = tf.linalg.eigvalsh(root1 @ sigma2 @ root1)
-        distance = (tf.reduce_sum((mu1 - mu2) ** 2) + tf.linalg.trace(sigma1) + tf.linalg.trace(sigma2)
-                    - 2.0 * tf.reduce_sum(tf.sqrt(tf.maximum(cross, 0.0))))
+        distance = frechet_distance_tensor(mu1, sigma1, mu2, sigma2)
         seen = tf.minimum(self.real_stats[0], self.fake_stats[0]) >= 2.0
         return tf.cast(tf.where(seen, distance, tf.constant(float("nan"), tf.float64)), tf.float32)

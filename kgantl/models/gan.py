@@ -91,7 +91,15 @@ class GAN(keras.Model):
 
         Args:
             d_optimizer, g_optimizer: optimizers (default Adam(2e-4, beta_1=0.5) each).
-            loss: `nonsaturating`, `minimax`, `hinge` or `wgan-gp`.
+            loss: `nonsaturating`, `minimax`, `hinge` or `wgan-gp`; or a Keras loss on logits such as
+                `keras.losses.BinaryCrossentropy(from_logits=True)` (the keras-io examples' choice), taken as
+                the non-saturating loss built from it (D: loss(1, real) + loss(0, fake); G: loss(1, fake));
+                or a pair `(generator_loss, discriminator_loss)` of functions of logits. Losses with
+                `from_logits=False` are refused, since D outputs logits. The gradient penalty comes with
+                the name `wgan-gp` only. Names and Keras loss objects are saved with the model; other
+                callables and pairs are saved as Keras saves functions: they load in safe mode only when
+                registered with `keras.saving.register_keras_serializable` (kgantl's own loss functions
+                are), lambdas only with `safe_mode=False`.
             n_critic: discriminator updates per generator update (5 is usual for `wgan-gp`). All of them
                 use the step's real batch, each with fresh noise and augmentation.
             r1_weight: gamma of the R1 penalty on real images (0 disables it).
@@ -102,6 +110,12 @@ class GAN(keras.Model):
                 e.g. `[kgantl.metrics.KernelInceptionDistance("fmnist")]`; each gets
                 `update_state(real_images, generated_images)`.
             **kwargs: passed to `keras.Model.compile` (e.g. `steps_per_execution`, `run_eagerly`).
+
+        After compiling, `gan_loss` is the loss as given and `loss_name` its name (None unless a name was
+        given).
+
+        Example:
+            >>> gan.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True))  # = loss="nonsaturating"
         """
         self.g_loss_fn, self.d_loss_fn = gan_losses.get_losses(loss)
         if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
@@ -109,7 +123,11 @@ class GAN(keras.Model):
         for name, value in (("r1_weight", r1_weight), ("gp_weight", gp_weight)):
             if float(value) < 0:
                 raise ValueError(f"{name} must be >= 0. Received: {name}={value!r}")
-        self.loss_name, self.n_critic, self.jit_compile_option = loss, n_critic, jit_compile
+        # loss_name drives the name-only extras (the wgan-gp gradient penalty); gan_loss is what recompile
+        # and the saved compile config reuse.
+        self.gan_loss = tuple(loss) if isinstance(loss, list) else loss
+        self.loss_name = loss if isinstance(loss, str) else None
+        self.n_critic, self.jit_compile_option = n_critic, jit_compile
         self.r1_weight, self.gp_weight = float(r1_weight), float(gp_weight)
         self.evaluation_metrics = list(metrics or [])
         self.d_optimizer = d_optimizer or default_optimizer()
@@ -129,17 +147,19 @@ class GAN(keras.Model):
 
         Needed after changing which weights are trainable, e.g. between transfer phases.
         """
-        self.compile(d_optimizer=self.d_optimizer, g_optimizer=self.g_optimizer, loss=self.loss_name,
+        self.compile(d_optimizer=self.d_optimizer, g_optimizer=self.g_optimizer, loss=self.gan_loss,
                      n_critic=self.n_critic, r1_weight=self.r1_weight, gp_weight=self.gp_weight,
                      jit_compile=self.jit_compile_option, metrics=self.evaluation_metrics)
 
     def get_compile_config(self):
         if not self.compiled:
             return None
+        loss = self.gan_loss
         return {
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            "loss": self.loss_name, "n_critic": self.n_critic, "r1_weight": self.r1_weight,
+            "loss": loss if isinstance(loss, str) else keras.saving.serialize_keras_object(loss),
+            "n_critic": self.n_critic, "r1_weight": self.r1_weight,
             "gp_weight": self.gp_weight, "jit_compile": self.jit_compile_option,
             "metrics": [keras.saving.serialize_keras_object(m) for m in self.evaluation_metrics],
         }
@@ -148,8 +168,11 @@ class GAN(keras.Model):
         config = dict(config)
         for key in ("d_optimizer", "g_optimizer"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
-        import kgantl.metrics.keras_metrics  # noqa: F401  registers the metric classes before they are looked up
+        if not isinstance(config.get("loss", "nonsaturating"), str):  # a Keras loss object or a pair
+            config["loss"] = keras.saving.deserialize_keras_object(config["loss"])
+        import kgantl
 
+        kgantl.register_serializable_classes()  # the metric classes must be registered before they are looked up
         config["metrics"] = [keras.saving.deserialize_keras_object(m) for m in config.get("metrics", [])]
         self.compile(**config)
 
@@ -226,7 +249,14 @@ class GAN(keras.Model):
         return ops.convert_to_numpy(self.sampler(self._sampling_inputs(noise, labels), training=False))
 
     def _sampling_inputs(self, noise, labels):
+        if labels is not None:  # silently ignoring them would hand back images of no particular class
+            raise ValueError("labels are for class-conditional models; this GAN is unconditional. "
+                             f"Received: labels={labels!r}")
         return noise
+
+    def trained_class_ids(self):
+        """The classes the model was trained on; None for an unconditional GAN."""
+        return None
 
     # ----- training -------------------------------------------------------------------------------
     def _discriminate(self, real, fake, labels):

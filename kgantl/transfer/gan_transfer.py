@@ -1,43 +1,19 @@
-"""Few-shot GAN transfer strategies: start from a source GAN and adapt it to a handful of target images.
+"""The building blocks of few-shot GAN transfer; `kgantl.transfer.strategy` combines them into strategies.
 
-Strategies (selectable by name, all combinable with DiffAugment):
-- `finetune`: every weight trains, usually with a lower learning rate.
-- `freeze_d:K`: FreezeD, the lowest K discriminator blocks keep their source weights.
-- `alternate`: phases that train D with G frozen, then G with D frozen, repeated.
-- `feature_d`: the discriminator is a frozen pretrained feature network with a small trainable head.
-- `reptile`: Reptile meta-training over source classes first (`kgantl.transfer.reptile`), then fine-tuning.
+- `freeze_discriminator_blocks`: FreezeD, the lowest K discriminator blocks keep their source weights.
+- `alternating_phases` / `set_phase` / `fit_alternating`: train D with G frozen, then G with D frozen.
+- `feature_discriminator`: a frozen pretrained feature network with a small trainable head as D.
+- `to_conditional`: an unconditional source made conditional, computing exactly what it did at the start.
 
 Reference: Mo et al., Freeze the Discriminator: a Simple Baseline for Fine-Tuning GANs,
 https://arxiv.org/abs/2002.10964 ; Wang et al., Transferring GANs, https://arxiv.org/abs/1805.01677
 """
-import os
 import re
-from pathlib import Path
 
 import keras
 
 from kgantl.transfer.backbones import build_backbone
 from kgantl.transfer.classifier import InferenceMode, InputAdapter
-
-STRATEGIES = ("finetune", "freeze_d:K", "alternate", "feature_d", "reptile")
-
-
-def parse_strategy(text):
-    """`"freeze_d:2"` -> `("freeze_d", 2)`; `"finetune"` -> `("finetune", None)`."""
-    match = re.fullmatch(r"(finetune|alternate|feature_d|reptile)|freeze_d:(\d+)", str(text))
-    if not match:
-        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)} (K a block count). Received: {text!r}")
-    return ("freeze_d", int(match.group(2))) if match.group(2) else (match.group(1), None)
-
-
-def load_source_gan(source):
-    """A source GAN from a `.keras` file, a `saved_models/<name>` folder or a run directory."""
-    from kgantl.training import load_gan
-
-    path = Path(source)
-    if path.is_dir() and (path / "model.keras").is_file():
-        path = path / "model.keras"
-    return load_gan(path)
 
 
 def discriminator_blocks(discriminator):
@@ -117,6 +93,26 @@ def copy_matching_weights(source, target):
     return copied
 
 
+def source_architecture(generator, discriminator):
+    """What a transfer run takes from its source: the `TrainOptions` fields that describe its networks.
+
+    Image size, channels and latent size come from any generator; width, normalisation and spectral
+    normalisation are read from kgantl-built networks (None where the layers are not kgantl's).
+
+    Returns:
+        dict with `image_size`, `channels`, `latent_dim`, `width`, `norm`, `spectral_norm`.
+    """
+    height, _, channels = generator.output_shape[1:]
+    upsampling = sorted(layer.name for layer in generator.layers if layer.name.endswith("_convt"))
+    return {
+        "image_size": int(height), "channels": int(channels), "latent_dim": int(generator.inputs[0].shape[-1]),
+        "width": int(generator.get_layer(upsampling[-1]).filters) if upsampling else None,
+        "norm": "batch" if any(isinstance(layer, keras.layers.BatchNormalization) for layer in generator.layers)
+        else "none",
+        "spectral_norm": any(isinstance(layer, keras.layers.SpectralNormalization) for layer in discriminator.layers),
+    }
+
+
 def to_conditional(gan, num_classes, seed=0):
     """A `ConditionalGAN` that starts as the unconditional `gan`: shared weights, new label embeddings.
 
@@ -129,66 +125,19 @@ def to_conditional(gan, num_classes, seed=0):
     from kgantl.models import build_discriminator, build_generator
 
     generator, discriminator = gan.generator, gan.discriminator
-    height, _, channels = generator.output_shape[1:]
-    width = generator.get_layer(sorted(layer.name for layer in generator.layers
-                                       if layer.name.endswith("_convt"))[-1]).filters
-    norm = "batch" if any(isinstance(layer, keras.layers.BatchNormalization) for layer in generator.layers) else "none"
-    spectral = any(isinstance(layer, keras.layers.SpectralNormalization) for layer in discriminator.layers)
-    new_generator = build_generator(int(height), int(channels), int(generator.inputs[0].shape[-1]), int(width),
-                                    num_classes=num_classes, norm=norm, seed=seed)
+    shape = source_architecture(generator, discriminator)
+    height, channels, spectral = shape["image_size"], shape["channels"], shape["spectral_norm"]
+    new_generator = build_generator(height, channels, shape["latent_dim"], shape["width"], num_classes=num_classes,
+                                    norm=shape["norm"], seed=seed)
     first = discriminator.get_layer("d_block1_conv_sn" if spectral else "d_block1_conv")
     d_width = (first.layer if spectral else first).filters
-    new_discriminator = build_discriminator(int(height), int(channels), int(d_width), num_classes=num_classes,
+    new_discriminator = build_discriminator(height, channels, int(d_width), num_classes=num_classes,
                                             spectral_norm=spectral, seed=seed)
     copy_matching_weights(generator, new_generator)
     copy_matching_weights(discriminator, new_discriminator)
     embedding = new_discriminator.get_layer("d_label_embedding")
     embedding.set_weights([keras.ops.convert_to_numpy(keras.ops.zeros_like(embedding.weights[0]))])
     return new_generator, new_discriminator
-
-
-def prepare_transfer(source, strategy, backbone=None, augment=None, ema_decay=0.999, seed=0, num_classes=None,
-                     **gan_kwargs):
-    """Turn a source GAN into the uncompiled GAN a strategy trains.
-
-    Args:
-        source: a `GAN` or anything `load_source_gan` takes.
-        strategy: see `STRATEGIES`.
-        backbone: feature network for `feature_d` (default: `saved_models/fmnist-0-4-backbone`).
-        augment: DiffAugment policy for the new GAN.
-        ema_decay: EMA decay of the new GAN (the EMA restarts from the source generator).
-        seed: seed of the new GAN's noise.
-        num_classes: turn an unconditional source into a `ConditionalGAN` with this many classes
-            (see `to_conditional`).
-        **gan_kwargs: further `GAN` arguments (e.g. `ada_target`).
-
-    Returns:
-        `(gan, info)`: the GAN to compile and fit (for `alternate`, with `fit_alternating`), and a dict
-        describing what was frozen.
-    """
-    name, count = parse_strategy(strategy)
-    gan = load_source_gan(source) if isinstance(source, (str, os.PathLike)) else source
-    generator, discriminator = gan.generator, gan.discriminator
-    info = {"strategy": name}
-    model_class = type(gan)
-    if num_classes is not None and len(generator.inputs) == 1:
-        from kgantl.models import ConditionalGAN
-
-        generator, discriminator = to_conditional(gan, num_classes, seed=seed)
-        model_class = ConditionalGAN
-        info["converted_to_conditional"] = num_classes
-    if name == "freeze_d":
-        info["frozen"] = freeze_discriminator_blocks(discriminator, count)
-    elif name == "feature_d":
-        from kgantl.metrics.extractors import find_shipped_model
-
-        if len(generator.inputs) == 2:
-            raise ValueError("feature_d builds an unconditional discriminator; use it with an unconditional "
-                             "target. Received: a conditional GAN")
-        discriminator = feature_discriminator(backbone or str(find_shipped_model("fmnist-0-4-backbone")),
-                                              tuple(generator.output_shape[1:]), seed=seed)
-        info["frozen"] = ["d_features"]
-    return model_class(generator, discriminator, augment=augment, ema_decay=ema_decay, seed=seed, **gan_kwargs), info
 
 
 def alternating_phases(epochs, phase_epochs, initial_epoch=0):
@@ -231,6 +180,5 @@ def fit_alternating(gan, dataset, epochs, phase_epochs=1, steps_per_epoch=None, 
     return results
 
 
-__all__ = ["STRATEGIES", "alternating_phases", "copy_matching_weights", "discriminator_blocks", "set_phase",
-           "to_conditional", "feature_discriminator", "fit_alternating",
-           "freeze_discriminator_blocks", "load_source_gan", "parse_strategy", "prepare_transfer"]
+__all__ = ["alternating_phases", "copy_matching_weights", "discriminator_blocks", "feature_discriminator",
+           "fit_alternating", "freeze_discriminator_blocks", "set_phase", "source_architecture", "to_conditional"]

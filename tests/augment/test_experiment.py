@@ -1,11 +1,13 @@
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
 from kgantl.augment import AugmentSettings, split_validation
-from kgantl.augment.experiment import CLASSIC, verdict
-from kgantl.cli import main
+from kgantl.augment import experiment
+from kgantl.augment.experiment import CLASSIC, find_resumable_experiment, verdict
+from kgantl.cli import UsageError, _augment, build_parser, main
 from kgantl.data import load_arrays
 
 BACKBONE = "saved_models/fmnist-0-4-backbone"
@@ -30,8 +32,14 @@ def test_validation_images_come_out_of_the_shots_per_class(fake_fmnist):
     ({"filter_threshold": 2.0}, r"filter_threshold must be in \[0, 1\]"),
     ({"gan_steps": 0}, "gan_steps must be a positive integer"),
     ({"stages": "40:0"}, "stages must look like EPOCHS:TRAINABLE:LR"),
-    ({"seeds": ()}, "seeds must be distinct integers, at least one"),
+    ({"seeds": ()}, "seeds must be distinct integers >= 0, at least one"),
     ({"seeds": (0, 0)}, "seeds must be distinct integers"),
+    ({"seeds": (-1,)}, "seeds must be distinct integers >= 0"),
+    ({"unit": "bricks"}, "unit must be one of blocks, layers. Received: unit='bricks'"),
+    ({"strategy": "freeze_d"}, "strategy must be one of"),
+    ({"strategy": "reptile"}, "reptile needs source tasks"),
+    ({"balance": "yes"}, "balance must be True or False"),
+    ({"backbone": ""}, "backbone must be a non-empty string"),
     ({"ratios": (0, 0.5, 0.5)}, "ratios must be distinct"),
     ({"val_per_class": 1.5}, "val_per_class must be in 1..shots-1"),
 ])
@@ -74,6 +82,7 @@ def test_augment_command_runs_end_to_end_at_tiny_settings(fake_fmnist, tmp_path,
     assert record["selected"]["ratio"] in (0.0, 0.5)
     assert 0 <= record["gan"]["near_copy_share"] <= 1 and record["gan"]["memorisation"]["n_train"] == 20
     assert (run_dir / "seed0" / "gan" / "model.keras").is_file() and (run_dir / "seed0" / "shots.npz").is_file()
+    assert json.loads((run_dir / "seed0" / "record.json").read_text()) == record
     assert report["summary"]["verdict"]["effect"] == "inconclusive"  # one seed
     assert "| ratio 0.5 |" in out and (run_dir / "report.md").read_text().strip() in out
 
@@ -86,3 +95,118 @@ def test_augment_command_usage_errors(capsys):
     assert "ratios must include 0" in capsys.readouterr().err
     assert main(base + ["--seeds", "0,1", "--dry-run"]) == 0
     assert json.loads(capsys.readouterr().out)["seeds"] == [0, 1]
+
+
+def test_augment_flags_and_defaults_come_from_the_settings_dataclass(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # no wrapping: argparse would break "real-only" at its hyphen
+    with pytest.raises(SystemExit) as exit_info:
+        main(["augment", "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--unit {blocks,layers}" in text and "UNIT" not in text
+    assert "(default: 0.0,0.25,0.5)" in text and "--balance, --no-balance" in text
+    for field in dataclasses.fields(AugmentSettings):
+        if field.default not in (dataclasses.MISSING, None):
+            shown = ",".join(map(str, field.default)) if isinstance(field.default, tuple) else field.default
+            assert f"{field.metadata['help']} (default: {shown})" in text
+
+    assert main(["augment", "--data", "d", "--shots", "3", "--backbone", "b", "--dry-run"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    declared = {f.name: list(f.default) if isinstance(f.default, tuple) else f.default
+                for f in dataclasses.fields(AugmentSettings) if f.default is not dataclasses.MISSING}
+    assert printed == {"data": "d", "shots": 3, "backbone": "b", **declared}
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--strategy", "bogus"], "strategy must be one of"),
+    (["--unit", "bricks"], "argument --unit: invalid choice: 'bricks'"),
+    (["--shots", "50"], "shots"),  # the fake data set has 20 images per class
+    (["--backbone", "saved_models/no-such-backbone"], "backbone must be one of"),
+    (["--feature-layer", "no_such_layer"], "feature_layer must be a layer of"),
+    (["--source", "saved_models/no-such-source"], "source must be"),
+])
+def test_set_up_errors_exit_2_before_any_directory_exists(flags, message, fake_fmnist, tmp_path, capsys):
+    runs_root = tmp_path / "runs"
+    argv = ["augment", "--data", "fashion_mnist:5-9", "--shots", "5", "--backbone", BACKBONE, "--feature-layer",
+            "flatten", "--ratios", "0,0.5", "--runs-root", str(runs_root), *flags]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("kgantl augment: error:") and message in err[0]
+    assert not runs_root.exists()
+
+
+def _fail_mid_run(*args, **kwargs):
+    raise ValueError("a bug in training")
+
+
+def _tiny_argv(tmp_path, *flags):
+    return ["augment", "--data", "fashion_mnist:5-9", "--shots", "5", "--backbone", BACKBONE, "--ratios", "0",
+            "--no-classic-baseline", "--stages", "1:0:1e-3", "--feature-layer", "flatten",
+            "--runs-root", str(tmp_path / "runs"), *flags]
+
+
+def test_errors_raised_while_training_are_not_usage_errors(fake_fmnist, tmp_path, monkeypatch):
+    monkeypatch.setattr(experiment, "train_classifier", _fail_mid_run)
+    args = build_parser().parse_args(_tiny_argv(tmp_path))
+    with pytest.raises(ValueError, match="a bug in training") as error_info:
+        _augment(args)
+    assert not isinstance(error_info.value, UsageError)
+    assert (tmp_path / "runs" / "00000-augment" / "settings.json").is_file()  # set-up had passed
+
+
+def test_main_lets_errors_raised_while_training_propagate(fake_fmnist, tmp_path, monkeypatch):
+    """A ValueError from inside training is a failure with its traceback, not a usage error (exit 2)."""
+    monkeypatch.setattr(experiment, "train_classifier", _fail_mid_run)
+    with pytest.raises(ValueError, match="a bug in training"):
+        main(_tiny_argv(tmp_path))
+
+
+def test_a_killed_experiment_continues_where_it_stopped(fake_fmnist, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KGANTL_CACHE_DIR", str(tmp_path / "cache"))
+    argv = _tiny_argv(tmp_path, "--seeds", "0,1")
+    assert main(argv) == 0
+    run_dir = tmp_path / "runs" / "00000-augment"
+    first = json.loads((run_dir / "report.json").read_text())
+    assert json.loads((run_dir / "settings.json").read_text()) == first["settings"]
+    assert [json.loads((run_dir / f"seed{s}" / "record.json").read_text()) for s in (0, 1)] == first["seeds"]
+
+    # A kill during seed 1: its record and the report were never written.
+    for path in (run_dir / "seed1" / "record.json", run_dir / "report.json", run_dir / "report.md"):
+        path.unlink()
+    seeds_run = []
+    run_seed = experiment.run_seed
+    monkeypatch.setattr(experiment, "run_seed",
+                        lambda settings, seed, *a, **k: seeds_run.append(seed) or run_seed(settings, seed, *a, **k))
+    capsys.readouterr()
+    assert main(argv) == 0  # the same command, no --run-dir: the unfinished run with equal settings is found
+    assert seeds_run == [1]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["00000-augment"]
+    assert json.loads((run_dir / "report.json").read_text()) == first
+    assert f"run directory: {run_dir}" in capsys.readouterr().out
+
+
+def test_a_run_dir_with_other_settings_is_refused(tmp_path, capsys):
+    run_dir = tmp_path / "augment"
+    run_dir.mkdir()
+    stored = AugmentSettings("fashion_mnist:5-9", shots=5, backbone=BACKBONE, seeds=(0, 1))
+    (run_dir / "settings.json").write_text(json.dumps(stored.to_dict()))
+    other = dataclasses.replace(stored, shots=6, stages="1:0:1e-3")
+    with pytest.raises(ValueError, match=r"other settings.*Received different: shots=6 \(was 5\), "
+                                         r"stages='1:0:1e-3' \(was '40:0:1e-3,20:2:1e-4'\)"):
+        experiment.augment_experiment(other, run_dir=run_dir)
+    assert main(["augment", "--data", "fashion_mnist:5-9", "--shots", "5", "--backbone", BACKBONE,
+                 "--run-dir", str(run_dir)]) == 2
+    assert "seeds=[0] (was [0, 1])" in capsys.readouterr().err
+
+
+def test_only_an_unfinished_run_with_equal_settings_is_picked_up(tmp_path):
+    settings = AugmentSettings("fashion_mnist:5-9", shots=5, backbone=BACKBONE)
+    for name, stored, finished in (("00000-augment", settings, False), ("00001-augment", settings, True),
+                                   ("00002-augment", dataclasses.replace(settings, shots=6), False),
+                                   ("00003-data", settings, False)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "settings.json").write_text(json.dumps(stored.to_dict()))
+        if finished:
+            (tmp_path / name / "report.json").write_text("{}")
+    assert find_resumable_experiment(tmp_path, settings) == tmp_path / "00000-augment"
+    assert find_resumable_experiment(tmp_path / "none", settings) is None

@@ -57,3 +57,50 @@ def test_missing_files_and_failed_download_give_one_clear_error(tmp_path, monkey
 def test_bad_split():
     with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
         fashion_mnist.load_fashion_mnist("validation")
+
+
+def _damage(path, how):
+    data = path.read_bytes()
+    if how == "truncated":  # EOFError
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "not gzip":  # gzip.BadGzipFile
+        path.write_bytes(b"plain bytes, no gzip header")
+    elif how == "corrupt stream":  # zlib.error
+        path.write_bytes(data[:10] + bytes(b ^ 0xFF for b in data[10:40]) + data[40:])
+    else:  # bad CRC: gzip.BadGzipFile raised at the end of the stream
+        path.write_bytes(data[:-8] + bytes(8))
+
+
+@pytest.mark.parametrize("how", ["truncated", "not gzip", "corrupt stream", "bad checksum"])
+def test_damaged_gzip_is_one_value_error_naming_the_file(fake_fmnist, how):
+    path = fake_fmnist / "train-images-idx3-ubyte.gz"
+    _damage(path, how)
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte\.gz is a damaged or truncated gzip file.*"
+                                         r"Received: \d+ bytes"):
+        fashion_mnist.read_idx(path)
+    with pytest.raises(ValueError, match="damaged or truncated gzip file"):
+        fashion_mnist.load_fashion_mnist("train")
+
+
+def test_missing_gz_file_is_still_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        fashion_mnist.read_idx(tmp_path / "absent-idx1-ubyte.gz")
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--data", "fashion_mnist:7", "--dry-run"],
+    ["evaluate", "GENERATOR", "--ref", "fashion_mnist:7", "--n", "10"],
+])
+def test_cli_reports_a_truncated_gz_in_one_line_and_exits_2(fake_fmnist, tmp_path, monkeypatch, capsys, argv):
+    from kgantl.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KGANTL_CACHE_DIR", str(tmp_path / "cache"))
+    np.save(tmp_path / "fake.npy", np.zeros((10, 28, 28, 1), np.uint8))
+    for name in ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"):
+        _damage(fake_fmnist / name, "truncated")
+    argv = [str(tmp_path / "fake.npy") if arg == "GENERATOR" else arg for arg in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is a damaged or truncated gzip file" in err, err
+    assert "idx3-ubyte.gz" in err

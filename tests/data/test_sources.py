@@ -49,9 +49,16 @@ def test_tfds_names_load_through_tensorflow_datasets():
         assert arrays.images.shape == (12, 28, 28, 1) and arrays.num_classes == 10
 
 
-def test_tfds_unknown_name_is_one_clear_error():
-    with pytest.raises(ValueError, match="tensorflow-datasets could not load 'no_such_dataset_xyz'"):
+def test_tfds_unknown_name_is_one_short_error_with_the_closest_names():
+    with pytest.raises(ValueError) as caught:
+        resolve_source("tfds:mnsit:0-4")
+    message = str(caught.value)
+    assert len(message) < 300 and "\n" not in message, message
+    assert message.startswith("tfds:mnsit is not a TensorFlow Datasets name")
+    assert "Closest: mnist" in message and message.endswith("Received: tfds:mnsit")
+    with pytest.raises(ValueError, match=r"tfds:no_such_dataset_xyz is not a TensorFlow Datasets name\. ") as caught:
         resolve_source("tfds:no_such_dataset_xyz")
+    assert len(str(caught.value)) < 300
 
 
 def _write_folder(root, classes=("cat", "dog"), per_class=3):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from kgantl.metrics.distances import (fid_from_features, frechet_distance, gaussian_statistics, inception_score,
-                                      kernel_inception_distance, precision_recall)
+                                      kernel_inception_distance, kid_subset_size, precision_recall, unbiased_mmd2)
 
 
 def test_frechet_distance_matches_the_closed_form_for_diagonal_gaussians():
@@ -67,6 +67,30 @@ def test_kid_can_be_slightly_negative_and_caps_the_subset_size():
     values = [kernel_inception_distance(rng.standard_normal((20, 4)), rng.standard_normal((30, 4)), subsets=1,
                                         subset_size=1000, seed=s)[0] for s in range(20)]
     assert min(values) < 0 < max(values)
+
+
+def test_kid_spread_is_estimated_when_the_subset_size_covers_a_whole_set():
+    rng = np.random.default_rng(6)
+    real, fake = rng.standard_normal((100, 8)), rng.standard_normal((100, 8)) + 0.3
+    # Subsets of the whole sets would all be equal (std 0): half-size subsets differ, so their spread means something.
+    assert kid_subset_size(1000, 100, 100, subsets=20) == kid_subset_size(100, 100, 300, subsets=20) == 50
+    assert kid_subset_size(60, 100, 100, subsets=20) == 60  # smaller than both sets: used as asked
+    assert kid_subset_size(1000, 100, 100, subsets=1) == 100  # one subset has no spread: use everything
+    mean, std = kernel_inception_distance(real, fake, subsets=20, subset_size=100)
+    assert std > 0
+    full = unbiased_mmd2(real, fake)
+    assert abs(mean - full) < 3 * std
+
+
+def test_unbiased_mmd2_matches_the_written_out_formula():
+    rng = np.random.default_rng(8)
+    x, y = rng.standard_normal((6, 3)), rng.standard_normal((9, 3))
+    k = lambda a, b: (a @ b / 3 + 1.0) ** 3  # noqa: E731
+    xx = np.mean([k(x[i], x[j]) for i in range(6) for j in range(6) if i != j])
+    yy = np.mean([k(y[i], y[j]) for i in range(9) for j in range(9) if i != j])
+    xy = np.mean([k(a, b) for a in x for b in y])
+    assert unbiased_mmd2(x, y) == pytest.approx(xx + yy - 2 * xy, rel=1e-12)
+    assert isinstance(unbiased_mmd2(x, y), float)
 
 
 def test_precision_recall():

@@ -102,3 +102,35 @@ def test_too_few_samples_for_fid_still_gives_kid(reference, tmp_path):
     report = evaluate(str(tmp_path / "few.npy"), ref=str(path), split="train", n=40, kid_subsets=2)
     assert report["fid"] is None and "more samples than feature dimensions" in report["fid_error"]
     assert report["kid"] is not None and report["n_reference_precision_recall"] == 40
+
+
+def test_cache_key_and_features_follow_the_fashion_mnist_folder(fake_fmnist, tmp_path, monkeypatch):
+    from kgantl.metrics import get_extractor
+    from kgantl.metrics.evaluate import cache_key, reference_set
+    from tests.conftest import write_idx
+
+    monkeypatch.setenv("KGANTL_CACHE_DIR", str(tmp_path / "cache"))
+    extractor = get_extractor("fmnist")
+    first_key = cache_key("fashion_mnist:7", "test", extractor)
+    first, _, _ = reference_set("fashion_mnist:7", "test", extractor)
+    other = tmp_path / "other-fmnist"
+    other.mkdir()
+    labels = np.repeat(np.arange(10), 10)
+    write_idx(other / "t10k-images-idx3-ubyte.gz", np.full((100, 28, 28), 200, np.uint8))
+    write_idx(other / "t10k-labels-idx1-ubyte.gz", labels)
+    monkeypatch.setenv("KGANTL_DATA_DIR", str(other))
+    assert cache_key("fashion_mnist:7", "test", extractor) != first_key
+    second, _, _ = reference_set("fashion_mnist:7", "test", extractor)
+    assert not np.allclose(first, second)
+    monkeypatch.setenv("KGANTL_DATA_DIR", str(fake_fmnist))  # back to the first folder: its cache entry is reused
+    assert cache_key("fashion_mnist:7", "test", extractor) == first_key
+
+
+def test_kid_spread_when_the_subset_size_equals_the_sample_count(reference, tmp_path):
+    path, images = reference
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "other.npy", rng.integers(0, 256, (120, 28, 28, 1)).astype(np.uint8))
+    report = evaluate(str(tmp_path / "other.npy"), ref=str(path), split="train", n=120, kid_subsets=10,
+                      kid_subset_size=120)
+    assert report["kid_subset_size"] == 60 and report["kid_subsets"] == 10
+    assert report["kid_std"] > 0

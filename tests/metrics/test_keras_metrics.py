@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from kgantl.metrics import get_extractor
 from kgantl.metrics.keras_metrics import FrechetInceptionDistance, KernelInceptionDistance
-from kgantl.metrics.distances import fid_from_features, kernel_inception_distance
+from kgantl.metrics.distances import fid_from_features, frechet_distance, kernel_inception_distance, unbiased_mmd2
 from kgantl.models import GAN, build_discriminator, build_generator
 
 
@@ -33,6 +33,18 @@ def test_fid_metric_accumulates_exact_statistics_over_batches():
     extractor = get_extractor("fmnist")
     expected = fid_from_features(extractor.features(real), extractor.features(fake))
     assert float(metric.result()) == pytest.approx(expected, rel=1e-3)
+
+
+def test_metrics_and_the_functions_on_features_agree_on_the_same_features():
+    real, fake = _images(5, 120), _images(6, 120) * 0.5
+    kid, fid = KernelInceptionDistance("fmnist"), FrechetInceptionDistance("fmnist")
+    kid.update_state(real, fake)
+    fid.update_state(real, fake)
+    # The very features the metrics saw, in float64: both sides run the one formula in distances.py.
+    real_features, fake_features = np.asarray(kid._features(real)), np.asarray(kid._features(fake))
+    assert float(kid.total) == pytest.approx(unbiased_mmd2(real_features, fake_features), rel=1e-12)
+    moments = [(f.mean(axis=0), np.cov(f, rowvar=False)) for f in (real_features, fake_features)]
+    assert float(fid.result()) == pytest.approx(frechet_distance(*moments[0], *moments[1]), rel=1e-6)
 
 
 def test_metrics_need_a_registry_name():

@@ -52,8 +52,23 @@ def test_sampling_checks_labels():
     gan = _cgan()
     with pytest.raises(ValueError, match="labels are required"):
         gan.generate(2)
-    with pytest.raises(ValueError, match=r"labels must be in 0-2\. Received: labels in 3-3"):
+    with pytest.raises(ValueError, match=r"labels must be classes the model was trained on \(0, 1, 2\)\. "
+                                         r"Received: labels 3"):
         gan.generate(2, labels=3)
+
+
+def test_class_ids_limit_sampling_and_survive_saving(tmp_path):
+    """A model trained on classes 1 and 2 of a 3-id embedding refuses class 0, also after save and load."""
+    gan = _cgan()
+    trained = ConditionalGAN(gan.generator, gan.discriminator, class_ids=[2, 1], seed=0)
+    assert trained.trained_class_ids() == [1, 2]
+    assert trained.generate(2, labels=[1, 2]).shape == (2, 8, 8, 1)
+    trained.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    with pytest.raises(ValueError, match=r"trained on \(1, 2\)\. Received: labels 0"):
+        loaded.generate(2, labels=0)
+    with pytest.raises(ValueError, match="class_ids must be label ids"):
+        ConditionalGAN(gan.generator, gan.discriminator, class_ids=[3])
 
 
 def test_save_load_round_trip(tmp_path):

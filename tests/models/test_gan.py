@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from kgantl import losses as gan_losses
 from kgantl.models import GAN, build_discriminator, build_generator
 
 LATENT = 8
@@ -119,6 +120,49 @@ def test_save_load_round_trip_and_training_continues(tmp_path):
     np.testing.assert_allclose(loaded.augment.probability.numpy(), gan.augment.probability.numpy())
     loaded.fit(_data(), epochs=1, steps_per_epoch=1, verbose=0)
     assert loaded.g_optimizer.iterations.numpy() == 3
+
+
+def test_keras_binary_crossentropy_on_logits_trains_as_the_nonsaturating_loss():
+    histories, weights = [], []
+    for loss in ("nonsaturating", keras.losses.BinaryCrossentropy(from_logits=True)):
+        gan = _gan(ema_decay=0.0)
+        gan.compile(loss=loss)  # the keras-io GAN examples' pattern
+        histories.append(gan.fit(_data(), epochs=3, steps_per_epoch=1, verbose=0).history)
+        weights.append(gan.generator.get_weights())
+    for key in ("d_loss", "g_loss", "d_real", "d_fake"):
+        assert all(np.isfinite(histories[1][key]))
+        np.testing.assert_allclose(histories[1][key], histories[0][key], rtol=1e-4)
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("loss", [
+    keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.1),
+    (gan_losses.hinge_generator_loss, gan_losses.hinge_discriminator_loss),
+])
+def test_keras_loss_objects_and_loss_pairs_round_trip_through_keras_files(tmp_path, loss):
+    gan = _gan()
+    gan.compile(loss=loss)
+    gan.fit(_data(), epochs=1, steps_per_epoch=1, verbose=0)
+    gan.save(tmp_path / "gan.keras")
+    loaded = keras.saving.load_model(tmp_path / "gan.keras")  # safe_mode=True by default
+    assert loaded.loss_name is None and type(loaded.gan_loss) is type(loss)
+    if isinstance(loss, tuple):
+        assert loaded.gan_loss == loss
+    else:
+        assert loaded.gan_loss.get_config() == loss.get_config()
+    logits = tf.constant([[1.5], [-0.5]])
+    assert float(loaded.g_loss_fn(logits)) == pytest.approx(float(gan.g_loss_fn(logits)))
+    assert float(loaded.d_loss_fn(logits, -logits)) == pytest.approx(float(gan.d_loss_fn(logits, -logits)))
+    loaded.recompile()  # keeps the loss
+    history = loaded.fit(_data(), epochs=1, steps_per_epoch=1, verbose=0)
+    assert np.isfinite(history.history["d_loss"][0]) and loaded.g_optimizer.iterations.numpy() == 2
+
+
+def test_binary_crossentropy_on_probabilities_is_refused():
+    with pytest.raises(ValueError, match=r"must take logits \(from_logits=True\): kgantl discriminators output "
+                                         r"logits.*Received: loss=BinaryCrossentropy\(from_logits=False\)"):
+        _gan().compile(loss=keras.losses.BinaryCrossentropy())
 
 
 def test_generate_checks_its_arguments():

@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from kgantl.models import GAN, build_discriminator, build_generator
-from kgantl.transfer.gan_transfer import (discriminator_blocks, fit_alternating, parse_strategy, prepare_transfer)
+from kgantl.transfer.gan_transfer import discriminator_blocks, fit_alternating
+from kgantl.transfer.strategy import Strategy, parse_strategy, prepare_transfer
 
 BACKBONE = str(Path(__file__).resolve().parents[2] / "saved_models" / "fmnist-0-4-backbone" / "model.keras")
 
@@ -31,7 +32,22 @@ def _changed(before, model, name):
 @pytest.mark.parametrize("text, parsed", [("finetune", ("finetune", None)), ("freeze_d:2", ("freeze_d", 2)),
                                           ("alternate", ("alternate", None)), ("feature_d", ("feature_d", None))])
 def test_parse_strategy(text, parsed):
-    assert parse_strategy(text) == parsed
+    strategy = parse_strategy(text)
+    assert (strategy.name, strategy.frozen_blocks) == parsed and str(strategy) == text
+    assert parse_strategy(strategy) is strategy
+
+
+def test_strategy_phases_and_checks():
+    assert parse_strategy("alternate").phases(5, 2, initial_epoch=3) == [(3, 4, "generator"), (4, 5, "discriminator")]
+    assert parse_strategy("freeze_d:1").phases(5, 2, initial_epoch=3) == [(3, 5, None)]
+    assert Strategy("finetune").phases(5, initial_epoch=5) == []  # finished: nothing left to fit
+
+    class Options:
+        reptile_data = None
+
+    with pytest.raises(ValueError, match="strategy reptile needs reptile_data"):
+        parse_strategy("reptile").load_data(Options())
+    assert parse_strategy("freeze_d:1").load_data(Options()) is None
 
 
 def test_unknown_strategy():

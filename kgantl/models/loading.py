@@ -1,0 +1,192 @@
+"""One way in for trained models: a GAN from a path, and a sampler from anything that makes images.
+
+Every module that accepts "a model" as a path (`evaluate`, `generate`, `export`, transfer sources, the
+generated-data pipeline, the advisor) opens it here, so the rules live in one place:
+
+- a `.keras` file;
+- a folder holding `model.keras` (a `saved_models/<name>` folder or a finished run directory);
+- a run directory whose newest state is a checkpoint (an unfinished or extended run): the GAN is rebuilt
+  from the architecture the run wrote when it started (`architecture.json`) and the checkpoint restored;
+- for sampling only, an exported SavedModel folder (`saved_model.pb`, signature `serve`).
+"""
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from kgantl.callbacks.checkpoint import LATEST, restore_checkpoint
+from kgantl.export import EXPORT_INFO_FILE
+from kgantl.io import write_json
+from kgantl.models.conditional import check_labels
+from kgantl.models.gan import GAN
+from kgantl.runs import ARCHITECTURE_FILE, CHECKPOINTS, MODEL_FILE, OPTIONS_FILE
+
+
+def model_file(path):
+    """`path` itself, or `path/model.keras` when `path` is a folder holding one (e.g. `saved_models/<name>`).
+
+    Example:
+        >>> model_file("saved_models/fmnist-0-4-backbone")
+        PosixPath('saved_models/fmnist-0-4-backbone/model.keras')
+    """
+    path = Path(path)
+    return path / MODEL_FILE if path.is_dir() and (path / MODEL_FILE).is_file() else path
+
+
+def save_architecture(gan, run_dir):
+    """Write `architecture.json` (the GAN's Keras config and compile config) so checkpoints can be loaded alone.
+
+    Training writes it when a run starts; `load_gan` uses it for a run directory whose newest state is a
+    checkpoint.
+    """
+    write_json(Path(run_dir) / ARCHITECTURE_FILE, {"model": keras.saving.serialize_keras_object(gan),
+                                                   "compile": gan.get_compile_config()})
+
+
+def _from_checkpoint(run_dir):
+    import kgantl
+
+    kgantl.register_serializable_classes()
+    saved = json.loads((run_dir / ARCHITECTURE_FILE).read_text())
+    gan = keras.saving.deserialize_keras_object(saved["model"])
+    gan.compile_from_config(saved["compile"])
+    restore_checkpoint(gan, run_dir / CHECKPOINTS, cleanup=False)  # the run may still be writing one
+    return gan
+
+
+def load_gan(path):
+    """Load a trained GAN from a `.keras` file, a folder holding `model.keras`, or a run directory.
+
+    A run directory gives its final `model.keras`, or, when its checkpoints are newer (an unfinished or
+    extended run), the GAN of its newest checkpoint.
+
+    Args:
+        path: `.keras` file, `saved_models/<name>` folder or run directory.
+
+    Returns:
+        The `GAN` / `ConditionalGAN` (compiled when it was saved compiled).
+
+    Example:
+        >>> gan = load_gan("saved_models/source-fmnist-0-4")
+    """
+    import kgantl
+
+    kgantl.register_serializable_classes()  # a user may never have imported the modules that define them
+    path = Path(path)
+    if path.is_file() and path.suffix == ".keras":
+        return keras.saving.load_model(path)
+    latest, final = path / CHECKPOINTS / LATEST, path / MODEL_FILE
+    checkpoint_is_newer = latest.is_file() and (not final.is_file() or final.stat().st_mtime < latest.stat().st_mtime)
+    if path.is_dir() and checkpoint_is_newer:
+        if not (path / ARCHITECTURE_FILE).is_file():
+            raise FileNotFoundError(f"The run directory's newest state is a checkpoint, but it has no "
+                                    f"{ARCHITECTURE_FILE} (written by kgantl 0.1.0 or earlier): run its training "
+                                    f"command again to finish it. Received: {path}")
+        return _from_checkpoint(path)
+    if path.is_dir() and final.is_file():
+        return keras.saving.load_model(final)
+    if path.is_dir() and (path / OPTIONS_FILE).is_file():
+        raise FileNotFoundError(f"The run directory has no checkpoint yet. Received: {path}")
+    raise FileNotFoundError(f"A model must be a .keras file, a folder holding model.keras or a kgantl run "
+                            f"directory. Received: {path}")
+
+
+def _labels_for(labels, count, conditional, class_ids):
+    """`check_labels`, except for a conditional model that does not know its classes: any labels are passed on."""
+    if conditional and class_ids is None:
+        if labels is None:
+            raise ValueError("labels are required for a conditional model. Received: labels=None")
+        return np.broadcast_to(np.asarray(labels, np.int32), (count,)).copy()
+    return check_labels(labels, count, class_ids)
+
+
+class KerasGenerator:
+    """A trained kgantl GAN seen as a sampler: `generate(noise, labels=None)` with its EMA generator.
+
+    Attributes:
+        gan: the `GAN`.
+        network: the sampling Keras model (`noise` or `[noise, labels]` -> images in [-1, 1]).
+        latent_dim, image_shape: noise size and `(H, W, C)` of the images.
+        conditional: whether the network takes labels.
+        class_ids: classes the model was trained on (None: unconditional, or a user's conditional generator
+            whose classes kgantl cannot tell: then any label is passed on).
+    """
+
+    def __init__(self, gan):
+        self.gan = gan
+        self.network = gan.sampler
+        self.latent_dim = int(gan.latent_dim)
+        self.image_shape = tuple(int(d) for d in self.network.outputs[0].shape[1:])
+        self.conditional = len(self.network.inputs) == 2
+        self.class_ids = gan.trained_class_ids()
+
+    def generate(self, noise, labels=None):
+        """Images in [-1, 1] for `noise` (N, latent_dim), float32 numpy array (N, H, W, C)."""
+        labels = _labels_for(labels, len(noise), self.conditional, self.class_ids)
+        return self.gan.generate(noise=np.asarray(noise, np.float32), labels=labels)
+
+
+class SavedModelGenerator:
+    """An exported SavedModel (signature `serve`) seen as a sampler; needs neither the GAN nor its weights file.
+
+    The class ids come from `kgantl_generator.json` beside `saved_model.pb` (written by
+    `kgantl.export_generator`); without it, any label the SavedModel accepts is allowed.
+    """
+
+    def __init__(self, path):
+        import tensorflow as tf
+
+        self.path = Path(path)
+        self._serve = tf.saved_model.load(str(self.path)).signatures["serve"]
+        inputs = self._serve.structured_input_signature[1]
+        self.network = None
+        self.latent_dim = int(inputs["noise"].shape[-1])
+        self.image_shape = tuple(int(d) for d in self._serve.structured_outputs["images"].shape[1:])
+        info_path = self.path / EXPORT_INFO_FILE
+        info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+        self.conditional = "labels" in inputs
+        self.class_ids = info.get("class_ids") if self.conditional else None
+
+    def generate(self, noise, labels=None):
+        import tensorflow as tf
+
+        labels = _labels_for(labels, len(noise), self.conditional, self.class_ids)  # no class list: trust the model
+        inputs = {"noise": tf.constant(np.asarray(noise, np.float32))}
+        if labels is not None:
+            inputs["labels"] = tf.constant(labels)
+        try:
+            return self._serve(**inputs)["images"].numpy()
+        except tf.errors.InvalidArgumentError as error:  # e.g. a label beyond the embedding
+            raise ValueError(f"The SavedModel rejected the inputs: {error.message.splitlines()[0]}") from None
+
+
+def open_generator(source):
+    """A sampler with `generate(noise, labels=None)`, `latent_dim`, `image_shape`, `conditional` and `class_ids`.
+
+    Args:
+        source: a `GAN`, a sampler already opened, a `.keras` file, a folder holding `model.keras`, a run
+            directory, or an exported SavedModel folder.
+
+    Returns:
+        `KerasGenerator` or `SavedModelGenerator` (a sampler passed in is returned as it is).
+
+    Example:
+        >>> sampler = open_generator("runs/00003-shots")
+        >>> images = sampler.generate(np.random.default_rng(0).standard_normal((16, sampler.latent_dim)), labels=7)
+    """
+    if isinstance(source, GAN):
+        return KerasGenerator(source)
+    if all(hasattr(source, name) for name in ("generate", "latent_dim", "conditional", "class_ids")):
+        return source
+    if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
+        path = Path(source)
+        if (path / "saved_model.pb").is_file():
+            return SavedModelGenerator(path)
+        return KerasGenerator(load_gan(path))
+    raise ValueError(f"A generator must be a kgantl GAN, a .keras file, a run directory or a SavedModel folder. "
+                     f"Received: {type(source).__name__}")
+
+
+__all__ = ["KerasGenerator", "SavedModelGenerator", "load_gan", "model_file", "open_generator",
+           "save_architecture"]
