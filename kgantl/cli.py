@@ -131,14 +131,15 @@ def build_parser():
     parser = _Parser(prog="kgantl", description="GANs and transfer learning for scarce data (Keras 3).")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = commands.add_parser("train", help="train a new GAN in its own run directory (resumes an identical run)")
+    train = commands.add_parser("train", help="train a new GAN in its own run directory (resumes an identical "
+                                              "run)")
     transfer = commands.add_parser("transfer", help="adapt a source GAN to a few target images (image size, "
                                                     "channels and latent size come from the source; KID every "
                                                     "epoch by default)")
     transfer.add_argument("--source", required=True, help="source GAN: a .keras file, saved_models/<name> or a run "
                                                          "directory")
-    transfer.add_argument("--target", dest="data", required=True, metavar="SPEC", help="target data spec, e.g. fashion_mnist:7 "
-                                                                       "(resized to the source's image size)")
+    transfer.add_argument("--target", dest="data", required=True, metavar="SPEC",
+                          help="target data spec, e.g. fashion_mnist:7 (resized to the source's image size)")
     for name, command in (("train", train), ("transfer", transfer)):
         _add_train_flags(command, name)
         command.add_argument("--preset", choices=sorted(PRESETS), help="start from a named preset of options "
