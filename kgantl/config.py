@@ -81,8 +81,10 @@ class TrainOptions:
     source: Optional[str] = option_field(None, "source GAN to transfer from: a .keras file, saved_models/<name> or a "
                                          "run directory (image size, channels, latent size and conditioning "
                                          "then come from it)")
-    strategy: Optional[str] = option_field(None, "transfer strategy: finetune, freeze_d:K (K lowest D blocks frozen), "
-                                           "alternate, feature_d or reptile", default_text="finetune")
+    strategy: Optional[str] = option_field(
+        None, "transfer strategy: finetune, freeze_d:K (K lowest D blocks frozen), alternate, feature_d or reptile, "
+              "optionally +cdc[:W] and/or +ewc[:W] (generator regularisers, e.g. freeze_d:1+cdc)",
+        default_text="finetune")
     phase_epochs: int = option_field(1, "epochs per phase of the alternate strategy")
     reptile_data: Optional[str] = option_field(None, "source data spec whose classes are Reptile's tasks "
                                                "(strategy reptile), e.g. fashion_mnist:0-4")

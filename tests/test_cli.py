@@ -115,7 +115,8 @@ def test_help_shows_what_each_command_takes_and_loads_no_tensorflow(capsys):
         main(["transfer", "--help"])
     transfer = " ".join(capsys.readouterr().out.split())
     assert "--eval-every EVAL_EVERY compute KID every N epochs and keep best.keras (0: off) (default: 1)" in transfer
-    assert "freeze_d:K (K lowest D blocks frozen), alternate, feature_d or reptile (default: finetune)" in transfer
+    assert "freeze_d:K (K lowest D blocks frozen), alternate, feature_d or reptile, optionally +cdc[:W]" in transfer
+    assert "(default: finetune)" in transfer
     assert "--loss {nonsaturating,minimax,hinge,wgan-gp}" in transfer and "--target SPEC" in transfer
     for flag in ("--image-size", "--width", "--latent-dim", "--channels", "--data "):
         assert flag not in transfer  # the source decides these

@@ -20,6 +20,13 @@ def default_optimizer(learning_rate=2e-4):
     return keras.optimizers.Adam(learning_rate, beta_1=0.5)
 
 
+class _Untracked:
+    """A holder Keras does not look into (it tracks and saves layers, variables and lists of them)."""
+
+    def __init__(self):
+        self.items = []
+
+
 @keras.saving.register_keras_serializable(package="kgantl")
 class GAN(keras.Model):
     """An unconditional GAN trained with `fit()`.
@@ -82,6 +89,10 @@ class GAN(keras.Model):
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self.g_penalty_tracker = keras.metrics.Mean(name="g_penalty")
+        # Training-time terms of the generator loss (transfer regularisers such as CDC and EWC): plain Python
+        # objects, so Keras neither tracks nor saves them; the strategy that adds them adds them again on resume.
+        self._generator_penalties = _Untracked()
         self.built = True  # the sub-models are built; fit() must not try a symbolic call
 
     # ----- configuration -------------------------------------------------------------------------
@@ -199,7 +210,22 @@ class GAN(keras.Model):
 
     @property
     def training_trackers(self):
-        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+        trackers = [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+        return trackers + ([self.g_penalty_tracker] if self._generator_penalties.items else [])
+
+    def add_generator_penalty(self, penalty):
+        """Add a term to the generator's loss: `penalty(gan, generator_inputs)` -> scalar, called inside the
+        generator step's gradient tape on that step's noise (and labels). Logged as `g_penalty` (the sum).
+
+        Not saved with the model: it is a training recipe (e.g. `kgantl.transfer.regularizers.EWCPenalty`).
+        Add penalties before `compile`, so the compiled step includes them.
+
+        Example:
+            >>> gan.add_generator_penalty(lambda gan, inputs: 1e-4 * sum(ops.sum(w ** 2) for w in gan.generator.weights))
+        """
+        if not callable(penalty):
+            raise ValueError(f"penalty must be callable as penalty(gan, generator_inputs). Received: {penalty!r}")
+        self._generator_penalties.items.append(penalty)
 
     @property
     def metrics(self):
@@ -296,8 +322,13 @@ class GAN(keras.Model):
                 fake = self.augment(fake, seed_generator=self.seed_generator)
             fake_logits = self.discriminator(self._discriminator_inputs(fake, labels), training=True)
             g_loss = self.g_loss_fn(fake_logits)
+            penalty = sum((p(self, self._generator_inputs(noise, labels)) for p in self._generator_penalties.items),
+                          ops.zeros((), "float32"))
+            total = g_loss + penalty
         weights = self.generator.trainable_variables
-        self.g_optimizer.apply(tape.gradient(g_loss, weights), weights)
+        self.g_optimizer.apply(tape.gradient(total, weights), weights)
+        if self._generator_penalties.items:
+            self.g_penalty_tracker.update_state(penalty)
         return g_loss
 
     def evaluate(self, *args, **kwargs):

@@ -7,7 +7,10 @@ The training code never compares strategy strings; it asks the `Strategy` three 
 - `phases(epochs, phase_epochs, initial_epoch)`: the `fit` calls to make, each with the network that trains
   (None: both), for strategies that alternate.
 
-Strategies (text form): `finetune`, `freeze_d:K`, `alternate`, `feature_d`, `reptile`.
+Strategies (text form): a base, `finetune`, `freeze_d:K`, `alternate`, `feature_d` or `reptile`, optionally
+composed with generator regularisers after a `+`: `cdc[:WEIGHT]` (cross-domain correspondence) and
+`ewc[:WEIGHT]` (elastic weight consolidation), e.g. `freeze_d:1+cdc`, `finetune+ewc:1e4`, or `cdc` alone
+(finetune with CDC).
 
 Reference: Mo et al., Freeze the Discriminator: a Simple Baseline for Fine-Tuning GANs,
 https://arxiv.org/abs/2002.10964 ; Wang et al., Transferring GANs, https://arxiv.org/abs/1805.01677 ;
@@ -16,11 +19,17 @@ Nichol et al., On First-Order Meta-Learning Algorithms, https://arxiv.org/abs/18
 import dataclasses
 import os
 import re
-from typing import Optional
+from typing import Optional, Tuple
 
 from kgantl.transfer import gan_transfer
 
 STRATEGIES = ("finetune", "freeze_d:K", "alternate", "feature_d", "reptile")
+REGULARIZERS = ("cdc", "ewc")
+# Provisional weights, until the few-shot grid chooses them on our data. Measured 2026-11-22 (saved_models/
+# source-fmnist-0-4 to 100 sneakers, batch 32, DiffAugment, 2 epochs of 50 steps, mean per epoch): CDC at
+# 1000 (the paper's lambda) gave a penalty of 0.05-0.08 beside a g_loss of 1.4-1.7 (at weight 1: 0.0001-0.0007);
+# EWC at 1e6 gave 0.2-0.6 and pushed g_loss from 1.6 to 2.3, so its default is ten times weaker.
+DEFAULT_WEIGHTS = {"cdc": 1000.0, "ewc": 1e5}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,8 +37,9 @@ class Strategy:
     """One parsed transfer strategy.
 
     Attributes:
-        name: `finetune`, `freeze_d`, `alternate`, `feature_d` or `reptile`.
+        name: the base: `finetune`, `freeze_d`, `alternate`, `feature_d` or `reptile`.
         frozen_blocks: K of `freeze_d:K` (None for the others).
+        regularizers: `(name, weight)` pairs of generator-loss terms, `cdc` and/or `ewc` (weight None: default).
 
     Example:
         >>> strategy = parse_strategy("freeze_d:1")
@@ -38,9 +48,35 @@ class Strategy:
 
     name: str
     frozen_blocks: Optional[int] = None
+    regularizers: Tuple[Tuple[str, Optional[float]], ...] = ()
 
     def __str__(self):
-        return f"{self.name}:{self.frozen_blocks}" if self.name == "freeze_d" else self.name
+        parts = [f"{self.name}:{self.frozen_blocks}" if self.name == "freeze_d" else self.name]
+        parts += [name if weight is None else f"{name}:{weight:g}" for name, weight in self.regularizers]
+        return "+".join(parts)
+
+    def generator_penalties(self, generator, discriminator, class_ids=None, seed=0):
+        """The generator-loss terms of this strategy's regularisers, anchored at the networks as they are now.
+
+        Args:
+            generator, discriminator: the source networks, before any training (and before freezing matters:
+                nothing here trains them).
+            class_ids: labels EWC's Fisher estimate draws for a conditional generator.
+            seed: seed of that estimate.
+
+        Returns:
+            list of callables for `GAN.add_generator_penalty`.
+        """
+        from kgantl.transfer.regularizers import CDCPenalty, EWCPenalty
+
+        penalties = []
+        for name, weight in self.regularizers:
+            weight = DEFAULT_WEIGHTS[name] if weight is None else weight
+            if name == "cdc":
+                penalties.append(CDCPenalty(generator, weight=weight))
+            else:
+                penalties.append(EWCPenalty(generator, discriminator, weight=weight, seed=seed, class_ids=class_ids))
+        return penalties
 
     def load_data(self, options):
         """The data this strategy needs besides the target (Reptile's source tasks), checked and loaded.
@@ -110,18 +146,40 @@ class Strategy:
         return [(initial_epoch, epochs, None)] if initial_epoch < epochs else []
 
 
+def _parse_regularizer(part, text):
+    match = re.fullmatch(r"(cdc|ewc)(?::([0-9.eE+-]+))?", part)
+    try:
+        weight = None if not match or match.group(2) is None else float(match.group(2))
+    except ValueError:
+        match = None
+    if not match or (weight is not None and not weight > 0):
+        raise ValueError(f"strategy parts after the base must be {', '.join(REGULARIZERS)}, each with an optional "
+                         f"positive weight (cdc:0.5). Received: {part!r} in {text!r}")
+    return match.group(1), weight
+
+
 def parse_strategy(text):
-    """`"freeze_d:2"` -> `Strategy("freeze_d", 2)`; a `Strategy` is returned as it is.
+    """`"freeze_d:2"` -> `Strategy("freeze_d", 2)`; `"freeze_d:1+cdc"` adds CDC; a `Strategy` is returned as it is.
 
     Raises:
-        ValueError: not one of `STRATEGIES`.
+        ValueError: not one of `STRATEGIES`, optionally followed by `+cdc[:W]` / `+ewc[:W]` (each at most once).
     """
     if isinstance(text, Strategy):
         return text
-    match = re.fullmatch(r"(finetune|alternate|feature_d|reptile)|freeze_d:(\d+)", str(text))
-    if not match:
-        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)} (K a block count). Received: {text!r}")
-    return Strategy("freeze_d", int(match.group(2))) if match.group(2) else Strategy(match.group(1))
+    parts = str(text).split("+")
+    if re.fullmatch(r"(cdc|ewc)(:.*)?", parts[0]):  # a regulariser alone: finetune with it
+        parts = ["finetune", *parts]
+    base = re.fullmatch(r"(finetune|alternate|feature_d|reptile)|freeze_d:(\d+)", parts[0])
+    if base is None:
+        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)} (K a block count), optionally followed "
+                         f"by +{' / +'.join(REGULARIZERS)}. Received: {text!r}")
+    regularizers = tuple(_parse_regularizer(part, text) for part in parts[1:])
+    names = [name for name, _ in regularizers]
+    if len(set(names)) != len(names):
+        raise ValueError(f"each regulariser may appear once in a strategy. Received: {text!r}")
+    if base.group(2):
+        return Strategy("freeze_d", int(base.group(2)), regularizers)
+    return Strategy(base.group(1), None, regularizers)
 
 
 def prepare_transfer(source, strategy, backbone=None, augment=None, ema_decay=0.999, seed=0, num_classes=None,
@@ -158,13 +216,19 @@ def prepare_transfer(source, strategy, backbone=None, augment=None, ema_decay=0.
     if converted:
         generator, discriminator = gan_transfer.to_conditional(gan, num_classes, seed=seed)
         model_class = ConditionalGAN
+    # Anchored at the source networks, before the strategy swaps or freezes anything.
+    penalties = strategy.generator_penalties(generator, discriminator, class_ids=class_ids, seed=seed)
     generator, discriminator, info = strategy.prepare(generator, discriminator, backbone=backbone, seed=seed)
     if converted:
         info["converted_to_conditional"] = num_classes
     kwargs = dict(augment=augment, ema_decay=ema_decay, seed=seed, **gan_kwargs)
     if issubclass(model_class, ConditionalGAN):
         kwargs["class_ids"] = class_ids
-    return model_class(generator, discriminator, **kwargs), info
+    gan = model_class(generator, discriminator, **kwargs)
+    for penalty in penalties:
+        gan.add_generator_penalty(penalty)
+    info["regularizers"] = [name for name, _ in strategy.regularizers]
+    return gan, info
 
 
 __all__ = ["STRATEGIES", "Strategy", "parse_strategy", "prepare_transfer"]

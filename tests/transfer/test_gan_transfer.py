@@ -50,6 +50,32 @@ def test_strategy_phases_and_checks():
     assert parse_strategy("freeze_d:1").load_data(Options()) is None
 
 
+@pytest.mark.parametrize("text, canonical, regularizers", [
+    ("freeze_d:1+cdc", "freeze_d:1+cdc", (("cdc", None),)),
+    ("finetune+ewc:1e4", "finetune+ewc:10000", (("ewc", 1e4),)),
+    ("cdc:0.5+ewc", "finetune+cdc:0.5+ewc", (("cdc", 0.5), ("ewc", None))),
+])
+def test_strategies_compose_with_regularizers(text, canonical, regularizers):
+    strategy = parse_strategy(text)
+    assert str(strategy) == canonical and strategy.regularizers == regularizers
+    assert parse_strategy(canonical) == strategy
+
+
+@pytest.mark.parametrize("text", ["freeze_d:1+cdc+cdc", "finetune+dropout", "cdc:0", "ewc:-1", "finetune+cdc:x",
+                                  "cdc+freeze_d:1"])
+def test_bad_compositions_are_refused(text):
+    with pytest.raises(ValueError, match=r"strategy|regulariser"):
+        parse_strategy(text)
+
+
+def test_composed_strategy_adds_penalties_anchored_at_the_source():
+    gan, info = prepare_transfer(_source(), "freeze_d:1+cdc+ewc")
+    assert info["regularizers"] == ["cdc", "ewc"] and info["frozen"] == ["d_block1_conv"]
+    gan.compile()
+    history = gan.fit(_target_images(), epochs=1, steps_per_epoch=2, verbose=0)
+    assert history.history["g_penalty"][0] > 0.0  # the generator moved away from its source
+
+
 def test_unknown_strategy():
     with pytest.raises(ValueError, match=r"strategy must be one of finetune, freeze_d:K, alternate, feature_d"):
         parse_strategy("freeze_g:1")
