@@ -76,7 +76,11 @@ class TrainOptions:
     jit_compile: str = option_field("auto", "XLA: auto (GPU only), on or off", choices=("auto", "on", "off"))
     sample_every: int = option_field(1, "write a sample grid every N epochs")
     eval_every: int = option_field(0, "compute KID every N epochs and keep best.keras (0: off)", transfer_default=1)
-    eval_ref: Optional[str] = option_field(None, "reference data spec for KID, test split (default: the training data)")
+    eval_ref: Optional[str] = option_field(None, "reference data spec for val_kid, its train split (default: images "
+                                                 "held out of the training data; a run never reads a test split)")
+    val_per_class: Optional[int] = option_field(None, "images per class held out of the training data for val_kid "
+                                                      "and best.keras, never trained on (default: a fifth of the "
+                                                      "rarest class, at least 1; none with eval_ref)")
     eval_extractor: str = option_field("fmnist", "feature extractor for KID", choices=("fmnist", "inception_v3"))
     source: Optional[str] = option_field(None, "source GAN to transfer from: a .keras file, saved_models/<name> or a "
                                          "run directory (image size, channels, latent size and conditioning "
@@ -114,7 +118,7 @@ class TrainOptions:
             positive_int(name)
         if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise ValueError(f"eval_every must be a non-negative integer. Received: eval_every={self.eval_every!r}")
-        for name in ("shots", "steps_per_epoch", "image_size", "latent_dim", "width"):
+        for name in ("shots", "steps_per_epoch", "image_size", "latent_dim", "width", "val_per_class"):
             positive_int(name, allow_none=True)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer. Received: seed={self.seed!r}")

@@ -15,6 +15,7 @@ import keras
 from kgantl import callbacks as kcallbacks
 from kgantl.config import FROM_SOURCE, TrainOptions
 from kgantl.data.pipeline import load_arrays, make_dataset
+from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
 from kgantl.export import export_generator
 from kgantl.io import atomic_path
@@ -129,6 +130,24 @@ def _log_resizing(arrays, options, spec):
                        options.image_size, " (the source GAN's size)" if options.source else "")
 
 
+def _validation_split(options, arrays):
+    """`(training images, val_kid reference, options)`: a user's run never reads a test split.
+
+    With `eval_every`, the reference is `eval_ref`'s train split, or images held out of the training data
+    (`val_per_class` per class, never trained on; the resolved count is recorded in the options).
+    """
+    if not options.eval_every:
+        return arrays, None, options
+    if options.eval_ref:
+        return arrays, load_arrays(options.eval_ref), options
+    per_class = options.val_per_class or default_held_out(arrays)
+    train_arrays, held_out = split_validation(arrays, per_class)
+    if len(held_out.images) < 2:
+        raise ValueError(f"val_kid needs at least 2 held-out images; give more shots, a larger val_per_class or "
+                         f"eval_ref. Received: {len(held_out.images)} held out")
+    return train_arrays, held_out, dataclasses.replace(options, val_per_class=per_class)
+
+
 @dataclasses.dataclass
 class ResolvedRun:
     """A run checked and built, with nothing written yet: what `--dry-run` prints and `prepare_training` uses."""
@@ -137,7 +156,7 @@ class ResolvedRun:
     arrays: ImageArrays
     gan: keras.Model
     strategy: Optional[Strategy]
-    reference: Optional[ImageArrays] = None  # the KID reference (test split), with `eval_every`
+    reference: Optional[ImageArrays] = None  # the val_kid reference (held-out shots or eval_ref), with `eval_every`
     strategy_data: Optional[ImageArrays] = None  # what the strategy needs before fitting (Reptile's tasks)
 
 
@@ -153,11 +172,11 @@ def resolve_training(options):
     """
     options.validate()
     arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
+    arrays, reference, options = _validation_split(options, arrays)
     source = load_gan(options.source) if options.source else None
     strategy = parse_strategy(options.strategy or DEFAULT_STRATEGY) if source is not None else None
     options = resolve_options(options, arrays, source)
     strategy_data = strategy.load_data(options) if strategy is not None else None
-    reference = load_arrays(options.eval_ref or options.data, split="test") if options.eval_every else None
     class_ids = sorted(set(arrays.labels.tolist())) if options.conditional else None
     gan = build_gan(options, arrays.num_classes, class_ids=class_ids, source=source, strategy=strategy)
     return ResolvedRun(options, arrays, gan, strategy, reference, strategy_data)
@@ -218,9 +237,9 @@ def prepare_training(options, callbacks=()):
                            with_labels=options.conditional, skip_batches=initial_epoch * options.steps_per_epoch)
     validation = None
     if resolved.reference is not None:
-        # KID against the test split, one KID subset per batch of 250 real and 250 generated images.
-        # Shuffled (with a fixed seed) so no subset is a single class of a class-sorted set; full batches
-        # only, since a 1-image batch has no unbiased KID.
+        # KID against the held-out images, one KID subset per batch of up to 250 real and as many generated
+        # images. Shuffled (with a fixed seed) so no subset is a single class of a class-sorted set; full
+        # batches only, since a 1-image batch has no unbiased KID.
         reference = resolved.reference
         validation = make_dataset(reference, image_size=options.image_size, channels=options.channels,
                                   batch_size=min(EVAL_BATCH, len(reference.images)), seed=options.seed,

@@ -101,6 +101,33 @@ def test_a_bad_kid_reference_is_found_before_anything_is_written(tmp_path, tiny_
     assert not (tmp_path / "runs").exists()
 
 
+def test_a_transfer_run_reads_no_test_split_and_never_trains_on_its_validation_images(tmp_path, tiny_npz,
+                                                                                     tiny_source, monkeypatch):
+    import kgantl.training as training
+
+    splits, trained_on = [], []
+    real_load, real_make = training.load_arrays, training.make_dataset
+
+    def recording_load(spec, *args, **kwargs):
+        splits.append(kwargs.get("split", "train"))
+        return real_load(spec, *args, **kwargs)
+
+    def recording_make(arrays, *args, **kwargs):
+        trained_on.append(len(arrays.images))
+        return real_make(arrays, *args, **kwargs)
+
+    monkeypatch.setattr(training, "load_arrays", recording_load)
+    monkeypatch.setattr(training, "make_dataset", recording_make)
+    history, run_dir = train(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, eval_every=1,
+                                      epochs=1), verbose=0)
+    assert splits and set(splits) == {"train"}
+    assert trained_on == [16, 4]  # 2 classes x 10 shots: 2 per class held out for val_kid, 8 per class trained
+    assert json.loads((run_dir / "options.json").read_text())["val_per_class"] == 2
+    assert len(history.history["val_kid"]) == 1 and (run_dir / "best.keras").is_file()
+    with pytest.raises(ValueError, match=r"images held out per class must be in 1..9"):
+        resolve_training(_options(tmp_path, tiny_npz, shots=10, eval_every=1, val_per_class=10))
+
+
 def test_tensorboard_event_files_beside_metrics(tmp_path, tiny_npz):
     _, run_dir = train(_options(tmp_path, tiny_npz, epochs=1, tensorboard=True), verbose=0)
     assert any(p.name.startswith("events.out.tfevents") for p in (run_dir / "tensorboard").iterdir())

@@ -15,7 +15,7 @@ _PUBLIC = {
     "count_labels": "kgantl.augment.mix",
     "generation_probabilities": "kgantl.augment.mix",
     "mix_real_and_generated": "kgantl.augment.mix",
-    "split_validation": "kgantl.augment.experiment",
+    "split_validation": "kgantl.data.shots",
 }
 __all__ = sorted(_PUBLIC)
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

@@ -19,6 +19,7 @@ from kgantl.augment.classic import augment_dataset, classic_augmentation
 from kgantl.augment.mix import GenerationStats, mix_real_and_generated
 from kgantl.augment.settings import AugmentSettings
 from kgantl.data import load_arrays, make_dataset
+from kgantl.data.shots import split_validation
 from kgantl.io import atomic_path, write_json
 from kgantl.runs import next_run_dir
 from kgantl.transfer.classifier import build_classifier
@@ -35,19 +36,6 @@ def resolve_backbone(backbone):
     from kgantl.models.loading import model_file
 
     return str(model_file(str(backbone)))
-
-
-def split_validation(arrays, per_class):
-    """Hold out the last `per_class` shots of every class (n-shot order) as validation images.
-
-    Returns:
-        `(train, validation)` `ImageArrays`.
-    """
-    val = np.zeros(len(arrays.labels), bool)
-    for k in np.unique(arrays.labels):
-        val[np.flatnonzero(arrays.labels == k)[-per_class:]] = True
-    return (dataclasses.replace(arrays, images=arrays.images[~val], labels=arrays.labels[~val]),
-            dataclasses.replace(arrays, images=arrays.images[val], labels=arrays.labels[val]))
 
 
 def train_shot_gan(train, settings, seed, run_dir, verbose=0):

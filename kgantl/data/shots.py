@@ -1,4 +1,7 @@
-"""The n-shot rule of BENCHMARKS.md: which training images a few-shot experiment may see."""
+"""The n-shot rule of BENCHMARKS.md: which training images a few-shot experiment may see, and which of them
+are held out for validation."""
+import dataclasses
+
 import numpy as np
 
 
@@ -32,3 +35,33 @@ def select_shots(labels, classes, shots, seed=0):
         rng = np.random.default_rng(seed)
         chosen.append(idx[rng.permutation(len(idx))[:shots]])
     return np.concatenate(chosen).astype(np.int64)
+
+
+def default_held_out(arrays):
+    """Images per class held out for validation by default: a fifth of the rarest class, at least 1."""
+    return max(1, int(np.unique(arrays.labels, return_counts=True)[1].min()) // 5)
+
+
+def split_validation(arrays, per_class):
+    """Hold out the last `per_class` images of every class (n-shot order) as validation images.
+
+    Args:
+        arrays: `ImageArrays`.
+        per_class: images per class to hold out; every class must keep at least one for training.
+
+    Returns:
+        `(train, validation)` `ImageArrays`.
+
+    Example:
+        >>> train, val = split_validation(load_arrays("fashion_mnist:7", shots=100), 20)
+    """
+    counts = dict(zip(*np.unique(arrays.labels, return_counts=True)))
+    if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)) or per_class < 1 \
+            or per_class >= min(counts.values()):
+        raise ValueError(f"images held out per class must be in 1..{min(counts.values()) - 1} (every class keeps one "
+                         f"to train on; the rarest has {min(counts.values())}). Received: {per_class!r}")
+    val = np.zeros(len(arrays.labels), bool)
+    for k in counts:
+        val[np.flatnonzero(arrays.labels == k)[-per_class:]] = True
+    return (dataclasses.replace(arrays, images=arrays.images[~val], labels=arrays.labels[~val]),
+            dataclasses.replace(arrays, images=arrays.images[val], labels=arrays.labels[val]))
