@@ -18,8 +18,8 @@ LOSS_NAMES = ("nonsaturating", "minimax", "hinge", "wgan-gp")
 # Architecture defaults of a new GAN; a transfer run takes these from its source instead.
 ARCHITECTURE_DEFAULTS = {"image_size": 28, "latent_dim": 128, "width": 64}
 # Options that only mean something when adapting a source GAN (`kgantl transfer`).
-TRANSFER_ONLY = ("source", "strategy", "phase_epochs", "reptile_data", "reptile_iterations", "reptile_inner_steps",
-                 "reptile_step_size")
+TRANSFER_ONLY = ("source", "strategy", "phase_epochs", "pilot_steps", "reptile_data", "reptile_iterations",
+                 "reptile_inner_steps", "reptile_step_size")
 # Options a transfer run takes from its source; `kgantl transfer` does not offer them.
 FROM_SOURCE = ("image_size", "channels", "latent_dim", "width", "norm", "spectral_norm")
 
@@ -87,9 +87,11 @@ class TrainOptions:
                                          "then come from it)")
     strategy: Optional[str] = option_field(
         None, "transfer strategy: finetune, freeze_d:K (K lowest D blocks frozen), alternate, feature_d or reptile, "
-              "optionally +cdc[:W] and/or +ewc[:W] (generator regularisers, e.g. freeze_d:1+cdc)",
+              "optionally +cdc[:W] and/or +ewc[:W] (generator regularisers, e.g. freeze_d:1+cdc); or auto: "
+              "short pilots of several, scored on held-out shots",
         default_text="finetune")
     phase_epochs: int = option_field(1, "epochs per phase of the alternate strategy")
+    pilot_steps: int = option_field(100, "generator steps of each candidate's pilot under strategy auto")
     reptile_data: Optional[str] = option_field(None, "source data spec whose classes are Reptile's tasks "
                                                "(strategy reptile), e.g. fashion_mnist:0-4")
     reptile_iterations: int = option_field(100, "Reptile meta-iterations (tasks)")
@@ -113,8 +115,8 @@ class TrainOptions:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
 
-        for name in ("n_critic", "batch_size", "epochs", "sample_every", "phase_epochs", "reptile_iterations",
-                     "reptile_inner_steps"):
+        for name in ("n_critic", "batch_size", "epochs", "sample_every", "phase_epochs", "pilot_steps",
+                     "reptile_iterations", "reptile_inner_steps"):
             positive_int(name)
         if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise ValueError(f"eval_every must be a non-negative integer. Received: eval_every={self.eval_every!r}")

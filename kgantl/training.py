@@ -23,6 +23,8 @@ from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_genera
 from kgantl.models.loading import load_gan, save_architecture
 from kgantl.runs import CHECKPOINTS, MODEL_FILE, prepare_run_dir
 from kgantl.transfer.gan_transfer import set_phase, source_architecture
+from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
+from kgantl.transfer.auto import PILOT_FILE, choose_strategy
 from kgantl.transfer.strategy import Strategy, parse_strategy, prepare_transfer
 
 logger = logging.getLogger("kgantl")
@@ -130,13 +132,14 @@ def _log_resizing(arrays, options, spec):
                        options.image_size, " (the source GAN's size)" if options.source else "")
 
 
-def _validation_split(options, arrays):
-    """`(training images, val_kid reference, options)`: a user's run never reads a test split.
+def _validation_split(options, arrays, needed):
+    """`(training images, validation reference, options)`: a user's run never reads a test split.
 
-    With `eval_every`, the reference is `eval_ref`'s train split, or images held out of the training data
-    (`val_per_class` per class, never trained on; the resolved count is recorded in the options).
+    When `needed` (for `val_kid`, or for `auto`'s pilots), the reference is `eval_ref`'s train split, or
+    images held out of the training data (`val_per_class` per class, never trained on; the resolved count
+    is recorded in the options).
     """
-    if not options.eval_every:
+    if not needed:
         return arrays, None, options
     if options.eval_ref:
         return arrays, load_arrays(options.eval_ref), options
@@ -172,14 +175,20 @@ def resolve_training(options):
     """
     options.validate()
     arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
-    arrays, reference, options = _validation_split(options, arrays)
     source = load_gan(options.source) if options.source else None
     strategy = parse_strategy(options.strategy or DEFAULT_STRATEGY) if source is not None else None
+    auto = strategy is not None and strategy.is_auto
+    arrays, reference, options = _validation_split(options, arrays, needed=bool(options.eval_every) or auto)
     options = resolve_options(options, arrays, source)
-    strategy_data = strategy.load_data(options) if strategy is not None else None
-    class_ids = sorted(set(arrays.labels.tolist())) if options.conditional else None
-    gan = build_gan(options, arrays.num_classes, class_ids=class_ids, source=source, strategy=strategy)
+    # `auto` picks its strategy by pilots once the run has a directory; its first candidate stands in for the checks.
+    built = parse_strategy(AUTO_CANDIDATES[0]) if auto else strategy
+    strategy_data = built.load_data(options) if built is not None else None
+    gan = build_gan(options, arrays.num_classes, class_ids=_class_ids(options, arrays), source=source, strategy=built)
     return ResolvedRun(options, arrays, gan, strategy, reference, strategy_data)
+
+
+def _class_ids(options, arrays):
+    return sorted(set(arrays.labels.tolist())) if options.conditional else None
 
 
 @dataclasses.dataclass
@@ -197,8 +206,8 @@ class PreparedRun:
 
 
 def _run_callbacks(options, arrays, run_dir):
-    class_ids = sorted(set(arrays.labels.tolist())) if options.conditional else None
-    grid = dict(seed=options.seed, num_classes=arrays.num_classes if options.conditional else None, class_ids=class_ids)
+    grid = dict(seed=options.seed, num_classes=arrays.num_classes if options.conditional else None,
+                class_ids=_class_ids(options, arrays))
     run_callbacks = [
         kcallbacks.DivergenceGuard(),
         kcallbacks.SampleGrid(run_dir / "samples", every=options.sample_every, **grid),
@@ -224,19 +233,25 @@ def prepare_training(options, callbacks=()):
         `PreparedRun`.
     """
     resolved = resolve_training(options)
-    options, arrays, gan = resolved.options, resolved.arrays, resolved.gan
+    options, arrays, gan, strategy = resolved.options, resolved.arrays, resolved.gan, resolved.strategy
     _log_resizing(arrays, options, options.data)
     run_dir = prepare_run_dir(options)
+    if strategy is not None and strategy.is_auto:
+        chosen, _ = choose_strategy(options, arrays, resolved.reference, run_dir,
+                                    train_pilot=lambda pilot: train(pilot, verbose=0)[1])
+        logger.warning("auto chose %s by its pilots (table: %s)", chosen, run_dir / PILOT_FILE)
+        strategy = parse_strategy(chosen)
+        gan = build_gan(options, arrays.num_classes, class_ids=_class_ids(options, arrays), strategy=strategy)
     save_architecture(gan, run_dir)  # lets `load_gan` open the run from its checkpoints alone
     initial_epoch = kcallbacks.restore_checkpoint(gan, run_dir / CHECKPOINTS)
-    if resolved.strategy is not None:
-        resolved.strategy.before_fit(gan, options, initial_epoch, resolved.strategy_data)
+    if strategy is not None:
+        strategy.before_fit(gan, options, initial_epoch, resolved.strategy_data)
     # Skipping the batches already trained on replays the exact data order of an uninterrupted run.
     dataset = make_dataset(arrays, image_size=options.image_size, channels=options.channels,
                            batch_size=options.batch_size, seed=options.seed, repeat=True,
                            with_labels=options.conditional, skip_batches=initial_epoch * options.steps_per_epoch)
     validation = None
-    if resolved.reference is not None:
+    if options.eval_every:  # (the reference also exists for `auto` alone, which scores its pilots on it)
         # KID against the held-out images, one KID subset per batch of up to 250 real and as many generated
         # images. Shuffled (with a fixed seed) so no subset is a single class of a class-sorted set; full
         # batches only, since a 1-image batch has no unbiased KID.
@@ -245,7 +260,7 @@ def prepare_training(options, callbacks=()):
                                   batch_size=min(EVAL_BATCH, len(reference.images)), seed=options.seed,
                                   with_labels=options.conditional, drop_remainder=True)
     run_callbacks = _run_callbacks(options, arrays, run_dir) + list(callbacks)
-    return PreparedRun(options, gan, dataset, validation, run_callbacks, run_dir, initial_epoch, resolved.strategy)
+    return PreparedRun(options, gan, dataset, validation, run_callbacks, run_dir, initial_epoch, strategy)
 
 
 def run_training(prepared, verbose="auto"):

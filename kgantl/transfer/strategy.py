@@ -7,6 +7,8 @@ The training code never compares strategy strings; it asks the `Strategy` three 
 - `phases(epochs, phase_epochs, initial_epoch)`: the `fit` calls to make, each with the network that trains
   (None: both), for strategies that alternate.
 
+`auto` chooses one of several by short pilot runs on the user's own shots (`kgantl.transfer.auto`).
+
 Strategies (text form): a base, `finetune`, `freeze_d:K`, `alternate`, `feature_d` or `reptile`, optionally
 composed with generator regularisers after a `+`: `cdc[:WEIGHT]` (cross-domain correspondence) and
 `ewc[:WEIGHT]` (elastic weight consolidation), e.g. `freeze_d:1+cdc`, `finetune+ewc:1e4`, or `cdc` alone
@@ -23,7 +25,7 @@ from typing import Optional, Tuple
 
 from kgantl.transfer import gan_transfer
 
-STRATEGIES = ("finetune", "freeze_d:K", "alternate", "feature_d", "reptile")
+STRATEGIES = ("finetune", "freeze_d:K", "alternate", "feature_d", "reptile", "auto")
 REGULARIZERS = ("cdc", "ewc")
 # Provisional weights, until the few-shot grid chooses them on our data. Measured 2026-11-22 (saved_models/
 # source-fmnist-0-4 to 100 sneakers, batch 32, DiffAugment, 2 epochs of 50 steps, mean per epoch): CDC at
@@ -49,6 +51,11 @@ class Strategy:
     name: str
     frozen_blocks: Optional[int] = None
     regularizers: Tuple[Tuple[str, Optional[float]], ...] = ()
+
+    @property
+    def is_auto(self):
+        """True for `auto`: the training code runs `kgantl.transfer.auto` pilots to pick the real strategy."""
+        return self.name == "auto"
 
     def __str__(self):
         parts = [f"{self.name}:{self.frozen_blocks}" if self.name == "freeze_d" else self.name]
@@ -110,6 +117,9 @@ class Strategy:
         Returns:
             `(generator, discriminator, info)`, info saying what was frozen.
         """
+        if self.is_auto:
+            raise ValueError("auto is not a strategy to prepare: choose one with kgantl.transfer.auto first. "
+                             "Received: strategy='auto'")
         info = {"strategy": str(self)}
         if self.name == "freeze_d":
             info["frozen"] = gan_transfer.freeze_discriminator_blocks(discriminator, self.frozen_blocks)
@@ -169,10 +179,12 @@ def parse_strategy(text):
     parts = str(text).split("+")
     if re.fullmatch(r"(cdc|ewc)(:.*)?", parts[0]):  # a regulariser alone: finetune with it
         parts = ["finetune", *parts]
-    base = re.fullmatch(r"(finetune|alternate|feature_d|reptile)|freeze_d:(\d+)", parts[0])
+    base = re.fullmatch(r"(finetune|alternate|feature_d|reptile|auto)|freeze_d:(\d+)", parts[0])
     if base is None:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)} (K a block count), optionally followed "
                          f"by +{' / +'.join(REGULARIZERS)}. Received: {text!r}")
+    if base.group(1) == "auto" and len(parts) > 1:
+        raise ValueError(f"auto chooses among composed strategies itself and takes no +parts. Received: {text!r}")
     regularizers = tuple(_parse_regularizer(part, text) for part in parts[1:])
     names = [name for name, _ in regularizers]
     if len(set(names)) != len(names):

@@ -1,0 +1,93 @@
+"""`--strategy auto`: choose the transfer strategy on the user's own shots, measured, not from a rule.
+
+The shots are split into training and validation images (validation never trains). Each candidate strategy
+trains a short pilot on the training shots; each pilot is scored by KID against the validation shots, with
+recall and the near-copy share beside it; the lowest KID wins (ties: higher recall). The table is written
+into the run directory as `pilot.json`, and a resumed run reads it back instead of training the pilots again.
+"""
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from kgantl.io import atomic_path, write_json
+
+CANDIDATES = ("finetune", "freeze_d:1", "finetune+cdc", "freeze_d:1+cdc", "finetune+ewc")
+PILOT_FILE = "pilot.json"
+PILOT_SAMPLES = 500  # generated images per pilot score
+
+
+def _save_images(path, arrays):
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, images=arrays.images.astype(np.uint8), labels=arrays.labels)
+
+
+def score_pilot(model_path, validation_file, train_images, seed=0):
+    """KID, recall and near-copy share of a pilot's generator against the validation shots.
+
+    Returns:
+        dict with `kid`, `recall`, `near_copy_share`.
+    """
+    from kgantl.metrics.evaluate import evaluate
+
+    report = evaluate(str(model_path), ref=str(validation_file), split="train", n=PILOT_SAMPLES, seed=seed,
+                      use_cache=False, train_images=train_images)
+    return {"kid": report["kid"], "recall": report["recall"], "near_copy_share": report["near_copy_share"]}
+
+
+def choose(rows):
+    """The row with the lowest validation KID (ties: the higher recall, then the earlier candidate)."""
+    if not rows:
+        raise ValueError("auto needs at least one candidate strategy. Received: none")
+    return min(enumerate(rows), key=lambda item: (item[1]["kid"], -item[1]["recall"], item[0]))[1]
+
+
+def choose_strategy(options, train_arrays, validation_arrays, run_dir, train_pilot, candidates=CANDIDATES):
+    """Train a pilot per candidate, score it on the validation shots, and return the chosen strategy's text.
+
+    Args:
+        options: the run's resolved `TrainOptions` (strategy `auto`).
+        train_arrays, validation_arrays: the training shots and the held-out validation shots.
+        run_dir: the run directory; pilots go to `<run_dir>/pilots/`, the table to `pilot.json`.
+        train_pilot: `TrainOptions` -> the pilot's run directory (`kgantl.training` passes its `train`; taking
+            it as an argument keeps this module below training).
+        candidates: strategy texts to try.
+
+    Returns:
+        `(chosen strategy text, table)`; the table is what `pilot.json` holds.
+
+    Example:
+        >>> strategy, table = choose_strategy(options, train, validation, Path("runs/00007-auto"),
+        ...                                   lambda o: kgantl.train(o, verbose=0)[1])
+    """
+    run_dir = Path(run_dir)
+    table_path = run_dir / PILOT_FILE
+    if table_path.is_file():
+        table = json.loads(table_path.read_text())
+        if table["candidates"] == list(candidates):
+            return table["chosen"], table
+    pilots = run_dir / "pilots"
+    pilots.mkdir(parents=True, exist_ok=True)
+    shots_file, validation_file = pilots / "shots.npz", pilots / "validation.npz"
+    _save_images(shots_file, train_arrays)
+    _save_images(validation_file, validation_arrays)
+    rows = []
+    for candidate in candidates:
+        pilot_options = dataclasses.replace(
+            options, data=str(shots_file), shots=None, strategy=candidate, epochs=1,
+            steps_per_epoch=options.pilot_steps, eval_every=0, eval_ref=None, val_per_class=None,
+            tensorboard=False, run_dir=str(pilots / candidate.replace(":", "_").replace("+", "-")))
+        pilot_dir = Path(train_pilot(pilot_options))
+        rows.append({"strategy": candidate, **score_pilot(pilot_dir / "model.keras", validation_file,
+                                                          train_arrays.images, seed=options.seed)})
+    chosen = choose(rows)["strategy"]
+    table = {"candidates": list(candidates), "pilot_steps": options.pilot_steps, "rows": rows, "chosen": chosen,
+             "rule": "lowest KID against the validation shots (ties: higher recall)",
+             "validation_images": int(len(validation_arrays.images))}
+    write_json(table_path, table)
+    return chosen, table
+
+
+__all__ = ["CANDIDATES", "choose", "choose_strategy", "score_pilot"]

@@ -1,0 +1,65 @@
+import json
+
+import pytest
+
+from kgantl.config import TrainOptions
+from kgantl.export import export_keras
+from kgantl.models import GAN, build_discriminator, build_generator
+from kgantl.transfer import auto
+from kgantl.training import resolve_training, train
+
+
+def test_choose_takes_the_lowest_validation_kid_then_the_higher_recall():
+    rows = [{"strategy": "a", "kid": 0.3, "recall": 0.9}, {"strategy": "b", "kid": 0.1, "recall": 0.1},
+            {"strategy": "c", "kid": 0.1, "recall": 0.4}]
+    assert auto.choose(rows)["strategy"] == "c"
+    with pytest.raises(ValueError, match="at least one candidate"):
+        auto.choose([])
+
+
+@pytest.fixture
+def source(tmp_path):
+    gan = GAN(build_generator(16, 1, 8, width=4, seed=0), build_discriminator(16, 1, width=4, seed=1))
+    return export_keras(gan, tmp_path / "source" / "model.keras")
+
+
+def _options(tmp_path, tiny_npz, source, name):
+    return TrainOptions(data=str(tiny_npz), shots=10, source=str(source), strategy="auto", pilot_steps=1,
+                        batch_size=8, epochs=1, steps_per_epoch=1, run_dir=str(tmp_path / name))
+
+
+def test_auto_picks_the_candidate_its_pilots_score_best_and_the_pick_follows_the_scores(tmp_path, tiny_npz, source,
+                                                                                       monkeypatch):
+    scored = []
+
+    def stub_scores(kids):
+        def score(model_path, validation_file, train_images, seed=0):
+            strategy = {c.replace(":", "_").replace("+", "-"): c for c in auto.CANDIDATES}[model_path.parent.name]
+            scored.append((strategy, len(train_images)))
+            return {"kid": kids[strategy], "recall": 0.5, "near_copy_share": 0.0}
+        return score
+
+    kids = {c: 1.0 for c in auto.CANDIDATES}
+    monkeypatch.setattr(auto, "score_pilot", stub_scores({**kids, "freeze_d:1+cdc": 0.2}))
+    _, run_dir = train(_options(tmp_path, tiny_npz, source, "first"), verbose=0)
+    table = json.loads((run_dir / "pilot.json").read_text())
+    assert table["chosen"] == "freeze_d:1+cdc" and [r["strategy"] for r in table["rows"]] == list(auto.CANDIDATES)
+    assert table["validation_images"] == 4 and {n for _, n in scored} == {16}  # validation never trains
+    assert json.loads((run_dir / "options.json").read_text())["strategy"] == "auto"
+
+    monkeypatch.setattr(auto, "score_pilot", stub_scores({**kids, "finetune+ewc": 0.2}))
+    _, other = train(_options(tmp_path, tiny_npz, source, "second"), verbose=0)
+    assert json.loads((other / "pilot.json").read_text())["chosen"] == "finetune+ewc"
+
+    scored.clear()
+    (run_dir / "model.keras").unlink()  # killed before the end: the re-run reads its pilot table back
+    train(_options(tmp_path, tiny_npz, source, "first"), verbose=0)
+    assert scored == []
+
+
+def test_auto_dry_run_checks_without_pilots(tmp_path, tiny_npz, source):
+    resolved = resolve_training(_options(tmp_path, tiny_npz, source, "dry"))
+    assert resolved.strategy.is_auto and len(resolved.reference.images) == 4
+    assert not (tmp_path / "dry").exists()
+    with pytest.raises(ValueError, match="auto chooses among composed strategies itself"):
+        resolve_training(TrainOptions(data=str(tiny_npz), source=str(source), strategy="auto+cdc"))
