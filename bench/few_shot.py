@@ -34,7 +34,10 @@ from sections import header, write_section  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "few_shot.jsonl"
 SOURCE = str(ROOT / "saved_models" / "source-fmnist-0-4")
-METHODS = ["scratch", "finetune", "freeze_d:1", "alternate", "feature_d", "reptile"]
+# "plain finetune" is the obvious hand-written recipe (issue 10): everything trains, no augmentation, batch 64.
+METHODS = ["scratch", "plain finetune", "finetune", "freeze_d:1", "alternate", "feature_d", "reptile",
+           "finetune+cdc", "freeze_d:1+cdc", "finetune+ewc", "auto"]
+PLAIN_BATCH = 64
 DEFAULT_STEPS = 500
 PLOT = ROOT / "docs" / "few_shot_kid_vs_shots.png"
 
@@ -70,11 +73,14 @@ def run_method(k, shots, seed, method, steps, batch, workdir):
     from kgantl.training import train
 
     epochs = 5
+    plain = method == "plain finetune"
+    batch = PLAIN_BATCH if plain else batch
     options = dict(data=f"fashion_mnist:{k}", shots=shots, seed=seed, batch_size=batch, epochs=epochs,
-                   steps_per_epoch=steps // epochs, diffaugment="color,translation,cutout",
-                   run_dir=str(workdir / f"{k}-{shots}-{seed}-{method.replace(':', '_')}"), sample_every=epochs)
+                   steps_per_epoch=steps // epochs, diffaugment="" if plain else "color,translation,cutout",
+                   run_dir=str(workdir / f"{k}-{shots}-{seed}-{method.replace(':', '_').replace(' ', '_')}"),
+                   sample_every=epochs)
     if method != "scratch":
-        options.update(source=SOURCE, strategy=method, phase_epochs=1)
+        options.update(source=SOURCE, strategy="finetune" if plain else method, phase_epochs=1)
     if method == "reptile":
         options.update(reptile_data="fashion_mnist:0-4", reptile_iterations=50, reptile_inner_steps=5)
     start = time.perf_counter()

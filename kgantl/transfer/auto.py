@@ -24,24 +24,37 @@ def _save_images(path, arrays):
             np.savez(f, images=arrays.images.astype(np.uint8), labels=arrays.labels)
 
 
-def score_pilot(model_path, validation_file, train_images, seed=0):
+def score_pilot(model_path, validation_file, train_images, seed=0, extractor="fmnist"):
     """KID, recall and near-copy share of a pilot's generator against the validation shots.
 
-    Returns:
-        dict with `kid`, `recall`, `near_copy_share`.
-    """
-    from kgantl.metrics.evaluate import evaluate
+    Written for few validation images (two per class are common): KID is the unbiased MMD² on the whole
+    sets (no subsets), recall uses k = min(3, validation images - 1) neighbours.
 
-    report = evaluate(str(model_path), ref=str(validation_file), split="train", n=PILOT_SAMPLES, seed=seed,
-                      use_cache=False, train_images=train_images)
-    return {"kid": report["kid"], "recall": report["recall"], "near_copy_share": report["near_copy_share"]}
+    Returns:
+        dict with `kid`, `recall` (None with fewer than 2 validation images) and `near_copy_share`.
+    """
+    from kgantl.data.sources import resolve_source
+    from kgantl.metrics.distances import precision_recall, unbiased_mmd2
+    from kgantl.metrics.evaluate import sample_images
+    from kgantl.metrics.extractors import get_extractor
+    from kgantl.metrics.memorisation import memorisation_check
+
+    extractor = get_extractor(extractor)
+    validation = resolve_source(str(validation_file))
+    labels = validation.labels[np.arange(PILOT_SAMPLES) % len(validation.labels)].astype(np.int32)
+    fake = extractor.features(sample_images(str(model_path), PILOT_SAMPLES, seed=seed, labels=labels))
+    real = extractor.features(validation.images / 127.5 - 1.0)
+    k = min(3, len(real) - 1)
+    recall = precision_recall(real, fake, k=k)[1] if k >= 1 else None
+    copies = memorisation_check(fake, extractor.features(np.asarray(train_images) / 127.5 - 1.0), real)
+    return {"kid": unbiased_mmd2(real, fake), "recall": recall, "near_copy_share": copies["near_copy_share"]}
 
 
 def choose(rows):
     """The row with the lowest validation KID (ties: the higher recall, then the earlier candidate)."""
     if not rows:
         raise ValueError("auto needs at least one candidate strategy. Received: none")
-    return min(enumerate(rows), key=lambda item: (item[1]["kid"], -item[1]["recall"], item[0]))[1]
+    return min(enumerate(rows), key=lambda item: (item[1]["kid"], -(item[1]["recall"] or 0.0), item[0]))[1]
 
 
 def choose_strategy(options, train_arrays, validation_arrays, run_dir, train_pilot, candidates=CANDIDATES):
@@ -81,7 +94,8 @@ def choose_strategy(options, train_arrays, validation_arrays, run_dir, train_pil
             tensorboard=False, run_dir=str(pilots / candidate.replace(":", "_").replace("+", "-")))
         pilot_dir = Path(train_pilot(pilot_options))
         rows.append({"strategy": candidate, **score_pilot(pilot_dir / "model.keras", validation_file,
-                                                          train_arrays.images, seed=options.seed)})
+                                                          train_arrays.images, seed=options.seed,
+                                                          extractor=options.eval_extractor)})
     chosen = choose(rows)["strategy"]
     table = {"candidates": list(candidates), "pilot_steps": options.pilot_steps, "rows": rows, "chosen": chosen,
              "rule": "lowest KID against the validation shots (ties: higher recall)",

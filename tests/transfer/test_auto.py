@@ -33,7 +33,7 @@ def test_auto_picks_the_candidate_its_pilots_score_best_and_the_pick_follows_the
     scored = []
 
     def stub_scores(kids):
-        def score(model_path, validation_file, train_images, seed=0):
+        def score(model_path, validation_file, train_images, seed=0, extractor="fmnist"):
             strategy = {c.replace(":", "_").replace("+", "-"): c for c in auto.CANDIDATES}[model_path.parent.name]
             scored.append((strategy, len(train_images)))
             return {"kid": kids[strategy], "recall": 0.5, "near_copy_share": 0.0}
@@ -63,3 +63,12 @@ def test_auto_dry_run_checks_without_pilots(tmp_path, tiny_npz, source):
     assert not (tmp_path / "dry").exists()
     with pytest.raises(ValueError, match="auto chooses among composed strategies itself"):
         resolve_training(TrainOptions(data=str(tiny_npz), source=str(source), strategy="auto+cdc"))
+
+
+def test_a_pilot_is_scored_on_as_few_as_two_validation_images(tmp_path, source):
+    import numpy as np
+
+    images = np.random.default_rng(0).integers(0, 256, (6, 16, 16, 1)).astype(np.uint8)
+    np.savez(tmp_path / "validation.npz", images=images[:2], labels=np.zeros(2, int))
+    scores = auto.score_pilot(source, tmp_path / "validation.npz", images[2:])
+    assert np.isfinite(scores["kid"]) and 0.0 <= scores["recall"] <= 1.0 and 0.0 <= scores["near_copy_share"] <= 1.0
