@@ -36,7 +36,7 @@ RESULTS = ROOT / "bench" / "results" / "few_shot.jsonl"
 SOURCE = str(ROOT / "saved_models" / "source-fmnist-0-4")
 # "plain finetune" is the obvious hand-written recipe (issue 10): everything trains, no augmentation, batch 64.
 METHODS = ["scratch", "plain finetune", "finetune", "freeze_d:1", "alternate", "feature_d", "reptile",
-           "finetune+cdc", "freeze_d:1+cdc", "finetune+ewc", "auto"]
+           "finetune+cdc", "freeze_d:1+cdc", "finetune+ewc", "freeze_d:1+vision_d", "auto"]
 PLAIN_BATCH = 64
 DEFAULT_STEPS = 500
 PLOT = ROOT / "docs" / "few_shot_kid_vs_shots.png"

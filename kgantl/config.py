@@ -87,7 +87,8 @@ class TrainOptions:
                                          "then come from it)")
     strategy: Optional[str] = option_field(
         None, "transfer strategy: finetune, freeze_d:K (K lowest D blocks frozen), alternate, feature_d or reptile, "
-              "optionally +cdc[:W] and/or +ewc[:W] (generator regularisers, e.g. freeze_d:1+cdc); or auto: "
+              "optionally +cdc[:W], +ewc[:W] (generator regularisers) and +vision_d (a vision-aided second D), "
+              "e.g. freeze_d:1+cdc; or auto: "
               "short pilots of several, scored on held-out shots",
         default_text="finetune")
     phase_epochs: int = option_field(1, "epochs per phase of the alternate strategy")

@@ -35,7 +35,7 @@ class AugmentSettings:
     source: Optional[str] = option_field(None, "source GAN to transfer from (default: train the conditional GAN "
                                          "from scratch)")
     strategy: str = option_field("freeze_d:1", "transfer strategy when a source is given: finetune, freeze_d:K, "
-                                               "alternate or feature_d, optionally +cdc[:W] / +ewc[:W]")
+                                               "alternate or feature_d, optionally +cdc[:W] / +ewc[:W] / +vision_d")
     gan_steps: int = option_field(500, "generator steps of the GAN (in 5 epochs when divisible by 5, else in one)")
     gan_batch_size: int = option_field(32, "GAN batch size")
     stages: str = option_field("40:0:1e-3,20:2:1e-4", "classifier freeze schedule EPOCHS:TRAINABLE:LR,...")

@@ -77,6 +77,76 @@ def feature_discriminator(backbone, image_shape, feature_layer=None, head_units=
     return keras.Model(images, logits, name=name)
 
 
+def _multiscale_outputs(network, scales):
+    """The last layer output at each of the `scales` coarsest spatial sizes of a convolutional network."""
+    last_at_size = {}
+    for layer in network.layers[1:]:
+        if len(layer.output.shape) == 4:
+            last_at_size[tuple(layer.output.shape[1:3])] = layer.output
+    if not last_at_size:
+        raise ValueError(f"A vision-aided discriminator needs a backbone with spatial feature maps. Received: "
+                         f"{network.name} with no 4-D layer output")
+    return [last_at_size[size] for size in sorted(last_at_size, reverse=True)[-scales:]]
+
+
+def vision_discriminator(backbone, image_shape, scales=2, head_filters=32, seed=0, name="vision_discriminator"):
+    """A discriminator made of a frozen pretrained backbone's multi-scale feature maps and small trainable heads.
+
+    Each chosen feature map (the last layer at each of the `scales` coarsest spatial sizes) feeds a head (1x1 convolution,
+    LeakyReLU, global average pooling, one logit); the logit is the sum of the heads'. The backbone runs in
+    inference mode and never trains.
+
+    Args:
+        backbone: a `.keras` classifier file (its convolutional part is used), a `keras.Model`, or a
+            `keras.applications` name (ImageNet weights).
+        image_shape: the GAN's image shape.
+        scales: number of feature-map sizes used.
+        head_filters: channels of each head's 1x1 convolution.
+        seed: seed of the heads' initial weights.
+
+    Returns:
+        A `keras.Model` images -> logits (N, 1).
+
+    Reference: Kumari et al., Ensembling Off-the-shelf Models for GAN Training, https://arxiv.org/abs/2112.09130
+    """
+    network, preprocess = build_backbone(backbone, (max(32, image_shape[0]),) * 2 + (3,))
+    features = keras.Model(network.inputs, _multiscale_outputs(network, scales), name=f"{name}_features")
+    features.trainable = False
+    size, channels = tuple(network.inputs[0].shape[1:3]), int(network.inputs[0].shape[-1])
+    images = keras.Input(image_shape, name="images")
+    h = InputAdapter(size, channels, preprocess, name="vd_input_adapter")(images)
+    maps = InferenceMode(features, name="vd_features")(h)
+    maps = maps if isinstance(maps, (list, tuple)) else [maps]
+    logits = []
+    for i, feature_map in enumerate(maps):
+        x = keras.layers.Conv2D(head_filters, 1, kernel_initializer=keras.initializers.GlorotUniform(seed + 2 * i),
+                                name=f"vd_head{i + 1}_conv")(feature_map)
+        x = keras.layers.LeakyReLU(0.2, name=f"vd_head{i + 1}_act")(x)
+        x = keras.layers.GlobalAveragePooling2D(name=f"vd_head{i + 1}_pool")(x)
+        logits.append(keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed + 2 * i + 1),
+                                         name=f"vd_head{i + 1}_logit")(x))
+    logit = keras.layers.Add(name="vd_logit")(logits) if len(logits) > 1 else logits[0]
+    return keras.Model(images, logit, name=name)
+
+
+def with_vision_discriminator(discriminator, vision):
+    """The GAN's own discriminator and a vision-aided one as one model whose logits are (N, 2): base, vision.
+
+    kgantl's losses average over every logit, so each is the mean of the two discriminators' losses: the
+    vision D's loss is added to the base D's (at half weight each), the generator is judged by both, and
+    DiffAugment reaches both. A conditional base keeps its labels; the vision D sees images only.
+
+    Returns:
+        A `keras.Model` with the base's inputs.
+    """
+    inputs = [keras.Input(tuple(t.shape[1:]), dtype=t.dtype, name=t.name.split(":")[0].split("/")[0])
+              for t in discriminator.inputs]
+    base = discriminator(inputs if len(inputs) > 1 else inputs[0])
+    aided = vision(inputs[0])
+    logits = keras.layers.Concatenate(name="d_and_vision_logits")([base, aided])
+    return keras.Model(inputs if len(inputs) > 1 else inputs[0], logits, name="vision_aided_discriminator")
+
+
 def copy_matching_weights(source, target):
     """Copy the weights of every layer of `source` whose name and weight shapes match one in `target`.
 
@@ -181,4 +251,5 @@ def fit_alternating(gan, dataset, epochs, phase_epochs=1, steps_per_epoch=None, 
 
 
 __all__ = ["alternating_phases", "copy_matching_weights", "discriminator_blocks", "feature_discriminator",
-           "fit_alternating", "freeze_discriminator_blocks", "set_phase", "source_architecture", "to_conditional"]
+           "fit_alternating", "freeze_discriminator_blocks", "set_phase", "source_architecture", "to_conditional",
+           "vision_discriminator", "with_vision_discriminator"]

@@ -10,8 +10,9 @@ The training code never compares strategy strings; it asks the `Strategy` three 
 `auto` chooses one of several by short pilot runs on the user's own shots (`kgantl.transfer.auto`).
 
 Strategies (text form): a base, `finetune`, `freeze_d:K`, `alternate`, `feature_d` or `reptile`, optionally
-composed with generator regularisers after a `+`: `cdc[:WEIGHT]` (cross-domain correspondence) and
-`ewc[:WEIGHT]` (elastic weight consolidation), e.g. `freeze_d:1+cdc`, `finetune+ewc:1e4`, or `cdc` alone
+composed after a `+` with generator regularisers, `cdc[:WEIGHT]` (cross-domain correspondence) and
+`ewc[:WEIGHT]` (elastic weight consolidation), and with `vision_d` (a second, vision-aided discriminator on a
+frozen pretrained backbone), e.g. `freeze_d:1+cdc`, `finetune+ewc:1e4`, `freeze_d:1+vision_d`, or `cdc` alone
 (finetune with CDC).
 
 Reference: Mo et al., Freeze the Discriminator: a Simple Baseline for Fine-Tuning GANs,
@@ -27,6 +28,7 @@ from kgantl.transfer import gan_transfer
 
 STRATEGIES = ("finetune", "freeze_d:K", "alternate", "feature_d", "reptile", "auto")
 REGULARIZERS = ("cdc", "ewc")
+ADDITIONS = (*REGULARIZERS, "vision_d")  # what may follow the base after a `+`
 # Provisional weights, until the few-shot grid chooses them on our data. Measured 2026-11-22 (saved_models/
 # source-fmnist-0-4 to 100 sneakers, batch 32, DiffAugment, 2 epochs of 50 steps, mean per epoch): CDC at
 # 1000 (the paper's lambda) gave a penalty of 0.05-0.08 beside a g_loss of 1.4-1.7 (at weight 1: 0.0001-0.0007);
@@ -41,7 +43,8 @@ class Strategy:
     Attributes:
         name: the base: `finetune`, `freeze_d`, `alternate`, `feature_d` or `reptile`.
         frozen_blocks: K of `freeze_d:K` (None for the others).
-        regularizers: `(name, weight)` pairs of generator-loss terms, `cdc` and/or `ewc` (weight None: default).
+        regularizers: `(name, weight)` pairs of what follows the base: `cdc` / `ewc` (generator-loss terms, weight
+            None: default) and `vision_d` (weight always None).
 
     Example:
         >>> strategy = parse_strategy("freeze_d:1")
@@ -78,6 +81,8 @@ class Strategy:
 
         penalties = []
         for name, weight in self.regularizers:
+            if name not in REGULARIZERS:
+                continue
             weight = DEFAULT_WEIGHTS[name] if weight is None else weight
             if name == "cdc":
                 penalties.append(CDCPenalty(generator, weight=weight))
@@ -106,12 +111,13 @@ class Strategy:
 
         return load_arrays(options.reptile_data)
 
-    def prepare(self, generator, discriminator, backbone=None, seed=0):
+    def prepare(self, generator, discriminator, backbone=None, seed=0, backbone_for_vision=None):
         """The networks this strategy trains, made from a source GAN's (changed in place where frozen).
 
         Args:
             generator, discriminator: the source GAN's networks (already made conditional if requested).
             backbone: feature network of `feature_d` (default: the shipped classes-0-4 classifier).
+            backbone_for_vision: backbone of `vision_d` (default: the same shipped classifier).
             seed: seed of any new weights (the `feature_d` head).
 
         Returns:
@@ -133,6 +139,13 @@ class Strategy:
                 backbone or str(find_shipped_model("fmnist-0-4-backbone")), tuple(generator.output_shape[1:]),
                 seed=seed)
             info["frozen"] = ["d_features"]
+        if "vision_d" in dict(self.regularizers):
+            from kgantl.metrics.extractors import find_shipped_model
+
+            vision = gan_transfer.vision_discriminator(backbone_for_vision or str(find_shipped_model(
+                "fmnist-0-4-backbone")), tuple(generator.output_shape[1:]), seed=seed + 17)
+            discriminator = gan_transfer.with_vision_discriminator(discriminator, vision)
+            info["frozen"] = info.get("frozen", []) + ["vd_features"]
         return generator, discriminator, info
 
     def before_fit(self, gan, options, initial_epoch, data=None):
@@ -157,14 +170,16 @@ class Strategy:
 
 
 def _parse_regularizer(part, text):
+    if part == "vision_d":
+        return "vision_d", None
     match = re.fullmatch(r"(cdc|ewc)(?::([0-9.eE+-]+))?", part)
     try:
         weight = None if not match or match.group(2) is None else float(match.group(2))
     except ValueError:
         match = None
     if not match or (weight is not None and not weight > 0):
-        raise ValueError(f"strategy parts after the base must be {', '.join(REGULARIZERS)}, each with an optional "
-                         f"positive weight (cdc:0.5). Received: {part!r} in {text!r}")
+        raise ValueError(f"strategy parts after the base must be {', '.join(ADDITIONS)}, cdc and ewc with an "
+                         f"optional positive weight (cdc:0.5). Received: {part!r} in {text!r}")
     return match.group(1), weight
 
 
@@ -177,18 +192,18 @@ def parse_strategy(text):
     if isinstance(text, Strategy):
         return text
     parts = str(text).split("+")
-    if re.fullmatch(r"(cdc|ewc)(:.*)?", parts[0]):  # a regulariser alone: finetune with it
+    if re.fullmatch(r"(cdc|ewc|vision_d)(:.*)?", parts[0]):  # an addition alone: finetune with it
         parts = ["finetune", *parts]
     base = re.fullmatch(r"(finetune|alternate|feature_d|reptile|auto)|freeze_d:(\d+)", parts[0])
     if base is None:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)} (K a block count), optionally followed "
-                         f"by +{' / +'.join(REGULARIZERS)}. Received: {text!r}")
+                         f"by +{' / +'.join(ADDITIONS)}. Received: {text!r}")
     if base.group(1) == "auto" and len(parts) > 1:
         raise ValueError(f"auto chooses among composed strategies itself and takes no +parts. Received: {text!r}")
     regularizers = tuple(_parse_regularizer(part, text) for part in parts[1:])
     names = [name for name, _ in regularizers]
     if len(set(names)) != len(names):
-        raise ValueError(f"each regulariser may appear once in a strategy. Received: {text!r}")
+        raise ValueError(f"each addition (regulariser, vision_d) may appear once in a strategy. Received: {text!r}")
     if base.group(2):
         return Strategy("freeze_d", int(base.group(2)), regularizers)
     return Strategy(base.group(1), None, regularizers)

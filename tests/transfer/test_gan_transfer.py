@@ -172,3 +172,27 @@ def test_unconditional_source_becomes_an_equivalent_conditional_gan():
     assert not np.allclose(embedding[7], 1.0) and np.allclose(embedding[3], 1.0)  # only the seen class moved
     with pytest.raises(ValueError, match="feature_d builds an unconditional discriminator"):
         prepare_transfer(source, "feature_d", num_classes=10, backbone=BACKBONE)
+
+
+def test_vision_aided_discriminator_trains_its_heads_and_the_base_but_never_its_backbone(tmp_path):
+    gan, info = prepare_transfer(_source(), "freeze_d:1+vision_d", backbone=BACKBONE)
+    assert info["frozen"] == ["d_block1_conv", "vd_features"]
+    vision = gan.discriminator.get_layer("vision_discriminator")
+    base = gan.discriminator.get_layer("discriminator")
+    backbone_before = [w.copy() for w in vision.get_layer("vd_features").get_weights()]
+    heads_before = _weights(vision, "vd_head1_conv")
+    base_before, frozen_before = _weights(base, "d_block2_conv"), _weights(base, "d_block1_conv")
+    assert gan.discriminator(np.zeros((2, 28, 28, 1), "float32")).shape == (2, 2)  # base and vision logits
+    gan.compile()
+    gan.fit(_target_images(), epochs=1, steps_per_epoch=2, verbose=0)
+    for a, b in zip(backbone_before, vision.get_layer("vd_features").get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert _changed(heads_before, vision, "vd_head1_conv") and _changed(base_before, base, "d_block2_conv")
+    assert not _changed(frozen_before, base, "d_block1_conv")
+    gan.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.discriminator(np.ones((2, 28, 28, 1), "float32")),
+                               gan.discriminator(np.ones((2, 28, 28, 1), "float32")), atol=1e-5)
+    assert str(parse_strategy("vision_d")) == "finetune+vision_d"
+    with pytest.raises(ValueError, match="strategy parts after the base"):
+        parse_strategy("finetune+vision_d:2")
