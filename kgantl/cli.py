@@ -262,18 +262,18 @@ def _write_images(out, images, labels):
     import numpy as np
 
     from kgantl.images import make_grid, save_png
-    from kgantl.io import atomic_path
+    from kgantl.io import atomic_path, write_npz
 
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".png":
         save_png(out, make_grid(images))
         return
+    if out.suffix == ".npz":
+        write_npz(out, images=images, **({} if labels is None else {"labels": labels}))
+        return
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as f:
-            if out.suffix == ".npy":
-                np.save(f, images)
-            else:
-                np.savez(f, images=images, **({} if labels is None else {"labels": labels}))
+            np.save(f, images)
 
 
 def _generate(args):

@@ -37,3 +37,16 @@ def write_json(path, data):
     """Write `data` as indented JSON, atomically."""
     with atomic_path(path) as tmp:
         Path(tmp).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_npz(path, **arrays):
+    """Write named numpy arrays as an `.npz` file, atomically.
+
+    Example:
+        >>> write_npz("run/shots.npz", images=arrays.images.astype("uint8"), labels=arrays.labels)
+    """
+    import numpy as np
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)

@@ -50,18 +50,33 @@ def is_finished(run_dir, epochs):
             and final.stat().st_mtime >= latest.stat().st_mtime)
 
 
-def find_resumable(runs_root, options):
-    """The newest unfinished run under `runs_root` whose options equal `options`, or None (see `is_finished`)."""
+def newest_run(runs_root, accept, name="*"):
+    """The newest numbered run directory `<runs_root>/NNNNN-<name>` that `accept(path)` is true for, or None.
+
+    Shared by `train` and `augment` to find the unfinished run an identical command should resume.
+    """
     root = Path(runs_root)
     if not root.is_dir():
         return None
+    return next((c for c in sorted(root.glob(f"[0-9][0-9][0-9][0-9][0-9]-{name}"), reverse=True) if accept(c)), None)
+
+
+def describe_differences(new, old):
+    """`key=new (was old), ...` for the keys whose values differ between two dicts ('' when none do)."""
+    return ", ".join(f"{k}={new.get(k)!r} (was {old.get(k)!r})" for k in sorted(set(old) | set(new))
+                     if old.get(k) != new.get(k))
+
+
+def find_resumable(runs_root, options):
+    """The newest unfinished run under `runs_root` whose options equal `options`, or None (see `is_finished`)."""
     wanted = _comparable(options.to_dict())
-    for candidate in sorted(root.glob("[0-9][0-9][0-9][0-9][0-9]-*"), reverse=True):
+
+    def same_and_unfinished(candidate):
         path = candidate / OPTIONS_FILE
-        if path.is_file() and _comparable(json.loads(path.read_text())) == wanted \
-                and not is_finished(candidate, options.epochs):
-            return candidate
-    return None
+        return (path.is_file() and _comparable(json.loads(path.read_text())) == wanted
+                and not is_finished(candidate, options.epochs))
+
+    return newest_run(runs_root, same_and_unfinished)
 
 
 def next_run_dir(runs_root, name):
@@ -89,14 +104,11 @@ def prepare_run_dir(options):
         run_dir = Path(options.run_dir)
         existing = run_dir / OPTIONS_FILE
         if existing.is_file():
-            old = _comparable(json.loads(existing.read_text()), ignore=("epochs",))
-            new = _comparable(options.to_dict(), ignore=("epochs",))
-            differing = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            differing = describe_differences(_comparable(options.to_dict(), ignore=("epochs",)),
+                                             _comparable(json.loads(existing.read_text()), ignore=("epochs",)))
             if differing:
-                raise ValueError(
-                    f"run_dir {run_dir} holds a run with other options; choose another run_dir or the same "
-                    f"options. Received different: {', '.join(f'{k}={new.get(k)!r} (was {old.get(k)!r})' for k in differing)}"
-                )
+                raise ValueError(f"run_dir {run_dir} holds a run with other options; choose another run_dir or the "
+                                 f"same options. Received different: {differing}")
     else:
         run_dir = find_resumable(options.runs_root, options) or next_run_dir(options.runs_root, options.data)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -20,8 +20,8 @@ from kgantl.augment.mix import GenerationStats, mix_real_and_generated
 from kgantl.augment.settings import AugmentSettings
 from kgantl.data import load_arrays, make_dataset
 from kgantl.data.shots import split_validation
-from kgantl.io import atomic_path, write_json
-from kgantl.runs import next_run_dir
+from kgantl.io import atomic_path, write_json, write_npz
+from kgantl.runs import describe_differences, newest_run, next_run_dir
 from kgantl.transfer.classifier import build_classifier
 from kgantl.transfer.finetune import score_classifier
 from kgantl.transfer.schedule import FreezeSchedule, parse_stages
@@ -45,9 +45,7 @@ def train_shot_gan(train, settings, seed, run_dir, verbose=0):
 
     run_dir.mkdir(parents=True, exist_ok=True)
     shots_file = run_dir / "shots.npz"
-    with atomic_path(shots_file) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, images=train.images.astype(np.uint8), labels=train.labels)
+    write_npz(shots_file, images=train.images.astype(np.uint8), labels=train.labels)
     epochs = 5 if settings.gan_steps % 5 == 0 else 1  # 5 epochs give sample grids along the way
     options = dict(data=str(shots_file), seed=seed, conditional=True, batch_size=settings.gan_batch_size,
                    epochs=epochs, steps_per_epoch=settings.gan_steps // epochs,
@@ -220,40 +218,32 @@ REPORT_FILE = "report.json"
 
 
 def _differing_settings(run_dir, settings):
-    """`{name: (new, stored)}` of the settings in which `run_dir/settings.json` differs from `settings`.
+    """`key=new (was stored), ...` for the settings in which `run_dir/settings.json` differs from `settings`.
 
     Empty when they are equal or `run_dir` holds no `settings.json`.
     """
     path = Path(run_dir) / SETTINGS_FILE
     if not path.is_file():
-        return {}
+        return ""
     # Through the defaults, so a run written before a setting existed compares with its default.
     defaults = {f.name: f.default for f in dataclasses.fields(AugmentSettings) if f.default is not dataclasses.MISSING}
     old = json.loads(json.dumps({**defaults, **json.loads(path.read_text())}))
-    new = settings.to_dict()
-    return {k: (new.get(k), old.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+    return describe_differences(settings.to_dict(), old)
 
 
 def find_resumable_experiment(runs_root, settings):
     """The newest unfinished `NNNNN-augment` run under `runs_root` whose settings equal `settings`, or None."""
-    root = Path(runs_root)
-    if not root.is_dir():
-        return None
-    for candidate in sorted(root.glob("[0-9][0-9][0-9][0-9][0-9]-augment"), reverse=True):
-        if (candidate / SETTINGS_FILE).is_file() and not (candidate / REPORT_FILE).is_file() \
-                and not _differing_settings(candidate, settings):
-            return candidate
-    return None
+    return newest_run(runs_root, lambda candidate: (candidate / SETTINGS_FILE).is_file()
+                      and not (candidate / REPORT_FILE).is_file() and not _differing_settings(candidate, settings),
+                      name="augment")
 
 
 def _experiment_dir(settings, runs_root, run_dir):
     if run_dir:
         differing = _differing_settings(run_dir, settings)
         if differing:
-            raise ValueError(
-                f"run_dir {run_dir} holds an augment experiment with other settings; choose another run_dir or "
-                f"the same settings. Received different: "
-                f"{', '.join(f'{k}={new!r} (was {old!r})' for k, (new, old) in differing.items())}")
+            raise ValueError(f"run_dir {run_dir} holds an augment experiment with other settings; choose another "
+                             f"run_dir or the same settings. Received different: {differing}")
         return Path(run_dir)
     return find_resumable_experiment(runs_root, settings) or next_run_dir(runs_root, "augment")
 

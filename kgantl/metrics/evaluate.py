@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kgantl.io import atomic_path
+from kgantl.io import write_npz
 import kgantl.metrics.distances as distances
 from kgantl.metrics.extractors import get_extractor
 from kgantl.metrics.memorisation import memorisation_check
@@ -105,9 +105,7 @@ def reference_set(ref, split, extractor, use_cache=True):
     image_shape = arrays.images.shape[1:]
     if use_cache:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, features=features, labels=arrays.labels, image_shape=np.array(image_shape))
+        write_npz(path, features=features, labels=arrays.labels, image_shape=np.array(image_shape))
     return features, arrays.labels, image_shape
 
 

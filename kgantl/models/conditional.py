@@ -1,40 +1,8 @@
 """`ConditionalGAN`: class-conditional training; G takes `[noise, labels]`, D takes `[images, labels]`."""
 import keras
-import numpy as np
 from keras import ops
 
-from kgantl.models.gan import GAN
-
-
-def check_labels(labels, count, class_ids):
-    """Labels for `count` samples of a model that knows `class_ids` (None: unconditional), as int32 (count,).
-
-    Args:
-        labels: None, one int, or `count` ints.
-        count: number of samples.
-        class_ids: the classes the model was trained on, or None for an unconditional model.
-
-    Returns:
-        int32 array (count,), or None for an unconditional model.
-
-    Raises:
-        ValueError: labels for an unconditional model, none for a conditional one, or a class the model
-            was not trained on.
-    """
-    if class_ids is None:
-        if labels is not None:
-            raise ValueError("labels are for class-conditional models; this model is unconditional. "
-                             f"Received: labels={np.unique(labels).tolist()}")
-        return None
-    if labels is None:
-        raise ValueError(f"labels are required for a conditional model (its classes: "
-                         f"{', '.join(map(str, class_ids))}). Received: labels=None")
-    labels = np.broadcast_to(np.asarray(labels, dtype=np.int32), (count,)).copy()
-    unknown = sorted(set(labels.tolist()) - set(class_ids))
-    if unknown:
-        raise ValueError(f"labels must be classes the model was trained on ({', '.join(map(str, class_ids))}). "
-                         f"Received: labels {', '.join(map(str, unknown))}")
-    return labels
+from kgantl.models.gan import GAN, check_labels
 
 
 @keras.saving.register_keras_serializable(package="kgantl")
@@ -97,12 +65,5 @@ class ConditionalGAN(GAN):
         return [images, labels]
 
     def _sampling_inputs(self, noise, labels):
-        if labels is None:
-            raise ValueError("labels are required to sample from a ConditionalGAN. Received: labels=None")
-        if self.num_classes is None:  # a user's generator without kgantl's label embedding: trust the caller
-            if labels is None:
-                raise ValueError("labels are required to sample from a ConditionalGAN. Received: labels=None")
-            labels = np.broadcast_to(np.asarray(labels, dtype=np.int32), (noise.shape[0],))
-        else:
-            labels = check_labels(labels, noise.shape[0], self.trained_class_ids())
+        labels = check_labels(labels, noise.shape[0], self.trained_class_ids(), conditional=True)
         return [noise, ops.convert_to_tensor(labels)]

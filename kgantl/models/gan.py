@@ -1,5 +1,6 @@
 """`GAN`: a `keras.Model` whose `train_step` runs one adversarial update with two gradient tapes."""
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -18,6 +19,45 @@ def _check_backend():
 def default_optimizer(learning_rate=2e-4):
     """Adam(learning_rate, beta_1=0.5): the DCGAN setting."""
     return keras.optimizers.Adam(learning_rate, beta_1=0.5)
+
+
+def check_labels(labels, count, class_ids, conditional=None, model="model"):
+    """Labels for `count` samples of a model trained on `class_ids`, as int32 (count,), or None if unconditional.
+
+    Args:
+        labels: None, one int, or `count` ints.
+        count: number of samples.
+        class_ids: the classes the model was trained on; None for an unconditional model, or for a
+            conditional one that cannot tell its classes (a user's generator), whose labels are passed on.
+        conditional: whether the model takes labels (default: `class_ids is not None`).
+        model: what the messages call the model.
+
+    Returns:
+        int32 array (count,), or None for an unconditional model.
+
+    Raises:
+        ValueError: labels for an unconditional model, none for a conditional one, or a class the model
+            was not trained on.
+
+    Example:
+        >>> check_labels(7, 3, [5, 6, 7])
+        array([7, 7, 7], dtype=int32)
+    """
+    conditional = class_ids is not None if conditional is None else conditional
+    if not conditional:
+        if labels is not None:
+            raise ValueError(f"labels are for class-conditional models; this {model} is unconditional. "
+                             f"Received: labels={np.unique(labels).tolist()}")
+        return None
+    if labels is None:
+        classes = f" (its classes: {', '.join(map(str, class_ids))})" if class_ids is not None else ""
+        raise ValueError(f"labels are required for a conditional model{classes}. Received: labels=None")
+    labels = np.broadcast_to(np.asarray(labels, dtype=np.int32), (count,)).copy()
+    unknown = sorted(set(labels.tolist()) - set(class_ids)) if class_ids is not None else []
+    if unknown:
+        raise ValueError(f"labels must be classes the model was trained on ({', '.join(map(str, class_ids))}). "
+                         f"Received: labels {', '.join(map(str, unknown))}")
+    return labels
 
 
 class _Untracked:
@@ -275,9 +315,7 @@ class GAN(keras.Model):
         return ops.convert_to_numpy(self.sampler(self._sampling_inputs(noise, labels), training=False))
 
     def _sampling_inputs(self, noise, labels):
-        if labels is not None:  # silently ignoring them would hand back images of no particular class
-            raise ValueError("labels are for class-conditional models; this GAN is unconditional. "
-                             f"Received: labels={labels!r}")
+        check_labels(labels, noise.shape[0], None, conditional=False, model="GAN")  # else silently ignored
         return noise
 
     def trained_class_ids(self):

@@ -18,8 +18,7 @@ import numpy as np
 from kgantl.callbacks.checkpoint import LATEST, restore_checkpoint
 from kgantl.export import EXPORT_INFO_FILE
 from kgantl.io import write_json
-from kgantl.models.conditional import check_labels
-from kgantl.models.gan import GAN
+from kgantl.models.gan import GAN, check_labels
 from kgantl.runs import ARCHITECTURE_FILE, CHECKPOINTS, MODEL_FILE, OPTIONS_FILE
 
 
@@ -92,15 +91,6 @@ def load_gan(path):
                             f"directory. Received: {path}")
 
 
-def _labels_for(labels, count, conditional, class_ids):
-    """`check_labels`, except for a conditional model that does not know its classes: any labels are passed on."""
-    if conditional and class_ids is None:
-        if labels is None:
-            raise ValueError("labels are required for a conditional model. Received: labels=None")
-        return np.broadcast_to(np.asarray(labels, np.int32), (count,)).copy()
-    return check_labels(labels, count, class_ids)
-
-
 class KerasGenerator:
     """A trained kgantl GAN seen as a sampler: `generate(noise, labels=None)` with its EMA generator.
 
@@ -123,7 +113,7 @@ class KerasGenerator:
 
     def generate(self, noise, labels=None):
         """Images in [-1, 1] for `noise` (N, latent_dim), float32 numpy array (N, H, W, C)."""
-        labels = _labels_for(labels, len(noise), self.conditional, self.class_ids)
+        labels = check_labels(labels, len(noise), self.class_ids, self.conditional)
         return self.gan.generate(noise=np.asarray(noise, np.float32), labels=labels)
 
 
@@ -151,7 +141,7 @@ class SavedModelGenerator:
     def generate(self, noise, labels=None):
         import tensorflow as tf
 
-        labels = _labels_for(labels, len(noise), self.conditional, self.class_ids)  # no class list: trust the model
+        labels = check_labels(labels, len(noise), self.class_ids, self.conditional)  # no class list: trusted
         inputs = {"noise": tf.constant(np.asarray(noise, np.float32))}
         if labels is not None:
             inputs["labels"] = tf.constant(labels)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kgantl.io import atomic_path, write_json
+from kgantl.io import write_json, write_npz
 
 CANDIDATES = ("finetune", "freeze_d:1", "finetune+cdc", "freeze_d:1+cdc", "finetune+ewc")
 PILOT_FILE = "pilot.json"
@@ -19,9 +19,7 @@ PILOT_SAMPLES = 500  # generated images per pilot score
 
 
 def _save_images(path, arrays):
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, images=arrays.images.astype(np.uint8), labels=arrays.labels)
+    write_npz(path, images=arrays.images.astype(np.uint8), labels=arrays.labels)
 
 
 def score_pilot(model_path, validation_file, train_images, seed=0, extractor="fmnist"):
