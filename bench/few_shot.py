@@ -34,7 +34,9 @@ from sections import header, write_section  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "few_shot.jsonl"
 SOURCE = str(ROOT / "saved_models" / "source-fmnist-0-4")
-# "plain finetune" is the obvious hand-written recipe (issue 10): everything trains, no augmentation, batch 64.
+# "plain finetune" is the hand-written baseline of BENCHMARKS.md: the source G and D with fresh Adam, nothing
+# frozen, no augmentation, no EMA, batch 64, the generator after the last step scored. (kgantl's pipeline
+# reshuffles the shots each pass instead of drawing with replacement.)
 METHODS = ["scratch", "plain finetune", "finetune", "freeze_d:1", "alternate", "feature_d", "reptile",
            "finetune+cdc", "freeze_d:1+cdc", "finetune+ewc", "freeze_d:1+vision_d", "auto"]
 PLAIN_BATCH = 64
@@ -77,6 +79,7 @@ def run_method(k, shots, seed, method, steps, batch, workdir):
     batch = PLAIN_BATCH if plain else batch
     options = dict(data=f"fashion_mnist:{k}", shots=shots, seed=seed, batch_size=batch, epochs=epochs,
                    steps_per_epoch=steps // epochs, diffaugment="" if plain else "color,translation,cutout",
+                   ema_decay=0.0 if plain else 0.999,
                    run_dir=str(workdir / f"{k}-{shots}-{seed}-{method.replace(':', '_').replace(' ', '_')}"),
                    sample_every=epochs)
     if method != "scratch":
@@ -177,6 +180,10 @@ def report(steps):
     parts = header(f"python bench/few_shot.py --steps {steps}", f" (then `--report --steps {steps}`)",
                    date_note="; raw records: `bench/results/few_shot.jsonl`")
     parts.append(f"Cells with results: {len(finished)} of {len(grid())}.")
+    parts.append("`plain finetune` is BENCHMARKS.md's hand-written baseline (source G and D, fresh Adam, nothing "
+                 "frozen, no augmentation, no EMA, batch 64). Its rows were measured on 2026-11-22 with KID subsets "
+                 "of half the smaller set when a subset would hold a whole set (kgantl's rule since then); the other "
+                 "rows used whole-set subsets. Both estimate the same unbiased KID, so the means compare.")
     # Per class: 100 shots, seed 0. Then class 7 at each shot count, mean ± std over its seeds.
     for k in sorted({k for k, _, _ in grid()}):
         cell = [r for r in records if (r["class"], r["shots"], r["seed"]) == (k, 100, 0)]
