@@ -167,6 +167,20 @@ def build_parser():
                              "state, for shipping as a transfer source (default: savedmodel)")
     export.add_argument("--no-ema", action="store_true", help="export the raw generator, not its EMA copy")
     export.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
+    compare = commands.add_parser("compare", help="one picture of several models' samples side by side, "
+                                                  "after the shots they learned from")
+    compare.add_argument("models", nargs="+", metavar="MODEL",
+                         help=".keras files, run directories or SavedModels, drawn left to right")
+    compare.add_argument("--out", required=True, help="output .png")
+    compare.add_argument("--names", nargs="+", default=None, help="panel titles, one per MODEL (default: the "
+                                                                  "file or folder names)")
+    compare.add_argument("--shots-from", default=None, metavar="SPEC", help="data spec of the training shots, "
+                         "drawn first, e.g. fashion_mnist:7 (default: no shots panel)")
+    compare.add_argument("--shots", type=int, default=None, help="n-shot subset of --shots-from (default: all)")
+    compare.add_argument("--shots-seed", type=int, default=0, help="seed of the n-shot subset (default: 0)")
+    compare.add_argument("--n", type=int, default=36, help="images per panel (default: 36)")
+    compare.add_argument("--seed", type=int, default=0, help="noise seed, the same for every model (default: 0)")
+    compare.add_argument("--labels", default=None, help="class labels for conditional models, e.g. 7 or 5-9")
     evaluate = commands.add_parser("evaluate", help="FID, KID, IS, precision and recall against real images")
     evaluate.add_argument("generator", help="a .keras file, a run directory, a SavedModel, or an .npy/.npz of images")
     evaluate.add_argument("--ref", required=True, help="reference data spec, e.g. fashion_mnist:7")
@@ -210,7 +224,8 @@ def build_parser():
     _add_augment_command(commands)
     for command in commands.choices.values():
         command.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up messages")
-    parser.subcommands = {"train": train, "transfer": transfer, "generate": generate, "export": export,
+    parser.subcommands = {"train": train, "transfer": transfer, "generate": generate, "compare": compare,
+                          "export": export,
                           "evaluate": evaluate, "train-classifier": classifier, "finetune-classifier": tune,
                           "augment": commands.choices["augment"]}
     return parser
@@ -300,6 +315,45 @@ def _generate(args):
         return
     _write_images(out, images, labels)
     print(f"wrote {len(images)} images to {out}")
+
+
+def _compare(args):
+    import numpy as np
+
+    out = Path(args.out)
+    if out.suffix != ".png":
+        raise UsageError(f"--out must end in .png. Received: {args.out}")
+    if args.n < 1:
+        raise UsageError(f"--n must be a positive integer. Received: {args.n}")
+    names = args.names or [Path(model).name for model in args.models]
+    if len(names) != len(args.models):
+        raise UsageError(f"--names needs one title per MODEL: {len(args.models)} models, {len(names)} names. "
+                         f"Received: --names {' '.join(names)}")
+    missing = [model for model in args.models if not Path(model).exists()]
+    if missing:
+        raise UsageError(f"MODEL must be a .keras file, a run directory or a SavedModel folder. Received: "
+                         f"{', '.join(missing)}")
+    if args.shots is not None and not args.shots_from:
+        raise UsageError("--shots selects the n-shot subset of --shots-from: give --shots-from too")
+    from kgantl.images import labelled_panels, make_grid, save_png
+    from kgantl.models.loading import open_generator
+
+    panels, titles = [], []
+    if args.shots_from:
+        from kgantl.data import load_arrays
+
+        shots = load_arrays(args.shots_from, shots=args.shots, seed=args.shots_seed).images[:args.n]
+        panels.append(make_grid(shots / 127.5 - 1.0))  # pixels 0-255, the range models generate is [-1, 1]
+        titles.append(f"the shots ({args.shots_from})" if args.shots is None else f"{args.shots} shots")
+    labels = _parse_labels(args.labels, args.n)
+    for model, name in zip(args.models, names):
+        sampler = open_generator(Path(model))
+        noise = np.random.default_rng(args.seed).standard_normal((args.n, sampler.latent_dim)).astype("float32")
+        panels.append(make_grid(sampler.generate(noise, labels=labels)))
+        titles.append(name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_png(out, labelled_panels(panels, titles))
+    print(f"wrote {out}: {', '.join(titles)}")
 
 
 def _export(args):
@@ -504,10 +558,11 @@ def _run_command(args, argv, parser):
         _augment(args)
         return 0
     try:
-        {"generate": _generate, "export": _export, "evaluate": _evaluate, "train-classifier": _train_classifier,
+        {"generate": _generate, "compare": _compare, "export": _export, "evaluate": _evaluate,
+         "train-classifier": _train_classifier,
          "finetune-classifier": _finetune_classifier}[args.command](args)
     except USAGE_ERRORS as error:
-        # generate, export and evaluate only read inputs and write results. train-classifier and
+        # generate, compare, export and evaluate only read inputs and write results. train-classifier and
         # finetune-classifier do not separate set-up from training yet: any such error of theirs exits 2.
         raise UsageError(str(error)) from None
     return 0

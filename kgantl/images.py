@@ -52,3 +52,35 @@ def save_png(path, picture):
     mode_image = Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture)
     with atomic_path(path) as tmp:
         mode_image.save(tmp, format="PNG")
+
+
+def labelled_panels(panels, titles, padding=4, title_height=14):
+    """Put pictures side by side, each under a one-line title (for comparing models by eye).
+
+    Args:
+        panels: uint8 arrays (H_i, W_i, C) with the same channel count, e.g. from `make_grid`.
+        titles: one string per panel, drawn in black above it on white.
+        padding: white pixels between and around the panels.
+        title_height: pixels of the title strip.
+
+    Returns:
+        uint8 array (padding + title_height + max H_i + padding, sum of widths and padding, 3).
+
+    Example:
+        >>> picture = labelled_panels([make_grid(shots), make_grid(samples)], ["the shots", "finetune"])
+    """
+    from PIL import Image, ImageDraw
+
+    if len(panels) != len(titles) or not panels:
+        raise ValueError(f"give one title per panel. Received: {len(panels)} panels, {len(titles)} titles")
+    rgb = [np.repeat(p, 3, axis=-1) if p.shape[-1] == 1 else np.asarray(p) for p in panels]
+    height = padding + title_height + max(p.shape[0] for p in rgb) + padding
+    width = padding + sum(p.shape[1] + padding for p in rgb)
+    canvas = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(canvas)
+    left = padding
+    for picture, title in zip(rgb, titles):
+        draw.text((left, padding), title, fill="black")  # PIL's built-in bitmap font: no font file needed
+        canvas.paste(Image.fromarray(picture.astype(np.uint8)), (left, padding + title_height))
+        left += picture.shape[1] + padding
+    return np.asarray(canvas)

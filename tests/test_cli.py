@@ -15,7 +15,7 @@ from kgantl.cli import main
 TINY = ["--image-size", "16", "--width", "4", "--latent-dim", "8", "--batch-size", "8", "--steps-per-epoch", "2"]
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["generate"], ["export"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["generate"], ["compare"], ["export"]])
 def test_help_exits_zero(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(command + ["--help"])
@@ -55,6 +55,10 @@ def test_abbreviated_flags_are_refused(capsys):
     (["generate", "m.keras", "--out", "x.gif"], "kgantl generate: error: --out must end in .png, .npy or .npz"),
     (["export", "nowhere"], "kgantl export: error: A model must be a .keras file, a folder holding model.keras or a"),
     (["generate", "nowhere", "--out", "x.png", "--dry-run"], "kgantl generate: error: MODEL must be a .keras file"),
+    (["compare", "nowhere", "--out", "c.png"], "kgantl compare: error: MODEL must be a .keras file"),
+    (["compare", ".", ".", "--names", "one", "--out", "c.png"],
+     "kgantl compare: error: --names needs one title per MODEL: 2 models, 1 names"),
+    (["compare", ".", "--out", "c.jpg"], "kgantl compare: error: --out must end in .png"),
     (["fly"], "kgantl: error: argument command: invalid choice: 'fly'"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys, fake_fmnist, tmp_path, monkeypatch):
@@ -83,6 +87,27 @@ def test_train_generate_export_end_to_end(tmp_path, tiny_npz, capsys):
     assert report["n_generated"] == 20 and report["fid"] is None and report["kid"] is not None
     assert main(["generate", str(tmp_path / "exported"), "--out", str(tmp_path / "g.png")]) == 2
     assert "labels are required for a conditional model (its classes: 0, 1)" in capsys.readouterr().err
+
+
+def test_compare_draws_the_shots_then_each_model_on_the_same_noise(tmp_path, tiny_npz, capsys):
+    from kgantl.data import load_arrays
+    from kgantl.images import make_grid
+
+    run_dir = tmp_path / "run"
+    assert main(["train", "--data", str(tiny_npz), "--epochs", "1", "--run-dir", str(run_dir), *TINY]) == 0
+    out = tmp_path / "cmp" / "comparison.png"
+    assert main(["compare", str(run_dir), str(run_dir / "model.keras"), "--names", "run", "file",
+                 "--shots-from", str(tiny_npz), "--shots", "2", "--n", "4", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.endswith(f"wrote {out}: 2 shots, run, file\n")
+    picture = np.asarray(Image.open(out))
+    grid = 2 * 17 + 1  # 4 images of 16 px in 2 columns; 2 shots of each of 2 classes: a 2 x 2 grid too
+    assert picture.shape == (4 + 14 + grid + 4, 4 + 3 * (grid + 4), 3)
+    top = 4 + 14
+    shots = make_grid(load_arrays(str(tiny_npz), shots=2, seed=0).images[:4] / 127.5 - 1.0)  # pixels as drawn
+    np.testing.assert_array_equal(picture[top:top + shots.shape[0], 4:4 + shots.shape[1], 0], shots[..., 0])
+    run_panel = picture[top:top + grid, 8 + grid:8 + 2 * grid]
+    file_panel = picture[top:top + grid, 12 + 2 * grid:12 + 3 * grid]
+    np.testing.assert_array_equal(run_panel, file_panel)  # one model two ways, the same noise: the same images
 
 
 @pytest.mark.parametrize("exported", [False, True])
