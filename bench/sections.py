@@ -16,8 +16,18 @@ def machine_line():
     import tensorflow as tf
 
     gpus = ", ".join(d.name for d in tf.config.list_physical_devices("GPU"))
-    return (f"Machine: {platform.machine()}, {os.cpu_count()} cores, TensorFlow {tf.__version__}, "
+    return (f"Machine: {platform.machine()}, {cpu_line()}, {os.cpu_count()} cores, TensorFlow {tf.__version__}, "
             f"Python {platform.python_version()}, {gpus or 'no GPU'}")
+
+
+def cpu_line():
+    """The CPU's model name and the flags that decide low-precision speed (`lscpu`'s model and flags)."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+                 platform.processor() or "unknown CPU")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    wanted = [f for f in ("avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile") if f in flags]
+    return f"{model} ({' '.join(wanted) or 'no AVX-512/AMX flags'})"
 
 
 def header(command, command_note="", machine_note="", date_note=""):
