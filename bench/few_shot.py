@@ -1,19 +1,25 @@
-"""Few-shot GAN transfer benchmark (BENCHMARKS.md protocol): strategies against training from scratch.
+"""Few-shot GAN transfer benchmark (BENCHMARKS.md protocol, issue 10): kgantl's methods against the obvious recipes.
 
-Grid: every target class 5-9 at 100 shots (seed 0), and class 7 at 10, 100 and 1000 shots with seeds
-0, 1, 2. Each cell trains from scratch and with each transfer strategy for the same number of generator
-steps, then scores 1000 generated images against the 1000 test images of the class (`fmnist_1k_test`:
-KID, FID, precision, recall), beside a "copy the shots" row (1000 draws from the shots themselves).
+Grid: target classes 5-9 at 100 shots (seed 0) and classes 7 and 9 at 10 shots (seeds 0, 1, 2). In each cell
+every method trains once for 2000 generator steps; every 250 steps the sampling generator is scored against
+the 1000 test images of the class (`fmnist_1k_test`: KID, FID, precision, recall, near-copy share), so the
+500-step figures are read off the same run's curve (recorded as their own `steps: 500` records, marked
+`read_off`). Only the benchmark scores against the test split; the runs themselves never read it.
 
-Results are appended to `bench/results/few_shot.jsonl` as each run ends, so an interrupted grid resumes
-where it stopped (finished cells are skipped; `--backfill` re-runs the records made before the near-copy
-share was added, and the newest record of a run wins). `--report` rewrites the tables in docs/benchmarks.md.
+Recipes (what each method trains with; `recipe` in every record):
+- `scratch`: no source; DiffAugment color,translation,cutout, batch 32, EMA 0.999 (a GAN trained from nothing
+  on 100 images needs augmentation; this is the recipe the earlier grids used, so its records carry over).
+- `plain finetune`: BENCHMARKS.md's hand-written baseline: source G and D, fresh Adam, nothing frozen, no
+  augmentation, no EMA, batch 64.
+- every kgantl method: `kgantl transfer`'s defaults: batch 64, no DiffAugment, EMA 0.999.
+
+Results are appended to `bench/results/few_shot.jsonl` as each run ends, so an interrupted grid resumes where it
+stopped (the newest record of a run wins). Records of the earlier grids (kgantl methods at batch 32 with
+DiffAugment, before issue 10) stay in the file under recipe `diffaugment-b32` and are not reported here.
 
 Usage:
-    python bench/few_shot.py [--steps 500] [--only-class 7 --only-shots 100 --only-seed 0] [--backfill]
-    python bench/few_shot.py --steps 2000 --only-class 5 8 9 --only-shots 100 --only-seed 0 \\
-        --methods scratch finetune freeze_d:1 reptile        # a longer budget on chosen cells
-    python bench/few_shot.py --report [--steps 2000]
+    python bench/few_shot.py [--only-class 7 --only-shots 100 --only-seed 0] [--methods finetune cdc]
+    python bench/few_shot.py --report      # rewrite the tables and the KID-against-steps plot in docs/
 """
 import argparse
 import json
@@ -26,6 +32,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from kgantl.io import atomic_path  # noqa: E402
@@ -34,32 +41,32 @@ from sections import header, write_section  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "few_shot.jsonl"
 SOURCE = str(ROOT / "saved_models" / "source-fmnist-0-4")
-# "plain finetune" is the hand-written baseline of BENCHMARKS.md: the source G and D with fresh Adam, nothing
-# frozen, no augmentation, no EMA, batch 64, the generator after the last step scored. (kgantl's pipeline
-# reshuffles the shots each pass instead of drawing with replacement.)
-METHODS = ["scratch", "plain finetune", "finetune", "freeze_d:1", "alternate", "feature_d", "reptile",
-           "finetune+cdc", "freeze_d:1+cdc", "finetune+ewc", "freeze_d:1+vision_d", "auto"]
-PLAIN_BATCH = 64
-DEFAULT_STEPS = 500
-PLOT = ROOT / "docs" / "few_shot_kid_vs_shots.png"
+BEST = "cdc+vision_d"  # the two additions that scored best alone on class 7 (100 shots, 500 steps), see docs
+METHODS = ["scratch", "plain finetune", "finetune", "freeze_d:1", "cdc", "ewc", "vision_d", BEST, "auto"]
+RECIPES = {"copy the shots": "copy", "scratch": "scratch-diffaugment-b32", "plain finetune": "plain-b64"}
+TRANSFER_RECIPE = "transfer-defaults-b64"
+STEPS, CURVE_EVERY, READ_OFF = 2000, 250, 500
+PLOT = ROOT / "docs" / "few_shot_kid_vs_steps.png"
 
 
 def grid():
-    cells = [(k, 100, 0) for k in (5, 6, 7, 8, 9)]
-    cells += [(7, n, s) for n in (10, 100, 1000) for s in (0, 1, 2) if (n, s) != (100, 0)]
-    return cells
+    return [(k, 100, 0) for k in (7, 5, 8, 9, 6)] + [(k, 10, s) for k in (7, 9) for s in (0, 1, 2)]
+
+
+def recipe(method):
+    return RECIPES.get(method, TRANSFER_RECIPE)
+
+
+def _recipe_of(record):
+    """Records written before recipes were named: scratch and plain finetune kept theirs, the rest were b32."""
+    return record.get("recipe") or RECIPES.get(record["method"], "diffaugment-b32")
 
 
 def _done():
     if not RESULTS.exists():
         return {}
     records = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
-    return {(r["class"], r["shots"], r["seed"], r["method"], r["steps"]): r for r in records}
-
-
-def _needs_run(record, backfill, force=False):
-    """A run is due when it has no record, with `backfill` when its record predates `near_copy`, or forced."""
-    return force or record is None or (backfill and "near_copy" not in record)
+    return {(r["class"], r["shots"], r["seed"], r["method"], r["steps"], _recipe_of(r)): r for r in records}
 
 
 def _append(record):
@@ -68,30 +75,73 @@ def _append(record):
         f.write(json.dumps(record) + "\n")
 
 
-def run_method(k, shots, seed, method, steps, batch, workdir):
-    """Train one method on one cell and score it; returns the record."""
-    from kgantl.config import TrainOptions
+class TestCurve(keras.callbacks.Callback):
+    """Score the sampling generator against the test split every `every` steps (the benchmark's curve).
+
+    Records the report at each point and the seconds spent since the callback was made, scoring excluded
+    (made just before `train`, so set-up and `auto`'s pilots count, as they do in a user's wall time).
+    """
+
+    def __init__(self, k, shots, seed, steps_per_epoch, every=CURVE_EVERY):
+        super().__init__()
+        self.cell, self.steps_per_epoch, self.every = (k, shots, seed), steps_per_epoch, every
+        self.points, self._scoring, self._start = [], 0.0, time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        steps = (epoch + 1) * self.steps_per_epoch
+        if steps % self.every or steps >= STEPS:  # the last point is the final model's own score
+            return
+        began = time.perf_counter()
+        report = _score(self.model, *self.cell)
+        self.points.append({"steps": steps, "train_s": round(began - self._start - self._scoring, 1), **report})
+        self._scoring += time.perf_counter() - began
+
+
+def _score(generator, k, shots, seed):
     from kgantl.metrics import evaluate
+
+    report = evaluate(generator, ref=f"fashion_mnist:{k}", split="test", n=1000, seed=0,
+                      train_images=_shots(k, shots, seed))
+    return {**{m: report[m] for m in ("kid", "kid_std", "fid", "precision", "recall")},
+            "near_copy": report["near_copy_share"], "real_near_copy": report["memorisation"]["real_near_copy_share"],
+            "protocol": report["protocol"]}
+
+
+def run_method(k, shots, seed, method, workdir):
+    """Train one method on one cell for STEPS steps and score it; returns its record and the read-off record."""
+    from kgantl.config import TrainOptions
     from kgantl.training import train
 
-    epochs = 5
-    plain = method == "plain finetune"
-    batch = PLAIN_BATCH if plain else batch
-    options = dict(data=f"fashion_mnist:{k}", shots=shots, seed=seed, batch_size=batch, epochs=epochs,
-                   steps_per_epoch=steps // epochs, diffaugment="" if plain else "color,translation,cutout",
-                   ema_decay=0.0 if plain else 0.999,
-                   run_dir=str(workdir / f"{k}-{shots}-{seed}-{method.replace(':', '_').replace(' ', '_')}"),
-                   sample_every=epochs)
-    if method != "scratch":
-        options.update(source=SOURCE, strategy="finetune" if plain else method, phase_epochs=1)
-    if method == "reptile":
-        options.update(reptile_data="fashion_mnist:0-4", reptile_iterations=50, reptile_inner_steps=5)
-    start = time.perf_counter()
-    _, run_dir = train(TrainOptions(**options), verbose=0)
-    wall = time.perf_counter() - start
-    report = evaluate(str(run_dir / "model.keras"), ref=f"fashion_mnist:{k}", split="test", n=1000, seed=0,
-                      train_images=_shots(k, shots, seed))
-    return _record(k, shots, seed, method, steps, batch, wall, report)
+    steps_per_epoch = CURVE_EVERY
+    options = dict(data=f"fashion_mnist:{k}", shots=shots, seed=seed, epochs=STEPS // steps_per_epoch,
+                   steps_per_epoch=steps_per_epoch, sample_every=STEPS // steps_per_epoch,
+                   run_dir=str(workdir / f"{k}-{shots}-{seed}-{method.replace(':', '_').replace(' ', '_')}"))
+    if method == "scratch":
+        options.update(batch_size=32, diffaugment="color,translation,cutout", ema_decay=0.999)
+    else:  # plain finetune and every kgantl method: the `kgantl transfer` defaults, less EMA for plain
+        options.update(batch_size=64, diffaugment="", ema_decay=0.0 if method == "plain finetune" else 0.999,
+                       source=SOURCE, strategy="finetune" if method == "plain finetune" else method)
+    curve = TestCurve(k, shots, seed, steps_per_epoch, every=CURVE_EVERY)
+    _, run_dir = train(TrainOptions(**options), callbacks=[curve], verbose=0)
+    train_s = time.perf_counter() - curve._start - curve._scoring
+    final = {"steps": STEPS, "train_s": round(train_s, 1), **_score(str(run_dir / "model.keras"), k, shots, seed)}
+    chosen = None
+    if method == "auto":
+        chosen = json.loads((run_dir / "pilot.json").read_text())["chosen"]
+    base = {"class": k, "shots": shots, "seed": seed, "method": method, "batch": options["batch_size"],
+            "recipe": recipe(method), **({"auto_chose": chosen} if chosen else {})}
+    curve_points = [*curve.points, final]
+    record = {**base, "steps": STEPS, "wall_s": final["train_s"], **_metrics(final),
+              "curve": [{"steps": p["steps"], "kid": p["kid"], "recall": p["recall"], "train_s": p["train_s"]}
+                        for p in curve_points]}
+    point = next(p for p in curve_points if p["steps"] == READ_OFF)
+    read_off = {**base, "steps": READ_OFF, "wall_s": point["train_s"], **_metrics(point), "read_off": STEPS}
+    return record, read_off
+
+
+def _metrics(point):
+    return {m: point[m] for m in ("kid", "kid_std", "fid", "precision", "recall", "near_copy", "real_near_copy",
+                                  "protocol")}
 
 
 def _shots(k, shots, seed):
@@ -100,25 +150,22 @@ def _shots(k, shots, seed):
     return load_arrays(f"fashion_mnist:{k}", shots=shots, seed=seed).images
 
 
-def _record(k, shots, seed, method, steps, batch, wall, report):
-    return {"class": k, "shots": shots, "seed": seed, "method": method, "steps": steps, "batch": batch,
-            "wall_s": round(wall, 1), **{m: report[m] for m in ("kid", "kid_std", "fid", "precision", "recall")},
-            "near_copy": report["near_copy_share"], "real_near_copy": report["memorisation"]["real_near_copy_share"],
-            "protocol": report["protocol"]}
-
-
 def copy_the_shots(k, shots, seed):
     """1000 draws (with repetition) from the shots themselves, scored like a generator."""
-    from kgantl.metrics import evaluate
-
     images = _shots(k, shots, seed)
     draws = images[np.random.default_rng(seed).integers(0, len(images), 1000)].astype(np.uint8)
-    report = evaluate(draws, ref=f"fashion_mnist:{k}", split="test", n=1000, seed=0, train_images=images)
-    return _record(k, shots, seed, "copy the shots", 0, 0, 0.0, report)
+    return {"class": k, "shots": shots, "seed": seed, "method": "copy the shots", "steps": 0, "batch": 0,
+            "recipe": "copy", "wall_s": 0.0, **_metrics(_score(draws, k, shots, seed))}
+
+
+def _cell_records(records, k, shots, steps):
+    """The records the report uses for a cell's shot count and budget: each method's own recipe only."""
+    return [r for r in records if (r["class"], r["shots"]) == (k, shots) and r["steps"] in (steps, 0)
+            and _recipe_of(r) == recipe(r["method"])]
 
 
 def _table(records, title):
-    lines = [f"**{title}**", "", "| method | KID | FID | precision | recall | near-copy | wall s | runs |",
+    lines = [f"**{title}**", "", "| method | KID | FID | precision | recall | near-copy | train s | runs |",
              "|---|---|---|---|---|---|---|---|"]
     for method in ["copy the shots", *METHODS]:
         rows = [r for r in records if r["method"] == method]
@@ -131,16 +178,17 @@ def _table(records, title):
                 return "n/a"
             mean = statistics.mean(values)
             spread = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
-            partial = f" (of {len(values)})" if len(values) < len(rows) else ""  # e.g. records made before near-copy
-            return f"{mean:.{digits}f}{spread}{partial}"
+            return f"{mean:.{digits}f}{spread}"
 
-        lines.append(f"| {method} | {cell('kid', 4)} | {cell('fid', 2)} | {cell('precision', 3)} | "
+        chose = sorted({r["auto_chose"] for r in rows if r.get("auto_chose")})
+        name = f"{method} (chose {', '.join(chose)})" if chose else method
+        lines.append(f"| {name} | {cell('kid', 4)} | {cell('fid', 2)} | {cell('precision', 3)} | "
                      f"{cell('recall', 3)} | {cell('near_copy', 3)} | {cell('wall_s', 0)} | {len(rows)} |")
     return "\n".join(lines)
 
 
-def plot(records, steps, path=PLOT):
-    """KID against shots for class 7, one line per method (mean over seeds, bars: min to max)."""
+def plot(records, path=PLOT):
+    """KID against generator steps, one panel per 100-shot class, one line per method (the curve records)."""
     try:
         import matplotlib
     except ImportError as error:
@@ -148,58 +196,57 @@ def plot(records, steps, path=PLOT):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    for method in ["copy the shots", *METHODS]:
-        points = []
-        for shots in (10, 100, 1000):
-            kids = [r["kid"] for r in records if (r["class"], r["shots"], r["method"]) == (7, shots, method)]
-            if kids:
-                points.append((shots, statistics.mean(kids), min(kids), max(kids)))
-        if not points:
-            continue
-        x, mean, low, high = map(np.array, zip(*points))
-        ax.errorbar(x, mean, yerr=[mean - low, high - mean], marker="o", capsize=3, label=method,
-                    linestyle="--" if method == "copy the shots" else "-")
-    ax.set_yscale("symlog", linthresh=0.01)  # unbiased KID can be slightly negative (copying 1000 shots)
-    ax.set(xscale="log", xlabel="shots",
-           ylabel="KID (fmnist_1k_test, lower is better)",
-           title=f"Few-shot transfer to sneakers (class 7), {steps} generator steps")
-    ax.set_xticks([10, 100, 1000], ["10", "100", "1000"])
-    ax.legend(fontsize=8, ncol=2)
+    cells = [(k, n, s) for k, n, s in grid()
+             if any(r.get("curve") and (r["class"], r["shots"], r["seed"]) == (k, n, s) for r in records)]
+    if not cells:
+        return False
+    fig, axes = plt.subplots(1, len(cells), figsize=(3.6 * len(cells), 3.6), dpi=110, squeeze=False)
+    for ax, (k, n, s) in zip(axes[0], cells):
+        for method in METHODS:
+            rows = [r for r in records if (r["class"], r["shots"], r["seed"], r["method"]) == (k, n, s, method)
+                    and r.get("curve") and _recipe_of(r) == recipe(method)]
+            if rows:
+                curve = rows[-1]["curve"]
+                ax.plot([p["steps"] for p in curve], [p["kid"] for p in curve], marker="o", ms=3, label=method)
+        scratch = [r for r in records if (r["class"], r["shots"], r["seed"], r["method"]) == (k, n, s, "scratch")
+                   and _recipe_of(r) == recipe("scratch")]
+        if scratch:  # the time-to-quality target: reach this line by step 500
+            ax.axhline(scratch[-1]["kid"], color="gray", linestyle=":", label=f"scratch at {STEPS}")
+        ax.axvline(READ_OFF, color="lightgray", linewidth=0.8)
+        ax.set(yscale="log", xlabel="generator steps", title=f"class {k}, {n} shots, seed {s}")
+    axes[0][0].set_ylabel("KID (fmnist_1k_test)")
+    axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
+    return True
 
 
-def report(steps):
-    """Rewrite the tables (and at the default step count, the plot) in docs/benchmarks.md."""
-    records = [r for r in _done().values() if r["steps"] in (steps, 0)]
-    finished = {(r["class"], r["shots"], r["seed"]) for r in records if r["method"] in METHODS}
-    records = [r for r in records if (r["class"], r["shots"], r["seed"]) in finished]
-    parts = header(f"python bench/few_shot.py --steps {steps}", f" (then `--report --steps {steps}`)",
+def report():
+    """Rewrite the grid's tables and the KID-against-steps plot in docs/benchmarks.md."""
+    records = list(_done().values())
+    parts = header("python bench/few_shot.py", " (then `--report`)",
                    date_note="; raw records: `bench/results/few_shot.jsonl`")
-    parts.append(f"Cells with results: {len(finished)} of {len(grid())}.")
-    parts.append("`plain finetune` is BENCHMARKS.md's hand-written baseline (source G and D, fresh Adam, nothing "
-                 "frozen, no augmentation, no EMA, batch 64). Its rows were measured on 2026-11-22 with KID subsets "
-                 "of half the smaller set when a subset would hold a whole set (kgantl's rule since then); the other "
-                 "rows used whole-set subsets. Both estimate the same unbiased KID, so the means compare.")
-    # Per class: 100 shots, seed 0. Then class 7 at each shot count, mean ± std over its seeds.
-    for k in sorted({k for k, _, _ in grid()}):
-        cell = [r for r in records if (r["class"], r["shots"], r["seed"]) == (k, 100, 0)]
-        if cell:
-            parts += ["", _table(cell, f"class {k}, 100 shots, seed 0")]
-    for shots in sorted({n for k, n, _ in grid() if k == 7}):
-        cell = [r for r in records if (r["class"], r["shots"]) == (7, shots)]
-        seeds = sorted({r["seed"] for r in cell})
-        if cell:
-            parts += ["", _table(cell, f"class 7, {shots} shots, seeds {', '.join(map(str, seeds))} (mean ± std)")]
-    if steps == DEFAULT_STEPS:
-        plot(records, steps)
-        parts += ["", f"![KID against shots, class 7]({PLOT.name})"]
-        write_section("few-shot", "\n".join(parts), "Few-shot GAN transfer (issue 4)")
-    else:  # a longer (or shorter) budget gets its own section beside the main grid
-        write_section(f"few-shot-{steps}", "\n".join(parts), f"Few-shot GAN transfer at {steps} steps (issue 4)")
+    finished = [cell for cell in grid() if all(
+        any((r["class"], r["shots"], r["seed"], r["method"], r["steps"]) == (*cell, m, STEPS)
+            and _recipe_of(r) == recipe(m) for r in records) for m in METHODS)]
+    parts.append(f"Cells with every method at {STEPS} steps: {len(finished)} of {len(grid())}. Recipes: scratch "
+                 "batch 32 with DiffAugment; plain finetune batch 64, no augmentation, no EMA; kgantl's methods "
+                 "`kgantl transfer`'s defaults (batch 64, no augmentation, EMA 0.999). train s: training seconds "
+                 "(scoring excluded); 500-step rows are read off the 2000-step runs.")
+    for steps in (READ_OFF, STEPS):
+        for k, n in dict.fromkeys((k, n) for k, n, _ in grid()):
+            cell = [r for r in _cell_records(records, k, n, steps) if r["seed"] in {s for kk, nn, s in grid()
+                                                                                   if (kk, nn) == (k, n)}]
+            if any(r["method"] != "copy the shots" for r in cell):
+                seeds = sorted({r["seed"] for r in cell})
+                title = f"class {k}, {n} shots, {steps} steps, seed{'s' if len(seeds) > 1 else ''} " \
+                        f"{', '.join(map(str, seeds))}{' (mean ± std)' if len(seeds) > 1 else ''}"
+                parts += ["", _table(cell, title)]
+    if plot([r for r in records if r["steps"] == STEPS]):
+        parts += ["", f"![KID against steps]({PLOT.name})"]
+    write_section("few-shot-grid", "\n".join(parts), "Few-shot GAN transfer: the issue-10 grid")
     return "\n".join(parts)
 
 
@@ -210,21 +257,16 @@ def _selected(cell, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS,
-                        help=f"generator steps per run (default: {DEFAULT_STEPS})")
-    parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--only-class", type=int, nargs="+", help="run only cells of these classes")
     parser.add_argument("--only-shots", type=int, nargs="+", help="run only cells with these shot counts")
     parser.add_argument("--only-seed", type=int, nargs="+", help="run only cells with these seeds")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=METHODS, help="methods to run (default: all)")
     parser.add_argument("--report", action="store_true", help="only rewrite the tables in docs/benchmarks.md")
-    parser.add_argument("--backfill", action="store_true",
-                        help="also re-run finished runs recorded before the near-copy share was measured")
     parser.add_argument("--force", action="store_true",
                         help="re-run the selected methods even where they have records (the newest record wins)")
     args = parser.parse_args()
     if args.report:
-        print(report(args.steps))
+        print(report())
         return
     done = _done()
     workdir = Path(tempfile.mkdtemp(prefix="kgantl-few-shot-"))
@@ -232,14 +274,14 @@ def main():
         for k, shots, seed in grid():
             if not _selected((k, shots, seed), args):
                 continue
-            if _needs_run(done.get((k, shots, seed, "copy the shots", 0)), args.backfill):
+            if (k, shots, seed, "copy the shots", 0, "copy") not in done:
                 _append(copy_the_shots(k, shots, seed))
             for method in args.methods:
-                if not _needs_run(done.get((k, shots, seed, method, args.steps)), args.backfill, args.force):
+                if not args.force and (k, shots, seed, method, STEPS, recipe(method)) in done:
                     continue
-                record = run_method(k, shots, seed, method, args.steps, args.batch, workdir)
-                _append(record)
-                print(json.dumps(record), flush=True)
+                for record in run_method(k, shots, seed, method, workdir):
+                    _append(record)
+                    print(json.dumps({key: v for key, v in record.items() if key != "curve"}), flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
