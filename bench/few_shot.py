@@ -98,13 +98,40 @@ class TestCurve(keras.callbacks.Callback):
 
 
 def _score(generator, k, shots, seed):
+    """The protocol's scores (fmnist features), and KID and recall in an independent random-CNN feature space."""
     from kgantl.metrics import evaluate
 
     report = evaluate(generator, ref=f"fashion_mnist:{k}", split="test", n=1000, seed=0,
                       train_images=_shots(k, shots, seed))
+    independent = evaluate(generator, ref=f"fashion_mnist:{k}", split="test", n=1000, seed=0,
+                           extractor=_random_cnn_extractor(), use_cache=False)
     return {**{m: report[m] for m in ("kid", "kid_std", "fid", "precision", "recall")},
             "near_copy": report["near_copy_share"], "real_near_copy": report["memorisation"]["real_near_copy_share"],
-            "protocol": report["protocol"]}
+            "protocol": report["protocol"], "kid_random_cnn": independent["kid"],
+            "recall_random_cnn": independent["recall"]}
+
+
+def random_cnn(seed=0, image_shape=(28, 28, 1)):
+    """Three random 3x3 convolutions (64, 128, 256 filters, the last two with stride 2), ReLU, average pooling."""
+    images = keras.Input(image_shape)
+    h = images
+    for i, (filters, stride) in enumerate(((64, 1), (128, 2), (256, 2))):
+        h = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", activation="relu",
+                                kernel_initializer=keras.initializers.HeNormal(seed + i))(h)
+    features = keras.layers.GlobalAveragePooling2D(name="features")(h)
+    return keras.Model(images, features, name=f"random_cnn_seed{seed}")
+
+
+_RANDOM_CNN = []
+
+
+def _random_cnn_extractor():
+    """`random_cnn()` as a kgantl extractor, built once per process."""
+    if not _RANDOM_CNN:
+        from kgantl.metrics.extractors import from_keras_model
+
+        _RANDOM_CNN.append(from_keras_model(random_cnn(), "features"))
+    return _RANDOM_CNN[0]
 
 
 def run_method(k, shots, seed, method, workdir):
@@ -132,8 +159,8 @@ def run_method(k, shots, seed, method, workdir):
             "recipe": recipe(method), **({"auto_chose": chosen} if chosen else {})}
     curve_points = [*curve.points, final]
     record = {**base, "steps": STEPS, "wall_s": final["train_s"], **_metrics(final),
-              "curve": [{"steps": p["steps"], "kid": p["kid"], "recall": p["recall"], "train_s": p["train_s"]}
-                        for p in curve_points]}
+              "curve": [{"steps": p["steps"], "kid": p["kid"], "recall": p["recall"], "train_s": p["train_s"],
+                         "kid_random_cnn": p["kid_random_cnn"]} for p in curve_points]}
     point = next(p for p in curve_points if p["steps"] == READ_OFF)
     read_off = {**base, "steps": READ_OFF, "wall_s": point["train_s"], **_metrics(point), "read_off": STEPS}
     return record, read_off
@@ -141,7 +168,7 @@ def run_method(k, shots, seed, method, workdir):
 
 def _metrics(point):
     return {m: point[m] for m in ("kid", "kid_std", "fid", "precision", "recall", "near_copy", "real_near_copy",
-                                  "protocol")}
+                                  "protocol", "kid_random_cnn", "recall_random_cnn")}
 
 
 def _shots(k, shots, seed):
@@ -165,8 +192,8 @@ def _cell_records(records, k, shots, steps):
 
 
 def _table(records, title):
-    lines = [f"**{title}**", "", "| method | KID | FID | precision | recall | near-copy | train s | runs |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [f"**{title}**", "", "| method | KID | FID | precision | recall | near-copy | KID (random CNN) | "
+             "train s | runs |", "|---|---|---|---|---|---|---|---|---|"]
     for method in ["copy the shots", *METHODS]:
         rows = [r for r in records if r["method"] == method]
         if not rows:
@@ -183,7 +210,8 @@ def _table(records, title):
         chose = sorted({r["auto_chose"] for r in rows if r.get("auto_chose")})
         name = f"{method} (chose {', '.join(chose)})" if chose else method
         lines.append(f"| {name} | {cell('kid', 4)} | {cell('fid', 2)} | {cell('precision', 3)} | "
-                     f"{cell('recall', 3)} | {cell('near_copy', 3)} | {cell('wall_s', 0)} | {len(rows)} |")
+                     f"{cell('recall', 3)} | {cell('near_copy', 3)} | {cell('kid_random_cnn', 6)} | "
+                     f"{cell('wall_s', 0)} | {len(rows)} |")
     return "\n".join(lines)
 
 
