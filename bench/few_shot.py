@@ -75,7 +75,7 @@ def _append(record):
         f.write(json.dumps(record) + "\n")
 
 
-class TestCurve(keras.callbacks.Callback):
+class ScoreCurve(keras.callbacks.Callback):
     """Score the sampling generator against the test split every `every` steps (the benchmark's curve).
 
     Records the report at each point and the seconds spent since the callback was made, scoring excluded
@@ -85,7 +85,7 @@ class TestCurve(keras.callbacks.Callback):
     def __init__(self, k, shots, seed, steps_per_epoch, every=CURVE_EVERY):
         super().__init__()
         self.cell, self.steps_per_epoch, self.every = (k, shots, seed), steps_per_epoch, every
-        self.points, self._scoring, self._start = [], 0.0, time.perf_counter()
+        self.points, self.scoring_s, self.start = [], 0.0, time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         steps = (epoch + 1) * self.steps_per_epoch
@@ -93,8 +93,8 @@ class TestCurve(keras.callbacks.Callback):
             return
         began = time.perf_counter()
         report = _score(self.model, *self.cell)
-        self.points.append({"steps": steps, "train_s": round(began - self._start - self._scoring, 1), **report})
-        self._scoring += time.perf_counter() - began
+        self.points.append({"steps": steps, "train_s": round(began - self.start - self.scoring_s, 1), **report})
+        self.scoring_s += time.perf_counter() - began
 
 
 def _score(generator, k, shots, seed):
@@ -148,9 +148,9 @@ def run_method(k, shots, seed, method, workdir):
     else:  # plain finetune and every kgantl method: the `kgantl transfer` defaults, less EMA for plain
         options.update(batch_size=64, diffaugment="", ema_decay=0.0 if method == "plain finetune" else 0.999,
                        source=SOURCE, strategy="finetune" if method == "plain finetune" else method)
-    curve = TestCurve(k, shots, seed, steps_per_epoch, every=CURVE_EVERY)
+    curve = ScoreCurve(k, shots, seed, steps_per_epoch, every=CURVE_EVERY)
     _, run_dir = train(TrainOptions(**options), callbacks=[curve], verbose=0)
-    train_s = time.perf_counter() - curve._start - curve._scoring
+    train_s = time.perf_counter() - curve.start - curve.scoring_s
     final = {"steps": STEPS, "train_s": round(train_s, 1), **_score(str(run_dir / "model.keras"), k, shots, seed)}
     chosen = None
     if method == "auto":
