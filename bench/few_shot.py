@@ -152,11 +152,13 @@ def run_method(k, shots, seed, method, workdir):
     _, run_dir = train(TrainOptions(**options), callbacks=[curve], verbose=0)
     train_s = time.perf_counter() - curve.start - curve.scoring_s
     final = {"steps": STEPS, "train_s": round(train_s, 1), **_score(str(run_dir / "model.keras"), k, shots, seed)}
-    chosen = None
-    if method == "auto":
-        chosen = json.loads((run_dir / "pilot.json").read_text())["chosen"]
+    auto = {}
+    if method == "auto":  # what it chose, and from what: the candidates' pilot KIDs against the validation shots
+        table = json.loads((run_dir / "pilot.json").read_text())
+        auto = {"auto_chose": table["chosen"], "auto_pilot_steps": table["pilot_steps"],
+                "auto_pilot_kid": {row["strategy"]: round(row["kid"], 4) for row in table["rows"]}}
     base = {"class": k, "shots": shots, "seed": seed, "method": method, "batch": options["batch_size"],
-            "recipe": recipe(method), **({"auto_chose": chosen} if chosen else {})}
+            "recipe": recipe(method), **auto}
     curve_points = [*curve.points, final]
     record = {**base, "steps": STEPS, "wall_s": final["train_s"], **_metrics(final),
               "curve": [{"steps": p["steps"], "kid": p["kid"], "recall": p["recall"], "train_s": p["train_s"],

@@ -92,7 +92,7 @@ class TrainOptions:
               "short pilots of several, scored on held-out shots",
         default_text="finetune")
     phase_epochs: int = option_field(1, "epochs per phase of the alternate strategy")
-    pilot_steps: int = option_field(100, "generator steps of each candidate's pilot under strategy auto")
+    pilot_steps: int = option_field(250, "generator steps of each candidate's pilot under strategy auto")
     reptile_data: Optional[str] = option_field(None, "source data spec whose classes are Reptile's tasks "
                                                "(strategy reptile), e.g. fashion_mnist:0-4")
     reptile_iterations: int = option_field(100, "Reptile meta-iterations (tasks)")

@@ -40,16 +40,16 @@ def test_auto_picks_the_candidate_its_pilots_score_best_and_the_pick_follows_the
         return score
 
     kids = {c: 1.0 for c in auto.CANDIDATES}
-    monkeypatch.setattr(auto, "score_pilot", stub_scores({**kids, "freeze_d:1+cdc": 0.2}))
+    monkeypatch.setattr(auto, "score_pilot", stub_scores({**kids, "vision_d": 0.2}))
     _, run_dir = train(_options(tmp_path, tiny_npz, source, "first"), verbose=0)
     table = json.loads((run_dir / "pilot.json").read_text())
-    assert table["chosen"] == "freeze_d:1+cdc" and [r["strategy"] for r in table["rows"]] == list(auto.CANDIDATES)
+    assert table["chosen"] == "vision_d" and [r["strategy"] for r in table["rows"]] == list(auto.CANDIDATES)
     assert table["validation_images"] == 4 and {n for _, n in scored} == {16}  # validation never trains
     assert json.loads((run_dir / "options.json").read_text())["strategy"] == "auto"
 
-    monkeypatch.setattr(auto, "score_pilot", stub_scores({**kids, "finetune+ewc": 0.2}))
+    monkeypatch.setattr(auto, "score_pilot", stub_scores({**kids, "freeze_d:1": 0.2}))
     _, other = train(_options(tmp_path, tiny_npz, source, "second"), verbose=0)
-    assert json.loads((other / "pilot.json").read_text())["chosen"] == "finetune+ewc"
+    assert json.loads((other / "pilot.json").read_text())["chosen"] == "freeze_d:1"
 
     scored.clear()
     (run_dir / "model.keras").unlink()  # killed before the end: the re-run reads its pilot table back
