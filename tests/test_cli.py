@@ -168,7 +168,8 @@ def test_commands_are_quiet_by_default_and_verbose_on_request(tmp_path, tiny_npz
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
     assert json.loads(quiet.stdout)["image_size"] == 16
     loud = subprocess.run(argv + ["--verbose"], capture_output=True, text=True, timeout=120)
-    assert loud.returncode == 0 and "oneDNN" in loud.stderr
+    # Which start-up lines TensorFlow prints depends on the CPU (oneDNN's note is absent on some AMD machines).
+    assert loud.returncode == 0 and loud.stderr.strip(), "--verbose showed none of TensorFlow's start-up lines"
     bad = subprocess.run([str(script), "train", "--epochs", "0", "--dry-run"], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2
