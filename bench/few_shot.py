@@ -36,7 +36,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from kgantl.io import atomic_path  # noqa: E402
-from sections import header, write_section  # noqa: E402
+from sections import cpu_line, header, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "few_shot.jsonl"
@@ -158,7 +158,8 @@ def run_method(k, shots, seed, method, workdir):
         auto = {"auto_chose": table["chosen"], "auto_pilot_steps": table["pilot_steps"],
                 "auto_pilot_kid": {row["strategy"]: round(row["kid"], 4) for row in table["rows"]}}
     base = {"class": k, "shots": shots, "seed": seed, "method": method, "batch": options["batch_size"],
-            "recipe": recipe(method), **auto}
+            "recipe": recipe(method), **auto, "cpu": cpu_line(),  # wall times differ ~3x between CPUs
+            "date": time.strftime("%Y-%m-%d")}
     curve_points = [*curve.points, final]
     record = {**base, "steps": STEPS, "wall_s": final["train_s"], **_metrics(final),
               "curve": [{"steps": p["steps"], "kid": p["kid"], "recall": p["recall"], "train_s": p["train_s"],
@@ -264,7 +265,8 @@ def report():
     parts.append(f"Cells with every method at {STEPS} steps: {len(finished)} of {len(grid())}. Recipes: scratch "
                  "batch 32 with DiffAugment; plain finetune batch 64, no augmentation, no EMA; kgantl's methods "
                  "`kgantl transfer`'s defaults (batch 64, no augmentation, EMA 0.999). train s: training seconds "
-                 "(scoring excluded); 500-step rows are read off the 2000-step runs.")
+                 "(scoring excluded) on the CPU each record names (`cpu`; records without it ran on the Intel Xeon "
+                 "with AMX named in the probe's section, 2026-11-22); 500-step rows are read off the 2000-step runs.")
     for steps in (READ_OFF, STEPS):
         for k, n in dict.fromkeys((k, n) for k, n, _ in grid()):
             cell = [r for r in _cell_records(records, k, n, steps) if r["seed"] in {s for kk, nn, s in grid()

@@ -17,6 +17,19 @@ def test_choose_takes_the_lowest_validation_kid_then_the_higher_recall():
         auto.choose([])
 
 
+def test_the_prior_is_kept_unless_a_candidate_beats_it_by_more_than_the_noise_of_the_difference():
+    # Leave-one-out KIDs over 4 validation images: b's lead over the prior (0.02) moves with the left-out image.
+    prior = {"strategy": "prior", "kid": 0.30, "recall": 0.2, "kid_leave_one_out": [0.30, 0.30, 0.30, 0.30]}
+    noisy = {"strategy": "b", "kid": 0.28, "recall": 0.2, "kid_leave_one_out": [0.20, 0.36, 0.24, 0.32]}
+    assert auto.difference_noise(noisy, prior) > 0.02
+    assert auto.choose([noisy, prior], prior="prior")["strategy"] == "prior"
+    steady = {**noisy, "kid_leave_one_out": [0.27, 0.29, 0.28, 0.28]}  # the same lead, consistently
+    assert auto.difference_noise(steady, prior) < 0.02
+    assert auto.choose([steady, prior], prior="prior")["strategy"] == "b"
+    assert auto.choose([noisy, prior])["strategy"] == "b"  # no prior: the lowest KID
+    assert auto.choose([noisy, prior], prior="absent")["strategy"] == "b"
+
+
 @pytest.fixture
 def source(tmp_path):
     gan = GAN(build_generator(16, 1, 8, width=4, seed=0), build_discriminator(16, 1, width=4, seed=1))
@@ -43,7 +56,8 @@ def test_auto_picks_the_candidate_its_pilots_score_best_and_the_pick_follows_the
     monkeypatch.setattr(auto, "score_pilot", stub_scores({**kids, "vision_d": 0.2}))
     _, run_dir = train(_options(tmp_path, tiny_npz, source, "first"), verbose=0)
     table = json.loads((run_dir / "pilot.json").read_text())
-    assert table["chosen"] == "vision_d" and [r["strategy"] for r in table["rows"]] == list(auto.CANDIDATES)
+    assert table["prior"] == auto.PRIOR and table["chosen"] == "vision_d"
+    assert [r["strategy"] for r in table["rows"]] == list(auto.CANDIDATES)
     assert table["validation_images"] == 4 and {n for _, n in scored} == {16}  # validation never trains
     assert json.loads((run_dir / "options.json").read_text())["strategy"] == "auto"
 
@@ -72,3 +86,7 @@ def test_a_pilot_is_scored_on_as_few_as_two_validation_images(tmp_path, source):
     np.savez(tmp_path / "validation.npz", images=images[:2], labels=np.zeros(2, int))
     scores = auto.score_pilot(source, tmp_path / "validation.npz", images[2:])
     assert np.isfinite(scores["kid"]) and 0.0 <= scores["recall"] <= 1.0 and 0.0 <= scores["near_copy_share"] <= 1.0
+    assert scores["kid_leave_one_out"] is None  # two validation images: no jackknife, so no noise estimate
+    np.savez(tmp_path / "validation.npz", images=images[:3], labels=np.zeros(3, int))
+    scores = auto.score_pilot(source, tmp_path / "validation.npz", images[3:])
+    assert len(scores["kid_leave_one_out"]) == 3 and all(np.isfinite(scores["kid_leave_one_out"]))
