@@ -4,8 +4,9 @@ The shots are split into training and validation images (validation never trains
 trains a short pilot on the training shots; each pilot is scored by KID against the validation shots, with
 recall and the near-copy share beside it. The lowest KID wins (ties: higher recall) when it beats the
 benchmark's best method, `PRIOR`, by more than the noise of the difference (its jackknife standard error over
-the validation images); otherwise `PRIOR` stays. Twenty validation images and 250-step pilots separate the
-candidates by less than that noise on the benchmark's cells, and a lowest-KID pick then is a coin toss. The
+the validation images); otherwise `PRIOR` stays. On the benchmark's sneaker cell, twenty validation images and
+250-step pilots put the candidates within 0.05 KID of each other and the lowest-KID pick was the worse method
+at 2000 steps: a pick on a difference smaller than its noise is a coin toss. The
 table is written into the run directory as `pilot.json`, and a resumed run reads it back instead of training
 the pilots again.
 """
