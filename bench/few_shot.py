@@ -11,7 +11,8 @@ Recipes (what each method trains with; `recipe` in every record):
   on 100 images needs augmentation; this is the recipe the earlier grids used, so its records carry over).
 - `plain finetune`: BENCHMARKS.md's hand-written baseline: source G and D, fresh Adam, nothing frozen, no
   augmentation, no EMA, batch 64.
-- every kgantl method: `kgantl transfer`'s defaults: batch 64, no DiffAugment, EMA 0.999.
+- every kgantl method: `kgantl transfer`'s defaults: batch 64, no DiffAugment, EMA 0.999. `auto`'s pilots train
+  on 80 of the 100 shots and are scored on the other 20; its final run trains on all 100 (no `eval_every`).
 
 Results are appended to `bench/results/few_shot.jsonl` as each run ends, so an interrupted grid resumes where it
 stopped (the newest record of a run wins). Records of the earlier grids (kgantl methods at batch 32 with
@@ -43,7 +44,10 @@ RESULTS = ROOT / "bench" / "results" / "few_shot.jsonl"
 SOURCE = str(ROOT / "saved_models" / "source-fmnist-0-4")
 BEST = "cdc+vision_d"  # the two additions that scored best alone on class 7 (100 shots, 500 steps), see docs
 METHODS = ["scratch", "plain finetune", "finetune", "freeze_d:1", "cdc", "ewc", "vision_d", BEST, "auto"]
-RECIPES = {"copy the shots": "copy", "scratch": "scratch-diffaugment-b32", "plain finetune": "plain-b64"}
+# auto's records before 2026-12-01 (recipe transfer-defaults-b64) trained its final run on the 80 shots its pilots
+# did not score on; since then the final run trains on all 100, as the fixed methods do.
+RECIPES = {"copy the shots": "copy", "scratch": "scratch-diffaugment-b32", "plain finetune": "plain-b64",
+           "auto": "transfer-defaults-b64-refit-all"}
 TRANSFER_RECIPE = "transfer-defaults-b64"
 STEPS, CURVE_EVERY, READ_OFF = 2000, 250, 500
 PLOT = ROOT / "docs" / "few_shot_kid_vs_steps.png"

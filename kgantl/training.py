@@ -156,11 +156,12 @@ class ResolvedRun:
     """A run checked and built, with nothing written yet: what `--dry-run` prints and `prepare_training` uses."""
 
     options: TrainOptions
-    arrays: ImageArrays
+    arrays: ImageArrays  # what the run trains on
     gan: keras.Model
     strategy: Optional[Strategy]
     reference: Optional[ImageArrays] = None  # the val_kid reference (held-out shots or eval_ref), with `eval_every`
     strategy_data: Optional[ImageArrays] = None  # what the strategy needs before fitting (Reptile's tasks)
+    pilot_arrays: Optional[ImageArrays] = None  # `auto`'s pilots train on these (`arrays` less the validation shots)
 
 
 def resolve_training(options):
@@ -178,13 +179,17 @@ def resolve_training(options):
     source = load_gan(options.source) if options.source else None
     strategy = parse_strategy(options.strategy or DEFAULT_STRATEGY) if source is not None else None
     auto = strategy is not None and strategy.is_auto
-    arrays, reference, options = _validation_split(options, arrays, needed=bool(options.eval_every) or auto)
+    train_arrays, reference, options = _validation_split(options, arrays, needed=bool(options.eval_every) or auto)
+    # `auto`'s pilots never train on the validation shots. Its final run does unless `val_kid` still needs them
+    # held out: a choice made on held-out data is then refit on all of it, as a user with no other data would.
+    pilot_arrays = train_arrays if auto else None
+    arrays = arrays if auto and not options.eval_every else train_arrays
     options = resolve_options(options, arrays, source)
     # `auto` picks its strategy by pilots once the run has a directory; its first candidate stands in for the checks.
     built = parse_strategy(AUTO_CANDIDATES[0]) if auto else strategy
     strategy_data = built.load_data(options) if built is not None else None
     gan = build_gan(options, arrays.num_classes, class_ids=_class_ids(options, arrays), source=source, strategy=built)
-    return ResolvedRun(options, arrays, gan, strategy, reference, strategy_data)
+    return ResolvedRun(options, arrays, gan, strategy, reference, strategy_data, pilot_arrays)
 
 
 def _class_ids(options, arrays):
@@ -237,7 +242,7 @@ def prepare_training(options, callbacks=()):
     _log_resizing(arrays, options, options.data)
     run_dir = prepare_run_dir(options)
     if strategy is not None and strategy.is_auto:
-        chosen, _ = choose_strategy(options, arrays, resolved.reference, run_dir,
+        chosen, _ = choose_strategy(options, resolved.pilot_arrays, resolved.reference, run_dir,
                                     train_pilot=lambda pilot: train(pilot, verbose=0)[1])
         logger.warning("auto chose %s by its pilots (table: %s)", chosen, run_dir / PILOT_FILE)
         strategy = parse_strategy(chosen)

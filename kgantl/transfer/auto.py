@@ -1,14 +1,15 @@
 """`--strategy auto`: choose the transfer strategy on the user's own shots, measured, not from a rule.
 
-The shots are split into training and validation images (validation never trains). Each candidate strategy
-trains a short pilot on the training shots; each pilot is scored by KID against the validation shots, with
+The shots are split into training and validation images (validation never trains a pilot). Each candidate
+strategy trains a short pilot on the training shots; each pilot is scored by KID against the validation shots, with
 recall and the near-copy share beside it. The lowest KID wins (ties: higher recall) when it beats the
 benchmark's best method, `PRIOR`, by more than twice the noise of the difference (its jackknife standard error
 over the validation images); otherwise `PRIOR` stays. On the benchmark's sneaker cell, twenty validation images and
 250-step pilots put the candidates within 0.05 KID of each other and the lowest-KID pick was the worse method
 at 2000 steps: a pick on a difference smaller than its noise is a coin toss. The
 table is written into the run directory as `pilot.json`, and a resumed run reads it back instead of training
-the pilots again.
+the pilots again. The chosen strategy's run then trains on every shot, validation ones included, unless
+`val_kid` (`eval_every`) still needs them held out (`kgantl.training.resolve_training`).
 """
 import dataclasses
 import json

@@ -79,6 +79,18 @@ def test_auto_dry_run_checks_without_pilots(tmp_path, tiny_npz, source):
         resolve_training(TrainOptions(data=str(tiny_npz), source=str(source), strategy="auto+cdc"))
 
 
+def test_the_final_run_trains_on_every_shot_unless_val_kid_needs_the_validation_shots(tmp_path, tiny_npz, source):
+    import dataclasses
+
+    options = _options(tmp_path, tiny_npz, source, "refit")
+    resolved = resolve_training(options)
+    assert len(resolved.pilot_arrays.images) == 16 and len(resolved.arrays.images) == 20  # pilots: 4 held out
+    monitored = resolve_training(dataclasses.replace(options, eval_every=1))
+    assert len(monitored.pilot_arrays.images) == 16 and len(monitored.arrays.images) == 16
+    plain = resolve_training(dataclasses.replace(options, strategy="finetune", eval_every=1))
+    assert plain.pilot_arrays is None and len(plain.arrays.images) == 16
+
+
 def test_a_pilot_is_scored_on_as_few_as_two_validation_images(tmp_path, source):
     import numpy as np
 
