@@ -83,22 +83,32 @@ class ScoreCurve(keras.callbacks.Callback):
     """Score the sampling generator against the test split every `every` steps (the benchmark's curve).
 
     Records the report at each point and the seconds spent since the callback was made, scoring excluded
-    (made just before `train`, so set-up and `auto`'s pilots count, as they do in a user's wall time).
+    (made just before `train`, so set-up and `auto`'s pilots count, as they do in a user's wall time): wall
+    seconds, and the process's CPU seconds over all its threads, which other work on the machine barely
+    changes (wall seconds it inflates).
     """
 
     def __init__(self, k, shots, seed, steps_per_epoch, every=CURVE_EVERY):
         super().__init__()
         self.cell, self.steps_per_epoch, self.every = (k, shots, seed), steps_per_epoch, every
         self.points, self.scoring_s, self.start = [], 0.0, time.perf_counter()
+        self.scoring_cpu_s, self.cpu_start = 0.0, time.process_time()
+
+    def train_seconds(self):
+        """(wall, CPU) seconds since the callback was made, scoring excluded."""
+        return (time.perf_counter() - self.start - self.scoring_s,
+                time.process_time() - self.cpu_start - self.scoring_cpu_s)
 
     def on_epoch_end(self, epoch, logs=None):
         steps = (epoch + 1) * self.steps_per_epoch
         if steps % self.every or steps >= STEPS:  # the last point is the final model's own score
             return
-        began = time.perf_counter()
+        wall_s, cpu_s = self.train_seconds()
+        began, began_cpu = time.perf_counter(), time.process_time()
         report = _score(self.model, *self.cell)
-        self.points.append({"steps": steps, "train_s": round(began - self.start - self.scoring_s, 1), **report})
+        self.points.append({"steps": steps, "train_s": round(wall_s, 1), "cpu_s": round(cpu_s, 1), **report})
         self.scoring_s += time.perf_counter() - began
+        self.scoring_cpu_s += time.process_time() - began_cpu
 
 
 def _score(generator, k, shots, seed):
@@ -138,8 +148,12 @@ def _random_cnn_extractor():
     return _RANDOM_CNN[0]
 
 
-def run_method(k, shots, seed, method, workdir):
-    """Train one method on one cell for STEPS steps and score it; returns its record and the read-off record."""
+def run_method(k, shots, seed, method, workdir, shared_machine=False):
+    """Train one method on one cell for STEPS steps and score it; returns its record and the read-off record.
+
+    `shared_machine` marks the records of a run that shared the CPU with other work: their wall seconds are an
+    upper bound, their CPU seconds (`cpu_s`) still compare.
+    """
     from kgantl.config import TrainOptions
     from kgantl.training import train
 
@@ -154,8 +168,9 @@ def run_method(k, shots, seed, method, workdir):
                        source=SOURCE, strategy="finetune" if method == "plain finetune" else method)
     curve = ScoreCurve(k, shots, seed, steps_per_epoch, every=CURVE_EVERY)
     _, run_dir = train(TrainOptions(**options), callbacks=[curve], verbose=0)
-    train_s = time.perf_counter() - curve.start - curve.scoring_s
-    final = {"steps": STEPS, "train_s": round(train_s, 1), **_score(str(run_dir / "model.keras"), k, shots, seed)}
+    train_s, cpu_s = curve.train_seconds()
+    final = {"steps": STEPS, "train_s": round(train_s, 1), "cpu_s": round(cpu_s, 1),
+             **_score(str(run_dir / "model.keras"), k, shots, seed)}
     auto = {}
     if method == "auto":  # what it chose, and from what: the candidates' pilot KIDs against the validation shots
         table = json.loads((run_dir / "pilot.json").read_text())
@@ -163,13 +178,15 @@ def run_method(k, shots, seed, method, workdir):
                 "auto_pilot_kid": {row["strategy"]: round(row["kid"], 4) for row in table["rows"]}}
     base = {"class": k, "shots": shots, "seed": seed, "method": method, "batch": options["batch_size"],
             "recipe": recipe(method), **auto, "cpu": cpu_line(),  # wall times differ ~3x between CPUs
-            "date": time.strftime("%Y-%m-%d")}
+            "date": time.strftime("%Y-%m-%d"), **({"shared_machine": True} if shared_machine else {})}
     curve_points = [*curve.points, final]
-    record = {**base, "steps": STEPS, "wall_s": final["train_s"], **_metrics(final),
+    record = {**base, "steps": STEPS, "wall_s": final["train_s"], "cpu_s": final["cpu_s"], **_metrics(final),
               "curve": [{"steps": p["steps"], "kid": p["kid"], "recall": p["recall"], "train_s": p["train_s"],
+                         "cpu_s": p["cpu_s"],
                          "kid_random_cnn": p["kid_random_cnn"]} for p in curve_points]}
     point = next(p for p in curve_points if p["steps"] == READ_OFF)
-    read_off = {**base, "steps": READ_OFF, "wall_s": point["train_s"], **_metrics(point), "read_off": STEPS}
+    read_off = {**base, "steps": READ_OFF, "wall_s": point["train_s"], "cpu_s": point["cpu_s"], **_metrics(point),
+                "read_off": STEPS}
     return record, read_off
 
 
@@ -200,7 +217,7 @@ def _cell_records(records, k, shots, steps):
 
 def _table(records, title):
     lines = [f"**{title}**", "", "| method | KID | FID | precision | recall | near-copy | KID (random CNN) | "
-             "train s | runs |", "|---|---|---|---|---|---|---|---|---|"]
+             "train s | CPU s | runs |", "|---|---|---|---|---|---|---|---|---|---|"]
     for method in ["copy the shots", *METHODS]:
         rows = [r for r in records if r["method"] == method]
         if not rows:
@@ -216,9 +233,10 @@ def _table(records, title):
 
         chose = sorted({r["auto_chose"] for r in rows if r.get("auto_chose")})
         name = f"{method} (chose {', '.join(chose)})" if chose else method
+        shared = "*" if any(r.get("shared_machine") for r in rows) else ""  # wall time an upper bound
         lines.append(f"| {name} | {cell('kid', 4)} | {cell('fid', 2)} | {cell('precision', 3)} | "
                      f"{cell('recall', 3)} | {cell('near_copy', 3)} | {cell('kid_random_cnn', 6)} | "
-                     f"{cell('wall_s', 0)} | {len(rows)} |")
+                     f"{cell('wall_s', 0)}{shared} | {cell('cpu_s', 0)} | {len(rows)} |")
     return "\n".join(lines)
 
 
@@ -270,7 +288,9 @@ def report():
                  "batch 32 with DiffAugment; plain finetune batch 64, no augmentation, no EMA; kgantl's methods "
                  "`kgantl transfer`'s defaults (batch 64, no augmentation, EMA 0.999). train s: training seconds "
                  "(scoring excluded) on the CPU each record names (`cpu`; records without it ran on the Intel Xeon "
-                 "with AMX named in the probe's section, 2026-11-22); 500-step rows are read off the 2000-step runs.")
+                 "with AMX named in the probe's section, 2026-11-22), * where the CPU was shared with other work "
+                 "(an upper bound); CPU s: the process's CPU seconds over its threads, recorded from 2026-12-01 "
+                 "on, which sharing barely changes; 500-step rows are read off the 2000-step runs.")
     for steps in (READ_OFF, STEPS):
         for k, n in dict.fromkeys((k, n) for k, n, _ in grid()):
             cell = [r for r in _cell_records(records, k, n, steps) if r["seed"] in {s for kk, nn, s in grid()
@@ -298,6 +318,8 @@ def main():
     parser.add_argument("--only-seed", type=int, nargs="+", help="run only cells with these seeds")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=METHODS, help="methods to run (default: all)")
     parser.add_argument("--report", action="store_true", help="only rewrite the tables in docs/benchmarks.md")
+    parser.add_argument("--shared-machine", action="store_true",
+                        help="mark the records: other work ran on this CPU, so wall times are upper bounds")
     parser.add_argument("--force", action="store_true",
                         help="re-run the selected methods even where they have records (the newest record wins)")
     args = parser.parse_args()
@@ -315,7 +337,7 @@ def main():
             for method in args.methods:
                 if not args.force and (k, shots, seed, method, STEPS, recipe(method)) in done:
                     continue
-                for record in run_method(k, shots, seed, method, workdir):
+                for record in run_method(k, shots, seed, method, workdir, args.shared_machine):
                     _append(record)
                     print(json.dumps({key: v for key, v in record.items() if key != "curve"}), flush=True)
     finally:
