@@ -512,11 +512,19 @@ def _native_logging_silenced(enabled=True):
             temporary.close()
 
 
-def _load_tensorflow():
-    """Import TensorFlow and Keras, start its devices (which logs) and register kgantl's Keras classes."""
+def _load_tensorflow(args):
+    """Import TensorFlow and Keras, start its devices (which logs) and register kgantl's Keras classes.
+
+    `--cpu-replicas` splits the CPU first: TensorFlow fixes its devices when it starts them.
+    """
     import kgantl
     import tensorflow as tf
 
+    replicas = getattr(args, "cpu_replicas", 1)
+    if getattr(args, "distribute", None) == "mirrored" and isinstance(replicas, int) and replicas > 1:
+        from kgantl.distribute import split_cpu
+
+        split_cpu(replicas)
     tf.config.list_logical_devices()
     kgantl.register_serializable_classes()
 
@@ -543,7 +551,7 @@ def main(argv=None):
     with _native_logging_silenced(enabled=not args.verbose):
         logging.basicConfig(level=logging.WARNING, format="kgantl: %(message)s")
         try:
-            _load_tensorflow()
+            _load_tensorflow(args)
             return _run_command(args, argv, parser)
         except UsageError as error:
             print(f"{prefix}: error: {' '.join(str(error).split())}", file=sys.stderr)

@@ -20,6 +20,9 @@ ARCHITECTURE_DEFAULTS = {"image_size": 28, "latent_dim": 128, "width": 64}
 # Options that only mean something when adapting a source GAN (`kgantl transfer`).
 TRANSFER_ONLY = ("source", "strategy", "phase_epochs", "pilot_steps", "reptile_data", "reptile_iterations",
                  "reptile_inner_steps", "reptile_step_size")
+# Where and in what precision a run trains (kgantl.distribute, kgantl.precision; kept here without TensorFlow).
+DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker", "tpu")
+PRECISION_CHOICES = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 # Options a transfer run takes from its source; `kgantl transfer` does not offer them.
 FROM_SOURCE = ("image_size", "channels", "latent_dim", "width", "norm", "spectral_norm")
 
@@ -74,6 +77,14 @@ class TrainOptions:
     ada_target: Optional[float] = option_field(None, "adaptive augmentation target for E[sign(D(real))], e.g. 0.6")
     ema_decay: float = option_field(0.999, "generator EMA decay (0: off)")
     jit_compile: str = option_field("auto", "XLA: auto (GPU only), on or off", choices=("auto", "on", "off"))
+    distribute: str = option_field("none", "tf.distribute strategy: none (one device), mirrored (this host's GPUs, "
+                                           "or --cpu-replicas CPU devices), multiworker (cluster from TF_CONFIG) "
+                                           "or tpu; batch_size is the global batch", choices=DISTRIBUTE_CHOICES)
+    cpu_replicas: int = option_field(1, "with distribute mirrored: split the CPU into N devices and train on them "
+                                        "(to test multi-device training without GPUs)")
+    precision: str = option_field("float32", "mixed_bfloat16 or mixed_float16: the Keras mixed-precision policy "
+                                             "(16-bit compute, float32 weights, logits and losses); auto: float32 "
+                                             "until bfloat16 is shown to cost no quality", choices=PRECISION_CHOICES)
     sample_every: int = option_field(1, "write a sample grid every N epochs")
     eval_every: int = option_field(0, "compute KID every N epochs and keep best.keras (0: off)", transfer_default=1)
     eval_ref: Optional[str] = option_field(None, "reference data spec for val_kid, its train split (default: images "
@@ -117,7 +128,7 @@ class TrainOptions:
                 raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
 
         for name in ("n_critic", "batch_size", "epochs", "sample_every", "phase_epochs", "pilot_steps",
-                     "reptile_iterations", "reptile_inner_steps"):
+                     "reptile_iterations", "reptile_inner_steps", "cpu_replicas"):
             positive_int(name)
         if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise ValueError(f"eval_every must be a non-negative integer. Received: eval_every={self.eval_every!r}")
@@ -144,6 +155,9 @@ class TrainOptions:
             raise ValueError(f"strategy says how to adapt a source GAN: give source too (kgantl transfer --source), "
                              f"or leave strategy out to train a new GAN. Received: strategy={self.strategy!r}, "
                              f"source=None")
+        if self.cpu_replicas != 1 and self.distribute != "mirrored":
+            raise ValueError(f"cpu_replicas splits the CPU for distribute=mirrored only. "
+                             f"Received: cpu_replicas={self.cpu_replicas}, distribute={self.distribute!r}")
         if not 0 < float(self.reptile_step_size) <= 1:
             raise ValueError(f"reptile_step_size must be in (0, 1]. Received: {self.reptile_step_size!r}")
         # Checks that need TensorFlow; the strategy itself is parsed (once) by the training code.

@@ -42,12 +42,14 @@ def export_generator(gan, export_dir, use_ema=True):
     noise_spec = tf.TensorSpec((None, gan.latent_dim), tf.float32, name="noise")
     archive = keras.export.ExportArchive()
     archive.track(generator)
+    # float32 images whatever policy the generator computes in (a mixed-precision run's generator gives bfloat16).
     if len(generator.inputs) == 2:
         label_spec = tf.TensorSpec((None,), tf.int32, name="labels")
-        archive.add_endpoint("serve", lambda noise, labels: {"images": generator([noise, labels], training=False)},
+        archive.add_endpoint("serve", lambda noise, labels: {"images": tf.cast(generator([noise, labels],
+                                                                                         training=False), tf.float32)},
                              input_signature=[noise_spec, label_spec])
     else:
-        archive.add_endpoint("serve", lambda noise: {"images": generator(noise, training=False)},
+        archive.add_endpoint("serve", lambda noise: {"images": tf.cast(generator(noise, training=False), tf.float32)},
                              input_signature=[noise_spec])
     export_dir.parent.mkdir(parents=True, exist_ok=True)
     partial = export_dir.with_name(export_dir.name + ".partial")

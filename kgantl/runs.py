@@ -13,8 +13,9 @@ OPTIONS_FILE = "options.json"
 CHECKPOINTS = "checkpoints"
 MODEL_FILE = "model.keras"  # written last: a run directory holding it (newer than its checkpoints) is finished
 ARCHITECTURE_FILE = "architecture.json"  # the GAN's Keras config, so checkpoints load without the options
-# Not part of what a run computes: a run may be resumed with other values of these.
-_LOCATION_KEYS = ("run_dir", "runs_root", "tensorboard")
+# Not part of what a run computes: a run may be resumed with other values of these (a run on N replicas
+# computes what one device does at the same global batch, up to float rounding).
+_LOCATION_KEYS = ("run_dir", "runs_root", "tensorboard", "distribute", "cpu_replicas")
 
 
 def _slug(text):

@@ -17,10 +17,12 @@ from kgantl.config import FROM_SOURCE, TrainOptions
 from kgantl.data.pipeline import load_arrays, make_dataset
 from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
+from kgantl.distribute import make_strategy
 from kgantl.export import export_generator
 from kgantl.io import atomic_path
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 from kgantl.models.loading import load_gan, save_architecture
+from kgantl.precision import precision_policy, resolve_precision, with_policy
 from kgantl.runs import CHECKPOINTS, MODEL_FILE, prepare_run_dir
 from kgantl.transfer.gan_transfer import set_phase, source_architecture
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
@@ -77,9 +79,11 @@ def _compile(gan, options):
         from kgantl.metrics.keras_metrics import KernelInceptionDistance
 
         metrics.append(KernelInceptionDistance(options.eval_extractor))
+    optimizers = [keras.optimizers.Adam(lr, beta_1=options.beta_1) for lr in (options.d_lr, options.g_lr)]
+    if resolve_precision(options.precision) == "mixed_float16":  # float16 gradients underflow without it
+        optimizers = [keras.optimizers.LossScaleOptimizer(optimizer) for optimizer in optimizers]
     gan.compile(
-        d_optimizer=keras.optimizers.Adam(options.d_lr, beta_1=options.beta_1),
-        g_optimizer=keras.optimizers.Adam(options.g_lr, beta_1=options.beta_1),
+        d_optimizer=optimizers[0], g_optimizer=optimizers[1],
         loss=options.loss, n_critic=options.n_critic, r1_weight=options.r1_weight, gp_weight=options.gp_weight,
         jit_compile=_JIT[options.jit_compile], metrics=metrics,
     )
@@ -125,6 +129,16 @@ def resolve_options(options, arrays, source=None):
                                strategy=options.strategy or DEFAULT_STRATEGY)
 
 
+def _in_precision(source, precision):
+    """The source GAN with networks that compute under `precision` (a saved model keeps the policy it was built
+    with); the source itself under float32."""
+    if resolve_precision(precision) == "float32":
+        return source
+    kwargs = {"class_ids": source.trained_class_ids()} if isinstance(source, ConditionalGAN) else {}
+    return type(source)(with_policy(source.generator, precision), with_policy(source.discriminator, precision),
+                        ema_decay=0.0, **kwargs)
+
+
 def _log_resizing(arrays, options, spec):
     height, width = arrays.images.shape[1:3]
     if (height, width) != (options.image_size, options.image_size):
@@ -159,6 +173,7 @@ class ResolvedRun:
     arrays: ImageArrays  # what the run trains on
     gan: keras.Model
     strategy: Optional[Strategy]
+    distribution: object = None  # the tf.distribute strategy the GAN was built under
     reference: Optional[ImageArrays] = None  # the val_kid reference (held-out shots or eval_ref), with `eval_every`
     strategy_data: Optional[ImageArrays] = None  # what the strategy needs before fitting (Reptile's tasks)
     pilot_arrays: Optional[ImageArrays] = None  # `auto`'s pilots train on these (`arrays` less the validation shots)
@@ -175,8 +190,10 @@ def resolve_training(options):
         `ResolvedRun`.
     """
     options.validate()
+    distribution = make_strategy(options.distribute, options.cpu_replicas)  # before TensorFlow sets up devices
     arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
-    source = load_gan(options.source) if options.source else None
+    with distribution.scope(), precision_policy(options.precision):
+        source = _in_precision(load_gan(options.source), options.precision) if options.source else None
     strategy = parse_strategy(options.strategy or DEFAULT_STRATEGY) if source is not None else None
     auto = strategy is not None and strategy.is_auto
     train_arrays, reference, options = _validation_split(options, arrays, needed=bool(options.eval_every) or auto)
@@ -188,8 +205,10 @@ def resolve_training(options):
     # `auto` picks its strategy by pilots once the run has a directory; its first candidate stands in for the checks.
     built = parse_strategy(AUTO_CANDIDATES[0]) if auto else strategy
     strategy_data = built.load_data(options) if built is not None else None
-    gan = build_gan(options, arrays.num_classes, class_ids=_class_ids(options, arrays), source=source, strategy=built)
-    return ResolvedRun(options, arrays, gan, strategy, reference, strategy_data, pilot_arrays)
+    with distribution.scope(), precision_policy(options.precision):
+        gan = build_gan(options, arrays.num_classes, class_ids=_class_ids(options, arrays), source=source,
+                        strategy=built)
+    return ResolvedRun(options, arrays, gan, strategy, distribution, reference, strategy_data, pilot_arrays)
 
 
 def _class_ids(options, arrays):
@@ -246,11 +265,15 @@ def prepare_training(options, callbacks=()):
                                     train_pilot=lambda pilot: train(pilot, verbose=0)[1])
         logger.warning("auto chose %s by its pilots (table: %s)", chosen, run_dir / PILOT_FILE)
         strategy = parse_strategy(chosen)
-        gan = build_gan(options, arrays.num_classes, class_ids=_class_ids(options, arrays), strategy=strategy)
+        with resolved.distribution.scope(), precision_policy(options.precision):
+            source = _in_precision(load_gan(options.source), options.precision)
+            gan = build_gan(options, arrays.num_classes, class_ids=_class_ids(options, arrays), source=source,
+                            strategy=strategy)
     save_architecture(gan, run_dir)  # lets `load_gan` open the run from its checkpoints alone
-    initial_epoch = kcallbacks.restore_checkpoint(gan, run_dir / CHECKPOINTS)
-    if strategy is not None:
-        strategy.before_fit(gan, options, initial_epoch, resolved.strategy_data)
+    with resolved.distribution.scope():  # what the strategy builds before fitting is mirrored too
+        initial_epoch = kcallbacks.restore_checkpoint(gan, run_dir / CHECKPOINTS)
+        if strategy is not None:
+            strategy.before_fit(gan, options, initial_epoch, resolved.strategy_data)
     # Skipping the batches already trained on replays the exact data order of an uninterrupted run.
     dataset = make_dataset(arrays, image_size=options.image_size, channels=options.channels,
                            batch_size=options.batch_size, seed=options.seed, repeat=True,

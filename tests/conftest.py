@@ -42,3 +42,13 @@ def tiny_npz(tmp_path):
     path = tmp_path / "tiny.npz"
     np.savez(path, images=rng.integers(0, 256, (40, 16, 16, 1)).astype(np.uint8), labels=np.arange(40) % 2)
     return path
+
+
+@pytest.fixture
+def tiny_source(tmp_path):
+    """A tiny untrained 16x16 source GAN saved as .keras (latent size 8, width 4)."""
+    from kgantl.export import export_keras
+    from kgantl.models import GAN, build_discriminator, build_generator
+
+    gan = GAN(build_generator(16, 1, 8, width=4, seed=0), build_discriminator(16, 1, width=4, seed=1))
+    return export_keras(gan, tmp_path / "source" / "model.keras")

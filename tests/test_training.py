@@ -164,15 +164,6 @@ def test_eval_every_logs_val_kid_and_keeps_the_best_model(tmp_path, monkeypatch)
     assert (run_dir / "best.keras").is_file()
 
 
-@pytest.fixture
-def tiny_source(tmp_path):
-    from kgantl.export import export_keras
-    from kgantl.models import GAN, build_discriminator, build_generator
-
-    gan = GAN(build_generator(16, 1, 8, width=4, seed=0), build_discriminator(16, 1, width=4, seed=1))
-    return export_keras(gan, tmp_path / "source" / "model.keras")
-
-
 @pytest.mark.parametrize("strategy", ["finetune", "freeze_d:1", "alternate", "feature_d"])
 def test_transfer_runs_take_shape_from_the_source_and_export(tmp_path, tiny_npz, tiny_source, strategy):
     options = _options(tmp_path, tiny_npz, source=str(tiny_source), strategy=strategy, epochs=2)

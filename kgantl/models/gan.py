@@ -60,6 +60,34 @@ def check_labels(labels, count, class_ids, conditional=None, model="model"):
     return labels
 
 
+def replica_context():
+    """`(replica id, replicas in sync)` of the replica running this code; `(0, 1)` outside `tf.distribute`.
+
+    The id is a tensor under a multi-replica strategy (each replica traces the same step).
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None:  # cross-replica context
+        return 0, tf.distribute.get_strategy().num_replicas_in_sync
+    return context.replica_id_in_sync_group, context.num_replicas_in_sync
+
+
+class _ReplicaSeeds(keras.random.SeedGenerator):
+    """`base`'s seed stream with the replica's id folded into every seed: one shared state, distinct draws.
+
+    Made inside each step, never tracked or saved. (`SeedGenerator.__init__` is not called: it would make a
+    state variable of its own.)
+    """
+
+    _SPREAD = 1_000_003  # a prime, so replicas' seeds differ in the part the user's seed sets
+
+    def __init__(self, base, replica):  # noqa: super().__init__ deliberately not called
+        self._base, self._replica = base, replica
+
+    def next(self, ordered=True):
+        seed = self._base.next(ordered)
+        return seed + ops.cast(ops.stack([self._replica * self._SPREAD, 0]), seed.dtype)
+
+
 class _Untracked:
     """A holder Keras does not look into (it tracks and saves layers, variables and lists of them)."""
 
@@ -312,7 +340,8 @@ class GAN(keras.Model):
         noise = ops.convert_to_tensor(noise, "float32")
         if len(noise.shape) != 2 or noise.shape[-1] != self.latent_dim:
             raise ValueError(f"noise must have shape (N, {self.latent_dim}). Received: shape={tuple(noise.shape)}")
-        return ops.convert_to_numpy(self.sampler(self._sampling_inputs(noise, labels), training=False))
+        images = self.sampler(self._sampling_inputs(noise, labels), training=False)
+        return ops.convert_to_numpy(ops.cast(images, "float32"))  # float32 under a mixed-precision policy too
 
     def _sampling_inputs(self, noise, labels):
         check_labels(labels, noise.shape[0], None, conditional=False, model="GAN")  # else silently ignored
@@ -323,48 +352,84 @@ class GAN(keras.Model):
         return None
 
     # ----- training -------------------------------------------------------------------------------
-    def _discriminate(self, real, fake, labels):
-        """D's logits on augmented real and fake images, in one batched call."""
-        images = ops.concatenate([real, fake], axis=0)
+    # Under a tf.distribute strategy every replica runs these steps on its share of the global batch. The
+    # optimizers sum the replicas' gradients, so each replica's loss is divided by the number of replicas
+    # (the global batch's mean loss); noise is the single-device run's noise for the global batch, split by
+    # replica, so a run on N replicas computes what one device computes at the same global batch; augmentation
+    # and penalties draw from the replica's own seed stream. Logits, losses and penalties are float32 under a
+    # mixed-precision policy, and a LossScaleOptimizer (float16) scales the loss and unscales the gradients.
+    def _noise(self, batch):
+        """This replica's `batch` noise vectors: its slice of the noise of the global batch."""
+        replica, replicas = replica_context()
+        if replicas == 1:
+            return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        noise = keras.random.normal((batch * replicas, self.latent_dim), seed=self.seed_generator)
+        return ops.slice(noise, (replica * batch, 0), (batch, self.latent_dim))
+
+    def _replica_seeds(self):
+        """The seed stream for this replica's augmentation and penalties (the model's own on one replica)."""
+        replica, replicas = replica_context()
+        return self.seed_generator if replicas == 1 else _ReplicaSeeds(self.seed_generator, replica)
+
+    @staticmethod
+    def _gradients(tape, loss, weights):
+        """`tape`'s gradients, dense. A label embedding's gradient comes as `IndexedSlices`, which Keras' Adam
+        updates differently from the dense gradient (weights moved by ~1e-3 in 3 steps of a tiny conditional
+        GAN), and whose all-gather under several replicas clashed with the dense all-reduce in TensorFlow's
+        collectives. The tables are small (classes x features), so dense costs nothing that matters."""
+        return [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                for g in tape.gradient(loss, weights)]
+
+    @staticmethod
+    def _scaled(optimizer, loss):
+        """The loss to differentiate (inside the tape): this replica's share, times the float16 loss scale."""
+        _, replicas = replica_context()
+        return optimizer.scale_loss(loss / replicas if replicas > 1 else loss)
+
+    def _discriminate(self, real, fake, labels, seeds):
+        """D's float32 logits on augmented real and fake images, in one batched call."""
+        images = ops.concatenate([ops.cast(real, fake.dtype), fake], axis=0)
         if self.augment is not None:
-            images = self.augment(images, seed_generator=self.seed_generator)
+            images = self.augment(images, seed_generator=seeds)
         both_labels = None if labels is None else ops.concatenate([labels, labels], axis=0)
-        logits = self.discriminator(self._discriminator_inputs(images, both_labels), training=True)
+        logits = ops.cast(self.discriminator(self._discriminator_inputs(images, both_labels), training=True),
+                          "float32")
         batch = ops.shape(real)[0]
         return logits[:batch], logits[batch:], images[:batch], images[batch:]
 
     def _discriminator_step(self, real, labels):
         batch = ops.shape(real)[0]
-        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-        fake = self.generator(self._generator_inputs(noise, labels), training=True)
+        seeds = self._replica_seeds()
+        fake = self.generator(self._generator_inputs(self._noise(batch), labels), training=True)
         with tf.GradientTape() as tape:
-            real_logits, fake_logits, real_seen, fake_seen = self._discriminate(real, fake, labels)
+            real_logits, fake_logits, real_seen, fake_seen = self._discriminate(real, fake, labels, seeds)
             d_loss = self.d_loss_fn(real_logits, fake_logits)
             penalty = 0.0
             critic = lambda x: self.discriminator(self._discriminator_inputs(x, labels), training=True)  # noqa: E731
             if self.loss_name == "wgan-gp" and self.gp_weight > 0:
-                penalty += self.gp_weight * gan_losses.gradient_penalty(critic, real_seen, fake_seen,
-                                                                        seed=self.seed_generator)
+                penalty += self.gp_weight * ops.cast(
+                    gan_losses.gradient_penalty(critic, real_seen, fake_seen, seed=seeds), "float32")
             if self.r1_weight > 0:
-                penalty += 0.5 * self.r1_weight * gan_losses.r1_penalty(critic, real_seen)
-            total = d_loss + penalty
+                penalty += 0.5 * self.r1_weight * ops.cast(gan_losses.r1_penalty(critic, real_seen), "float32")
+            scaled = self._scaled(self.d_optimizer, d_loss + penalty)
         weights = self.discriminator.trainable_variables
-        self.d_optimizer.apply(tape.gradient(total, weights), weights)
+        self.d_optimizer.apply(self._gradients(tape, scaled, weights), weights)
         return d_loss, real_logits, fake_logits
 
     def _generator_step(self, batch, labels):
-        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        noise, seeds = self._noise(batch), self._replica_seeds()
         with tf.GradientTape() as tape:
             fake = self.generator(self._generator_inputs(noise, labels), training=True)
             if self.augment is not None:
-                fake = self.augment(fake, seed_generator=self.seed_generator)
-            fake_logits = self.discriminator(self._discriminator_inputs(fake, labels), training=True)
+                fake = self.augment(fake, seed_generator=seeds)
+            fake_logits = ops.cast(self.discriminator(self._discriminator_inputs(fake, labels), training=True),
+                                   "float32")
             g_loss = self.g_loss_fn(fake_logits)
-            penalty = sum((p(self, self._generator_inputs(noise, labels)) for p in self._generator_penalties.items),
-                          ops.zeros((), "float32"))
-            total = g_loss + penalty
+            penalty = sum((ops.cast(p(self, self._generator_inputs(noise, labels)), "float32")
+                           for p in self._generator_penalties.items), ops.zeros((), "float32"))
+            scaled = self._scaled(self.g_optimizer, g_loss + penalty)
         weights = self.generator.trainable_variables
-        self.g_optimizer.apply(tape.gradient(total, weights), weights)
+        self.g_optimizer.apply(self._gradients(tape, scaled, weights), weights)
         if self._generator_penalties.items:
             self.g_penalty_tracker.update_state(penalty)
         return g_loss
@@ -377,15 +442,23 @@ class GAN(keras.Model):
         """Update the sample-quality metrics with a real batch and as many EMA-generator samples."""
         real, labels = self._split_batch(data)
         noise = keras.random.normal((ops.shape(real)[0], self.latent_dim), seed=self.eval_seed_generator)
-        fake = self.sampler(self._generator_inputs(noise, labels), training=False)
+        fake = ops.cast(self.sampler(self._generator_inputs(noise, labels), training=False), "float32")
         for metric in self.evaluation_metrics:
             metric.update_state(real, fake)
         return {m.name: m.result() for m in self.evaluation_metrics}
 
     def _update_augment_probability(self, real_logits, batch):
-        """ADA: move p by batch/ada_speed towards keeping E[sign(D(real))] at the target."""
-        overfit = ops.mean(ops.sign(real_logits)) - self.ada_target
-        step = ops.sign(overfit) * ops.cast(batch, "float32") / self.ada_speed
+        """ADA: move p by batch/ada_speed towards keeping E[sign(D(real))] at the target.
+
+        Under several replicas the statistic and the batch are the global batch's, so every replica moves
+        p by the same amount.
+        """
+        signs = ops.mean(ops.sign(real_logits))
+        _, replicas = replica_context()
+        if replicas > 1:
+            signs = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.MEAN, signs)
+        overfit = signs - self.ada_target
+        step = ops.sign(overfit) * ops.cast(batch * replicas, "float32") / self.ada_speed
         self.augment.probability.assign(ops.clip(self.augment.probability + step, 0.0, 1.0))
 
     def _update_ema(self):
