@@ -190,6 +190,9 @@ def resolve_training(options):
         `ResolvedRun`.
     """
     options.validate()
+    if options.distribute == "multiworker":
+        raise ValueError("distribute=multiworker is not ready: every worker would write the run directory (only "
+                         "the chief should). Use mirrored on one host. Received: distribute='multiworker'")
     distribution = make_strategy(options.distribute, options.cpu_replicas)  # before TensorFlow sets up devices
     arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
     with distribution.scope(), precision_policy(options.precision):

@@ -77,3 +77,11 @@ def test_kgantl_train_on_two_mirrored_cpu_devices_finishes_and_resumes(tmp_path,
     logged = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [entry["epoch"] for entry in logged] == [1, 2]  # one epoch per process
     assert json.loads((run_dir / "options.json").read_text())["distribute"] == "mirrored"
+
+
+def test_multiworker_training_is_refused_until_only_the_chief_writes(tmp_path, tiny_npz):
+    from kgantl.training import resolve_training
+
+    with pytest.raises(ValueError, match="distribute=multiworker is not ready"):
+        resolve_training(TrainOptions(data=str(tiny_npz), distribute="multiworker", run_dir=str(tmp_path / "r")))
+    assert not (tmp_path / "r").exists()
