@@ -4,6 +4,7 @@ A run goes through three steps, so that every input error surfaces before anythi
 `resolve_training` (validate, load data and source, build the GAN), `prepare_training` (run directory,
 checkpoint restore, work before the first epoch) and `run_training` (fit, then save).
 """
+import contextlib
 import dataclasses
 import logging
 import math
@@ -129,14 +130,22 @@ def resolve_options(options, arrays, source=None):
                                strategy=options.strategy or DEFAULT_STRATEGY)
 
 
-def _in_precision(source, precision):
-    """The source GAN with networks that compute under `precision` (a saved model keeps the policy it was built
-    with); the source itself under float32."""
-    if resolve_precision(precision) == "float32":
+@contextlib.contextmanager
+def _building(distribution, options):
+    """Where a run's networks, optimizers and seed generators are made: the strategy's scope, the run's policy."""
+    with distribution.scope(), precision_policy(options.precision):
+        yield
+
+
+def _load_source(options):
+    """The source GAN, its networks computing under the run's precision (a saved model keeps the policy it was
+    built with, so under mixed precision they are rebuilt with the same weights)."""
+    source = load_gan(options.source)
+    if resolve_precision(options.precision) == "float32":
         return source
     kwargs = {"class_ids": source.trained_class_ids()} if isinstance(source, ConditionalGAN) else {}
-    return type(source)(with_policy(source.generator, precision), with_policy(source.discriminator, precision),
-                        ema_decay=0.0, **kwargs)
+    return type(source)(with_policy(source.generator, options.precision),
+                        with_policy(source.discriminator, options.precision), ema_decay=0.0, **kwargs)
 
 
 def _log_resizing(arrays, options, spec):
@@ -195,8 +204,8 @@ def resolve_training(options):
                          "the chief should). Use mirrored on one host. Received: distribute='multiworker'")
     distribution = make_strategy(options.distribute, options.cpu_replicas)  # before TensorFlow sets up devices
     arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
-    with distribution.scope(), precision_policy(options.precision):
-        source = _in_precision(load_gan(options.source), options.precision) if options.source else None
+    with _building(distribution, options):
+        source = _load_source(options) if options.source else None
     strategy = parse_strategy(options.strategy or DEFAULT_STRATEGY) if source is not None else None
     auto = strategy is not None and strategy.is_auto
     train_arrays, reference, options = _validation_split(options, arrays, needed=bool(options.eval_every) or auto)
@@ -208,7 +217,7 @@ def resolve_training(options):
     # `auto` picks its strategy by pilots once the run has a directory; its first candidate stands in for the checks.
     built = parse_strategy(AUTO_CANDIDATES[0]) if auto else strategy
     strategy_data = built.load_data(options) if built is not None else None
-    with distribution.scope(), precision_policy(options.precision):
+    with _building(distribution, options):
         gan = build_gan(options, arrays.num_classes, class_ids=_class_ids(options, arrays), source=source,
                         strategy=built)
     return ResolvedRun(options, arrays, gan, strategy, distribution, reference, strategy_data, pilot_arrays)
@@ -268,10 +277,9 @@ def prepare_training(options, callbacks=()):
                                     train_pilot=lambda pilot: train(pilot, verbose=0)[1])
         logger.warning("auto chose %s by its pilots (table: %s)", chosen, run_dir / PILOT_FILE)
         strategy = parse_strategy(chosen)
-        with resolved.distribution.scope(), precision_policy(options.precision):
-            source = _in_precision(load_gan(options.source), options.precision)
-            gan = build_gan(options, arrays.num_classes, class_ids=_class_ids(options, arrays), source=source,
-                            strategy=strategy)
+        with _building(resolved.distribution, options):
+            gan = build_gan(options, arrays.num_classes, class_ids=_class_ids(options, arrays),
+                            source=_load_source(options), strategy=strategy)
     save_architecture(gan, run_dir)  # lets `load_gan` open the run from its checkpoints alone
     with resolved.distribution.scope():  # what the strategy builds before fitting is mirrored too
         initial_epoch = kcallbacks.restore_checkpoint(gan, run_dir / CHECKPOINTS)
