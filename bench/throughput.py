@@ -8,27 +8,40 @@ beside the repository. All models live in one process and are timed in alternati
 hit every configuration alike. Reported: the best round of each (the least disturbed, as `timeit`
 advises) with the ratio of bests, and the median of the per-round ratios.
 
+Issue 11's rows: `*_bf16` are the same models built under the Keras `mixed_bfloat16` policy (kgantl's
+through `kgantl.precision`, the baseline's by setting the policy around its constructor); with
+`--mirrored`, `kgantl_mirrored_2cpu` is kgantl's model under `MirroredStrategy` on the CPU split into two
+logical devices (the split is made first, before TensorFlow starts; the other models run on the first).
+
 With `--torch-python PY` (an interpreter with `pip install torch==2.13.0`), the eager PyTorch
 baseline `shared/bench/torch_dcgan.py` also runs once per round, in its own process.
 
 Usage:
-    python bench/throughput.py [--rounds 9] [--steps 30] [--batch 64] [--torch-python PY]
-                               [--write docs/benchmarks.md]
+    python bench/throughput.py [--rounds 9] [--steps 30] [--batch 64] [--bf16] [--mirrored]
+                               [--torch-python PY] [--write docs/benchmarks.md]
 """
 import argparse
 import importlib.util
 import os
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if "--mirrored" in sys.argv:  # TensorFlow fixes its devices when it starts them
+    from kgantl.distribute import split_cpu
 
+    split_cpu(2)
+
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from kgantl.distribute import make_strategy  # noqa: E402
 from kgantl.models import GAN, build_discriminator, build_generator  # noqa: E402
+from kgantl.precision import precision_policy  # noqa: E402
 from sections import header, ratio_cells, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,24 +49,35 @@ BASELINE = ROOT.parent / "shared" / "bench" / "plain_keras_dcgan.py"
 TORCH_BASELINE = BASELINE.with_name("torch_dcgan.py")
 
 
-def _load_baseline():
+def _load_baseline(precision="float32"):
     if not BASELINE.is_file():
         raise SystemExit(f"baseline not found: {BASELINE} (it lives in shared/bench beside the repository)")
     spec = importlib.util.spec_from_file_location("plain_keras_dcgan", BASELINE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    model = module.PlainGAN(*module.networks())
+    with precision_policy(precision):
+        model = module.PlainGAN(*module.networks())
     model.compile(jit_compile=False)
     return model
 
 
-def _models():
+def _kgantl(ema_decay, precision="float32", strategy=None):
+    with (strategy or tf.distribute.get_strategy()).scope(), precision_policy(precision):
+        model = GAN(build_generator(), build_discriminator(), ema_decay=ema_decay, seed=1)
+        model.compile(jit_compile=False)
+    return model
+
+
+def _models(bf16=False, mirrored=False):
     """name -> compiled model; kgantl_matched does the baseline's work, kgantl_default adds the EMA generator."""
-    matched = GAN(build_generator(), build_discriminator(), ema_decay=0.0, seed=1)
-    matched.compile(jit_compile=False)
-    default = GAN(build_generator(), build_discriminator(), seed=1)
-    default.compile(jit_compile=False)
-    return {"plain_keras": _load_baseline(), "kgantl_matched": matched, "kgantl_default": default}
+    models = {"plain_keras": _load_baseline(), "kgantl_matched": _kgantl(0.0), "kgantl_default": _kgantl(0.999)}
+    if bf16:
+        models.update(plain_keras_bf16=_load_baseline("mixed_bfloat16"),
+                      kgantl_matched_bf16=_kgantl(0.0, "mixed_bfloat16"))
+    if mirrored:
+        models["kgantl_mirrored_2cpu"] = _kgantl(0.0, strategy=make_strategy("mirrored", cpu_replicas=2))
+    assert keras.mixed_precision.global_policy().name == "float32"  # no policy left behind
+    return models
 
 
 def _torch_rate(python, steps, batch):
@@ -62,7 +86,7 @@ def _torch_rate(python, steps, batch):
     return float(output.split("img_per_s=")[1].split()[0])
 
 
-def measure(rounds, steps, batch, torch_python=None):
+def measure(rounds, steps, batch, torch_python=None, bf16=False, mirrored=False):
     """Images per second of each model in each round.
 
     Returns:
@@ -70,7 +94,7 @@ def measure(rounds, steps, batch, torch_python=None):
     """
     x = np.random.default_rng(0).uniform(-1, 1, (batch * steps, 28, 28, 1)).astype("float32")
     dataset = tf.data.Dataset.from_tensor_slices(x).batch(batch, drop_remainder=True).cache().prefetch(2)
-    models = _models()
+    models = _models(bf16, mirrored)
     for model in models.values():
         model.fit(dataset.take(5), epochs=1, verbose=0)  # build and trace outside the timing
     rates = {name: [] for name in models}
@@ -105,13 +129,16 @@ def main():
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--bf16", action="store_true", help="add the mixed_bfloat16 rows (kgantl and baseline)")
+    parser.add_argument("--mirrored", action="store_true", help="add kgantl on two mirrored logical CPU devices")
     parser.add_argument("--torch-python", help="Python interpreter with torch, to run the PyTorch baseline too")
     parser.add_argument("--write", help="markdown file whose throughput section is replaced")
     args = parser.parse_args()
-    rates = measure(args.rounds, args.steps, args.batch, args.torch_python)
-    torch_flag = " --torch-python PY" if args.torch_python else ""
+    rates = measure(args.rounds, args.steps, args.batch, args.torch_python, args.bf16, args.mirrored)
+    flags = "".join(flag for flag, on in ((" --bf16", args.bf16), (" --mirrored", args.mirrored),
+                                          (" --torch-python PY", args.torch_python)) if on)
     text = report(rates, f"python bench/throughput.py --rounds {args.rounds} --steps {args.steps} "
-                         f"--batch {args.batch}{torch_flag}")
+                         f"--batch {args.batch}{flags}")
     print(text)
     if args.write:
         write_section("throughput", text, "Training throughput (issue 2)", Path(args.write))

@@ -515,16 +515,24 @@ def _native_logging_silenced(enabled=True):
 def _load_tensorflow(args):
     """Import TensorFlow and Keras, start its devices (which logs) and register kgantl's Keras classes.
 
-    `--cpu-replicas` splits the CPU first: TensorFlow fixes its devices when it starts them.
+    `--cpu-replicas` splits the CPU first and `--distribute multiworker` starts its strategy first:
+    TensorFlow fixes its devices and collectives when it starts them.
     """
     import kgantl
     import tensorflow as tf
 
-    replicas = getattr(args, "cpu_replicas", 1)
-    if getattr(args, "distribute", None) == "mirrored" and isinstance(replicas, int) and replicas > 1:
+    replicas, distribute = getattr(args, "cpu_replicas", 1), getattr(args, "distribute", None)
+    if distribute == "mirrored" and isinstance(replicas, int) and replicas > 1:
         from kgantl.distribute import split_cpu
 
         split_cpu(replicas)
+    if distribute == "multiworker":  # its collectives are configured once, before the devices start
+        from kgantl.distribute import make_strategy
+
+        try:
+            make_strategy("multiworker")
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     tf.config.list_logical_devices()
     kgantl.register_serializable_classes()
 

@@ -158,6 +158,10 @@ class TrainOptions:
         if self.cpu_replicas != 1 and self.distribute != "mirrored":
             raise ValueError(f"cpu_replicas splits the CPU for distribute=mirrored only. "
                              f"Received: cpu_replicas={self.cpu_replicas}, distribute={self.distribute!r}")
+        if self.distribute == "multiworker" and not self.run_dir:
+            raise ValueError("distribute=multiworker needs run_dir: every worker must name the same folder, on "
+                             "storage they all see (the chief writes it, the others read its checkpoints to "
+                             "resume). Received: run_dir=None")
         if not 0 < float(self.reptile_step_size) <= 1:
             raise ValueError(f"reptile_step_size must be in (0, 1]. Received: {self.reptile_step_size!r}")
         # Checks that need TensorFlow; the strategy itself is parsed (once) by the training code.

@@ -76,11 +76,27 @@ def make_strategy(name="none", cpu_replicas=1):
         devices = split_cpu(cpu_replicas) if cpu_replicas > 1 else None
         return tf.distribute.MirroredStrategy(devices)
     if name == "multiworker":
-        if not os.environ.get("TF_CONFIG"):
-            raise ValueError("distribute=multiworker reads the cluster and this worker's place in it from the "
-                             "TF_CONFIG environment variable (see docs/distributed.md). Received: TF_CONFIG unset")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _multiworker_strategy()
     return _tpu_strategy()
+
+
+_MULTIWORKER = []  # the process's one MultiWorkerMirroredStrategy: TensorFlow configures its collectives once
+
+
+def _multiworker_strategy():
+    if _MULTIWORKER:
+        return _MULTIWORKER[0]
+    if not os.environ.get("TF_CONFIG"):
+        raise ValueError("distribute=multiworker reads the cluster and this worker's place in it from the "
+                         "TF_CONFIG environment variable (see docs/distributed.md). Received: TF_CONFIG unset")
+    try:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    except RuntimeError as error:  # "Collective ops must be configured at program startup"
+        raise RuntimeError("distribute=multiworker must be set up before TensorFlow has started its devices: "
+                           "call kgantl.distribute.make_strategy('multiworker') first thing in the process "
+                           "(the kgantl command does). Received: distribute='multiworker'") from error
+    _MULTIWORKER.append(strategy)
+    return strategy
 
 
 def _tpu_strategy():

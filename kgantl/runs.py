@@ -87,7 +87,7 @@ def next_run_dir(runs_root, name):
     return root / f"{max(numbers, default=-1) + 1:05d}-{_slug(name)}"
 
 
-def prepare_run_dir(options):
+def prepare_run_dir(options, write=True):
     """Pick (or create) the run directory for resolved `options` and write `options.json` into it.
 
     With `options.run_dir`, that folder is used; if it holds a run with other options (apart from
@@ -97,6 +97,8 @@ def prepare_run_dir(options):
 
     Args:
         options: validated, resolved `TrainOptions`.
+        write: create the folder and write `options.json`; False on the workers of a cluster that only read
+            the chief's run directory (they name it with `options.run_dir`, so no search is needed).
 
     Returns:
         `Path` of the run directory.
@@ -112,6 +114,7 @@ def prepare_run_dir(options):
                                  f"same options. Received different: {differing}")
     else:
         run_dir = find_resumable(options.runs_root, options) or next_run_dir(options.runs_root, options.data)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    options.to_json(run_dir / OPTIONS_FILE)
+    if write:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        options.to_json(run_dir / OPTIONS_FILE)
     return run_dir

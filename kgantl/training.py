@@ -18,7 +18,7 @@ from kgantl.config import FROM_SOURCE, TrainOptions
 from kgantl.data.pipeline import load_arrays, make_dataset
 from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
-from kgantl.distribute import make_strategy
+from kgantl.distribute import is_chief, make_strategy
 from kgantl.export import export_generator
 from kgantl.io import atomic_path
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
@@ -199,15 +199,16 @@ def resolve_training(options):
         `ResolvedRun`.
     """
     options.validate()
-    if options.distribute == "multiworker":
-        raise ValueError("distribute=multiworker is not ready: every worker would write the run directory (only "
-                         "the chief should). Use mirrored on one host. Received: distribute='multiworker'")
+    strategy = parse_strategy(options.strategy or DEFAULT_STRATEGY) if options.source else None
+    auto = strategy is not None and strategy.is_auto
+    if auto and options.distribute == "multiworker":
+        raise ValueError("strategy=auto trains its pilots as separate runs, which a cluster does not: choose the "
+                         "strategy with auto on one host, then train it on the cluster. Received: strategy='auto', "
+                         "distribute='multiworker'")
     distribution = make_strategy(options.distribute, options.cpu_replicas)  # before TensorFlow sets up devices
     arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
     with _building(distribution, options):
         source = _load_source(options) if options.source else None
-    strategy = parse_strategy(options.strategy or DEFAULT_STRATEGY) if source is not None else None
-    auto = strategy is not None and strategy.is_auto
     train_arrays, reference, options = _validation_split(options, arrays, needed=bool(options.eval_every) or auto)
     # `auto`'s pilots never train on the validation shots. Its final run does unless `val_kid` still needs them
     # held out: a choice made on held-out data is then refit on all of it, as a user with no other data would.
@@ -239,9 +240,13 @@ class PreparedRun:
     run_dir: Path
     initial_epoch: int
     strategy: Optional[Strategy] = None
+    writes: bool = True  # False on the workers of a cluster other than the chief: they train and write nothing
 
 
-def _run_callbacks(options, arrays, run_dir):
+def _run_callbacks(options, arrays, run_dir, writes=True):
+    """The run's own callbacks; on a worker that does not write, only the guard (it stops where the chief does)."""
+    if not writes:
+        return [kcallbacks.DivergenceGuard()]
     grid = dict(seed=options.seed, num_classes=arrays.num_classes if options.conditional else None,
                 class_ids=_class_ids(options, arrays))
     run_callbacks = [
@@ -271,7 +276,9 @@ def prepare_training(options, callbacks=()):
     resolved = resolve_training(options)
     options, arrays, gan, strategy = resolved.options, resolved.arrays, resolved.gan, resolved.strategy
     _log_resizing(arrays, options, options.data)
-    run_dir = prepare_run_dir(options)
+    # Every worker of a cluster trains; only the chief writes. The others read its checkpoints to resume.
+    writes = is_chief(resolved.distribution)
+    run_dir = prepare_run_dir(options, write=writes)
     if strategy is not None and strategy.is_auto:
         chosen, _ = choose_strategy(options, resolved.pilot_arrays, resolved.reference, run_dir,
                                     train_pilot=lambda pilot: train(pilot, verbose=0)[1])
@@ -280,9 +287,10 @@ def prepare_training(options, callbacks=()):
         with _building(resolved.distribution, options):
             gan = build_gan(options, arrays.num_classes, class_ids=_class_ids(options, arrays),
                             source=_load_source(options), strategy=strategy)
-    save_architecture(gan, run_dir)  # lets `load_gan` open the run from its checkpoints alone
+    if writes:
+        save_architecture(gan, run_dir)  # lets `load_gan` open the run from its checkpoints alone
     with resolved.distribution.scope():  # what the strategy builds before fitting is mirrored too
-        initial_epoch = kcallbacks.restore_checkpoint(gan, run_dir / CHECKPOINTS)
+        initial_epoch = kcallbacks.restore_checkpoint(gan, run_dir / CHECKPOINTS, cleanup=writes)
         if strategy is not None:
             strategy.before_fit(gan, options, initial_epoch, resolved.strategy_data)
     # Skipping the batches already trained on replays the exact data order of an uninterrupted run.
@@ -298,8 +306,8 @@ def prepare_training(options, callbacks=()):
         validation = make_dataset(reference, image_size=options.image_size, channels=options.channels,
                                   batch_size=min(EVAL_BATCH, len(reference.images)), seed=options.seed,
                                   with_labels=options.conditional, drop_remainder=True)
-    run_callbacks = _run_callbacks(options, arrays, run_dir) + list(callbacks)
-    return PreparedRun(options, gan, dataset, validation, run_callbacks, run_dir, initial_epoch, strategy)
+    run_callbacks = _run_callbacks(options, arrays, run_dir, writes) + list(callbacks)
+    return PreparedRun(options, gan, dataset, validation, run_callbacks, run_dir, initial_epoch, strategy, writes)
 
 
 def run_training(prepared, verbose="auto"):
@@ -326,6 +334,8 @@ def run_training(prepared, verbose="auto"):
                           validation_data=prepared.validation, validation_freq=options.eval_every or 1)
     if any(phase is not None for _, _, phase in phases):
         set_phase(gan, None)
+    if not prepared.writes:
+        return history
     if options.source:
         export_generator(gan, prepared.run_dir / "saved_model")
     with atomic_path(prepared.run_dir / MODEL_FILE) as tmp:

@@ -1,5 +1,9 @@
 """kgantl.distribute and the GAN step under tf.distribute: two mirrored CPU devices compute what one does."""
+import contextlib
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -8,11 +12,13 @@ import keras
 import numpy as np
 import pytest
 
+from kgantl.callbacks.checkpoint import latest_epoch
 from kgantl.config import TrainOptions
 from kgantl.distribute import is_chief, make_strategy
 from kgantl.models.gan import _ReplicaSeeds
 
 HELPER = Path(__file__).with_name("mirrored_equivalence.py")
+WORKER = Path(__file__).with_name("multiworker_worker.py")
 
 
 @pytest.mark.parametrize("kind, optimizer", [("gan", "sgd"), ("conditional", "adam")])
@@ -79,9 +85,63 @@ def test_kgantl_train_on_two_mirrored_cpu_devices_finishes_and_resumes(tmp_path,
     assert json.loads((run_dir / "options.json").read_text())["distribute"] == "mirrored"
 
 
-def test_multiworker_training_is_refused_until_only_the_chief_writes(tmp_path, tiny_npz):
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _start_cluster(tiny_npz, run_dir, report_dir, epochs, kill_at):
+    """Two worker processes of one cluster on 127.0.0.1 (worker 0 is the chief)."""
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    processes = []
+    for index in range(2):
+        config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        processes.append(subprocess.Popen(
+            [sys.executable, str(WORKER), str(tiny_npz), str(run_dir), str(report_dir), str(epochs), str(kill_at)],
+            env={**os.environ, "TF_CONFIG": json.dumps(config)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True))
+    return processes
+
+
+def test_two_workers_train_one_run_only_the_chief_writes_and_a_killed_cluster_resumes(tmp_path, tiny_npz):
+    run_dir, report_dir, epochs = tmp_path / "run", tmp_path / "report", 4
+    report_dir.mkdir()
+    chief, worker = _start_cluster(tiny_npz, run_dir, report_dir, epochs, kill_at=2)
+    worker.wait(timeout=300)
+    assert worker.returncode == -signal.SIGKILL, worker.stderr.read()[-3000:]
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        chief.wait(timeout=5)  # it may still be waiting on the dead worker: a scheduler restarts the whole job
+    chief.kill()
+    chief.wait()
+    assert 1 <= latest_epoch(run_dir / "checkpoints") < epochs
+    assert not (run_dir / "model.keras").exists()
+
+    processes = _start_cluster(tiny_npz, run_dir, report_dir, epochs, kill_at=2)  # the same command again
+    outputs = [process.communicate(timeout=300) for process in processes]
+    for process, (_, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr[-3000:]
+        assert "Resuming" in stderr
+    chief_sums, worker_sums = (json.loads((report_dir / f"worker-{i}.json").read_text()) for i in range(2))
+    assert chief_sums == worker_sums  # every replica holds the same weights
+    assert (run_dir / "model.keras").exists()
+    logged = [json.loads(line)["epoch"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert logged == list(range(1, epochs + 1))
+    assert (report_dir / "worker-0.writes").read_text()  # the audit sees the chief's writes...
+    assert (report_dir / "worker-1.writes").read_text() == ""  # ...and none by the other worker
+    assert not list(run_dir.rglob("*.partial*"))
+
+
+def test_multiworker_needs_one_run_dir_for_all_workers_and_refuses_auto(tmp_path, tiny_npz, tiny_source):
     from kgantl.training import resolve_training
 
-    with pytest.raises(ValueError, match="distribute=multiworker is not ready"):
-        resolve_training(TrainOptions(data=str(tiny_npz), distribute="multiworker", run_dir=str(tmp_path / "r")))
+    with pytest.raises(ValueError, match="distribute=multiworker needs run_dir: every worker must name the same"):
+        TrainOptions(data=str(tiny_npz), distribute="multiworker").validate()
+    with pytest.raises(ValueError, match="strategy=auto trains its pilots as separate runs"):
+        resolve_training(TrainOptions(data=str(tiny_npz), source=str(tiny_source), strategy="auto",
+                                      distribute="multiworker", run_dir=str(tmp_path / "r")))
     assert not (tmp_path / "r").exists()

@@ -87,6 +87,28 @@ def to_model_range(images, image_size=None, channels=None):
     return tf.clip_by_value(images / 127.5 - 1.0, -1.0, 1.0)
 
 
+def _reshuffled_batches(arrays, batch_size, seed, drop_remainder):
+    """Endless batches, each pass over the data a permutation that depends on `(seed, pass)` alone.
+
+    A seeded `Dataset.shuffle` gives every new iterator of the same dataset another order, and Keras makes
+    an extra one under a `tf.distribute` strategy (it takes a batch to build the model, then starts over):
+    with stateless permutations every iterator yields the same batches, so a run on N replicas sees what
+    one device sees, and each `fit` call of a run sees what an uninterrupted or a resumed run sees.
+    """
+    images = tf.constant(arrays.images)
+    labels = tf.constant(arrays.labels.astype(np.int32))
+    count = len(arrays.images)
+
+    def permutation(pass_number):
+        order = tf.random.experimental.stateless_shuffle(tf.range(count, dtype=tf.int64),
+                                                         seed=tf.stack([tf.constant(seed, tf.int64), pass_number]))
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    indices = tf.data.Dataset.counter().flat_map(permutation)
+    return indices.batch(batch_size, drop_remainder=drop_remainder).map(
+        lambda batch: (tf.gather(images, batch), tf.gather(labels, batch)))
+
+
 def make_dataset(arrays, image_size=None, channels=None, batch_size=64, seed=0, shuffle=True,
                  repeat=False, with_labels=False, skip_batches=0, drop_remainder=None):
     """Build the training pipeline from in-memory arrays.
@@ -96,7 +118,8 @@ def make_dataset(arrays, image_size=None, channels=None, batch_size=64, seed=0, 
         image_size: int or (height, width), or None to keep the source size.
         channels: 1 or 3, or None to keep the source channels (an alpha channel is dropped).
         batch_size: images per batch.
-        seed: shuffle seed (the order changes every pass, reproducibly).
+        seed: shuffle seed (the order changes every pass, reproducibly; when repeating, every iterator of
+            the dataset yields the same order).
         shuffle: shuffle over the whole data set.
         repeat: repeat forever; batches are then always full, so an epoch is set by `steps_per_epoch`.
         with_labels: yield `(images, labels)` instead of images.
@@ -111,12 +134,16 @@ def make_dataset(arrays, image_size=None, channels=None, batch_size=64, seed=0, 
         raise ValueError(f"channels must be 1 or 3. Received: channels={channels!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
-    dataset = tf.data.Dataset.from_tensor_slices((arrays.images, arrays.labels.astype(np.int32)))
-    if shuffle:
-        dataset = dataset.shuffle(len(arrays.images), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        dataset = dataset.repeat()
-    dataset = dataset.batch(int(batch_size), drop_remainder=repeat if drop_remainder is None else drop_remainder)
+    drop_remainder = repeat if drop_remainder is None else drop_remainder
+    if shuffle and repeat:
+        dataset = _reshuffled_batches(arrays, int(batch_size), seed, drop_remainder)
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices((arrays.images, arrays.labels.astype(np.int32)))
+        if shuffle:
+            dataset = dataset.shuffle(len(arrays.images), seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            dataset = dataset.repeat()
+        dataset = dataset.batch(int(batch_size), drop_remainder=drop_remainder)
     if skip_batches:
         dataset = dataset.skip(skip_batches)  # before the map, so skipped batches are not resized
     if with_labels:

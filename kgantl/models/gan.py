@@ -71,6 +71,19 @@ def replica_context():
     return context.replica_id_in_sync_group, context.num_replicas_in_sync
 
 
+def _reducible_across_workers(logs):
+    """`logs` as Keras can reduce them across the workers of a cluster: one-element vectors there, else as given.
+
+    Keras 3 reduces a multi-worker step's outputs with `strategy.reduce("MEAN", value, axis=0)`, which
+    fails on scalars ("Invalid reduction dimension 0 for input with 0 dimensions"); over a one-element
+    vector it gives the mean across replicas as a scalar, which is what single-host strategies log.
+    """
+    extended = tf.distribute.get_strategy().extended
+    if not getattr(extended, "_in_multi_worker_mode", lambda: False)():
+        return logs
+    return {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+
+
 class _ReplicaSeeds(keras.random.SeedGenerator):
     """`base`'s seed stream with the replica's id folded into every seed: one shared state, distinct draws.
 
@@ -445,7 +458,7 @@ class GAN(keras.Model):
         fake = ops.cast(self.sampler(self._generator_inputs(noise, labels), training=False), "float32")
         for metric in self.evaluation_metrics:
             metric.update_state(real, fake)
-        return {m.name: m.result() for m in self.evaluation_metrics}
+        return _reducible_across_workers({m.name: m.result() for m in self.evaluation_metrics})
 
     def _update_augment_probability(self, real_logits, batch):
         """ADA: move p by batch/ada_speed towards keeping E[sign(D(real))] at the target.
@@ -486,4 +499,4 @@ class GAN(keras.Model):
         logs = {m.name: m.result() for m in self.training_trackers}
         if self.ada_target is not None:
             logs["aug_p"] = ops.convert_to_tensor(self.augment.probability)
-        return logs
+        return _reducible_across_workers(logs)

@@ -70,6 +70,21 @@ def test_repeat_gives_full_batches_and_skip_replays_the_order(tiny_npz):
     np.testing.assert_array_equal(skipped[1], full[5])
 
 
+def test_a_repeated_dataset_gives_every_iterator_the_same_passes_each_a_new_permutation(tiny_npz):
+    # Keras under tf.distribute takes one batch from an extra iterator before training; with a stateful
+    # shuffle, training would then see another order than on one device.
+    arrays = load_arrays(str(tiny_npz))
+    dataset = make_dataset(arrays, batch_size=40, seed=3, repeat=True, with_labels=True)
+    first, again = ([labels.numpy() for _, labels in dataset.take(3)] for _ in range(2))
+    for pass_labels, pass_again in zip(first, again):
+        np.testing.assert_array_equal(pass_labels, pass_again)
+    passes = [images.numpy()[:, 0, 0, 0] for images, _ in dataset.take(2)]
+    assert sorted(passes[0].tolist()) == sorted(passes[1].tolist())  # each pass holds every image once
+    assert not np.array_equal(passes[0], passes[1])
+    other_seed = next(iter(make_dataset(arrays, batch_size=40, seed=4, repeat=True)))
+    assert not np.array_equal(other_seed.numpy()[:, 0, 0, 0], passes[0])
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"image_size": 0}, "image_size must be a positive int"),
     ({"channels": 2}, "channels must be 1 or 3"),
