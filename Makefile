@@ -23,11 +23,12 @@ data:
 
 setup: $(STAMP) data
 
+# One pytest worker per core (pytest-xdist): the suite is mostly single-threaded tracing and small steps.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 test-all: setup
-	$(BIN)/python -m pytest -m ''
+	$(BIN)/python -m pytest -n auto -m ''
 
 # The main job: adapt the shipped classes-0-4 source GAN to 100 sneakers (class 7), sample and score it, and
 # put it beside a GAN trained from scratch for the same 400 steps (comparison.png: would you call these sneakers?).
