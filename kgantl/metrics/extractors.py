@@ -13,27 +13,13 @@ import numpy as np
 import tensorflow as tf
 
 from kgantl.data.pipeline import convert_and_resize
+from kgantl.shipped import find_shipped_model
 
 FMNIST_MODEL_DIR = "fmnist-classifier"
 # RMS of the fmnist embedding over the first 10,000 train images was 4.96; dividing by 5 gives features of
 # about unit RMS, the range the KID kernel (x·y/d + 1)³ is meant for (Inception pool features are similar).
 FMNIST_FEATURE_SCALE = 5.0
 INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
-
-
-def models_dirs():
-    """Folders searched for shipped models, in order: `$KGANTL_MODELS_DIR`, `./saved_models`, the repository's."""
-    dirs = [Path(os.environ["KGANTL_MODELS_DIR"])] if os.environ.get("KGANTL_MODELS_DIR") else []
-    return dirs + [Path("saved_models"), Path(__file__).resolve().parents[2] / "saved_models"]
-
-
-def find_shipped_model(name):
-    """Path of `saved_models/<name>/model.keras`, searched in `models_dirs()`."""
-    for folder in models_dirs():
-        if (folder / name / "model.keras").is_file():
-            return folder / name / "model.keras"
-    raise FileNotFoundError(f"Shipped model {name!r} was not found in {', '.join(str(d) for d in models_dirs())}; "
-                            f"set KGANTL_MODELS_DIR to the folder holding {name}/model.keras.")
 
 
 def quantise_and_resize(images, size, channels):

@@ -20,6 +20,7 @@ from kgantl.export import EXPORT_INFO_FILE
 from kgantl.io import write_json
 from kgantl.models.gan import GAN, check_labels
 from kgantl.runs import ARCHITECTURE_FILE, CHECKPOINTS, MODEL_FILE, OPTIONS_FILE
+from kgantl.shipped import resolve_model_path
 
 
 def model_file(path):
@@ -29,7 +30,7 @@ def model_file(path):
         >>> model_file("saved_models/fmnist-0-4-backbone")
         PosixPath('saved_models/fmnist-0-4-backbone/model.keras')
     """
-    path = Path(path)
+    path = resolve_model_path(path)
     return path / MODEL_FILE if path.is_dir() and (path / MODEL_FILE).is_file() else path
 
 
@@ -61,18 +62,19 @@ def load_gan(path):
     extended run), the GAN of its newest checkpoint.
 
     Args:
-        path: `.keras` file, `saved_models/<name>` folder or run directory.
+        path: `.keras` file, `saved_models/<name>` folder, run directory, or the name of a shipped model
+            (`source-fmnist-0-4`), found as `kgantl.shipped` says.
 
     Returns:
         The `GAN` / `ConditionalGAN` (compiled when it was saved compiled).
 
     Example:
-        >>> gan = load_gan("saved_models/source-fmnist-0-4")
+        >>> gan = load_gan("source-fmnist-0-4")
     """
     import kgantl
 
     kgantl.register_serializable_classes()  # a user may never have imported the modules that define them
-    path = Path(path)
+    path = resolve_model_path(path)
     if path.is_file() and path.suffix == ".keras":
         return keras.saving.load_model(path)
     latest, final = path / CHECKPOINTS / LATEST, path / MODEL_FILE
@@ -170,7 +172,7 @@ def open_generator(source):
     if all(hasattr(source, name) for name in ("generate", "latent_dim", "conditional", "class_ids")):
         return source
     if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
-        path = Path(source)
+        path = resolve_model_path(source)
         if (path / "saved_model.pb").is_file():
             return SavedModelGenerator(path)
         return KerasGenerator(load_gan(path))

@@ -133,14 +133,14 @@ class Strategy:
             if len(generator.inputs) == 2:
                 raise ValueError("feature_d builds an unconditional discriminator; use it with an unconditional "
                                  "target. Received: a conditional GAN")
-            from kgantl.metrics.extractors import find_shipped_model
+            from kgantl.shipped import find_shipped_model
 
             discriminator = gan_transfer.feature_discriminator(
                 backbone or str(find_shipped_model("fmnist-0-4-backbone")), tuple(generator.output_shape[1:]),
                 seed=seed)
             info["frozen"] = ["d_features"]
         if "vision_d" in dict(self.regularizers):
-            from kgantl.metrics.extractors import find_shipped_model
+            from kgantl.shipped import find_shipped_model
 
             vision = gan_transfer.vision_discriminator(backbone_for_vision or str(find_shipped_model(
                 "fmnist-0-4-backbone")), tuple(generator.output_shape[1:]), seed=seed + 17)

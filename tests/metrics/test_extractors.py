@@ -53,8 +53,10 @@ def test_fmnist_classifier_recognises_real_test_images():
 
 
 def test_missing_shipped_model_names_the_places(tmp_path, monkeypatch):
-    monkeypatch.setattr(extractors, "models_dirs", lambda: [tmp_path])
-    with pytest.raises(FileNotFoundError, match=r"Shipped model 'fmnist-classifier' was not found in .*KGANTL_MODELS_DIR"):
+    from kgantl import shipped
+
+    monkeypatch.setattr(shipped, "models_dirs", lambda: [tmp_path])
+    with pytest.raises(FileNotFoundError, match=rf"Model 'fmnist-classifier' was not found in {tmp_path}\. .*git clone"):
         get_extractor("fmnist")
 
 
