@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FMNIST_DEB_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data test test-all demo bench clean
+.PHONY: setup data test test-all demo bench notebooks clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ demo: setup
 	$(BIN)/kgantl compare runs/demo-scratch runs/demo --names "scratch, 400 steps" "$(DEMO_STRATEGY), 400 steps" \
 		--shots-from fashion_mnist:7 --shots 100 --out runs/demo/comparison.png
 	$(BIN)/kgantl evaluate runs/demo --ref fashion_mnist:7 --split test --n 1000
+
+# Run every notebook top to bottom in full mode and save its outputs into the file (what is committed).
+notebooks: setup
+	$(BIN)/python notebooks/execute.py --save
 
 bench: setup
 	$(BIN)/python -m pip install -q -e '.[bench]'

@@ -291,6 +291,20 @@ def _write_images(out, images, labels):
             np.save(f, images)
 
 
+def _model_paths(models, what="MODEL", kinds="a .keras file, a run directory or a SavedModel folder"):
+    """Each of `models` as an existing path: a path as given, or a shipped model's folder for its name."""
+    from kgantl.shipped import resolve_model_path
+
+    try:
+        paths = [resolve_model_path(model) for model in models]
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise UsageError(f"{what} must be {kinds}, or a shipped model's name. Received: {', '.join(missing)}")
+    return paths
+
+
 def _generate(args):
     import numpy as np
 
@@ -300,9 +314,7 @@ def _generate(args):
     if args.n < 1:
         raise UsageError(f"--n must be a positive integer. Received: {args.n}")
     labels = _parse_labels(args.labels, args.n)
-    model_path = Path(args.model)
-    if not model_path.exists():
-        raise UsageError(f"MODEL must be a .keras file, a run directory or a SavedModel folder. Received: {model_path}")
+    model_path, = _model_paths([args.model])
     from kgantl.models.loading import open_generator
 
     sampler = open_generator(model_path)
@@ -329,10 +341,7 @@ def _compare(args):
     if len(names) != len(args.models):
         raise UsageError(f"--names needs one title per MODEL: {len(args.models)} models, {len(names)} names. "
                          f"Received: --names {' '.join(names)}")
-    missing = [model for model in args.models if not Path(model).exists()]
-    if missing:
-        raise UsageError(f"MODEL must be a .keras file, a run directory or a SavedModel folder. Received: "
-                         f"{', '.join(missing)}")
+    model_paths = _model_paths(args.models)
     if args.shots is not None and not args.shots_from:
         raise UsageError("--shots selects the n-shot subset of --shots-from: give --shots-from too")
     from kgantl.images import labelled_panels, make_grid, save_png
@@ -346,8 +355,8 @@ def _compare(args):
         panels.append(make_grid(shots / 127.5 - 1.0))  # pixels 0-255, the range models generate is [-1, 1]
         titles.append(f"the shots ({args.shots_from})" if args.shots is None else f"{args.shots} shots")
     labels = _parse_labels(args.labels, args.n)
-    for model, name in zip(args.models, names):
-        sampler = open_generator(Path(model))
+    for model, name in zip(model_paths, names):
+        sampler = open_generator(model)
         noise = np.random.default_rng(args.seed).standard_normal((args.n, sampler.latent_dim)).astype("float32")
         panels.append(make_grid(sampler.generate(noise, labels=labels)))
         titles.append(name)
@@ -391,9 +400,7 @@ def _evaluation_dir(generator, runs_root):
 def _evaluate(args):
     from kgantl.io import write_json
 
-    if not Path(args.generator).exists():
-        raise UsageError(f"GENERATOR must be a .keras file, a run directory, a SavedModel or an .npy/.npz file. "
-                         f"Received: {args.generator}")
+    _model_paths([args.generator], "GENERATOR", "a .keras file, a run directory, a SavedModel or an .npy/.npz file")
     if args.shots is not None and not args.train_data:
         raise UsageError("--shots selects the n-shot subset of --train-data: give --train-data too")
     out_dir = _evaluation_dir(args.generator, args.runs_root)

@@ -58,7 +58,11 @@ def resolve_model_path(path):
     path = Path(path)
     if path.exists() or path.suffix or path.parent not in (Path("."), Path("saved_models")):
         return path
-    return find_shipped_model(path.name).parent
+    try:
+        return find_shipped_model(path.name).parent
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"{str(path)!r} is neither a file or folder here nor a shipped model: {error}") \
+            from None
 
 
 __all__ = ["REPOSITORY", "SHIPPED", "cache_models_dir", "find_shipped_model", "models_dirs", "resolve_model_path"]

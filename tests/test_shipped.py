@@ -50,8 +50,8 @@ def test_a_missing_model_says_in_one_line_where_kgantl_looked_and_how_to_get_it(
         load_gan("no-such-model")
     message = str(error.value)
     assert "\n" not in message
-    assert message.startswith(f"Model 'no-such-model' was not found in {tmp_path / 'mine'}, saved_models, "
-                              f"{CHECKOUT_MODELS}, ")
+    assert message.startswith("'no-such-model' is neither a file or folder here nor a shipped model: Model "
+                              f"'no-such-model' was not found in {tmp_path / 'mine'}, saved_models, {CHECKOUT_MODELS}, ")
     assert f"git clone {REPOSITORY} and set KGANTL_MODELS_DIR=<clone>/saved_models" in message
 
 
@@ -61,3 +61,14 @@ def test_the_shipped_source_gan_opens_by_name_from_any_folder(tmp_path, monkeypa
     assert sampler.latent_dim > 0 and not sampler.conditional
     noise = np.random.default_rng(0).standard_normal((2, sampler.latent_dim)).astype("float32")
     assert sampler.generate(noise).shape[0] == 2
+
+
+def test_the_commands_take_a_shipped_model_by_name(tmp_path, monkeypatch, capsys):
+    from kgantl.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate", "source-fmnist-0-4", "--out", "x.png", "--n", "4"]) == 0
+    assert (tmp_path / "x.png").is_file()
+    assert main(["compare", "source-fmnist-0-4", "saved_models/source-fmnist-0-4", "--n", "4", "--out", "c.png"]) == 0
+    assert main(["generate", "no-such-model", "--out", "y.png"]) == 2
+    assert "'no-such-model' is neither a file or folder here nor a shipped model" in capsys.readouterr().err
