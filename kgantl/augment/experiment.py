@@ -22,6 +22,7 @@ from kgantl.data import load_arrays, make_dataset
 from kgantl.data.shots import split_validation
 from kgantl.io import atomic_path, write_json, write_npz
 from kgantl.runs import describe_differences, newest_run, next_run_dir
+from kgantl.shipped import resolve_model_path
 from kgantl.transfer.classifier import build_classifier
 from kgantl.transfer.finetune import score_classifier
 from kgantl.transfer.schedule import FreezeSchedule, parse_stages
@@ -304,9 +305,9 @@ def prepare_experiment(settings, runs_root="runs", run_dir=None):
     test = load_arrays(settings.data, split="test")
     load_arrays(settings.data, shots=settings.shots, seed=settings.seeds[0])  # enough images for the n-shot rule
     _check_backbone(settings)
-    if settings.source and any(r > 0 for r in settings.ratios) and not Path(settings.source).exists():
-        raise FileNotFoundError(f"source must be a .keras file, a saved_models/ folder or a run directory. "
-                                f"Received: source={settings.source!r}")
+    if settings.source and any(r > 0 for r in settings.ratios) and not resolve_model_path(settings.source).exists():
+        raise FileNotFoundError(f"source must be a .keras file, a saved_models/ folder, a run directory or a "
+                                f"shipped model's name. Received: source={settings.source!r}")
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / SETTINGS_FILE, settings.to_dict())
     return PreparedExperiment(settings, run_dir, test)

@@ -5,6 +5,7 @@ is written to disk. Each element of the mixed stream comes from the generator wi
 (`tf.data.Dataset.sample_from_datasets`), so real images are consumed only for the real elements.
 """
 import dataclasses
+from typing import Optional
 
 import keras
 import numpy as np
@@ -49,6 +50,7 @@ class ConditionalSampler:
     latent_dim: int
     num_classes: int
     image_shape: tuple
+    trained_classes: Optional[tuple] = None  # the classes a kgantl ConditionalGAN learnt (None: not known)
 
 
 def as_conditional_sampler(generator):
@@ -63,9 +65,11 @@ def as_conditional_sampler(generator):
 
     if isinstance(generator, (str, bytes)) or hasattr(generator, "__fspath__"):
         generator = load_gan(generator)
+    trained = None
     if isinstance(generator, GAN):
         network = generator.sampler
         num_classes = getattr(generator, "num_classes", None)
+        trained = generator.trained_class_ids()
     elif isinstance(generator, keras.Model):
         network = generator
         embeddings = [layer for layer in generator.layers if isinstance(layer, keras.layers.Embedding)]
@@ -77,7 +81,8 @@ def as_conditional_sampler(generator):
         raise ValueError("generator must be conditional (inputs [noise, labels] and a label embedding): generated "
                          "images need the labels they were made for. Train one with conditional=True.")
     return ConditionalSampler(network, int(network.inputs[0].shape[-1]), num_classes,
-                              tuple(int(d) for d in network.outputs[0].shape[1:]))
+                              tuple(int(d) for d in network.outputs[0].shape[1:]),
+                              None if trained is None else tuple(int(k) for k in trained))
 
 
 def _check_ratio(ratio):
@@ -196,6 +201,16 @@ def _generated_elements(sampler, probabilities, seed, chunk, image_spec, label_d
             .unbatch())
 
 
+def _check_trained_classes(sampler, class_counts):
+    """Refuse to generate classes the GAN never learnt: their label embeddings are untrained."""
+    wanted = [k for k, count in enumerate(np.asarray(class_counts)) if count > 0]
+    unknown = sorted(set(wanted) - set(sampler.trained_classes)) if sampler.trained_classes is not None else []
+    if unknown:
+        raise ValueError(f"The generator was trained on classes {', '.join(map(str, sampler.trained_classes))} and "
+                         f"cannot make labelled images of the others: train or transfer a GAN on the real data's "
+                         f"classes. Received: classes {', '.join(map(str, unknown))}")
+
+
 def _check_filter(filter_model, threshold, num_classes):
     outputs = getattr(filter_model, "output_shape", (None,))[-1]
     if outputs is not None and outputs < num_classes:
@@ -294,6 +309,7 @@ def mix_real_and_generated(real_ds, generator, ratio, seed=0, batch_size=None, c
     if ratio == 0.0:
         return real.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
     class_counts = _class_counts(real_ds, sampler.num_classes, classes, class_counts, balance)
+    _check_trained_classes(sampler, class_counts)
     if filter_model is not None and stats is None:
         stats = GenerationStats()
 

@@ -38,9 +38,13 @@ REASON = ("vision_d (kgantl's own D plus a second D on a frozen pretrained backb
 
 
 def _is_model(source):
+    """A GAN, a sampler, a `.keras` file, a folder (run, SavedModel) or a shipped model's name; else a data spec."""
+    from kgantl.shipped import SHIPPED
+
     if hasattr(source, "generate"):
         return True
-    return isinstance(source, (str, os.PathLike)) and (str(source).endswith(".keras") or Path(source).is_dir())
+    return isinstance(source, (str, os.PathLike)) and (str(source).endswith(".keras") or Path(source).is_dir()
+                                                       or Path(source).name in SHIPPED)
 
 
 def _source_images(source, count, seed):

@@ -121,9 +121,11 @@ def test_augment_flags_and_defaults_come_from_the_settings_dataclass(capsys, mon
     (["--strategy", "bogus"], "strategy must be one of"),
     (["--unit", "bricks"], "argument --unit: invalid choice: 'bricks'"),
     (["--shots", "50"], "shots"),  # the fake data set has 20 images per class
-    (["--backbone", "saved_models/no-such-backbone"], "backbone must be one of"),
+    (["--backbone", "saved_models/no-such-backbone"], "'saved_models/no-such-backbone' is neither a file or folder"),
+    (["--backbone", "nowhere/backbone.keras"], "backbone must be one of"),
     (["--feature-layer", "no_such_layer"], "feature_layer must be a layer of"),
-    (["--source", "saved_models/no-such-source"], "source must be"),
+    (["--source", "saved_models/no-such-source"], "'saved_models/no-such-source' is neither a file or folder"),
+    (["--source", "nowhere/source.keras"], "source must be"),
 ])
 def test_set_up_errors_exit_2_before_any_directory_exists(flags, message, fake_fmnist, tmp_path, capsys):
     runs_root = tmp_path / "runs"

@@ -172,6 +172,17 @@ def test_a_kgantl_conditional_gan_plugs_in():
     assert images.shape == (64, 8, 8, 1) and np.all(np.abs(images) <= 1.0) and set(labels) <= set(range(5, 10))
 
 
+def test_classes_the_conditional_gan_never_learnt_are_refused():
+    gan = ConditionalGAN(build_generator(8, 1, 4, width=4, num_classes=10, seed=0),
+                         build_discriminator(8, 1, width=4, num_classes=10), class_ids=[0, 1, 2, 3, 4])
+    with pytest.raises(ValueError, match="The generator was trained on classes 0, 1, 2, 3, 4 and cannot make "
+                                         "labelled images of the others.*Received: classes 5, 6"):
+        mix_real_and_generated(real_dataset(repeat=True), gan, 0.5, class_counts=[1] * 7)
+    images, labels = collect(mix_real_and_generated(real_dataset(repeat=True), gan, 0.5,
+                                                    class_counts=[1] * 5), 1)
+    assert set(labels) <= set(range(5)) | set(range(10))  # real labels may be any; generated ones are 0-4
+
+
 @pytest.mark.parametrize("ratio", [-0.1, 1.5, True, "0.5", None])
 def test_a_ratio_outside_zero_to_one_is_refused(ratio):
     with pytest.raises(ValueError, match=r"ratio must be a number in \[0, 1\]"):

@@ -24,3 +24,10 @@ def test_a_source_gan_stands_for_its_domain(fake_fmnist):
 def test_too_few_target_images(fake_fmnist):
     with pytest.raises(ValueError, match="at least 2 target images"):
         recommend("fashion_mnist:0-4", "fashion_mnist:7", shots=1, count=20)
+
+
+def test_a_shipped_model_name_is_a_source_model_not_a_data_spec():
+    from kgantl.transfer.advisor import _is_model
+
+    assert _is_model("source-fmnist-0-4") and _is_model("saved_models/source-fmnist-0-4-conditional")
+    assert not _is_model("fashion_mnist:0-4")
