@@ -30,8 +30,37 @@ def notebook_paths():
     return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
+def _as_displayed(text):
+    """Stream text as a notebook shows it: on each line only what follows its last carriage return."""
+    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
+
+
+def coalesce_streams(notebook):
+    """Merge each cell's consecutive stdout (or stderr) outputs into one, as displayed.
+
+    Keras' progress bar writes one output per step, each starting with a carriage return; kept as they
+    come they make a saved notebook megabytes of text that a reader sees as one line per epoch.
+    """
+    for cell in notebook.cells:
+        merged = []
+        for output in cell.get("outputs", []):
+            if (output.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                    and merged[-1].name == output.name):
+                merged[-1].text += output.text
+            else:
+                merged.append(output)
+        for output in merged:
+            if output.output_type == "stream":
+                output.text = _as_displayed(output.text)
+        if "outputs" in cell:
+            cell.outputs = merged
+    return notebook
+
+
 def execute_notebook(path, fast=True, workdir=None, timeout=900):
     """Run every cell of the notebook at `path` in a new kernel; returns the executed `NotebookNode`.
+
+    Its stream outputs are merged as a notebook displays them (`coalesce_streams`).
 
     Args:
         path: the `.ipynb` file.
@@ -46,6 +75,7 @@ def execute_notebook(path, fast=True, workdir=None, timeout=900):
     workdir = Path(workdir or tempfile.mkdtemp(prefix="kgantl-notebook-"))
     previous = os.environ.get("KGANTL_FAST")
     os.environ["KGANTL_FAST"] = "1" if fast else "0"  # the kernel inherits this process's environment
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up lines are not the story
     try:
         NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(workdir)}}).execute()
@@ -54,7 +84,7 @@ def execute_notebook(path, fast=True, workdir=None, timeout=900):
             os.environ.pop("KGANTL_FAST", None)
         else:
             os.environ["KGANTL_FAST"] = previous
-    return notebook
+    return coalesce_streams(notebook)
 
 
 def main(argv=None):
