@@ -348,7 +348,8 @@ def train(options, callbacks=(), verbose="auto"):
 
     The run directory receives `options.json`, `architecture.json`, `samples/epoch_NNNN.png`,
     `metrics.jsonl`, `checkpoints/` (one per epoch, atomic), `tensorboard/` with `options.tensorboard`,
-    and, at the end, `model.keras` (and `saved_model/` for a transfer run).
+    and, at the end, `model.keras` (and `saved_model/` for a transfer run). Under `distribute="multiworker"`
+    the chief alone writes them; the other workers train and read its checkpoints to resume.
 
     Args:
         options: `TrainOptions` (validated here).
