@@ -1,6 +1,8 @@
 """Exports: the generator as a TensorFlow SavedModel that needs neither kgantl nor Keras to run, and the
 whole GAN as a compact `.keras` file without optimizer state, for shipping as a transfer source."""
+import contextlib
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -12,6 +14,18 @@ from kgantl.io import atomic_path
 DEFAULT_EXPORT_ROOT = "saved_models"
 # Beside saved_model.pb: what the signature cannot say (the classes a conditional generator was trained on).
 EXPORT_INFO_FILE = "kgantl_generator.json"
+
+
+@contextlib.contextmanager
+def _tensorflow_logs_at_least(level):
+    """Within the block, TensorFlow's Python logger drops records below `level` (its own level comes back)."""
+    tf_logger = tf.get_logger()
+    previous = tf_logger.level
+    tf_logger.setLevel(max(level, tf_logger.getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        tf_logger.setLevel(previous)
 
 
 def export_generator(gan, export_dir, use_ema=True):
@@ -56,7 +70,8 @@ def export_generator(gan, export_dir, use_ema=True):
     previous = export_dir.with_name(export_dir.name + ".previous")
     shutil.rmtree(partial, ignore_errors=True)
     try:
-        archive.write_out(str(partial), verbose=False)
+        with _tensorflow_logs_at_least(logging.WARNING):  # SavedModel writing logs "Assets written to" at INFO
+            archive.write_out(str(partial), verbose=False)
         info = {"latent_dim": int(gan.latent_dim), "image_shape": [int(d) for d in generator.outputs[0].shape[1:]],
                 "class_ids": gan.trained_class_ids()}
         (partial / EXPORT_INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")

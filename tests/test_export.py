@@ -79,3 +79,19 @@ def test_export_keras_drops_optimizer_state_and_reloads(tmp_path):
 
     with pytest.raises(ValueError, match="path must end in .keras"):
         export_keras(gan, tmp_path / "x.h5")
+
+
+def test_export_leaves_no_info_lines_and_the_tensorflow_logger_as_it_was(tmp_path, caplog):
+    import logging
+
+    import tensorflow as tf
+
+    gan = GAN(build_generator(8, 1, 8, width=4), build_discriminator(8, 1, width=4))
+    tf.get_logger().setLevel(logging.INFO)  # as in a notebook, where "Assets written to ..." showed
+    try:
+        with caplog.at_level(logging.INFO, logger="tensorflow"):
+            export_generator(gan, tmp_path / "export")
+        assert not [r for r in caplog.records if "Assets written" in r.getMessage()]
+        assert tf.get_logger().level == logging.INFO
+    finally:
+        tf.get_logger().setLevel(logging.NOTSET)

@@ -117,11 +117,18 @@ class FreezeSchedule:
             logger.warning("stage %d/%d: %s of the backbone trainable (%d backbone parameters, %d in all), "
                            "learning rate %g", number, len(self.stages), stage.trainable, backbone_params, total,
                            stage.learning_rate)
+            # A tf.data pipeline shuffles itself (Keras ignores `shuffle` for one, and warns); arrays are shuffled.
             history = model.fit(train, validation_data=validation_data, epochs=epoch + stage.epochs,
                                 initial_epoch=epoch, callbacks=list(callbacks), verbose=verbose,
-                                steps_per_epoch=steps_per_epoch)
+                                steps_per_epoch=steps_per_epoch, shuffle=not _is_dataset(train))
             epoch += stage.epochs
             results.append({"stage": number, "epochs": stage.epochs, "trainable": stage.trainable,
                             "learning_rate": stage.learning_rate, "trainable_backbone_params": backbone_params,
                             "trainable_params": total, "history": history.history})
         return results
+
+
+def _is_dataset(data):
+    import tensorflow as tf
+
+    return isinstance(data, tf.data.Dataset)

@@ -70,6 +70,16 @@ def test_schedule_unfreezes_from_the_top_and_recompiles_each_stage():
     assert [len(r["history"]["loss"]) for r in results] == [1, 1]
 
 
+def test_a_schedule_on_a_tf_data_pipeline_raises_no_shuffle_warning():
+    import warnings
+
+    model = build_classifier(SHIPPED, num_classes=3, input_shape=(28, 28, 1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        FreezeSchedule([Stage(1, 0, 1e-3)], unit="layers").fit(model, _data(), verbose=0)
+    assert not [w for w in caught if "shuffle=True" in str(w.message)]
+
+
 def test_classifier_round_trips_through_keras_files(tmp_path):
     model = build_classifier(SHIPPED, num_classes=3)
     model.save(tmp_path / "c.keras")
