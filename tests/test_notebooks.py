@@ -54,7 +54,7 @@ def test_a_notebook_calls_the_package_and_defines_no_class_train_step_or_loss(pa
 def test_a_notebook_opens_with_a_colab_badge_set_up_and_fast_switch(path):
     cells = json.loads(path.read_text())["cells"]
     title = "".join(cells[0]["source"])
-    assert title.startswith("# ") and f"colab.research.google.com/github/" in title and path.name in title
+    assert title.startswith("# ") and "colab.research.google.com/github/" in title and path.name in title
     code = "\n".join("".join(cell["source"]) for cell in _code_cells(path))
     assert '"google.colab" in sys.modules' in code and "KGANTL_FAST" in code
 
