@@ -10,7 +10,8 @@ copied to bench/results/gan_augment.json.
 
 Usage:
     python bench/gan_augment.py [--seeds 0 1 2] [--gan-steps 500] [--runs-root runs]
-    python bench/gan_augment.py --report
+    python bench/gan_augment.py --strategy vision_d --gan-batch-size 64 --gan-diffaugment '' --tag vision_d
+    python bench/gan_augment.py --report [--tag vision_d]
 """
 import argparse
 import json
@@ -26,6 +27,26 @@ from sections import header, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "bench" / "results" / "gan_augment.json"
+SOURCE = "saved_models/source-fmnist-0-4-conditional"
+
+
+def result_path(tag):
+    """Where a run's raw report is kept: `gan_augment.json`, or `gan_augment-TAG.json` for a tagged recipe."""
+    return RESULT if tag is None else RESULT.with_name(f"gan_augment-{tag}.json")
+
+
+def command_line(args):
+    """The bench command and the `kgantl augment` command it amounts to, for the section header."""
+    seeds, ratios = " ".join(map(str, args.seeds)), " ".join(f"{r:g}" for r in args.ratios)
+    recipe = ("" if args.tag is None else
+              f" --strategy {args.strategy} --gan-batch-size {args.gan_batch_size} "
+              f"--gan-diffaugment '{args.gan_diffaugment}' --tag {args.tag}")
+    bench = f"python bench/gan_augment.py --seeds {seeds} --gan-steps {args.gan_steps} --ratios {ratios}{recipe}"
+    cli = (f"kgantl augment --data fashion_mnist:5-9 --shots 10 --backbone saved_models/fmnist-0-4-backbone "
+           f"--feature-layer flatten --source {SOURCE} --strategy {args.strategy} --gan-batch-size "
+           f"{args.gan_batch_size} --gan-diffaugment '{args.gan_diffaugment}' --seeds {seeds.replace(' ', ',')} "
+           f"--ratios {ratios.replace(' ', ',')} --gan-steps {args.gan_steps}")
+    return bench, f" (the same as `{cli}`)"
 
 
 def main():
@@ -33,35 +54,40 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--gan-steps", type=int, default=500)
     parser.add_argument("--ratios", type=float, nargs="+", default=[0.0, 0.25, 0.5])
+    parser.add_argument("--strategy", default="freeze_d:1", help="the GAN's transfer strategy")
+    parser.add_argument("--gan-batch-size", type=int, default=32)
+    parser.add_argument("--gan-diffaugment", default="color,translation,cutout",
+                        help="the GAN's DiffAugment policy; '' for none")
+    parser.add_argument("--tag", default=None,
+                        help="name of a recipe other than the issue-5 one: its report goes to "
+                             "bench/results/gan_augment-TAG.json and section gan-augment-TAG of docs/benchmarks.md")
     parser.add_argument("--runs-root", default=str(ROOT / "runs"))
     parser.add_argument("--report", action="store_true",
-                        help="only rewrite the section of docs/benchmarks.md from bench/results/gan_augment.json")
+                        help="only rewrite the section of docs/benchmarks.md from the stored report")
     args = parser.parse_args()
+    result = result_path(args.tag)
     if args.report:
-        report = json.loads(RESULT.read_text())
+        report = json.loads(result.read_text())
         report["summary"] = summarise(report["seeds"])  # the verdict's wording may have changed since
-        args.seeds, args.ratios = report["settings"]["seeds"], report["settings"]["ratios"]
-        args.gan_steps = report["settings"]["gan_steps"]
+        stored = report["settings"]
+        args.seeds, args.ratios, args.gan_steps = stored["seeds"], stored["ratios"], stored["gan_steps"]
+        args.strategy, args.gan_batch_size = stored["strategy"], stored["gan_batch_size"]
+        args.gan_diffaugment = stored.get("gan_diffaugment", "color,translation,cutout")
     else:
         settings = AugmentSettings(data="fashion_mnist:5-9", shots=10, backbone="saved_models/fmnist-0-4-backbone",
-                                   ratios=tuple(args.ratios), seeds=tuple(args.seeds),
-                                   source="saved_models/source-fmnist-0-4-conditional", strategy="freeze_d:1",
-                                   gan_steps=args.gan_steps, feature_layer="flatten")
+                                   ratios=tuple(args.ratios), seeds=tuple(args.seeds), source=SOURCE,
+                                   strategy=args.strategy, gan_batch_size=args.gan_batch_size,
+                                   gan_diffaugment=args.gan_diffaugment, gan_steps=args.gan_steps,
+                                   feature_layer="flatten")
         report, run_dir = augment_experiment(settings, runs_root=args.runs_root)
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(run_dir) / "report.json", RESULT)  # the raw numbers stay with the repository
-    text = "\n".join([
-        *header(f"python bench/gan_augment.py --seeds {' '.join(map(str, args.seeds))} --gan-steps "
-                f"{args.gan_steps} --ratios {' '.join(f'{r:g}' for r in args.ratios)}",
-                f" (the same as `kgantl augment --data fashion_mnist:5-9 --shots 10 --backbone "
-                f"saved_models/fmnist-0-4-backbone --feature-layer flatten --source "
-                f"saved_models/source-fmnist-0-4-conditional --seeds {','.join(map(str, args.seeds))} "
-                f"--ratios {','.join(f'{r:g}' for r in args.ratios)} --gan-steps {args.gan_steps}`)",
-                date_note="; raw report: `bench/results/gan_augment.json`"),
-        markdown_report(report),
-    ])
+        result.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(run_dir) / "report.json", result)  # the raw numbers stay with the repository
+    bench, same_as = command_line(args)
+    text = "\n".join([*header(bench, same_as, date_note=f"; raw report: `{result.relative_to(ROOT)}`"),
+                      markdown_report(report)])
     print(text)
-    write_section("gan-augment", text, "GAN-augmented classifier fine-tuning (issue 5)")
+    section = "gan-augment" if args.tag is None else f"gan-augment-{args.tag}"
+    write_section(section, text, "GAN-augmented classifier fine-tuning (issue 5)")
 
 
 if __name__ == "__main__":

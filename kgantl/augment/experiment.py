@@ -50,7 +50,7 @@ def train_shot_gan(train, settings, seed, run_dir, verbose=0):
     epochs = 5 if settings.gan_steps % 5 == 0 else 1  # 5 epochs give sample grids along the way
     options = dict(data=str(shots_file), seed=seed, conditional=True, batch_size=settings.gan_batch_size,
                    epochs=epochs, steps_per_epoch=settings.gan_steps // epochs,
-                   diffaugment="color,translation,cutout", run_dir=str(run_dir / "gan"), sample_every=epochs)
+                   diffaugment=settings.gan_diffaugment, run_dir=str(run_dir / "gan"), sample_every=epochs)
     if settings.source:
         options.update(source=settings.source, strategy=settings.strategy)
     history, gan_dir = train_gan(TrainOptions(**options), verbose=verbose)
@@ -186,10 +186,13 @@ def markdown_report(report):
     """The report's tables as Markdown (what `report.md` holds and docs/benchmarks.md quotes)."""
     s = report["settings"]
     gan = f"transfer from `{s['source']}` with `{s['strategy']}`" if s["source"] else "conditional GAN from scratch"
+    # Reports written before gan_diffaugment was a setting trained with the policy that was fixed then.
+    policy = s.get("gan_diffaugment", "color,translation,cutout")
+    recipe = f"batch {s['gan_batch_size']}, DiffAugment {policy or 'none'}"
     held_out = s["val_per_class"] or max(1, s["shots"] // 5)
     lines = [f"Data `{s['data']}`, {s['shots']} shots per class ({held_out} of them held out for validation), "
              f"backbone `{s['backbone']}`, stages `{s['stages']}` ({s['unit']}), seeds "
-             f"{', '.join(map(str, s['seeds']))}; GAN: {gan}, {s['gan_steps']} generator steps.",
+             f"{', '.join(map(str, s['seeds']))}; GAN: {gan}, {recipe}, {s['gan_steps']} generator steps.",
              "", "| method | test accuracy | test macro-F1 | val accuracy | generated kept |", "|---|---|---|---|---|"]
 
     def cell(stat):

@@ -38,6 +38,7 @@ class AugmentSettings:
                                                "alternate or feature_d, optionally +cdc[:W] / +ewc[:W] / +vision_d")
     gan_steps: int = option_field(500, "generator steps of the GAN (in 5 epochs when divisible by 5, else in one)")
     gan_batch_size: int = option_field(32, "GAN batch size")
+    gan_diffaugment: str = option_field("color,translation,cutout", "DiffAugment policy of the GAN, e.g. translation,cutout; an empty string for none")
     stages: str = option_field("40:0:1e-3,20:2:1e-4", "classifier freeze schedule EPOCHS:TRAINABLE:LR,...")
     unit: str = option_field("layers", "what TRAINABLE counts", choices=("blocks", "layers"))
     feature_layer: Optional[str] = option_field(None, "layer of a .keras backbone feeding the head, e.g. flatten "
@@ -98,13 +99,21 @@ class AugmentSettings:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False. Received: {name}={getattr(self, name)!r}")
         check_choices(self)
-        from kgantl.transfer.schedule import parse_stages  # the checks that need TensorFlow import it here
+        from kgantl.data.augment import POLICIES, parse_policy  # the checks that need TensorFlow import it here
+        from kgantl.transfer.schedule import parse_stages
         from kgantl.transfer.strategy import parse_strategy
 
         if parse_strategy(self.strategy).name == "reptile":
             # Reptile meta-trains on source classes the experiment does not know (TrainOptions.reptile_data).
             raise ValueError(f"strategy must be finetune, freeze_d:K, alternate or feature_d here: reptile needs "
                              f"source tasks the experiment does not have. Received: strategy={self.strategy!r}")
+        try:
+            valid = isinstance(self.gan_diffaugment, str) and parse_policy(self.gan_diffaugment) is not None
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ValueError(f"gan_diffaugment must be a comma-separated subset of {', '.join(POLICIES)} without "
+                             f"repeats, or an empty string for none. Received: gan_diffaugment={self.gan_diffaugment!r}")
         parse_stages(self.stages)
         return self
 

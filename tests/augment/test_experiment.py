@@ -42,6 +42,9 @@ def test_validation_images_come_out_of_the_shots_per_class(fake_fmnist):
     ({"backbone": ""}, "backbone must be a non-empty string"),
     ({"ratios": (0, 0.5, 0.5)}, "ratios must be distinct"),
     ({"val_per_class": 1.5}, "val_per_class must be in 1..shots-1"),
+    ({"gan_diffaugment": "zoom"}, "gan_diffaugment must be a comma-separated subset of color, translation, cutout "
+                                  "without repeats, or an empty string for none. Received: gan_diffaugment='zoom'"),
+    ({"gan_diffaugment": None}, "Received: gan_diffaugment=None"),
 ])
 def test_bad_settings_are_refused_before_anything_trains(changes, message):
     with pytest.raises(ValueError, match=message):
@@ -85,6 +88,30 @@ def test_augment_command_runs_end_to_end_at_tiny_settings(fake_fmnist, tmp_path,
     assert json.loads((run_dir / "seed0" / "record.json").read_text()) == record
     assert report["summary"]["verdict"]["effect"] == "inconclusive"  # one seed
     assert "| ratio 0.5 |" in out and (run_dir / "report.md").read_text().strip() in out
+    assert "with `freeze_d:1`, batch 8, DiffAugment color,translation,cutout, 5 generator steps" in out
+
+
+class _StopBeforeTraining(Exception):
+    pass
+
+
+@pytest.mark.parametrize("policy", ["", "translation,cutout"])
+def test_the_gan_trains_with_the_recipe_the_settings_name(policy, fake_fmnist, tmp_path, monkeypatch):
+    seen = []
+
+    def record_options(options, verbose=0):
+        seen.append(options)
+        raise _StopBeforeTraining
+
+    monkeypatch.setattr("kgantl.training.train", record_options)
+    settings = AugmentSettings("fashion_mnist:5-9", shots=5, backbone=BACKBONE, source=SOURCE, strategy="vision_d",
+                               gan_batch_size=16, gan_diffaugment=policy).validate()
+    with pytest.raises(_StopBeforeTraining):
+        experiment.train_shot_gan(load_arrays("fashion_mnist:5-9", shots=5, seed=0), settings, 0, tmp_path)
+    options = seen[0]
+    assert (options.diffaugment, options.batch_size, options.strategy, options.source) == (
+        policy, 16, "vision_d", SOURCE)
+    assert options.conditional and options.epochs * options.steps_per_epoch == settings.gan_steps
 
 
 def test_augment_command_usage_errors(capsys):
