@@ -14,6 +14,7 @@ Usage:
     python bench/gan_augment.py --report [--tag vision_d]
 """
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -54,9 +55,10 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--gan-steps", type=int, default=500)
     parser.add_argument("--ratios", type=float, nargs="+", default=[0.0, 0.25, 0.5])
-    parser.add_argument("--strategy", default="freeze_d:1", help="the GAN's transfer strategy")
-    parser.add_argument("--gan-batch-size", type=int, default=32)
-    parser.add_argument("--gan-diffaugment", default="color,translation,cutout",
+    defaults = {field.name: field.default for field in dataclasses.fields(AugmentSettings)}
+    parser.add_argument("--strategy", default=defaults["strategy"], help="the GAN's transfer strategy")
+    parser.add_argument("--gan-batch-size", type=int, default=defaults["gan_batch_size"])
+    parser.add_argument("--gan-diffaugment", default=defaults["gan_diffaugment"],
                         help="the GAN's DiffAugment policy; '' for none")
     parser.add_argument("--tag", default=None,
                         help="name of a recipe other than the issue-5 one: its report goes to "
@@ -69,10 +71,9 @@ def main():
     if args.report:
         report = json.loads(result.read_text())
         report["summary"] = summarise(report["seeds"])  # the verdict's wording may have changed since
-        stored = report["settings"]
-        args.seeds, args.ratios, args.gan_steps = stored["seeds"], stored["ratios"], stored["gan_steps"]
-        args.strategy, args.gan_batch_size = stored["strategy"], stored["gan_batch_size"]
-        args.gan_diffaugment = stored.get("gan_diffaugment", "color,translation,cutout")
+        stored = AugmentSettings.from_report(report)
+        for name in ("seeds", "ratios", "gan_steps", "strategy", "gan_batch_size", "gan_diffaugment"):
+            setattr(args, name, stored[name])
     else:
         settings = AugmentSettings(data="fashion_mnist:5-9", shots=10, backbone="saved_models/fmnist-0-4-backbone",
                                    ratios=tuple(args.ratios), seeds=tuple(args.seeds), source=SOURCE,

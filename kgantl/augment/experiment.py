@@ -184,11 +184,9 @@ def summarise(seed_records):
 
 def markdown_report(report):
     """The report's tables as Markdown (what `report.md` holds and docs/benchmarks.md quotes)."""
-    s = report["settings"]
+    s = AugmentSettings.from_report(report)
     gan = f"transfer from `{s['source']}` with `{s['strategy']}`" if s["source"] else "conditional GAN from scratch"
-    # Reports written before gan_diffaugment was a setting trained with the policy that was fixed then.
-    policy = s.get("gan_diffaugment", "color,translation,cutout")
-    recipe = f"batch {s['gan_batch_size']}, DiffAugment {policy or 'none'}"
+    recipe = f"batch {s['gan_batch_size']}, DiffAugment {s['gan_diffaugment'] or 'none'}"
     held_out = s["val_per_class"] or max(1, s["shots"] // 5)
     lines = [f"Data `{s['data']}`, {s['shots']} shots per class ({held_out} of them held out for validation), "
              f"backbone `{s['backbone']}`, stages `{s['stages']}` ({s['unit']}), seeds "

@@ -8,6 +8,10 @@ from typing import Optional, Tuple
 
 from kgantl.config import check_choices, option_field
 
+# The GAN's augmentation in issue 5's experiment, when it was not yet a setting: the default, and what a report
+# without `gan_diffaugment` in its settings was trained with.
+GAN_DIFFAUGMENT = "color,translation,cutout"
+
 
 @dataclasses.dataclass
 class AugmentSettings:
@@ -38,7 +42,8 @@ class AugmentSettings:
                                                "alternate or feature_d, optionally +cdc[:W] / +ewc[:W] / +vision_d")
     gan_steps: int = option_field(500, "generator steps of the GAN (in 5 epochs when divisible by 5, else in one)")
     gan_batch_size: int = option_field(32, "GAN batch size")
-    gan_diffaugment: str = option_field("color,translation,cutout", "DiffAugment policy of the GAN, e.g. translation,cutout; an empty string for none")
+    gan_diffaugment: str = option_field(GAN_DIFFAUGMENT, "DiffAugment policy of the GAN, e.g. translation,cutout; "
+                                                         "an empty string for none")
     stages: str = option_field("40:0:1e-3,20:2:1e-4", "classifier freeze schedule EPOCHS:TRAINABLE:LR,...")
     unit: str = option_field("layers", "what TRAINABLE counts", choices=("blocks", "layers"))
     feature_layer: Optional[str] = option_field(None, "layer of a .keras backbone feeding the head, e.g. flatten "
@@ -107,15 +112,22 @@ class AugmentSettings:
             # Reptile meta-trains on source classes the experiment does not know (TrainOptions.reptile_data).
             raise ValueError(f"strategy must be finetune, freeze_d:K, alternate or feature_d here: reptile needs "
                              f"source tasks the experiment does not have. Received: strategy={self.strategy!r}")
-        try:
-            valid = isinstance(self.gan_diffaugment, str) and parse_policy(self.gan_diffaugment) is not None
-        except ValueError:
-            valid = False
+        valid = isinstance(self.gan_diffaugment, str)
+        if valid:
+            try:
+                parse_policy(self.gan_diffaugment)
+            except ValueError:
+                valid = False
         if not valid:
             raise ValueError(f"gan_diffaugment must be a comma-separated subset of {', '.join(POLICIES)} without "
                              f"repeats, or an empty string for none. Received: gan_diffaugment={self.gan_diffaugment!r}")
         parse_stages(self.stages)
         return self
+
+    @staticmethod
+    def from_report(report):
+        """The settings a report holds as a dict, with the fields older reports lack filled in as they were then."""
+        return {"gan_diffaugment": GAN_DIFFAUGMENT, **report["settings"]}
 
     def to_dict(self):
         """The settings as plain JSON types (tuples become lists), as `settings.json` and the report hold them."""
