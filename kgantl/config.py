@@ -23,6 +23,8 @@ TRANSFER_ONLY = ("source", "strategy", "phase_epochs", "pilot_steps", "reptile_d
 # Where and in what precision a run trains (kgantl.distribute, kgantl.precision; kept here without TensorFlow).
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker", "tpu")
 PRECISION_CHOICES = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+# At most this many training images in the rarest class: `copy_check="auto"` turns the copy check on (transfer).
+FEW_SHOTS = 30
 # Options a transfer run takes from its source; `kgantl transfer` does not offer them.
 FROM_SOURCE = ("image_size", "channels", "latent_dim", "width", "norm", "spectral_norm")
 
@@ -86,20 +88,30 @@ class TrainOptions:
                                              "(16-bit compute, float32 weights, logits and losses); auto: float32 "
                                              "until bfloat16 is shown to cost no quality", choices=PRECISION_CHOICES)
     sample_every: int = option_field(1, "write a sample grid every N epochs")
-    eval_every: int = option_field(0, "compute KID every N epochs and keep best.keras (0: off)", transfer_default=1)
+    eval_every: Optional[int] = option_field(
+        0, "compute val_kid every N epochs on held-out shots and keep best.keras by it (0: off; under transfer the "
+           "default is 1, or 0 where the copy check chooses best.keras)", transfer_default=None)
     eval_ref: Optional[str] = option_field(None, "reference data spec for val_kid, its train split (default: images "
                                                  "held out of the training data; a run never reads a test split)")
     val_per_class: Optional[int] = option_field(None, "images per class held out of the training data for val_kid "
                                                       "and best.keras, never trained on (default: a fifth of the "
                                                       "rarest class, at least 1; none with eval_ref)")
+    copy_check: str = option_field(
+        "auto", "watch for copying of the shots (scores from the shots alone, leave-one-out), keep best.keras "
+                "before it sets in and stop once it has: on, off, or auto (on for transfer runs whose rarest class "
+                f"has at most {FEW_SHOTS} training images)", choices=("auto", "on", "off"))
+    copy_every: int = option_field(100, "generator steps between copy-check evaluations (at an epoch's end)")
+    copy_patience: int = option_field(3, "copy-check evaluations in a row that fail before training stops (0: "
+                                         "never stop, only choose best.keras)")
     eval_extractor: str = option_field("fmnist", "feature extractor for KID", choices=("fmnist", "inception_v3"))
     source: Optional[str] = option_field(None, "source GAN to transfer from: a .keras file, saved_models/<name> or a "
                                          "run directory (image size, channels, latent size and conditioning "
                                          "then come from it)")
     strategy: Optional[str] = option_field(
         None, "transfer strategy: finetune, freeze_d:K (K lowest D blocks frozen), alternate, feature_d or reptile, "
-              "optionally +cdc[:W], +ewc[:W] (generator regularisers) and +vision_d (a vision-aided second D), "
-              "e.g. freeze_d:1+cdc; or auto: "
+              "optionally +cdc[:W], +ewc[:W] (generator regularisers), +vision_d (a vision-aided second D), "
+              "+maskd[:RATE] (random masks on D's last feature map) and +adapters (G's source weights frozen, "
+              "per-channel scale and shift adapters train), e.g. freeze_d:1+cdc; or auto: "
               "short pilots of several, scored on held-out shots",
         default_text="finetune")
     phase_epochs: int = option_field(1, "epochs per phase of the alternate strategy")
@@ -130,7 +142,12 @@ class TrainOptions:
         for name in ("n_critic", "batch_size", "epochs", "sample_every", "phase_epochs", "pilot_steps",
                      "reptile_iterations", "reptile_inner_steps", "cpu_replicas"):
             positive_int(name)
-        if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 0:
+        positive_int("copy_every")
+        if isinstance(self.copy_patience, bool) or not isinstance(self.copy_patience, int) or self.copy_patience < 0:
+            raise ValueError(f"copy_patience must be a non-negative integer. "
+                             f"Received: copy_patience={self.copy_patience!r}")
+        if self.eval_every is not None and (isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int)
+                                            or self.eval_every < 0):
             raise ValueError(f"eval_every must be a non-negative integer. Received: eval_every={self.eval_every!r}")
         for name in ("shots", "steps_per_epoch", "image_size", "latent_dim", "width", "val_per_class"):
             positive_int(name, allow_none=True)

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Optional
 
 import keras
+import numpy as np
 
 from kgantl import callbacks as kcallbacks
-from kgantl.config import FROM_SOURCE, TrainOptions
+from kgantl.callbacks.copy_check import CopyAwareSelection, CopyMonitor, read_selection
+from kgantl.config import FEW_SHOTS, FROM_SOURCE, TrainOptions
 from kgantl.data.pipeline import load_arrays, make_dataset
 from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
@@ -209,6 +211,7 @@ def resolve_training(options):
     arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
     with _building(distribution, options):
         source = _load_source(options) if options.source else None
+    options = _resolve_copy_check(options, arrays)
     train_arrays, reference, options = _validation_split(options, arrays, needed=bool(options.eval_every) or auto)
     # `auto`'s pilots never train on the validation shots. Its final run does unless `val_kid` still needs them
     # held out: a choice made on held-out data is then refit on all of it, as a user with no other data would.
@@ -222,6 +225,23 @@ def resolve_training(options):
         gan = build_gan(options, arrays.num_classes, class_ids=_class_ids(options, arrays), source=source,
                         strategy=built)
     return ResolvedRun(options, arrays, gan, strategy, distribution, reference, strategy_data, pilot_arrays)
+
+
+def _resolve_copy_check(options, arrays):
+    """`copy_check` as "on" or "off" and `eval_every` as a number (the options record resolved values only).
+
+    `auto` turns the copy check on for a transfer run whose rarest class has at most `FEW_SHOTS` images: there the
+    copy-aware rule, not `val_kid` on a hold-out of two shots, chooses `best.keras`, and `eval_every` left unset
+    becomes 0, so every shot trains. Elsewhere an unset `eval_every` becomes 1 (the transfer default).
+    """
+    rarest = int(np.unique(arrays.labels, return_counts=True)[1].min())
+    copy_check = options.copy_check
+    if copy_check == "auto":
+        copy_check = "on" if options.source and rarest <= FEW_SHOTS else "off"
+    eval_every = options.eval_every
+    if eval_every is None:
+        eval_every = 0 if copy_check == "on" else 1
+    return dataclasses.replace(options, copy_check=copy_check, eval_every=eval_every)
 
 
 def _class_ids(options, arrays):
@@ -243,7 +263,7 @@ class PreparedRun:
     writes: bool = True  # False on the workers of a cluster other than the chief: they train and write nothing
 
 
-def _run_callbacks(options, arrays, run_dir, writes=True):
+def _run_callbacks(options, arrays, run_dir, writes=True, initial_epoch=0):
     """The run's own callbacks; on a worker that does not write, only the guard (it stops where the chief does)."""
     if not writes:
         return [kcallbacks.DivergenceGuard()]
@@ -255,8 +275,14 @@ def _run_callbacks(options, arrays, run_dir, writes=True):
         kcallbacks.JsonlLogger(run_dir / "metrics.jsonl"),
         kcallbacks.EpochCheckpoint(run_dir / CHECKPOINTS),
     ]
-    if options.eval_every:
-        # Before the epoch checkpoint, so a kill between the two never loses a better model.
+    # Both before the epoch checkpoint, so a kill between the two never loses a better model.
+    if options.copy_check == "on":  # the copy-aware rule keeps best.keras; the monitor's scores reach the log
+        run_callbacks.insert(2, CopyMonitor(arrays.images, options.eval_extractor, options.steps_per_epoch,
+                                            options.copy_every, labels=arrays.labels if options.conditional else None,
+                                            seed=options.seed))
+        run_callbacks.insert(4, CopyAwareSelection(run_dir, options.steps_per_epoch, options.copy_patience,
+                                                   initial_epoch=initial_epoch))
+    elif options.eval_every:
         run_callbacks.insert(3, kcallbacks.BestCheckpoint(run_dir, monitor="val_kid", mode="min"))
     if options.tensorboard:
         run_callbacks.append(kcallbacks.TensorBoardLogger(run_dir / "tensorboard", every=options.sample_every, **grid))
@@ -306,7 +332,7 @@ def prepare_training(options, callbacks=()):
         validation = make_dataset(reference, image_size=options.image_size, channels=options.channels,
                                   batch_size=min(EVAL_BATCH, len(reference.images)), seed=options.seed,
                                   with_labels=options.conditional, drop_remainder=True)
-    run_callbacks = _run_callbacks(options, arrays, run_dir, writes) + list(callbacks)
+    run_callbacks = _run_callbacks(options, arrays, run_dir, writes, initial_epoch) + list(callbacks)
     return PreparedRun(options, gan, dataset, validation, run_callbacks, run_dir, initial_epoch, strategy, writes)
 
 
@@ -327,20 +353,40 @@ def run_training(prepared, verbose="auto"):
               if prepared.strategy else Strategy(DEFAULT_STRATEGY).phases(options.epochs, 1, prepared.initial_epoch))
     history = None
     for start, end, phase in phases:
+        if _copy_stop(options, prepared.run_dir, start) is not None:
+            break  # the copy check stopped this run (a resume after that stop trains no further)
         if phase is not None:
             set_phase(gan, phase)
         history = gan.fit(prepared.dataset, epochs=end, steps_per_epoch=options.steps_per_epoch, initial_epoch=start,
                           callbacks=prepared.callbacks, verbose=verbose, shuffle=False,
                           validation_data=prepared.validation, validation_freq=options.eval_every or 1)
+        if gan.stop_training:
+            break
     if any(phase is not None for _, _, phase in phases):
         set_phase(gan, None)
     if not prepared.writes:
         return history
+    stopped = _copy_stop(options, prepared.run_dir, options.epochs)
+    if stopped is not None:
+        logger.warning("copying of the shots set in: stopped after epoch %d; best.keras, model.keras and the export "
+                       "hold epoch %d (%s)", stopped, read_selection(prepared.run_dir)["chosen_epoch"],
+                       prepared.run_dir / "selection.json")
+    if options.copy_check == "on" and (prepared.run_dir / "best.keras").is_file():
+        gan.load_weights(prepared.run_dir / "best.keras")  # the chosen checkpoint; checkpoints/ keeps the last
     if options.source:
         export_generator(gan, prepared.run_dir / "saved_model")
     with atomic_path(prepared.run_dir / MODEL_FILE) as tmp:
         gan.save(tmp)
     return history
+
+
+def _copy_stop(options, run_dir, before_epoch):
+    """The epoch where the copy check stopped the run, if it did by `before_epoch`; else None."""
+    if options.copy_check != "on":
+        return None
+    selection = read_selection(run_dir) or {}
+    stopped = selection.get("stopped_epoch")
+    return stopped if stopped is not None and stopped <= before_epoch else None
 
 
 def train(options, callbacks=(), verbose="auto"):

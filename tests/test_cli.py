@@ -269,6 +269,39 @@ def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_pat
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
 
 
+def test_resume_after_sigkill_with_the_copy_check_on_matches_an_uninterrupted_run(tmp_path, tiny_npz, tiny_source):
+    common = ["transfer", "--source", str(tiny_source), "--target", str(tiny_npz), "--shots", "10",
+              "--batch-size", "16", "--steps-per-epoch", "20", "--epochs", "5", "--copy-every", "20",
+              "--copy-patience", "0"]
+    killed_dir, straight_dir = tmp_path / "killed", tmp_path / "straight"
+    latest = killed_dir / "checkpoints" / "latest.json"
+    process = _kgantl(common + ["--run-dir", str(killed_dir)])
+    deadline = time.time() + 180
+    while time.time() < deadline and process.poll() is None:
+        if latest.exists() and json.loads(latest.read_text())["epoch"] >= 2:
+            break
+        time.sleep(0.05)
+    epoch_seconds = json.loads((killed_dir / "metrics.jsonl").read_text().splitlines()[1])["time"]
+    time.sleep(epoch_seconds / 2)
+    assert process.poll() is None, "training ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = json.loads(latest.read_text())["epoch"]
+    assert 2 <= killed_at < 5
+    for run_dir in (killed_dir, straight_dir):
+        finished = _kgantl(common + ["--run-dir", str(run_dir)])
+        output, _ = finished.communicate(timeout=300)
+        assert finished.returncode == 0, output
+    from kgantl.models.loading import load_gan
+
+    selections = [json.loads((d / "selection.json").read_text()) for d in (killed_dir, straight_dir)]
+    assert [r["epoch"] for r in selections[0]["evaluations"]] == [1, 2, 3, 4, 5]
+    assert selections[0] == selections[1]  # every score and the choice, exactly
+    for name in ("model.keras", "best.keras"):
+        for x, y in zip(load_gan(killed_dir / name).get_weights(), load_gan(straight_dir / name).get_weights()):
+            np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+
+
 def test_evaluate_prints_and_stores_a_report(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("KGANTL_CACHE_DIR", str(tmp_path / "cache"))
     images = np.random.default_rng(0).integers(0, 256, (80, 28, 28, 1)).astype(np.uint8)

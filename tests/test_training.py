@@ -119,7 +119,7 @@ def test_a_transfer_run_reads_no_test_split_and_never_trains_on_its_validation_i
     monkeypatch.setattr(training, "load_arrays", recording_load)
     monkeypatch.setattr(training, "make_dataset", recording_make)
     history, run_dir = train(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, eval_every=1,
-                                      epochs=1), verbose=0)
+                                      epochs=1, copy_check="off"), verbose=0)
     assert splits and set(splits) == {"train"}
     assert trained_on == [16, 4]  # 2 classes x 10 shots: 2 per class held out for val_kid, 8 per class trained
     assert json.loads((run_dir / "options.json").read_text())["val_per_class"] == 2
@@ -227,3 +227,63 @@ def test_reptile_and_conditional_transfer_through_options(tmp_path, tiny_npz, ti
     assert gan.generate(2, labels=1).shape == (2, 16, 16, 1)
     with pytest.raises(ValueError, match="strategy reptile needs reptile_data"):
         resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), strategy="reptile"))
+
+
+def _scripted_copy_scores(monkeypatch, scripted):
+    """Make `CopyMonitor.scores` return `scripted` (copy_z, shot_kid) pairs, one per evaluation."""
+    from kgantl.callbacks.copy_check import CopyMonitor
+
+    calls = iter(scripted)
+
+    def scores(self):
+        copy_z, shot_kid = next(calls)
+        return {"copy_z": copy_z, "copy_ratio": 1.0, "shot_near_copy": 0.0, "intra_diversity": 0.5,
+                "shot_kid": shot_kid}
+
+    monkeypatch.setattr(CopyMonitor, "scores", scores)
+
+
+def test_copy_check_keeps_the_chosen_epoch_stops_when_copying_sets_in_and_exports_the_choice(
+        tmp_path, tiny_npz, tiny_source, monkeypatch):
+    _scripted_copy_scores(monkeypatch, [(3.0, 0.9), (1.0, 0.4), (-3.0, 0.1), (-4.0, 0.05)])
+    options = _options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, epochs=8, copy_every=2,
+                       copy_patience=2, run_dir=str(tmp_path / "run"))
+    history, run_dir = train(options, verbose=0)
+    resolved = json.loads((run_dir / "options.json").read_text())
+    assert resolved["copy_check"] == "on" and resolved["eval_every"] == 0  # 10 shots: on, every shot trains
+    assert len(history.history["d_loss"]) == 4  # stopped after epoch 4 of 8
+    selection = json.loads((run_dir / "selection.json").read_text())
+    assert selection["chosen_epoch"] == 2 and selection["stopped_epoch"] == 4
+    assert [json.loads(line)["copy_z"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()] == \
+        [3.0, 1.0, -3.0, -4.0]
+    chosen, final = load_gan(run_dir / "best.keras"), load_gan(run_dir / "model.keras")
+    from kgantl.callbacks import restore_checkpoint
+
+    last = load_gan(run_dir / "best.keras")
+    assert restore_checkpoint(last, run_dir / "checkpoints", cleanup=False) == 4  # where training stopped
+    for x, y in zip(chosen.get_weights(), final.get_weights()):
+        np.testing.assert_array_equal(x, y)
+    assert any(not np.array_equal(x, y) for x, y in zip(final.generator.get_weights(), last.generator.get_weights()))
+    from kgantl.models.loading import open_generator
+
+    exported = open_generator(run_dir / "saved_model")
+    noise = np.random.default_rng(0).standard_normal((3, chosen.latent_dim)).astype("float32")
+    np.testing.assert_allclose(exported.generate(noise), chosen.generate(noise=noise), atol=1e-5)
+    # A kill after the stop but before model.keras: the same command finishes the run without training on.
+    (run_dir / "model.keras").unlink()
+    history, _ = train(options, verbose=0)
+    assert history is None and (run_dir / "model.keras").is_file()
+
+
+def test_copy_check_is_auto_on_for_few_shot_transfer_only(tmp_path, tiny_npz, tiny_source):
+    few = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, eval_every=None))
+    assert few.options.copy_check == "on" and few.options.eval_every == 0 and few.reference is None
+    many = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), eval_every=None))
+    assert many.options.copy_check == "on"  # 20 images per class is still few (at most 30)
+    scratch = resolve_training(_options(tmp_path, tiny_npz, shots=10))
+    assert scratch.options.copy_check == "off" and scratch.options.eval_every == 0
+    asked = resolve_training(_options(tmp_path, tiny_npz, shots=10, copy_check="on"))
+    assert asked.options.copy_check == "on"
+    off = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, copy_check="off",
+                                    eval_every=None))
+    assert off.options.eval_every == 1 and off.reference is not None  # the held-out val_kid, as before

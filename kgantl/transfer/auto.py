@@ -139,7 +139,7 @@ def choose_strategy(options, train_arrays, validation_arrays, run_dir, train_pil
     for candidate in candidates:
         pilot_options = dataclasses.replace(
             options, data=str(shots_file), shots=None, strategy=candidate, epochs=1,
-            steps_per_epoch=options.pilot_steps, eval_every=0, eval_ref=None, val_per_class=None,
+            steps_per_epoch=options.pilot_steps, eval_every=0, eval_ref=None, val_per_class=None, copy_check="off",
             tensorboard=False, run_dir=str(pilots / candidate.replace(":", "_").replace("+", "-")))
         pilot_dir = Path(train_pilot(pilot_options))
         rows.append({"strategy": candidate, **score_pilot(pilot_dir / "model.keras", validation_file,

@@ -172,11 +172,14 @@ def source_architecture(generator, discriminator):
     Returns:
         dict with `image_size`, `channels`, `latent_dim`, `width`, `norm`, `spectral_norm`.
     """
+    from kgantl.transfer.memorisation_guards import unwrapped
+
     height, _, channels = generator.output_shape[1:]
-    upsampling = sorted(layer.name for layer in generator.layers if layer.name.endswith("_convt"))
+    layers = {unwrapped(layer).name: unwrapped(layer) for layer in generator.layers}  # adapters: the source layer
+    upsampling = sorted(name for name in layers if name.endswith("_convt"))
     return {
         "image_size": int(height), "channels": int(channels), "latent_dim": int(generator.inputs[0].shape[-1]),
-        "width": int(generator.get_layer(upsampling[-1]).filters) if upsampling else None,
+        "width": int(layers[upsampling[-1]].filters) if upsampling else None,
         "norm": "batch" if any(isinstance(layer, keras.layers.BatchNormalization) for layer in generator.layers)
         else "none",
         "spectral_norm": any(isinstance(layer, keras.layers.SpectralNormalization) for layer in discriminator.layers),

@@ -12,8 +12,10 @@ The training code never compares strategy strings; it asks the `Strategy` three 
 Strategies (text form): a base, `finetune`, `freeze_d:K`, `alternate`, `feature_d` or `reptile`, optionally
 composed after a `+` with generator regularisers, `cdc[:WEIGHT]` (cross-domain correspondence) and
 `ewc[:WEIGHT]` (elastic weight consolidation), and with `vision_d` (a second, vision-aided discriminator on a
-frozen pretrained backbone), e.g. `freeze_d:1+cdc`, `finetune+ewc:1e4`, `freeze_d:1+vision_d`, or `cdc` alone
-(finetune with CDC).
+frozen pretrained backbone), with `maskd[:RATE]` (random masks on D's last feature map) and with `adapters` (the
+generator's source weights frozen, small per-channel adapters trained; `kgantl.transfer.memorisation_guards`),
+e.g. `freeze_d:1+cdc`, `finetune+ewc:1e4`, `freeze_d:1+vision_d`, `maskd+adapters`, or `cdc` alone (finetune
+with CDC).
 
 Reference: Mo et al., Freeze the Discriminator: a Simple Baseline for Fine-Tuning GANs,
 https://arxiv.org/abs/2002.10964 ; Wang et al., Transferring GANs, https://arxiv.org/abs/1805.01677 ;
@@ -28,7 +30,9 @@ from kgantl.transfer import gan_transfer
 
 STRATEGIES = ("finetune", "freeze_d:K", "alternate", "feature_d", "reptile", "auto")
 REGULARIZERS = ("cdc", "ewc")
-ADDITIONS = (*REGULARIZERS, "vision_d")  # what may follow the base after a `+`
+# What may follow the base after a `+`: the regularisers, a vision-aided D, masked D (`maskd[:RATE]`) and
+# generator adapters (kgantl.transfer.memorisation_guards).
+ADDITIONS = (*REGULARIZERS, "vision_d", "maskd", "adapters")
 # Provisional weights, until the few-shot grid chooses them on our data. Measured 2026-11-22 (saved_models/
 # source-fmnist-0-4 to 100 sneakers, batch 32, DiffAugment, 2 epochs of 50 steps, mean per epoch): CDC at
 # 1000 (the paper's lambda) gave a penalty of 0.05-0.08 beside a g_loss of 1.4-1.7 (at weight 1: 0.0001-0.0007);
@@ -44,7 +48,8 @@ class Strategy:
         name: the base: `finetune`, `freeze_d`, `alternate`, `feature_d` or `reptile`.
         frozen_blocks: K of `freeze_d:K` (None for the others).
         regularizers: `(name, weight)` pairs of what follows the base: `cdc` / `ewc` (generator-loss terms, weight
-            None: default) and `vision_d` (weight always None).
+            None: default), `maskd` (weight: the mask rate, None: default), `vision_d` and `adapters` (weight
+            always None).
 
     Example:
         >>> strategy = parse_strategy("freeze_d:1")
@@ -139,7 +144,19 @@ class Strategy:
                 backbone or str(find_shipped_model("fmnist-0-4-backbone")), tuple(generator.output_shape[1:]),
                 seed=seed)
             info["frozen"] = ["d_features"]
-        if "vision_d" in dict(self.regularizers):
+        additions = dict(self.regularizers)
+        if "maskd" in additions:
+            from kgantl.transfer.memorisation_guards import DEFAULT_MASK_RATE, mask_discriminator
+
+            rate = additions["maskd"]
+            discriminator = mask_discriminator(discriminator, DEFAULT_MASK_RATE if rate is None else rate,
+                                               seed=seed + 29)
+        if "adapters" in additions:
+            from kgantl.transfer.memorisation_guards import adapt_generator
+
+            generator = adapt_generator(generator)
+            info["frozen"] = info.get("frozen", []) + ["generator source weights (adapters train)"]
+        if "vision_d" in additions:
             from kgantl.shipped import find_shipped_model
 
             vision = gan_transfer.vision_discriminator(backbone_for_vision or str(find_shipped_model(
@@ -170,16 +187,20 @@ class Strategy:
 
 
 def _parse_regularizer(part, text):
-    if part == "vision_d":
-        return "vision_d", None
-    match = re.fullmatch(r"(cdc|ewc)(?::([0-9.eE+-]+))?", part)
+    if part in ("vision_d", "adapters"):
+        return part, None
+    match = re.fullmatch(r"(cdc|ewc|maskd)(?::([0-9.eE+-]+))?", part)
     try:
         weight = None if not match or match.group(2) is None else float(match.group(2))
     except ValueError:
         match = None
+    if match and match.group(1) == "maskd" and weight is not None and not 0 < weight < 1:
+        raise ValueError(f"maskd's rate (the share of D's feature positions masked) must be in (0, 1). "
+                         f"Received: {part!r} in {text!r}")
     if not match or (weight is not None and not weight > 0):
         raise ValueError(f"strategy parts after the base must be {', '.join(ADDITIONS)}, cdc and ewc with an "
-                         f"optional positive weight (cdc:0.5). Received: {part!r} in {text!r}")
+                         f"optional positive weight (cdc:0.5), maskd with an optional rate in (0, 1) (maskd:0.3). "
+                         f"Received: {part!r} in {text!r}")
     return match.group(1), weight
 
 
@@ -192,7 +213,7 @@ def parse_strategy(text):
     if isinstance(text, Strategy):
         return text
     parts = str(text).split("+")
-    if re.fullmatch(r"(cdc|ewc|vision_d)(:.*)?", parts[0]):  # an addition alone: finetune with it
+    if re.fullmatch(r"(cdc|ewc|vision_d|maskd|adapters)(:.*)?", parts[0]):  # an addition alone: finetune with it
         parts = ["finetune", *parts]
     base = re.fullmatch(r"(finetune|alternate|feature_d|reptile|auto)|freeze_d:(\d+)", parts[0])
     if base is None:
