@@ -43,11 +43,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "few_shot.jsonl"
 SOURCE = str(ROOT / "saved_models" / "source-fmnist-0-4")
 BEST = "cdc+vision_d"  # the two additions that scored best alone on class 7 (100 shots, 500 steps), see docs
-METHODS = ["scratch", "plain finetune", "finetune", "freeze_d:1", "cdc", "ewc", "vision_d", BEST, "auto"]
+# `default`: `kgantl transfer` with no strategy, augmentation or selection flag (issue 24: at 10 shots the copy check
+# chooses the checkpoint and stops the run; its record is the chosen checkpoint's score).
+METHODS = ["scratch", "plain finetune", "finetune", "freeze_d:1", "cdc", "ewc", "vision_d", BEST, "auto", "default"]
 # auto's records before 2026-12-01 (recipe transfer-defaults-b64) trained its final run on the 80 shots its pilots
 # did not score on; since then the final run trains on all 100, as the fixed methods do.
 RECIPES = {"copy the shots": "copy", "scratch": "scratch-diffaugment-b32", "plain finetune": "plain-b64",
-           "auto": "transfer-defaults-b64-refit-all"}
+           "auto": "transfer-defaults-b64-refit-all", "default": "kgantl-transfer-defaults-copy-check"}
 TRANSFER_RECIPE = "transfer-defaults-b64"
 STEPS, CURVE_EVERY, READ_OFF = 2000, 250, 500
 PLOT = ROOT / "docs" / "few_shot_kid_vs_steps.png"
@@ -157,11 +159,14 @@ def run_method(k, shots, seed, method, workdir, shared_machine=False):
     from kgantl.config import TrainOptions
     from kgantl.training import train
 
-    steps_per_epoch = CURVE_EVERY
+    # `default` evaluates its copy check every 100 steps at epoch ends, so its epochs are shorter.
+    steps_per_epoch = 50 if method == "default" else CURVE_EVERY
     options = dict(data=f"fashion_mnist:{k}", shots=shots, seed=seed, epochs=STEPS // steps_per_epoch,
                    steps_per_epoch=steps_per_epoch, sample_every=STEPS // steps_per_epoch,
                    run_dir=str(workdir / f"{k}-{shots}-{seed}-{method.replace(':', '_').replace(' ', '_')}"))
-    if method == "scratch":
+    if method == "default":  # what `kgantl transfer --source S --target T --shots N` resolves to, nothing forced
+        options.update(source=SOURCE, eval_every=None)
+    elif method == "scratch":
         options.update(batch_size=32, diffaugment="color,translation,cutout", ema_decay=0.999)
     else:  # plain finetune and every kgantl method: the `kgantl transfer` defaults, less EMA for plain
         options.update(batch_size=64, diffaugment="", ema_decay=0.0 if method == "plain finetune" else 0.999,
@@ -172,19 +177,31 @@ def run_method(k, shots, seed, method, workdir, shared_machine=False):
     final = {"steps": STEPS, "train_s": round(train_s, 1), "cpu_s": round(cpu_s, 1),
              **_score(str(run_dir / "model.keras"), k, shots, seed)}
     auto = {}
+    selection = run_dir / "selection.json"
+    if selection.is_file():  # the copy check's choice and stop, and the recipe the defaults resolved to
+        chosen = json.loads(selection.read_text())
+        resolved = json.loads((run_dir / "options.json").read_text())
+        auto = {"chosen_step": chosen["chosen_step"],
+                "stopped_step": chosen["stopped_epoch"] and chosen["stopped_epoch"] * steps_per_epoch,
+                "resolved": {key: resolved[key] for key in ("strategy", "diffaugment", "batch_size", "ema_decay",
+                                                            "copy_every", "copy_patience")}}
     if method == "auto":  # what it chose, and from what: the candidates' pilot KIDs against the validation shots
         table = json.loads((run_dir / "pilot.json").read_text())
-        auto = {"auto_chose": table["chosen"], "auto_pilot_steps": table["pilot_steps"],
+        auto |= {"auto_chose": table["chosen"], "auto_pilot_steps": table["pilot_steps"],
                 "auto_pilot_kid": {row["strategy"]: round(row["kid"], 4) for row in table["rows"]}}
-    base = {"class": k, "shots": shots, "seed": seed, "method": method, "batch": options["batch_size"],
+    base = {"class": k, "shots": shots, "seed": seed, "method": method,
+            "batch": json.loads((run_dir / "options.json").read_text())["batch_size"],
             "recipe": recipe(method), **auto, "cpu": cpu_line(),  # wall times differ ~3x between CPUs
             "date": time.strftime("%Y-%m-%d"), **({"shared_machine": True} if shared_machine else {})}
-    curve_points = [*curve.points, final]
+    # A run the copy check stopped has no model at STEPS: its final score is the chosen checkpoint's, kept off the curve.
+    curve_points = [*curve.points] + ([] if auto.get("stopped_step") else [final])
     record = {**base, "steps": STEPS, "wall_s": final["train_s"], "cpu_s": final["cpu_s"], **_metrics(final),
-              "curve": [{"steps": p["steps"], "kid": p["kid"], "recall": p["recall"], "train_s": p["train_s"],
-                         "cpu_s": p["cpu_s"],
+              "curve": [{"steps": p["steps"], "kid": p["kid"], "recall": p["recall"], "near_copy": p["near_copy"],
+                         "train_s": p["train_s"], "cpu_s": p["cpu_s"],
                          "kid_random_cnn": p["kid_random_cnn"]} for p in curve_points]}
-    point = next(p for p in curve_points if p["steps"] == READ_OFF)
+    point = next((p for p in curve_points if p["steps"] == READ_OFF), None)
+    if point is None:  # stopped by the copy check before the read-off step
+        return (record,)
     read_off = {**base, "steps": READ_OFF, "wall_s": point["train_s"], "cpu_s": point["cpu_s"], **_metrics(point),
                 "read_off": STEPS}
     return record, read_off

@@ -75,7 +75,9 @@ class TrainOptions:
     batch_size: int = option_field(64, "images per batch")
     epochs: int = option_field(10, "epochs to train")
     steps_per_epoch: Optional[int] = option_field(None, "batches per epoch (default: one pass over the data)")
-    diffaugment: str = option_field("", "DiffAugment policy, e.g. color,translation,cutout (default: none)")
+    diffaugment: Optional[str] = option_field(
+        None, "DiffAugment policy, e.g. color,translation,cutout; '' for none (default: none, except in a transfer "
+              f"run whose rarest class has at most {FEW_SHOTS} images: color,translation,cutout)")
     ada_target: Optional[float] = option_field(None, "adaptive augmentation target for E[sign(D(real))], e.g. 0.6")
     ema_decay: float = option_field(0.999, "generator EMA decay (0: off)")
     jit_compile: str = option_field("auto", "XLA: auto (GPU only), on or off", choices=("auto", "on", "off"))
@@ -185,7 +187,8 @@ class TrainOptions:
         from kgantl.data.augment import parse_policy
         from kgantl.models.builders import upsampling_plan
 
-        parse_policy(self.diffaugment)
+        if self.diffaugment is not None:  # None: resolved with the data (kgantl.training)
+            parse_policy(self.diffaugment)
         if self.image_size is not None:
             upsampling_plan(self.image_size)
         return self

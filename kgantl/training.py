@@ -35,6 +35,10 @@ from kgantl.transfer.strategy import Strategy, parse_strategy, prepare_transfer
 logger = logging.getLogger("kgantl")
 EVAL_BATCH = 250
 DEFAULT_STRATEGY = "finetune"
+# The few-shot recipe (at most FEW_SHOTS images in the rarest class), chosen on the 10-shot probes of issue 24
+# (docs/benchmarks.md): without augmentation every transfer strategy copies the shots within 500 steps.
+FEW_SHOT_STRATEGY = "finetune"
+FEW_SHOT_DIFFAUGMENT = "color,translation,cutout"
 _JIT = {"auto": "auto", "on": True, "off": False}
 
 
@@ -201,8 +205,9 @@ def resolve_training(options):
         `ResolvedRun`.
     """
     options.validate()
-    strategy = parse_strategy(options.strategy or DEFAULT_STRATEGY) if options.source else None
-    auto = strategy is not None and strategy.is_auto
+    # Parsed now so a bad strategy is reported before any data loads; an unset one is resolved with the data.
+    given = parse_strategy(options.strategy) if options.source and options.strategy is not None else None
+    auto = given is not None and given.is_auto
     if auto and options.distribute == "multiworker":
         raise ValueError("strategy=auto trains its pilots as separate runs, which a cluster does not: choose the "
                          "strategy with auto on one host, then train it on the cluster. Received: strategy='auto', "
@@ -211,8 +216,11 @@ def resolve_training(options):
     arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
     with _building(distribution, options):
         source = _load_source(options) if options.source else None
-    options = _resolve_copy_check(options, arrays)
-    train_arrays, reference, options = _validation_split(options, arrays, needed=bool(options.eval_every) or auto)
+    options = _resolve_few_shot_defaults(options, arrays)
+    strategy = parse_strategy(options.strategy) if options.source else None
+    # `auto` scores its pilots on held-out shots, except where the copy check scores them on all the shots.
+    needs_reference = bool(options.eval_every) or (auto and options.copy_check == "off")
+    train_arrays, reference, options = _validation_split(options, arrays, needed=needs_reference)
     # `auto`'s pilots never train on the validation shots. Its final run does unless `val_kid` still needs them
     # held out: a choice made on held-out data is then refit on all of it, as a user with no other data would.
     pilot_arrays = train_arrays if auto else None
@@ -227,21 +235,28 @@ def resolve_training(options):
     return ResolvedRun(options, arrays, gan, strategy, distribution, reference, strategy_data, pilot_arrays)
 
 
-def _resolve_copy_check(options, arrays):
-    """`copy_check` as "on" or "off" and `eval_every` as a number (the options record resolved values only).
+def _resolve_few_shot_defaults(options, arrays):
+    """The options whose defaults depend on how few the images are, resolved (options.json records values only).
 
-    `auto` turns the copy check on for a transfer run whose rarest class has at most `FEW_SHOTS` images: there the
-    copy-aware rule, not `val_kid` on a hold-out of two shots, chooses `best.keras`, and `eval_every` left unset
-    becomes 0, so every shot trains. Elsewhere an unset `eval_every` becomes 1 (the transfer default).
+    A transfer run whose rarest class has at most `FEW_SHOTS` images is a few-shot run. There `copy_check="auto"`
+    turns the copy check on (the copy-aware rule, not `val_kid` on a hold-out of two shots, chooses `best.keras`),
+    an unset `eval_every` becomes 0 (every shot trains), an unset `diffaugment` becomes `FEW_SHOT_DIFFAUGMENT` and
+    an unset strategy `FEW_SHOT_STRATEGY`. Elsewhere the transfer defaults stay: `eval_every` 1, no augmentation,
+    `DEFAULT_STRATEGY`; `auto` turns the copy check off.
     """
     rarest = int(np.unique(arrays.labels, return_counts=True)[1].min())
+    few_shot = bool(options.source) and rarest <= FEW_SHOTS
     copy_check = options.copy_check
     if copy_check == "auto":
-        copy_check = "on" if options.source and rarest <= FEW_SHOTS else "off"
-    eval_every = options.eval_every
-    if eval_every is None:
-        eval_every = 0 if copy_check == "on" else 1
-    return dataclasses.replace(options, copy_check=copy_check, eval_every=eval_every)
+        copy_check = "on" if few_shot else "off"
+    resolved = dict(copy_check=copy_check)
+    if options.eval_every is None:
+        resolved["eval_every"] = 0 if copy_check == "on" else 1
+    if options.diffaugment is None:
+        resolved["diffaugment"] = FEW_SHOT_DIFFAUGMENT if few_shot else ""
+    if options.source and options.strategy is None:
+        resolved["strategy"] = FEW_SHOT_STRATEGY if few_shot else DEFAULT_STRATEGY
+    return dataclasses.replace(options, **resolved)
 
 
 def _class_ids(options, arrays):
@@ -306,7 +321,8 @@ def prepare_training(options, callbacks=()):
     writes = is_chief(resolved.distribution)
     run_dir = prepare_run_dir(options, write=writes)
     if strategy is not None and strategy.is_auto:
-        chosen, _ = choose_strategy(options, resolved.pilot_arrays, resolved.reference, run_dir,
+        reference = None if options.copy_check == "on" else resolved.reference  # None: the copy check scores
+        chosen, _ = choose_strategy(options, resolved.pilot_arrays, reference, run_dir,
                                     train_pilot=lambda pilot: train(pilot, verbose=0)[1])
         logger.warning("auto chose %s by its pilots (table: %s)", chosen, run_dir / PILOT_FILE)
         strategy = parse_strategy(chosen)

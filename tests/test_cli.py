@@ -141,7 +141,9 @@ def test_help_shows_what_each_command_takes_and_loads_no_tensorflow(capsys):
     with pytest.raises(SystemExit):
         main(["transfer", "--help"])
     transfer = " ".join(capsys.readouterr().out.split())
-    assert "--eval-every EVAL_EVERY compute KID every N epochs and keep best.keras (0: off) (default: 1)" in transfer
+    assert "--eval-every EVAL_EVERY compute val_kid every N epochs on held-out shots and keep best.keras by it (0: " \
+           "off; under transfer the default is 1, or 0 where the copy check chooses best.keras)" in transfer
+    assert "--copy-check {auto,on,off}" in transfer and "--copy-patience COPY_PATIENCE" in transfer
     assert "freeze_d:K (K lowest D blocks frozen), alternate, feature_d or reptile, optionally +cdc[:W]" in transfer
     assert "(default: finetune)" in transfer
     assert "--loss {nonsaturating,minimax,hinge,wgan-gp}" in transfer and "--target SPEC" in transfer

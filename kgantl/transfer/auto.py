@@ -13,6 +13,7 @@ the pilots again. The chosen strategy's run then trains on every shot, validatio
 """
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -125,22 +126,26 @@ def choose_strategy(options, train_arrays, validation_arrays, run_dir, train_pil
         ...                                   lambda o: kgantl.train(o, verbose=0)[1])
     """
     run_dir = Path(run_dir)
+    by_copy_check = validation_arrays is None
     table_path = run_dir / PILOT_FILE
     if table_path.is_file():
         table = json.loads(table_path.read_text())
-        if table["candidates"] == list(candidates) and table.get("prior") == prior:
+        if table["candidates"] == list(candidates) and table.get("prior") == (None if by_copy_check else prior):
             return table["chosen"], table
     pilots = run_dir / "pilots"
     pilots.mkdir(parents=True, exist_ok=True)
-    shots_file, validation_file = pilots / "shots.npz", pilots / "validation.npz"
+    shots_file = pilots / "shots.npz"
     _save_images(shots_file, train_arrays)
+    if by_copy_check:
+        return _choose_by_copy_check(options, shots_file, pilots, table_path, train_pilot, candidates)
+    validation_file = pilots / "validation.npz"
     _save_images(validation_file, validation_arrays)
     rows = []
     for candidate in candidates:
         pilot_options = dataclasses.replace(
             options, data=str(shots_file), shots=None, strategy=candidate, epochs=1,
             steps_per_epoch=options.pilot_steps, eval_every=0, eval_ref=None, val_per_class=None, copy_check="off",
-            tensorboard=False, run_dir=str(pilots / candidate.replace(":", "_").replace("+", "-")))
+            tensorboard=False, run_dir=_pilot_dir(pilots, candidate))
         pilot_dir = Path(train_pilot(pilot_options))
         rows.append({"strategy": candidate, **score_pilot(pilot_dir / "model.keras", validation_file,
                                                           train_arrays.images, seed=options.seed,
@@ -155,6 +160,38 @@ def choose_strategy(options, train_arrays, validation_arrays, run_dir, train_pil
                      f"is within {NOISE_MULTIPLE:g} jackknife standard errors of the difference: then {prior} "
                      "is kept",
              "validation_images": int(len(validation_arrays.images))}
+    write_json(table_path, table)
+    return chosen, table
+
+
+def _pilot_dir(pilots, candidate):
+    return str(pilots / candidate.replace(":", "_").replace("+", "-"))
+
+
+def _choose_by_copy_check(options, shots_file, pilots, table_path, train_pilot, candidates):
+    """Few shots: every pilot trains on all the shots with the copy check, and the copy-aware rule picks among
+    the checkpoints each pilot's check chose (`kgantl.callbacks.copy_check.choose`: the lowest KID against all the
+    shots among those that show no copying, else the least copying). No shot is held out: a KID against two held-out
+    images is noise.
+    """
+    from kgantl.callbacks.copy_check import choose, read_selection
+
+    every = min(options.copy_every, options.pilot_steps)
+    rows = []
+    for candidate in candidates:
+        pilot_options = dataclasses.replace(
+            options, data=str(shots_file), shots=None, strategy=candidate, epochs=math.ceil(options.pilot_steps / every),
+            steps_per_epoch=every, copy_every=every, eval_every=0, eval_ref=None, val_per_class=None,
+            tensorboard=False, run_dir=_pilot_dir(pilots, candidate))
+        selection = read_selection(train_pilot(pilot_options))
+        chosen = next(r for r in selection["evaluations"] if r["epoch"] == selection["chosen_epoch"])
+        rows.append({"strategy": candidate, **chosen, "stopped_epoch": selection["stopped_epoch"]})
+    chosen = choose(rows)["strategy"]
+    table = {"candidates": list(candidates), "prior": None, "pilot_steps": options.pilot_steps, "rows": rows,
+             "chosen": chosen,
+             "rule": "each pilot trains on all the shots with the copy check; among the checkpoints the checks chose, "
+                     "the lowest shot_kid of those that pass the copy test, else the highest copy_z",
+             "validation_images": 0}
     write_json(table_path, table)
     return chosen, table
 

@@ -38,7 +38,7 @@ def source(tmp_path):
 
 def _options(tmp_path, tiny_npz, source, name):
     return TrainOptions(data=str(tiny_npz), shots=10, source=str(source), strategy="auto", pilot_steps=1,
-                        batch_size=8, epochs=1, steps_per_epoch=1, run_dir=str(tmp_path / name))
+                        batch_size=8, epochs=1, steps_per_epoch=1, run_dir=str(tmp_path / name), copy_check="off")
 
 
 def test_auto_picks_the_candidate_its_pilots_score_best_and_the_pick_follows_the_scores(tmp_path, tiny_npz, source,
@@ -102,3 +102,36 @@ def test_a_pilot_is_scored_on_as_few_as_two_validation_images(tmp_path, source):
     np.savez(tmp_path / "validation.npz", images=images[:3], labels=np.zeros(3, int))
     scores = auto.score_pilot(source, tmp_path / "validation.npz", images[3:])
     assert len(scores["kid_leave_one_out"]) == 3 and all(np.isfinite(scores["kid_leave_one_out"]))
+
+
+def test_with_few_shots_auto_scores_its_pilots_by_the_copy_check_on_every_shot(tmp_path, tiny_npz, source,
+                                                                              monkeypatch):
+    import dataclasses
+
+    from kgantl.callbacks.copy_check import CopyMonitor
+
+    # The pilots run in candidate order, two evaluations each, then the final run's one.
+    assert auto.CANDIDATES == ("finetune", "freeze_d:1", "cdc", "vision_d")
+    scripted = iter([(1.0, 0.5), (-3.0, 0.1),   # finetune: chooses its first (passing) evaluation
+                     (2.0, 0.6), (0.5, 0.4),    # freeze_d:1: its second, the lowest passing KID of all pilots
+                     (-4.0, 0.05), (-5.0, 0.01),  # cdc: copies throughout: its least copying one
+                     (1.5, 0.45), (-2.5, 0.2),  # vision_d: its first
+                     (1.0, 0.3)])               # the final run
+    trained_on = []
+
+    def scores(self):
+        trained_on.append(len(self.shots))
+        copy_z, shot_kid = next(scripted)
+        return {"copy_z": copy_z, "copy_ratio": 1.0, "shot_near_copy": 0.0, "intra_diversity": 0.5,
+                "shot_kid": shot_kid}
+
+    monkeypatch.setattr(CopyMonitor, "scores", scores)
+    options = dataclasses.replace(_options(tmp_path, tiny_npz, source, "few"), copy_check="auto", pilot_steps=2,
+                                  copy_every=1, copy_patience=0)
+    _, run_dir = train(options, verbose=0)
+    table = json.loads((run_dir / "pilot.json").read_text())
+    assert table["chosen"] == "freeze_d:1"
+    assert [(row["strategy"], row["epoch"]) for row in table["rows"]] == [("finetune", 1), ("freeze_d:1", 2),
+                                                                          ("cdc", 1), ("vision_d", 1)]
+    assert table["validation_images"] == 0 and set(trained_on) == {20}  # every shot trains, pilots and final run
+    assert json.loads((run_dir / "selection.json").read_text())["chosen_epoch"] == 1
