@@ -233,24 +233,29 @@ def _kgantl(args, **kwargs):
                             stderr=subprocess.STDOUT, text=True, env=env, **kwargs)
 
 
-def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_path, tiny_npz):
-    common = ["train", "--data", str(tiny_npz), "--image-size", "16", "--width", "16", "--latent-dim", "16",
-              "--batch-size", "16", "--steps-per-epoch", "30", "--epochs", "6", "--diffaugment", "translation"]
-    killed_dir, straight_dir = tmp_path / "killed", tmp_path / "straight"
-    latest = killed_dir / "checkpoints" / "latest.json"
-    process = _kgantl(common + ["--run-dir", str(killed_dir)])
+def _kill_mid_epoch(command, run_dir, after_epoch=2):
+    """Start `command`, SIGKILL it halfway through the epoch after `after_epoch` (not at a boundary), and return
+    the epoch of its last checkpoint."""
+    latest = run_dir / "checkpoints" / "latest.json"
+    process = _kgantl(command + ["--run-dir", str(run_dir)])
     deadline = time.time() + 180
     while time.time() < deadline and process.poll() is None:
-        if latest.exists() and json.loads(latest.read_text())["epoch"] >= 2:
+        if latest.exists() and json.loads(latest.read_text())["epoch"] >= after_epoch:
             break
         time.sleep(0.05)
-    # Kill halfway through the next epoch, not at its boundary.
-    epoch_seconds = json.loads((killed_dir / "metrics.jsonl").read_text().splitlines()[1])["time"]
+    epoch_seconds = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[1])["time"]
     time.sleep(epoch_seconds / 2)
     assert process.poll() is None, "training ended before it could be killed"
     process.send_signal(signal.SIGKILL)
     process.wait()
-    killed_at = json.loads(latest.read_text())["epoch"]
+    return json.loads(latest.read_text())["epoch"]
+
+
+def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_path, tiny_npz):
+    common = ["train", "--data", str(tiny_npz), "--image-size", "16", "--width", "16", "--latent-dim", "16",
+              "--batch-size", "16", "--steps-per-epoch", "30", "--epochs", "6", "--diffaugment", "translation"]
+    killed_dir, straight_dir = tmp_path / "killed", tmp_path / "straight"
+    killed_at = _kill_mid_epoch(common, killed_dir)
     assert 2 <= killed_at < 6
 
     resumed = _kgantl(common + ["--run-dir", str(killed_dir)])
@@ -276,20 +281,7 @@ def test_resume_after_sigkill_with_the_copy_check_on_matches_an_uninterrupted_ru
               "--batch-size", "16", "--steps-per-epoch", "20", "--epochs", "5", "--copy-every", "20",
               "--copy-patience", "0"]
     killed_dir, straight_dir = tmp_path / "killed", tmp_path / "straight"
-    latest = killed_dir / "checkpoints" / "latest.json"
-    process = _kgantl(common + ["--run-dir", str(killed_dir)])
-    deadline = time.time() + 180
-    while time.time() < deadline and process.poll() is None:
-        if latest.exists() and json.loads(latest.read_text())["epoch"] >= 2:
-            break
-        time.sleep(0.05)
-    epoch_seconds = json.loads((killed_dir / "metrics.jsonl").read_text().splitlines()[1])["time"]
-    time.sleep(epoch_seconds / 2)
-    assert process.poll() is None, "training ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    killed_at = json.loads(latest.read_text())["epoch"]
-    assert 2 <= killed_at < 5
+    assert 2 <= _kill_mid_epoch(common, killed_dir) < 5
     for run_dir in (killed_dir, straight_dir):
         finished = _kgantl(common + ["--run-dir", str(run_dir)])
         output, _ = finished.communicate(timeout=300)
@@ -346,10 +338,17 @@ def test_transfer_command_writes_kid_best_model_and_saved_model(tmp_path, tiny_n
     run_dir = tmp_path / "t"
     assert main(["transfer", "--source", str(source.parent), "--target", str(tiny_npz), "--shots", "10",
                  "--strategy", "freeze_d:1", "--diffaugment", "translation,cutout", "--epochs", "2",
-                 "--steps-per-epoch", "2", "--batch-size", "8", "--run-dir", str(run_dir)]) == 0
+                 "--steps-per-epoch", "2", "--batch-size", "8", "--run-dir", str(run_dir), "--copy-check", "off"]) == 0
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert all("val_kid" in r for r in records)  # KID every epoch by default for transfer
     assert (run_dir / "best.keras").is_file() and (run_dir / "saved_model" / "saved_model.pb").is_file()
+    # With the copy check (on by default at 10 shots) the last epoch is always scored, so best.keras exists.
+    assert main(["transfer", "--source", str(source.parent), "--target", str(tiny_npz), "--shots", "10",
+                 "--epochs", "2", "--steps-per-epoch", "2", "--batch-size", "8", "--run-dir", str(tmp_path / "c")]) == 0
+    records = [json.loads(line) for line in (tmp_path / "c" / "metrics.jsonl").read_text().splitlines()]
+    assert ["copy_z" in r for r in records] == [False, True] and not any("val_kid" in r for r in records)
+    assert json.loads((tmp_path / "c" / "selection.json").read_text())["chosen_epoch"] == 2
+    assert json.loads((tmp_path / "c" / "options.json").read_text())["diffaugment"] == "color,translation,cutout"
     assert main(["transfer", "--target", str(tiny_npz), "--dry-run"]) == 2
     assert "the following arguments are required: --source" in capsys.readouterr().err
 

@@ -1,9 +1,9 @@
 """Watch a few-shot GAN for copying its shots, keep the checkpoint before it sets in, and stop once it has.
 
 Two callbacks, used together by `kgantl.training` when the shots are few (`copy_check`):
-- `CopyMonitor` scores the sampling generator against the shots every `every_steps` generator steps
-  (`kgantl.metrics.copying.copy_scores`) and adds the scores to the epoch's logs, so `metrics.jsonl` and
-  TensorBoard record them.
+- `CopyMonitor` scores the sampling generator against the shots every `every_steps` generator steps and at the
+  last epoch (`kgantl.metrics.copying.copy_scores`) and adds the scores to the epoch's logs, so `metrics.jsonl`
+  and TensorBoard record them.
 - `CopyAwareSelection` keeps `best.keras` by the rule in `choose` and stops training when copying has set in
   (`patience` failing evaluations in a row after one that passed). Its record, `selection.json` in the run
   directory, holds every evaluation, the rule, the chosen epoch and where it stopped; a resumed run drops the
@@ -124,7 +124,8 @@ class CopyMonitor(keras.callbacks.Callback):
         return copy_scores(extractor.features(images), self._shot_features)
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None and self.due(epoch):
+        last = epoch + 1 == (self.params or {}).get("epochs")  # every run is scored at least once, at its end
+        if logs is not None and (self.due(epoch) or last):
             logs.update(self.scores())
 
 
