@@ -150,11 +150,12 @@ def _random_cnn_extractor():
     return _RANDOM_CNN[0]
 
 
-def run_method(k, shots, seed, method, workdir, shared_machine=False):
+def run_method(k, shots, seed, method, workdir, shared_machine=False, keep=None):
     """Train one method on one cell for STEPS steps and score it; returns its record and the read-off record.
 
     `shared_machine` marks the records of a run that shared the CPU with other work: their wall seconds are an
-    upper bound, their CPU seconds (`cpu_s`) still compare.
+    upper bound, their CPU seconds (`cpu_s`) still compare. `keep`: a folder to copy the scored model into, as
+    `<class>-<shots>-<seed>-<method>.keras`, for sample grids (the run directory itself is temporary).
     """
     from kgantl.config import TrainOptions
     from kgantl.training import train
@@ -174,6 +175,9 @@ def run_method(k, shots, seed, method, workdir, shared_machine=False):
     curve = ScoreCurve(k, shots, seed, steps_per_epoch, every=CURVE_EVERY)
     _, run_dir = train(TrainOptions(**options), callbacks=[curve], verbose=0)
     train_s, cpu_s = curve.train_seconds()
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(run_dir / "model.keras", Path(keep) / f"{Path(run_dir).name}.keras")
     final = {"steps": STEPS, "train_s": round(train_s, 1), "cpu_s": round(cpu_s, 1),
              **_score(str(run_dir / "model.keras"), k, shots, seed)}
     auto = {}
@@ -320,7 +324,47 @@ def report():
     if plot([r for r in records if r["steps"] == STEPS]):
         parts += ["", f"![KID against steps]({PLOT.name})"]
     write_section("few-shot-grid", "\n".join(parts), "Few-shot GAN transfer: the issue-10 grid")
-    return "\n".join(parts)
+    ten_shot = ten_shot_default_table(records)
+    write_section("ten-shot-default", ten_shot, "Ten shots: kgantl transfer's own recipe (issue 24)")
+    return "\n".join(parts + ["", ten_shot])
+
+
+def ten_shot_default_table(records):
+    """The issue-24 targets per 10-shot cell: `default` (`kgantl transfer`'s own recipe at its chosen checkpoint)
+    against scratch, plain finetune and kgantl's `finetune`, and the copy check's chosen step against the step with
+    the lowest test KID on the run's own curve (scored every 250 steps up to where the check stopped it)."""
+    def one(k, seed, method):
+        rows = [r for r in records if (r["class"], r["shots"], r["seed"], r["method"], r["steps"]) ==
+                (k, 10, seed, method, 0 if method == "copy the shots" else STEPS) and _recipe_of(r) == recipe(method)]
+        return rows[-1] if rows else None
+
+    lines = ["| cell | KID | KID / min(scratch, plain) | recall (finetune's) | near-copy (real's) | chosen step | "
+             "stopped at | test-best step on its curve | train s |", "|---|---|---|---|---|---|---|---|---|"]
+    ratios, kids = [], {"default": [], "scratch": [], "plain finetune": []}
+    for k, n, seed in grid():
+        default = one(k, seed, "default")
+        if n != 10 or default is None:
+            continue
+        scratch, plain, finetune = one(k, seed, "scratch"), one(k, seed, "plain finetune"), one(k, seed, "finetune")
+        baseline = min(r["kid"] for r in (scratch, plain) if r)
+        ratios.append(default["kid"] / baseline)
+        for name, row in (("default", default), ("scratch", scratch), ("plain finetune", plain)):
+            kids[name].append(row["kid"] if row else float("nan"))
+        best = min(default["curve"], key=lambda p: p["kid"]) if default.get("curve") else None
+        lines.append(
+            f"| class {k}, seed {seed} | {default['kid']:.4f} | {default['kid'] / baseline:.2f} | "
+            f"{default['recall']:.3f} ({finetune['recall'] if finetune else float('nan'):.3f}) | "
+            f"{default['near_copy']:.3f} ({default['real_near_copy']:.3f}) | {default.get('chosen_step')} | "
+            f"{default.get('stopped_step') or 'not stopped'} | "
+            f"{best['steps'] if best else 'n/a'} (KID {best['kid'] if best else float('nan'):.4f}) | "
+            f"{default['wall_s']:.0f}{'*' if default.get('shared_machine') else ''} |")
+    if ratios:
+        means = {name: statistics.mean(values) for name, values in kids.items() if values}
+        lines += ["", f"Mean KID over these {len(ratios)} cells: default {means['default']:.4f}, scratch "
+                      f"{means.get('scratch', float('nan')):.4f}, plain finetune "
+                      f"{means.get('plain finetune', float('nan')):.4f}; default / min of the two means: "
+                      f"{means['default'] / min(means.get('scratch', np.inf), means.get('plain finetune', np.inf)):.2f}."]
+    return "\n".join(lines)
 
 
 def _selected(cell, args):
@@ -337,6 +381,7 @@ def main():
     parser.add_argument("--report", action="store_true", help="only rewrite the tables in docs/benchmarks.md")
     parser.add_argument("--shared-machine", action="store_true",
                         help="mark the records: other work ran on this CPU, so wall times are upper bounds")
+    parser.add_argument("--keep", default=None, help="copy each scored model.keras into this folder")
     parser.add_argument("--force", action="store_true",
                         help="re-run the selected methods even where they have records (the newest record wins)")
     args = parser.parse_args()
@@ -354,7 +399,7 @@ def main():
             for method in args.methods:
                 if not args.force and (k, shots, seed, method, STEPS, recipe(method)) in done:
                     continue
-                for record in run_method(k, shots, seed, method, workdir, args.shared_machine):
+                for record in run_method(k, shots, seed, method, workdir, args.shared_machine, args.keep):
                     _append(record)
                     print(json.dumps({key: v for key, v in record.items() if key != "curve"}), flush=True)
     finally:

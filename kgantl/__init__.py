@@ -33,7 +33,8 @@ _PUBLIC = {
 }
 # The modules that define classes registered with `keras.saving.register_keras_serializable(package="kgantl")`.
 SERIALIZABLE_MODULES = ("kgantl.data.augment", "kgantl.models.gan", "kgantl.models.conditional",
-                        "kgantl.metrics.keras_metrics", "kgantl.transfer.classifier", "kgantl.callbacks")
+                        "kgantl.metrics.keras_metrics", "kgantl.transfer.classifier",
+                        "kgantl.transfer.memorisation_guards", "kgantl.callbacks")
 __all__ = sorted(_PUBLIC) + ["__version__", "register_serializable_classes"]
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)
 

@@ -152,6 +152,9 @@ class CopyAwareSelection(keras.callbacks.Callback):
         state = read_selection(self.run_dir) or {}
         self.records = [r for r in state.get("evaluations", []) if r["epoch"] <= initial_epoch]
 
+    def get_config(self):
+        return {"run_dir": str(self.run_dir), "steps_per_epoch": self.steps_per_epoch, "patience": self.patience}
+
     def _write(self, chosen, stopped_epoch=None):
         write_json(self.run_dir / SELECTION_FILE, {
             "rule": f"best.keras: the evaluation with the lowest shot_kid among those with copy_z >= {COPY_Z_MIN:g} "

@@ -31,18 +31,19 @@ def parse_policy(policy):
     return tuple(names)
 
 
-def _uniform(batch, seed):
-    return keras.random.uniform((batch, 1, 1, 1), seed=seed)
+def _uniform(batch, seed, dtype):
+    """One uniform draw per image, in the images' dtype (bfloat16 or float16 under a mixed-precision policy)."""
+    return ops.cast(keras.random.uniform((batch, 1, 1, 1), seed=seed), dtype)
 
 
 def random_color(images, seed):
     """Random brightness, saturation and contrast per image (values stay unclipped, as in DiffAugment)."""
     batch = ops.shape(images)[0]
-    images = images + (_uniform(batch, seed) - 0.5)
+    images = images + (_uniform(batch, seed, images.dtype) - 0.5)
     channel_mean = ops.mean(images, axis=-1, keepdims=True)
-    images = (images - channel_mean) * (_uniform(batch, seed) * 2.0) + channel_mean
+    images = (images - channel_mean) * (_uniform(batch, seed, images.dtype) * 2.0) + channel_mean
     image_mean = ops.mean(images, axis=(1, 2, 3), keepdims=True)
-    return (images - image_mean) * (_uniform(batch, seed) + 0.5) + image_mean
+    return (images - image_mean) * (_uniform(batch, seed, images.dtype) + 0.5) + image_mean
 
 
 def _shifted_axis(images, shift, axis):
@@ -119,7 +120,8 @@ class DiffAugment(keras.layers.Layer):
         batch = ops.shape(images)[0]
         for name in parse_policy(self.policy):
             augmented = _OPS[name](images, seed)
-            apply = keras.random.uniform((batch, 1, 1, 1), seed=seed) < self.probability
+            # (float32 both: under a mixed-precision policy the variable reads as the compute dtype)
+            apply = keras.random.uniform((batch, 1, 1, 1), seed=seed) < ops.cast(self.probability, "float32")
             images = ops.where(apply, augmented, images)
         return images
 

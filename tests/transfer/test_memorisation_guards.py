@@ -98,3 +98,19 @@ def test_a_conditional_transfer_takes_adapters_and_maskd():
     gan, _ = prepare_transfer(_source(), "maskd+adapters", num_classes=3, class_ids=[0, 1, 2])
     assert isinstance(gan, ConditionalGAN)
     assert "g_label_embedding/embeddings" in [w.path for w in gan.generator.trainable_weights]
+
+
+def test_every_module_with_a_registered_kgantl_class_is_registered_by_import_kgantl():
+    """A .keras file holding a guarded GAN must load in a fresh process (`kgantl generate`, a resume)."""
+    import ast
+    from pathlib import Path
+
+    import kgantl
+
+    package = Path(kgantl.__file__).parent
+    registering = {".".join(path.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__")
+                   for path in package.rglob("*.py")
+                   if "register_keras_serializable" in path.read_text()
+                   and any(isinstance(node, ast.ClassDef) for node in ast.walk(ast.parse(path.read_text())))}
+    covered = {m for m in registering if any(m == s or m.startswith(s + ".") for s in kgantl.SERIALIZABLE_MODULES)}
+    assert registering - covered == set()
