@@ -181,6 +181,10 @@ class TrainOptions:
             raise ValueError("distribute=multiworker needs run_dir: every worker must name the same folder, on "
                              "storage they all see (the chief writes it, the others read its checkpoints to "
                              "resume). Received: run_dir=None")
+        if self.copy_check == "on" and self.distribute == "multiworker":
+            raise ValueError("the copy check stops training on the chief alone, which the other workers of a cluster "
+                             "would not follow: run few-shot transfer on one host. Received: copy_check='on', "
+                             "distribute='multiworker'")
         if not 0 < float(self.reptile_step_size) <= 1:
             raise ValueError(f"reptile_step_size must be in (0, 1]. Received: {self.reptile_step_size!r}")
         # Checks that need TensorFlow; the strategy itself is parsed (once) by the training code.

@@ -247,8 +247,8 @@ def _resolve_few_shot_defaults(options, arrays):
     rarest = int(np.unique(arrays.labels, return_counts=True)[1].min())
     few_shot = bool(options.source) and rarest <= FEW_SHOTS
     copy_check = options.copy_check
-    if copy_check == "auto":
-        copy_check = "on" if few_shot else "off"
+    if copy_check == "auto":  # never on a cluster: it would stop the chief alone (TrainOptions.validate)
+        copy_check = "on" if few_shot and options.distribute != "multiworker" else "off"
     resolved = dict(copy_check=copy_check)
     if options.eval_every is None:
         resolved["eval_every"] = 0 if copy_check == "on" else 1

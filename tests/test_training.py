@@ -288,3 +288,9 @@ def test_copy_check_is_auto_on_for_few_shot_transfer_only(tmp_path, tiny_npz, ti
     off = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, copy_check="off",
                                     eval_every=None))
     assert off.options.eval_every == 1 and off.reference is not None  # the held-out val_kid, as before
+
+
+def test_the_copy_check_is_refused_on_a_cluster(tmp_path, tiny_npz, tiny_source):
+    with pytest.raises(ValueError, match="the copy check stops training on the chief alone"):
+        resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, copy_check="on",
+                                  distribute="multiworker", run_dir=str(tmp_path / "r")))
