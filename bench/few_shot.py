@@ -181,25 +181,25 @@ def run_method(k, shots, seed, method, workdir, shared_machine=False, keep=None)
         shutil.copy(run_dir / "model.keras", Path(keep) / f"{Path(run_dir).name}.keras")
     final = {"steps": STEPS, "train_s": round(train_s, 1), "cpu_s": round(cpu_s, 1),
              **_score(str(run_dir / "model.keras"), k, shots, seed)}
-    auto = {}
+    extra = {}  # what the run chose: the copy check's checkpoint, auto's strategy
     selection = run_dir / "selection.json"
     if selection.is_file():  # the copy check's choice and stop, and the recipe the defaults resolved to
         chosen = json.loads(selection.read_text())
         resolved = json.loads((run_dir / "options.json").read_text())
-        auto = {"chosen_step": chosen["chosen_step"],
+        extra = {"chosen_step": chosen["chosen_step"],
                 "stopped_step": chosen["stopped_epoch"] and chosen["stopped_epoch"] * steps_per_epoch,
                 "resolved": {key: resolved[key] for key in ("strategy", "diffaugment", "batch_size", "ema_decay",
                                                             "copy_every", "copy_patience")}}
     if method == "auto":  # what it chose, and from what: the candidates' pilot KIDs against the validation shots
         table = json.loads((run_dir / "pilot.json").read_text())
-        auto |= {"auto_chose": table["chosen"], "auto_pilot_steps": table["pilot_steps"],
+        extra |= {"auto_chose": table["chosen"], "auto_pilot_steps": table["pilot_steps"],
                 "auto_pilot_kid": {row["strategy"]: round(row["kid"], 4) for row in table["rows"]}}
     base = {"class": k, "shots": shots, "seed": seed, "method": method,
             "batch": json.loads((run_dir / "options.json").read_text())["batch_size"],
-            "recipe": recipe(method), **auto, "cpu": cpu_line(),  # wall times differ ~3x between CPUs
+            "recipe": recipe(method), **extra, "cpu": cpu_line(),  # wall times differ ~3x between CPUs
             "date": time.strftime("%Y-%m-%d"), **({"shared_machine": True} if shared_machine else {})}
     # A run the copy check stopped has no model at STEPS: its final score is the chosen checkpoint's, kept off the curve.
-    curve_points = [*curve.points] + ([] if auto.get("stopped_step") else [final])
+    curve_points = [*curve.points] + ([] if extra.get("stopped_step") else [final])
     record = {**base, "steps": STEPS, "wall_s": final["train_s"], "cpu_s": final["cpu_s"], **_metrics(final),
               "curve": [{"steps": p["steps"], "kid": p["kid"], "recall": p["recall"], "near_copy": p["near_copy"],
                          "train_s": p["train_s"], "cpu_s": p["cpu_s"],

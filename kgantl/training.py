@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 from kgantl import callbacks as kcallbacks
-from kgantl.callbacks.copy_check import CopyAwareSelection, CopyMonitor, read_selection
+from kgantl.callbacks.copy_check import BEST_FILE, CopyAwareSelection, CopyMonitor, read_selection
 from kgantl.config import FEW_SHOTS, FROM_SOURCE, TrainOptions
 from kgantl.data.pipeline import load_arrays, make_dataset
 from kgantl.data.shots import default_held_out, split_validation
@@ -387,8 +387,8 @@ def run_training(prepared, verbose="auto"):
         logger.warning("copying of the shots set in: stopped after epoch %d; best.keras, model.keras and the export "
                        "hold epoch %d (%s)", stopped, read_selection(prepared.run_dir)["chosen_epoch"],
                        prepared.run_dir / "selection.json")
-    if options.copy_check == "on" and (prepared.run_dir / "best.keras").is_file():
-        gan.load_weights(prepared.run_dir / "best.keras")  # the chosen checkpoint; checkpoints/ keeps the last
+    if options.copy_check == "on" and (prepared.run_dir / BEST_FILE).is_file():
+        gan.load_weights(prepared.run_dir / BEST_FILE)  # the chosen checkpoint; checkpoints/ keeps the last
     if options.source:
         export_generator(gan, prepared.run_dir / "saved_model")
     with atomic_path(prepared.run_dir / MODEL_FILE) as tmp:

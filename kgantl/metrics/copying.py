@@ -112,14 +112,14 @@ def copy_scores(generated, shots):
     generated = _as_features(generated, "generated features", min_samples=2)
     shots = _as_features(shots, "shot features", min_samples=MIN_SHOTS)
     _check_same_dim(shots, generated)
-    held_out = leave_one_out_distances(shots)
+    between = _pairwise_distances(shots, shots)
+    np.fill_diagonal(between, np.inf)  # each shot against the others: its leave-one-out references
+    held_out = between.min(axis=1)
     to_shots = _pairwise_distances(generated, shots)
     nearest = to_shots.min(axis=1)
     # Sample j is compared with the shots less shot j mod n: the same n - 1 references a held-out shot has.
     left_out = to_shots.copy()
     left_out[np.arange(len(generated)), np.arange(len(generated)) % len(shots)] = np.inf
-    between = _pairwise_distances(shots, shots)
-    np.fill_diagonal(between, np.inf)
     return {
         "copy_z": mann_whitney_z(_nearest_ratios(left_out), _nearest_ratios(between)),
         "copy_ratio": float(np.median(nearest) / max(np.median(held_out), 1e-12)),
