@@ -91,9 +91,12 @@ class ScoreCurve(keras.callbacks.Callback):
     changes (wall seconds it inflates).
     """
 
-    def __init__(self, k, shots, seed, steps_per_epoch, every=CURVE_EVERY):
+    def __init__(self, k, shots, seed, steps_per_epoch, every=CURVE_EVERY, kid_every=None, score_last=False):
+        """`kid_every`: also score KID alone (and recall) at these multiples, e.g. every copy-check evaluation.
+        `score_last`: score the model at STEPS here too, for a run whose saved model is a chosen checkpoint."""
         super().__init__()
         self.cell, self.steps_per_epoch, self.every = (k, shots, seed), steps_per_epoch, every
+        self.kid_every, self.score_last = kid_every, score_last
         self.points, self.scoring_s, self.start = [], 0.0, time.perf_counter()
         self.scoring_cpu_s, self.cpu_start = 0.0, time.process_time()
 
@@ -104,11 +107,14 @@ class ScoreCurve(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         steps = (epoch + 1) * self.steps_per_epoch
-        if steps % self.every or steps >= STEPS:  # the last point is the final model's own score
+        # The last point is normally the saved model's own score, taken after training.
+        full = (steps % self.every == 0 and steps < STEPS) or (steps >= STEPS and self.score_last)
+        kid_only = bool(self.kid_every) and steps % self.kid_every == 0
+        if not (full or kid_only):
             return
         wall_s, cpu_s = self.train_seconds()
         began, began_cpu = time.perf_counter(), time.process_time()
-        report = _score(self.model, *self.cell)
+        report = _score(self.model, *self.cell) if full else _score_kid(self.model, *self.cell)
         self.points.append({"steps": steps, "train_s": round(wall_s, 1), "cpu_s": round(cpu_s, 1), **report})
         self.scoring_s += time.perf_counter() - began
         self.scoring_cpu_s += time.process_time() - began_cpu
@@ -126,6 +132,15 @@ def _score(generator, k, shots, seed):
             "near_copy": report["near_copy_share"], "real_near_copy": report["memorisation"]["real_near_copy_share"],
             "protocol": report["protocol"], "kid_random_cnn": independent["kid"],
             "recall_random_cnn": independent["recall"]}
+
+
+def _score_kid(generator, k, shots, seed):
+    """The protocol's KID, recall and near-copy share alone: the cheap points between the full ones."""
+    from kgantl.metrics import evaluate
+
+    report = evaluate(generator, ref=f"fashion_mnist:{k}", split="test", n=1000, seed=0,
+                      train_images=_shots(k, shots, seed))
+    return {**{m: report[m] for m in ("kid", "kid_std", "recall")}, "near_copy": report["near_copy_share"]}
 
 
 def random_cnn(seed=0, image_shape=(28, 28, 1)):
@@ -158,7 +173,7 @@ def run_method(k, shots, seed, method, workdir, shared_machine=False, keep=None)
     upper bound, their CPU seconds (`cpu_s`) still compare. `keep`: a folder to copy the scored model into, as
     `<class>-<shots>-<seed>-<method>.keras`, for sample grids (the run directory itself is temporary).
     """
-    from kgantl.config import TrainOptions
+    from kgantl.config import FEW_SHOTS, TrainOptions
     from kgantl.training import train
 
     # `default` evaluates its copy check every 100 steps at epoch ends, so its epochs are shorter.
@@ -173,7 +188,11 @@ def run_method(k, shots, seed, method, workdir, shared_machine=False, keep=None)
     else:  # plain finetune and every kgantl method: the `kgantl transfer` defaults, less EMA for plain
         options.update(batch_size=64, diffaugment="", ema_decay=0.0 if method == "plain finetune" else 0.999,
                        source=SOURCE, strategy="finetune" if method == "plain finetune" else method)
-    curve = ScoreCurve(k, shots, seed, steps_per_epoch, every=CURVE_EVERY)
+    # With few shots `default` saves the copy check's chosen checkpoint, not the model at STEPS: its curve scores the
+    # model at STEPS during training, and KID at every copy-check evaluation, so the chosen step's KID is on it.
+    chooses = method == "default" and shots <= FEW_SHOTS
+    curve = ScoreCurve(k, shots, seed, steps_per_epoch, every=CURVE_EVERY,
+                       kid_every=100 if chooses else None, score_last=chooses)
     _, run_dir = train(TrainOptions(**options), callbacks=[curve], verbose=0)
     train_s, cpu_s = curve.train_seconds()
     if keep:
@@ -189,7 +208,10 @@ def run_method(k, shots, seed, method, workdir, shared_machine=False, keep=None)
         extra = {"chosen_step": chosen["chosen_step"],
                 "stopped_step": chosen["stopped_epoch"] and chosen["stopped_epoch"] * steps_per_epoch,
                 "resolved": {key: resolved[key] for key in ("strategy", "diffaugment", "batch_size", "ema_decay",
-                                                            "copy_every", "copy_patience")}}
+                                                            "copy_every", "copy_patience")},
+                # every evaluation of the copy check, so other selection rules can be replayed on the same run
+                "selection": [{key: round(value, 5) if isinstance(value, float) else value
+                               for key, value in row.items()} for row in chosen["evaluations"]]}
     if method == "auto":  # what it chose, and from what: the candidates' pilot KIDs against the validation shots
         table = json.loads((run_dir / "pilot.json").read_text())
         extra |= {"auto_chose": table["chosen"], "auto_pilot_steps": table["pilot_steps"],
@@ -198,13 +220,12 @@ def run_method(k, shots, seed, method, workdir, shared_machine=False, keep=None)
             "batch": json.loads((run_dir / "options.json").read_text())["batch_size"],
             "recipe": recipe(method), **extra, "cpu": cpu_line(),  # wall times differ ~3x between CPUs
             "date": time.strftime("%Y-%m-%d"), **({"shared_machine": True} if shared_machine else {})}
-    # A run the copy check stopped has no model at STEPS: its final score is the chosen checkpoint's, kept off the curve.
-    curve_points = [*curve.points] + ([] if extra.get("stopped_step") else [final])
+    # With a copy check the saved model is the chosen checkpoint, kept off the curve (which scored STEPS itself).
+    curve_points = [*curve.points] + ([] if curve.score_last else [final])
     record = {**base, "steps": STEPS, "wall_s": final["train_s"], "cpu_s": final["cpu_s"], **_metrics(final),
-              "curve": [{"steps": p["steps"], "kid": p["kid"], "recall": p["recall"], "near_copy": p["near_copy"],
-                         "train_s": p["train_s"], "cpu_s": p["cpu_s"],
-                         "kid_random_cnn": p["kid_random_cnn"]} for p in curve_points]}
-    point = next((p for p in curve_points if p["steps"] == READ_OFF), None)
+              "curve": [{key: p[key] for key in ("steps", "kid", "recall", "near_copy", "train_s", "cpu_s",
+                                                 "kid_random_cnn") if key in p} for p in curve_points]}
+    point = next((p for p in curve_points if p["steps"] == READ_OFF and "fid" in p), None)  # a full point
     if point is None:  # stopped by the copy check before the read-off step
         return (record,)
     read_off = {**base, "steps": READ_OFF, "wall_s": point["train_s"], "cpu_s": point["cpu_s"], **_metrics(point),
@@ -333,15 +354,17 @@ def report():
 def ten_shot_default_table(records):
     """The issue-24 targets per 10-shot cell: `default` (`kgantl transfer`'s own recipe at its chosen checkpoint)
     against scratch, plain finetune and kgantl's `finetune`, and the copy check's chosen step against the step with
-    the lowest test KID on the run's own curve (scored every 250 steps up to where the check stopped it)."""
+    the lowest test KID on the run's own curve (KID every 100 steps, the full scores every 250, up to where the
+    check stopped it; records before 2026-12-05 afternoon scored every 250 steps only)."""
     def one(k, seed, method):
         rows = [r for r in records if (r["class"], r["shots"], r["seed"], r["method"], r["steps"]) ==
                 (k, 10, seed, method, 0 if method == "copy the shots" else STEPS) and _recipe_of(r) == recipe(method)]
         return rows[-1] if rows else None
 
     lines = ["| cell | KID | KID / min(scratch, plain) | recall (finetune's) | near-copy (real's) | chosen step | "
-             "stopped at | test-best step on its curve | train s |", "|---|---|---|---|---|---|---|---|---|"]
-    ratios, kids = [], {"default": [], "scratch": [], "plain finetune": []}
+             "stopped at | test-best step on its curve | chosen within 250 | train s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    ratios, kids, near = [], {"default": [], "scratch": [], "plain finetune": []}, []
     for k, n, seed in grid():
         default = one(k, seed, "default")
         if n != 10 or default is None:
@@ -352,19 +375,23 @@ def ten_shot_default_table(records):
         for name, row in (("default", default), ("scratch", scratch), ("plain finetune", plain)):
             kids[name].append(row["kid"] if row else float("nan"))
         best = min(default["curve"], key=lambda p: p["kid"]) if default.get("curve") else None
+        if best and default.get("chosen_step"):
+            near.append(abs(default["chosen_step"] - best["steps"]) <= 250)
         lines.append(
             f"| class {k}, seed {seed} | {default['kid']:.4f} | {default['kid'] / baseline:.2f} | "
             f"{default['recall']:.3f} ({finetune['recall'] if finetune else float('nan'):.3f}) | "
             f"{default['near_copy']:.3f} ({default['real_near_copy']:.3f}) | {default.get('chosen_step')} | "
             f"{default.get('stopped_step') or 'not stopped'} | "
             f"{best['steps'] if best else 'n/a'} (KID {best['kid'] if best else float('nan'):.4f}) | "
+            f"{('yes' if near[-1] else 'no') if best and default.get('chosen_step') else 'n/a'} | "
             f"{default['wall_s']:.0f}{'*' if default.get('shared_machine') else ''} |")
     if ratios:
         means = {name: statistics.mean(values) for name, values in kids.items() if values}
         lines += ["", f"Mean KID over these {len(ratios)} cells: default {means['default']:.4f}, scratch "
                       f"{means.get('scratch', float('nan')):.4f}, plain finetune "
                       f"{means.get('plain finetune', float('nan')):.4f}; default / min of the two means: "
-                      f"{means['default'] / min(means.get('scratch', np.inf), means.get('plain finetune', np.inf)):.2f}."]
+                      f"{means['default'] / min(means.get('scratch', np.inf), means.get('plain finetune', np.inf)):.2f}.",
+                  f"Chosen step within 250 steps of the test-KID-best step: {sum(near)} of {len(near)} cells."]
     return "\n".join(lines)
 
 

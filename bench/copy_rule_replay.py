@@ -1,0 +1,75 @@
+"""Replay checkpoint-selection rules on the copy check's recorded evaluations of the 10-shot grid.
+
+Selection does not change training, so any rule can be replayed exactly on a `default` run of
+`bench/few_shot.py`: its record holds every copy-check evaluation (`selection`, every 100 steps) and the test KID
+at each of those steps (`curve`). A rule that would have stopped earlier is replayed by cutting the evaluations
+where it stops. This is for comparing rules, not for reporting: a rule picked here is fitted to these six cells.
+
+Usage:
+    python bench/copy_rule_replay.py
+"""
+import json
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from few_shot import RESULTS  # noqa: E402
+
+from kgantl.callbacks.copy_check import choose, copying_set_in  # noqa: E402
+
+PATIENCE = 3
+
+
+def smoothed(records, window=1):
+    """Each record with `shot_kid` replaced by the mean over itself and `window` neighbours either side."""
+    out = []
+    for i, record in enumerate(records):
+        near = records[max(0, i - window):i + window + 1]
+        out.append({**record, "shot_kid": statistics.mean(r["shot_kid"] for r in near)})
+    return out
+
+
+# Registered before the re-run whose records they are replayed on (2026-12-05): the shipped rule, a stricter copy
+# threshold (half copies scored -2.95 to -1.40, averages of shots down to -1.48), and a smoothed quality term.
+RULES = {
+    "shipped (z >= -2)": dict(z_min=-2.0, smooth=0),
+    "strict (z >= -1.5)": dict(z_min=-1.5, smooth=0),
+    "smoothed shot_kid (z >= -2)": dict(z_min=-2.0, smooth=1),
+}
+
+
+def replay(evaluations, z_min, smooth):
+    """The step a rule chooses and where it stops, from a run's evaluations in training order."""
+    seen = []
+    for record in evaluations:
+        seen.append(record)
+        if copying_set_in(seen, PATIENCE, z_min):
+            break
+    scored = smoothed(seen, smooth) if smooth else seen
+    chosen = choose(scored, z_min)
+    return chosen["step"], seen[-1]["step"] if len(seen) < len(evaluations) else None
+
+
+def main():
+    records = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    runs = {}
+    for r in records:  # the newest record of each cell that has the evaluations
+        if r["method"] == "default" and r["shots"] == 10 and r.get("selection"):
+            runs[(r["class"], r["seed"])] = r
+    for name, rule in RULES.items():
+        print(f"\n{name}")
+        near, kids = 0, []
+        for (k, seed), r in sorted(runs.items()):
+            step, stopped = replay(r["selection"], **rule)
+            curve = {p["steps"]: p["kid"] for p in r["curve"]}
+            best = min(curve, key=curve.get)
+            near += abs(step - best) <= 250
+            kids.append(curve[step])
+            print(f"  class {k} seed {seed}: chosen {step} (test KID {curve[step]:.4f}), stopped "
+                  f"{stopped or '-'}, test-best {best} ({curve[best]:.4f})")
+        print(f"  within 250 of test-best: {near} of {len(runs)}; mean test KID at chosen {statistics.mean(kids):.4f}")
+
+
+if __name__ == "__main__":
+    main()
