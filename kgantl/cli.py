@@ -16,8 +16,9 @@ from pathlib import Path
 
 from kgantl.augment.settings import AugmentSettings
 from kgantl.config import FROM_SOURCE, PRESETS, TRANSFER_ONLY, OptionError, TrainOptions, read_config
+from kgantl.run_lock import RunDirInUse
 
-USAGE_ERRORS = (ValueError, FileNotFoundError, ImportError)
+USAGE_ERRORS = (ValueError, FileNotFoundError, ImportError, RunDirInUse)
 
 
 class UsageError(Exception):

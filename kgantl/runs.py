@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from kgantl.callbacks.checkpoint import LATEST, latest_epoch
+from kgantl.run_lock import RunDirLock
 
 OPTIONS_FILE = "options.json"
 CHECKPOINTS = "checkpoints"
@@ -88,7 +89,7 @@ def next_run_dir(runs_root, name):
 
 
 def prepare_run_dir(options, write=True):
-    """Pick (or create) the run directory for resolved `options` and write `options.json` into it.
+    """Pick (or create) the run directory for resolved `options`, lock it and write `options.json` into it.
 
     With `options.run_dir`, that folder is used; if it holds a run with other options (apart from
     `epochs`, which may grow to extend a run) a `ValueError` says which differ. Without it, an
@@ -97,11 +98,15 @@ def prepare_run_dir(options, write=True):
 
     Args:
         options: validated, resolved `TrainOptions`.
-        write: create the folder and write `options.json`; False on the workers of a cluster that only read
-            the chief's run directory (they name it with `options.run_dir`, so no search is needed).
+        write: create the folder, take its lock and write `options.json`; False on the workers of a cluster that
+            only read the chief's run directory (they name it with `options.run_dir`, so no search is needed).
 
     Returns:
-        `Path` of the run directory.
+        `(run_dir, lock)`: the `Path`, and the held `kgantl.run_lock.RunDirLock` (None without `write`), which
+        the caller releases when the run ends.
+
+    Raises:
+        RunDirInUse: another process holds the run directory (nothing was written).
     """
     if options.run_dir:
         run_dir = Path(options.run_dir)
@@ -114,7 +119,13 @@ def prepare_run_dir(options, write=True):
                                  f"same options. Received different: {differing}")
     else:
         run_dir = find_resumable(options.runs_root, options) or next_run_dir(options.runs_root, options.data)
-    if write:
-        run_dir.mkdir(parents=True, exist_ok=True)
+    if not write:
+        return run_dir, None
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = RunDirLock(run_dir).acquire()  # before anything is written: a second process changes nothing
+    try:
         options.to_json(run_dir / OPTIONS_FILE)
-    return run_dir
+    except BaseException:
+        lock.release()
+        raise
+    return run_dir, lock

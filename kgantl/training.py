@@ -26,6 +26,7 @@ from kgantl.io import atomic_path
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 from kgantl.models.loading import load_gan, save_architecture
 from kgantl.precision import precision_policy, resolve_precision, with_policy
+from kgantl.run_lock import RunDirLock
 from kgantl.runs import CHECKPOINTS, MODEL_FILE, prepare_run_dir
 from kgantl.transfer.gan_transfer import set_phase, source_architecture
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
@@ -276,6 +277,7 @@ class PreparedRun:
     initial_epoch: int
     strategy: Optional[Strategy] = None
     writes: bool = True  # False on the workers of a cluster other than the chief: they train and write nothing
+    lock: Optional[RunDirLock] = None  # the run directory's, held by the process that writes it until it ends
 
 
 def _run_callbacks(options, arrays, run_dir, writes=True, initial_epoch=0):
@@ -319,7 +321,17 @@ def prepare_training(options, callbacks=()):
     _log_resizing(arrays, options, options.data)
     # Every worker of a cluster trains; only the chief writes. The others read its checkpoints to resume.
     writes = is_chief(resolved.distribution)
-    run_dir = prepare_run_dir(options, write=writes)
+    run_dir, lock = prepare_run_dir(options, write=writes)  # the chief holds the lock until run_training ends
+    try:
+        return _prepare_locked(resolved, run_dir, lock, writes, callbacks)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def _prepare_locked(resolved, run_dir, lock, writes, callbacks):
+    options, arrays, gan, strategy = resolved.options, resolved.arrays, resolved.gan, resolved.strategy
     if strategy is not None and strategy.is_auto:
         reference = None if options.copy_check == "on" else resolved.reference  # None: the copy check scores
         chosen, _ = choose_strategy(options, resolved.pilot_arrays, reference, run_dir,
@@ -349,7 +361,8 @@ def prepare_training(options, callbacks=()):
                                   batch_size=min(EVAL_BATCH, len(reference.images)), seed=options.seed,
                                   with_labels=options.conditional, drop_remainder=True)
     run_callbacks = _run_callbacks(options, arrays, run_dir, writes, initial_epoch) + list(callbacks)
-    return PreparedRun(options, gan, dataset, validation, run_callbacks, run_dir, initial_epoch, strategy, writes)
+    return PreparedRun(options, gan, dataset, validation, run_callbacks, run_dir, initial_epoch, strategy, writes,
+                       lock)
 
 
 def run_training(prepared, verbose="auto"):
@@ -359,9 +372,19 @@ def run_training(prepared, verbose="auto"):
     written last: its presence marks a finished run, so a kill before it makes the same command finish
     the run (restore the last checkpoint, fit nothing, save) instead of starting a new one.
 
+    The run directory's lock (`prepared.lock`) is released when this returns or raises.
+
     Returns:
         The Keras `History` of the last `fit` call (None when every epoch was already trained).
     """
+    try:
+        return _fit_and_save(prepared, verbose)
+    finally:
+        if prepared.lock is not None:
+            prepared.lock.release()
+
+
+def _fit_and_save(prepared, verbose):
     options, gan = prepared.options, prepared.gan
     if prepared.initial_epoch:
         logger.warning("Resuming %s from epoch %d of %d", prepared.run_dir, prepared.initial_epoch, options.epochs)
