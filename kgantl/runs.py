@@ -4,7 +4,9 @@ Running the same command again resumes the unfinished run with identical options
 starting over, which is what makes `kill -9` followed by the same command safe.
 """
 import json
+import os
 import re
+import tempfile
 from pathlib import Path
 
 from kgantl.callbacks.checkpoint import LATEST, latest_epoch
@@ -88,6 +90,28 @@ def next_run_dir(runs_root, name):
     return root / f"{max(numbers, default=-1) + 1:05d}-{_slug(name)}"
 
 
+def check_writable(folder, what="run directory"):
+    """Raise `ValueError` (one line) unless `folder` exists as a writable directory or can be created.
+
+    Tries what a run does, creating a file, in `folder` or its nearest existing parent, so a read-only file
+    system is caught as well as missing permissions (whatever user runs it).
+
+    Args:
+        folder: the run directory (or the parent of the numbered ones).
+        what: how the message names it.
+    """
+    folder = Path(folder)
+    existing = next((p for p in (folder, *folder.absolute().parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ValueError(f"{what} {folder} cannot be made: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise ValueError(f"{what} {folder} cannot be written: {existing} does not accept new files "
+                         f"({os.strerror(error.errno) if error.errno else error})") from None
+
+
 def prepare_run_dir(options, write=True):
     """Pick (or create) the run directory for resolved `options`, lock it and write `options.json` into it.
 
@@ -121,6 +145,7 @@ def prepare_run_dir(options, write=True):
         run_dir = find_resumable(options.runs_root, options) or next_run_dir(options.runs_root, options.data)
     if not write:
         return run_dir, None
+    check_writable(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     lock = RunDirLock(run_dir).acquire()  # before anything is written: a second process changes nothing
     try:

@@ -27,7 +27,7 @@ from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_genera
 from kgantl.models.loading import load_gan, save_architecture
 from kgantl.precision import precision_policy, resolve_precision, with_policy
 from kgantl.run_lock import RunDirLock
-from kgantl.runs import CHECKPOINTS, MODEL_FILE, prepare_run_dir
+from kgantl.runs import CHECKPOINTS, MODEL_FILE, check_writable, prepare_run_dir
 from kgantl.transfer.gan_transfer import set_phase, source_architecture
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
 from kgantl.transfer.auto import PILOT_FILE, choose_strategy
@@ -214,6 +214,8 @@ def resolve_training(options):
                          "strategy with auto on one host, then train it on the cluster. Received: strategy='auto', "
                          "distribute='multiworker'")
     distribution = make_strategy(options.distribute, options.cpu_replicas)  # before TensorFlow sets up devices
+    if is_chief(distribution):  # the one that writes; checked here too, so --dry-run reports it
+        check_writable(options.run_dir or options.runs_root, "run directory" if options.run_dir else "runs_root")
     arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
     with _building(distribution, options):
         source = _load_source(options) if options.source else None

@@ -1,13 +1,16 @@
-"""One process per run directory: a second is refused naming the first; a killed holder leaves no stale lock."""
+"""Run directories: one process per run directory (a second is refused naming the first; a killed holder leaves no
+stale lock), and one that cannot be written is refused before anything trains, by --dry-run too."""
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
+from kgantl.cli import main
 from kgantl.run_lock import LOCK_FILE, RunDirInUse, RunDirLock
 
 TINY = ["--image-size", "16", "--width", "4", "--latent-dim", "8", "--batch-size", "8"]
@@ -65,3 +68,27 @@ def test_a_second_train_on_a_held_run_directory_exits_2_and_the_first_finishes_u
     epochs = [json.loads(line)["epoch"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert epochs == list(range(1, 31))  # no duplicated or out-of-order epochs
     assert (run_dir / "model.keras").is_file()
+
+
+def _unwritable_places(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    places = [(tmp_path / "a-file" / "run", f"cannot be made: {tmp_path / 'a-file'} is a file, not a folder"),
+              (Path("/proc/kgantl-test/run"), "cannot be written: /proc does not accept new files")]
+    if os.geteuid() != 0:  # root writes through permissions
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o555)
+        places.append((locked / "run", f"cannot be written: {locked} does not accept new files (Permission denied)"))
+    return places
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "real"])
+def test_an_unwritable_run_directory_exits_2_with_one_line(capsys, tmp_path, tiny_npz, dry_run):
+    for run_dir, reason in _unwritable_places(tmp_path):
+        assert main(["train", "--data", str(tiny_npz), *TINY, "--epochs", "1", "--run-dir", str(run_dir),
+                     *(["--dry-run"] if dry_run else [])]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith(f"kgantl train: error: run directory {run_dir} {reason}") and error.count("\n") == 1
+        assert not run_dir.exists()
+    assert main(["train", "--data", str(tiny_npz), *TINY, "--runs-root", str(tmp_path / "a-file" / "runs"),
+                 "--dry-run"]) == 2
+    assert capsys.readouterr().err.startswith(f"kgantl train: error: runs_root {tmp_path / 'a-file' / 'runs'} cannot")
