@@ -186,7 +186,7 @@ def build_parser():
     evaluate.add_argument("generator", help="a .keras file, a run directory, a SavedModel, or an .npy/.npz of images")
     evaluate.add_argument("--ref", required=True, help="reference data spec, e.g. fashion_mnist:7")
     evaluate.add_argument("--split", default="test", choices=("train", "test"), help="reference split (default: test)")
-    evaluate.add_argument("--n", type=int, default=1000, help="generated images (default: 1000)")
+    evaluate.add_argument("--n", type=int, default=1000, help="generated images, at least 10 (default: 1000)")
     evaluate.add_argument("--extractor", default="fmnist",
                           help="fmnist (offline), inception_v3, or a .keras model file with --layer (default: fmnist)")
     evaluate.add_argument("--layer", default=None, help="feature layer of a --extractor model file")

@@ -35,6 +35,10 @@ def _comparable(options_dict, ignore=()):
     from kgantl.config import ARCHITECTURE_DEFAULTS, FROM_SOURCE, TrainOptions
 
     full = TrainOptions.from_dict(options_dict).to_dict()
+    if full["precision"] == "auto":  # written unresolved before options.json held resolved values only
+        from kgantl.precision import resolve_precision
+
+        full["precision"] = resolve_precision("auto")
     if full["source"]:
         ignore = (*ignore, *FROM_SOURCE)
     else:

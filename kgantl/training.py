@@ -205,7 +205,7 @@ def resolve_training(options):
     Returns:
         `ResolvedRun`.
     """
-    options.validate()
+    options = dataclasses.replace(options.validate(), precision=resolve_precision(options.precision))  # no "auto"
     # Parsed now so a bad strategy is reported before any data loads; an unset one is resolved with the data.
     given = parse_strategy(options.strategy) if options.source and options.strategy is not None else None
     auto = given is not None and given.is_auto
@@ -229,6 +229,10 @@ def resolve_training(options):
     pilot_arrays = train_arrays if auto else None
     arrays = arrays if auto and not options.eval_every else train_arrays
     options = resolve_options(options, arrays, source)
+    if options.batch_size > len(arrays.images):
+        logger.warning("batch_size %d is larger than the %d training images: each batch repeats them, which costs "
+                       "time per step and changes no result for the better; --batch-size %d or less trains the same "
+                       "images faster", options.batch_size, len(arrays.images), len(arrays.images))
     # `auto` picks its strategy by pilots once the run has a directory; its first candidate stands in for the checks.
     built = parse_strategy(AUTO_CANDIDATES[0]) if auto else strategy
     strategy_data = built.load_data(options) if built is not None else None
