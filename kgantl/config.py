@@ -196,9 +196,14 @@ class TrainOptions:
     def validate(self):
         """Check every option; raise one `OptionError` (a `ValueError`) naming the first bad one.
 
+        The options are immutable, so an object that passed is not checked again (`dataclasses.replace` makes a
+        new, unchecked one): the command line validates once, and the training code below it does not repeat it.
+
         Returns:
             self, for chaining.
         """
+        if self.__dict__.get("_validated"):
+            return self
         def positive_int(name, allow_none=False):
             value = getattr(self, name)
             if value is None and allow_none:
@@ -262,6 +267,7 @@ class TrainOptions:
                     check(getattr(self, name))
                 except ValueError as error:
                     raise OptionError(name, str(error)) from None
+        object.__setattr__(self, "_validated", True)  # not a field: neither compared, nor written to JSON
         return self
 
     def with_architecture_defaults(self):

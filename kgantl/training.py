@@ -220,7 +220,8 @@ def resolve_training(options):
     with _building(distribution, options):
         source = _load_source(options) if options.source else None
     options = _resolve_few_shot_defaults(options, arrays)
-    strategy = parse_strategy(options.strategy) if options.source else None
+    # A given strategy is the one parsed above; an unset one is the few-shot or transfer default, parsed here.
+    strategy = given if given is not None else (parse_strategy(options.strategy) if options.source else None)
     # `auto` scores its pilots on held-out shots, except where the copy check scores them on all the shots.
     needs_reference = bool(options.eval_every) or (auto and options.copy_check == "off")
     train_arrays, reference, options = _validation_split(options, arrays, needed=needs_reference)

@@ -124,3 +124,26 @@ def test_distribute_and_cpu_replicas_from_a_config_file_split_the_cpu(tmp_path):
     assert resolved["distribute"] == "mirrored" and resolved["cpu_replicas"] == 2
 
 
+
+
+def test_a_transfer_run_validates_its_options_once_and_parses_each_strategy_string_once(tmp_path, monkeypatch,
+                                                                                       tiny_npz, tiny_source):
+    """Checked by counting, through the command line's whole path for a dry run (resolve_training included)."""
+    import kgantl.training
+
+    validated, parsed = [], []
+    check = TrainOptions.validate
+
+    def counting_validate(self):
+        if not self.__dict__.get("_validated"):
+            validated.append(self)
+        return check(self)
+
+    real_parse = kgantl.training.parse_strategy
+    monkeypatch.setattr(TrainOptions, "validate", counting_validate)
+    monkeypatch.setattr(kgantl.training, "parse_strategy", lambda text: parsed.append(text) or real_parse(text))
+    for strategy in (["--strategy", "freeze_d:1+cdc"], []):
+        validated.clear(), parsed.clear()
+        assert main(["transfer", "--source", str(tiny_source), "--target", str(tiny_npz), "--shots", "10",
+                     "--runs-root", str(tmp_path / "runs"), *strategy, "--dry-run"]) == 0
+        assert len(validated) == 1 and parsed == [strategy[1] if strategy else "finetune"]
