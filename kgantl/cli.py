@@ -129,7 +129,9 @@ def _add_train_flags(parser, command):
 
 def build_parser():
     """The `kgantl` argument parser with its sub-commands."""
-    parser = _Parser(prog="kgantl", description="GANs and transfer learning for scarce data (Keras 3).")
+    parser = _Parser(prog="kgantl", description="GANs and transfer learning for scarce data (Keras 3).",
+                     epilog="Exit status: 0 done, 1 training diverged, 2 bad input or a run directory in use, "
+                            "143/130 training stopped by SIGTERM/SIGINT (the same command resumes).")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser("train", help="train a new GAN in its own run directory (resumes an identical "
@@ -472,22 +474,33 @@ def _command_options(args, argv, parser):
 
 
 def _train(args, options):
-    """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are."""
-    from kgantl.callbacks import TrainingDiverged
+    """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are. SIGTERM or
+    SIGINT while fitting stops after the current step with a message and exit status 143 or 130."""
+    from kgantl.callbacks import TrainingDiverged, latest_epoch
+    from kgantl.callbacks.signals import EXIT_STATUS, StopOnSignal, StopRequested
+    from kgantl.runs import CHECKPOINTS
     from kgantl.training import prepare_training, resolve_training, run_training
 
+    stop = StopOnSignal()
     try:
         if args.dry_run:  # every check of a real run, nothing written
             print(json.dumps(resolve_training(options).options.to_dict(), indent=2, sort_keys=True))
             return 0
-        prepared = prepare_training(options)
+        prepared = prepare_training(options, callbacks=[stop])
     except USAGE_ERRORS as error:
         raise UsageError(str(error)) from None
     try:
-        run_training(prepared)
+        with stop.handling():
+            run_training(prepared)
     except TrainingDiverged as error:
         print(f"kgantl {args.command}: {error}", file=sys.stderr)
         return 1
+    except StopRequested as request:
+        kept = latest_epoch(prepared.run_dir / CHECKPOINTS)
+        print(flush=True)  # end the progress bar's line
+        print(f"kgantl {args.command}: {request}; the run directory {prepared.run_dir} keeps the checkpoint of "
+              f"epoch {kept} of {options.epochs}: run the same command to resume", file=sys.stderr)
+        return EXIT_STATUS[request.signum]
     print(f"run directory: {prepared.run_dir}")
     return 0
 
@@ -566,7 +579,8 @@ def main(argv=None):
         argv: arguments without the program name (default: `sys.argv[1:]`).
 
     Returns:
-        Exit status: 0 success, 1 training diverged, 2 usage or input error.
+        Exit status: 0 success, 1 training diverged, 2 usage or input error (also a run directory in use),
+        143 or 130 training stopped by SIGTERM or SIGINT (its last epoch checkpoint kept; the same command resumes).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
