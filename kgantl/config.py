@@ -25,6 +25,7 @@ TRANSFER_ONLY = ("source", "strategy", "phase_epochs", "pilot_steps", "reptile_d
 # Where and in what precision a run trains (kgantl.distribute, kgantl.precision; kept here without TensorFlow).
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker", "tpu")
 PRECISION_CHOICES = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+DEFAULT_BATCH_SIZE = 64
 # At most this many training images in the rarest class: `copy_check="auto"` turns the copy check on (transfer).
 FEW_SHOTS = 30
 # Options a transfer run takes from its source; `kgantl transfer` does not offer them.
@@ -134,7 +135,7 @@ class TrainOptions:
     d_lr: float = option_field(2e-4, "discriminator learning rate")
     g_lr: float = option_field(2e-4, "generator learning rate")
     beta_1: float = option_field(0.5, "Adam beta_1 of both optimizers")
-    batch_size: int = option_field(64, "images per batch")
+    batch_size: int = option_field(DEFAULT_BATCH_SIZE, "images per batch")
     epochs: int = option_field(10, "epochs to train")
     steps_per_epoch: Optional[int] = option_field(None, "batches per epoch (default: one pass over the data)")
     diffaugment: Optional[str] = option_field(

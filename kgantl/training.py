@@ -16,7 +16,7 @@ import numpy as np
 
 from kgantl import callbacks as kcallbacks
 from kgantl.callbacks.copy_check import BEST_FILE, CopyAwareSelection, CopyMonitor, read_selection
-from kgantl.config import FEW_SHOTS, FROM_SOURCE, TrainOptions
+from kgantl.config import DEFAULT_BATCH_SIZE, FEW_SHOTS, FROM_SOURCE, TrainOptions
 from kgantl.data.pipeline import load_arrays, make_dataset
 from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
@@ -230,10 +230,11 @@ def resolve_training(options):
     pilot_arrays = train_arrays if auto else None
     arrays = arrays if auto and not options.eval_every else train_arrays
     options = resolve_options(options, arrays, source)
-    if options.batch_size > len(arrays.images):
-        logger.warning("batch_size %d is larger than the %d training images: each batch repeats them, which costs "
-                       "time per step and changes no result for the better; --batch-size %d or less trains the same "
-                       "images faster", options.batch_size, len(arrays.images), len(arrays.images))
+    if options.batch_size > max(len(arrays.images), DEFAULT_BATCH_SIZE):  # the default over few shots: the recipe
+        logger.warning("batch_size %d is larger than the %d training images: each batch repeats every image about "
+                       "%d times and a step costs what %d images do; the benchmarks train few shots with batches "
+                       "of at most %d", options.batch_size, len(arrays.images),
+                       round(options.batch_size / len(arrays.images)), options.batch_size, DEFAULT_BATCH_SIZE)
     # `auto` picks its strategy by pilots once the run has a directory; its first candidate stands in for the checks.
     built = parse_strategy(AUTO_CANDIDATES[0]) if auto else strategy
     strategy_data = built.load_data(options) if built is not None else None
