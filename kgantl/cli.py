@@ -15,9 +15,10 @@ import typing
 from pathlib import Path
 
 from kgantl.augment.settings import AugmentSettings
-from kgantl.config import FROM_SOURCE, PRESETS, TRANSFER_ONLY, TrainOptions
+from kgantl.config import FROM_SOURCE, PRESETS, TRANSFER_ONLY, OptionError, TrainOptions, read_config
+from kgantl.run_lock import RunDirInUse
 
-USAGE_ERRORS = (ValueError, FileNotFoundError, ImportError)
+USAGE_ERRORS = (ValueError, FileNotFoundError, ImportError, RunDirInUse)
 
 
 class UsageError(Exception):
@@ -128,7 +129,9 @@ def _add_train_flags(parser, command):
 
 def build_parser():
     """The `kgantl` argument parser with its sub-commands."""
-    parser = _Parser(prog="kgantl", description="GANs and transfer learning for scarce data (Keras 3).")
+    parser = _Parser(prog="kgantl", description="GANs and transfer learning for scarce data (Keras 3).",
+                     epilog="Exit status: 0 done, 1 training diverged, 2 bad input or a run directory in use, "
+                            "143/130 training stopped by SIGTERM/SIGINT (the same command resumes).")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser("train", help="train a new GAN in its own run directory (resumes an identical "
@@ -185,7 +188,7 @@ def build_parser():
     evaluate.add_argument("generator", help="a .keras file, a run directory, a SavedModel, or an .npy/.npz of images")
     evaluate.add_argument("--ref", required=True, help="reference data spec, e.g. fashion_mnist:7")
     evaluate.add_argument("--split", default="test", choices=("train", "test"), help="reference split (default: test)")
-    evaluate.add_argument("--n", type=int, default=1000, help="generated images (default: 1000)")
+    evaluate.add_argument("--n", type=int, default=1000, help="generated images, at least 10 (default: 1000)")
     evaluate.add_argument("--extractor", default="fmnist",
                           help="fmnist (offline), inception_v3, or a .keras model file with --layer (default: fmnist)")
     evaluate.add_argument("--layer", default=None, help="feature layer of a --extractor model file")
@@ -248,18 +251,22 @@ def _train_options(args, argv, parser):
     layered = dict(PRESETS[args.preset]) if args.preset else {}
     if args.command == "transfer":
         layered = {k: v for k, v in layered.items() if k not in FROM_SOURCE}
-    if args.config:
-        from_file = json.loads(Path(args.config).read_text())
-        TrainOptions.from_dict(from_file)  # rejects unknown keys
-        layered.update(from_file)  # only the keys the file sets: the rest keep the preset's values
+    from_file = read_config(args.config) if args.config else {}  # names and types checked, the file named
+    layered.update(from_file)  # only the keys the file sets: the rest keep the preset's values
     values.update({k: v for k, v in layered.items() if k not in given})
-    options = TrainOptions.from_dict(values)
-    defaults = TrainOptions()
-    transfer_keys = [k for k in TRANSFER_ONLY if getattr(options, k) != getattr(defaults, k)]
-    if args.command == "train" and transfer_keys:
-        raise UsageError(f"{', '.join(transfer_keys)} adapt a source GAN: use kgantl transfer. "
-                         f"Received in --config: {', '.join(f'{k}={getattr(options, k)!r}' for k in transfer_keys)}")
-    return options.validate()
+    from_the_file = set(from_file) - given  # errors in these name the file
+    try:
+        options = TrainOptions.from_dict(values)
+        defaults = TrainOptions()
+        transfer_keys = [k for k in TRANSFER_ONLY if getattr(options, k) != getattr(defaults, k)]
+        if args.command == "train" and transfer_keys:
+            raise UsageError(f"{', '.join(transfer_keys)} adapt a source GAN: use kgantl transfer. Received in "
+                             f"--config: {', '.join(f'{k}={getattr(options, k)!r}' for k in transfer_keys)}")
+        return options.validate()
+    except OptionError as error:
+        if error.option in from_the_file:
+            raise UsageError(f"config file {args.config}: {error}") from None
+        raise
 
 
 def _parse_labels(text, count):
@@ -455,24 +462,45 @@ def _finetune_classifier(args):
     print(json.dumps(report, indent=2))
 
 
-def _train(args, argv, parser):
-    """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are."""
-    from kgantl.callbacks import TrainingDiverged
+def _command_options(args, argv, parser):
+    """The resolved `TrainOptions` of `train` and `transfer` (None for the other commands), before TensorFlow starts:
+    where and on how many devices a run trains may come from `--config`."""
+    if args.command not in ("train", "transfer"):
+        return None
+    try:
+        return _train_options(args, argv, parser.subcommands[args.command])
+    except USAGE_ERRORS as error:
+        raise UsageError(str(error)) from None
+
+
+def _train(args, options):
+    """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are. SIGTERM or
+    SIGINT while fitting stops after the current step with a message and exit status 143 or 130."""
+    from kgantl.callbacks import TrainingDiverged, latest_epoch
+    from kgantl.callbacks.signals import EXIT_STATUS, StopOnSignal, StopRequested
+    from kgantl.runs import CHECKPOINTS
     from kgantl.training import prepare_training, resolve_training, run_training
 
+    stop = StopOnSignal()
     try:
-        options = _train_options(args, argv, parser)
         if args.dry_run:  # every check of a real run, nothing written
             print(json.dumps(resolve_training(options).options.to_dict(), indent=2, sort_keys=True))
             return 0
-        prepared = prepare_training(options)
+        prepared = prepare_training(options, callbacks=[stop])
     except USAGE_ERRORS as error:
         raise UsageError(str(error)) from None
     try:
-        run_training(prepared)
+        with stop.handling():
+            run_training(prepared)
     except TrainingDiverged as error:
         print(f"kgantl {args.command}: {error}", file=sys.stderr)
         return 1
+    except StopRequested as request:
+        kept = latest_epoch(prepared.run_dir / CHECKPOINTS)
+        print(flush=True)  # end the progress bar's line
+        print(f"kgantl {args.command}: {request}; the run directory {prepared.run_dir} keeps the checkpoint of "
+              f"epoch {kept} of {options.epochs}: run the same command to resume", file=sys.stderr)
+        return EXIT_STATUS[request.signum]
     print(f"run directory: {prepared.run_dir}")
     return 0
 
@@ -519,16 +547,16 @@ def _native_logging_silenced(enabled=True):
             temporary.close()
 
 
-def _load_tensorflow(args):
+def _load_tensorflow(options):
     """Import TensorFlow and Keras, start its devices (which logs) and register kgantl's Keras classes.
 
-    `--cpu-replicas` splits the CPU first and `--distribute multiworker` starts its strategy first:
-    TensorFlow fixes its devices and collectives when it starts them.
+    `cpu_replicas` splits the CPU first and `distribute="multiworker"` starts its strategy first: TensorFlow
+    fixes its devices and collectives when it starts them. `options`: the run's `TrainOptions`, or None.
     """
     import kgantl
     import tensorflow as tf
 
-    replicas, distribute = getattr(args, "cpu_replicas", 1), getattr(args, "distribute", None)
+    replicas, distribute = getattr(options, "cpu_replicas", 1), getattr(options, "distribute", None)
     if distribute == "mirrored" and isinstance(replicas, int) and replicas > 1:
         from kgantl.distribute import split_cpu
 
@@ -551,7 +579,8 @@ def main(argv=None):
         argv: arguments without the program name (default: `sys.argv[1:]`).
 
     Returns:
-        Exit status: 0 success, 1 training diverged, 2 usage or input error.
+        Exit status: 0 success, 1 training diverged, 2 usage or input error (also a run directory in use),
+        143 or 130 training stopped by SIGTERM or SIGINT (its last epoch checkpoint kept; the same command resumes).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
@@ -566,17 +595,18 @@ def main(argv=None):
     with _native_logging_silenced(enabled=not args.verbose):
         logging.basicConfig(level=logging.WARNING, format="kgantl: %(message)s")
         try:
-            _load_tensorflow(args)
-            return _run_command(args, argv, parser)
+            options = _command_options(args, argv, parser)
+            _load_tensorflow(options)
+            return _run_command(args, options)
         except UsageError as error:
             print(f"{prefix}: error: {' '.join(str(error).split())}", file=sys.stderr)
             return 2
 
 
-def _run_command(args, argv, parser):
+def _run_command(args, options):
     """Run the parsed command; returns its exit status. Usage errors surface as `UsageError`."""
     if args.command in ("train", "transfer"):
-        return _train(args, argv, parser.subcommands[args.command])
+        return _train(args, options)
     if args.command == "augment":
         _augment(args)
         return 0

@@ -8,6 +8,8 @@ without loading them); the checks that need them import them when they run.
 """
 import dataclasses
 import json
+import numbers
+import typing
 from pathlib import Path
 from typing import Optional
 
@@ -23,6 +25,7 @@ TRANSFER_ONLY = ("source", "strategy", "phase_epochs", "pilot_steps", "reptile_d
 # Where and in what precision a run trains (kgantl.distribute, kgantl.precision; kept here without TensorFlow).
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker", "tpu")
 PRECISION_CHOICES = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+DEFAULT_BATCH_SIZE = 64
 # At most this many training images in the rarest class: `copy_check="auto"` turns the copy check on (transfer).
 FEW_SHOTS = 30
 # Options a transfer run takes from its source; `kgantl transfer` does not offer them.
@@ -35,18 +38,78 @@ def option_field(default, help_text, **kwargs):
     return dataclasses.field(default=default, metadata={"help": help_text, **kwargs})
 
 
+class OptionError(ValueError):
+    """A bad value for one option; `option` names it (so the command line can name the file it came from)."""
+
+    def __init__(self, option, message):
+        super().__init__(message)
+        self.option = option
+
+
+_TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _typed_scalar(name, kind, value):
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind in (int, float):  # a bool is an int to Python, never to an option
+        ok = isinstance(value, numbers.Integral if kind is int else numbers.Real) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        hint = "; text is not converted, write the value without quotes" if isinstance(value, str) else ""
+        raise OptionError(name, f"{name} must be {_TYPE_WORDS.get(kind, kind.__name__)}{hint}. "
+                                f"Received: {name}={value!r}")
+    return kind(value) if kind in (int, float) else value
+
+
+def typed_value(field, value):
+    """`value` checked against the type a dataclass field declares, and converted only where nothing can be lost.
+
+    Booleans must be booleans (the text "false" is refused: it would read as true), integers integers (not bools),
+    numbers ints or floats (stored as float), strings strings; `None` only where the type is `Optional`;
+    a `Tuple[T, ...]` takes a list or tuple of T. Numpy scalars count as the Python numbers they hold.
+
+    Raises:
+        OptionError: naming the field, the expected type and the value received.
+    """
+    args = typing.get_args(field.type)
+    if typing.get_origin(field.type) is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise OptionError(field.name, f"{field.name} must be a list, each item {_TYPE_WORDS[args[0]]}. "
+                                          f"Received: {field.name}={value!r}")
+        return tuple(_typed_scalar(field.name, args[0], item) for item in value)
+    kind = next((a for a in args if a is not type(None)), field.type)
+    if value is None:
+        if type(None) in args:
+            return None
+        raise OptionError(field.name, f"{field.name} must be {_TYPE_WORDS.get(kind, kind.__name__)}, not None "
+                                      f"(null). Received: {field.name}=None")
+    return _typed_scalar(field.name, kind, value)
+
+
+def apply_field_types(options):
+    """Check and convert every field of a (frozen) dataclass of options in place (`typed_value`)."""
+    for field in dataclasses.fields(options):
+        if getattr(options, field.name) is not dataclasses.MISSING:
+            object.__setattr__(options, field.name, typed_value(field, getattr(options, field.name)))
+
+
 def check_choices(options):
-    """Raise `ValueError` for the first field of a dataclass of options whose value is not among its `choices`."""
+    """Raise `OptionError` for the first field of a dataclass of options whose value is not among its `choices`."""
     for field in dataclasses.fields(options):
         choices = field.metadata.get("choices")
         if choices and getattr(options, field.name) not in choices:
-            raise ValueError(f"{field.name} must be one of {', '.join(choices)}. "
-                             f"Received: {field.name}={getattr(options, field.name)!r}")
+            raise OptionError(field.name, f"{field.name} must be one of {', '.join(choices)}. "
+                                          f"Received: {field.name}={getattr(options, field.name)!r}")
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class TrainOptions:
-    """Everything that defines a GAN training run.
+    """Everything that defines a GAN training run: typed and immutable (`dataclasses.replace` makes a changed copy).
+
+    Every field is checked against its declared type when the options are made (`typed_value`: the text "false"
+    is not a boolean, "1e-3" not a number); `validate` checks values and combinations.
 
     Example:
         >>> options = TrainOptions(data="fashion_mnist:7", shots=100, epochs=20, diffaugment="translation,cutout")
@@ -72,7 +135,7 @@ class TrainOptions:
     d_lr: float = option_field(2e-4, "discriminator learning rate")
     g_lr: float = option_field(2e-4, "generator learning rate")
     beta_1: float = option_field(0.5, "Adam beta_1 of both optimizers")
-    batch_size: int = option_field(64, "images per batch")
+    batch_size: int = option_field(DEFAULT_BATCH_SIZE, "images per batch")
     epochs: int = option_field(10, "epochs to train")
     steps_per_epoch: Optional[int] = option_field(None, "batches per epoch (default: one pass over the data)")
     diffaugment: Optional[str] = option_field(
@@ -128,73 +191,84 @@ class TrainOptions:
     run_dir: Optional[str] = option_field(None, "run directory (default: a new numbered one under runs_root)")
     runs_root: str = option_field("runs", "parent of the numbered run directories")
 
+    def __post_init__(self):
+        apply_field_types(self)
+
     def validate(self):
-        """Check every option; raise one `ValueError` naming the first bad one.
+        """Check every option; raise one `OptionError` (a `ValueError`) naming the first bad one.
+
+        The options are immutable, so an object that passed is not checked again (`dataclasses.replace` makes a
+        new, unchecked one): the command line validates once, and the training code below it does not repeat it.
 
         Returns:
             self, for chaining.
         """
+        if self.__dict__.get("_validated"):
+            return self
         def positive_int(name, allow_none=False):
             value = getattr(self, name)
             if value is None and allow_none:
                 return
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+                raise OptionError(name, f"{name} must be a positive integer. Received: {name}={value!r}")
 
         for name in ("n_critic", "batch_size", "epochs", "sample_every", "phase_epochs", "pilot_steps",
                      "reptile_iterations", "reptile_inner_steps", "cpu_replicas"):
             positive_int(name)
         positive_int("copy_every")
         if isinstance(self.copy_patience, bool) or not isinstance(self.copy_patience, int) or self.copy_patience < 0:
-            raise ValueError(f"copy_patience must be a non-negative integer. "
+            raise OptionError("copy_patience", f"copy_patience must be a non-negative integer. "
                              f"Received: copy_patience={self.copy_patience!r}")
         if self.eval_every is not None and (isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int)
                                             or self.eval_every < 0):
-            raise ValueError(f"eval_every must be a non-negative integer. Received: eval_every={self.eval_every!r}")
+            raise OptionError("eval_every", f"eval_every must be a non-negative integer. Received: eval_every={self.eval_every!r}")
         for name in ("shots", "steps_per_epoch", "image_size", "latent_dim", "width", "val_per_class"):
             positive_int(name, allow_none=True)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer. Received: seed={self.seed!r}")
+            raise OptionError("seed", f"seed must be a non-negative integer. Received: seed={self.seed!r}")
         if self.channels not in (None, 1, 3):
-            raise ValueError(f"channels must be 1 or 3. Received: channels={self.channels!r}")
+            raise OptionError("channels", f"channels must be 1 or 3. Received: channels={self.channels!r}")
         check_choices(self)
         for name in ("d_lr", "g_lr"):
             if not float(getattr(self, name)) > 0:
-                raise ValueError(f"{name} must be > 0. Received: {name}={getattr(self, name)!r}")
+                raise OptionError(name, f"{name} must be > 0. Received: {name}={getattr(self, name)!r}")
         for name in ("r1_weight", "gp_weight"):
             if float(getattr(self, name)) < 0:
-                raise ValueError(f"{name} must be >= 0. Received: {name}={getattr(self, name)!r}")
+                raise OptionError(name, f"{name} must be >= 0. Received: {name}={getattr(self, name)!r}")
         if not 0 <= float(self.beta_1) < 1:
-            raise ValueError(f"beta_1 must be in [0, 1). Received: beta_1={self.beta_1!r}")
+            raise OptionError("beta_1", f"beta_1 must be in [0, 1). Received: beta_1={self.beta_1!r}")
         if not 0 <= float(self.ema_decay) < 1:
-            raise ValueError(f"ema_decay must be in [0, 1). Received: ema_decay={self.ema_decay!r}")
+            raise OptionError("ema_decay", f"ema_decay must be in [0, 1). Received: ema_decay={self.ema_decay!r}")
         if self.ada_target is not None and not -1 <= float(self.ada_target) < 1:
-            raise ValueError(f"ada_target must be in [-1, 1). Received: ada_target={self.ada_target!r}")
+            raise OptionError("ada_target", f"ada_target must be in [-1, 1). Received: ada_target={self.ada_target!r}")
         if self.strategy is not None and not self.source:
-            raise ValueError(f"strategy says how to adapt a source GAN: give source too (kgantl transfer --source), "
+            raise OptionError("strategy", f"strategy says how to adapt a source GAN: give source too (kgantl transfer --source), "
                              f"or leave strategy out to train a new GAN. Received: strategy={self.strategy!r}, "
                              f"source=None")
         if self.cpu_replicas != 1 and self.distribute != "mirrored":
-            raise ValueError(f"cpu_replicas splits the CPU for distribute=mirrored only. "
+            raise OptionError("cpu_replicas", f"cpu_replicas splits the CPU for distribute=mirrored only. "
                              f"Received: cpu_replicas={self.cpu_replicas}, distribute={self.distribute!r}")
         if self.distribute == "multiworker" and not self.run_dir:
-            raise ValueError("distribute=multiworker needs run_dir: every worker must name the same folder, on "
+            raise OptionError("distribute", "distribute=multiworker needs run_dir: every worker must name the same folder, on "
                              "storage they all see (the chief writes it, the others read its checkpoints to "
                              "resume). Received: run_dir=None")
         if self.copy_check == "on" and self.distribute == "multiworker":
-            raise ValueError("the copy check stops training on the chief alone, which the other workers of a cluster "
+            raise OptionError("copy_check", "the copy check stops training on the chief alone, which the other workers of a cluster "
                              "would not follow: run few-shot transfer on one host. Received: copy_check='on', "
                              "distribute='multiworker'")
         if not 0 < float(self.reptile_step_size) <= 1:
-            raise ValueError(f"reptile_step_size must be in (0, 1]. Received: {self.reptile_step_size!r}")
+            raise OptionError("reptile_step_size", f"reptile_step_size must be in (0, 1]. Received: {self.reptile_step_size!r}")
         # Checks that need TensorFlow; the strategy itself is parsed (once) by the training code.
         from kgantl.data.augment import parse_policy
         from kgantl.models.builders import upsampling_plan
 
-        if self.diffaugment is not None:  # None: resolved with the data (kgantl.training)
-            parse_policy(self.diffaugment)
-        if self.image_size is not None:
-            upsampling_plan(self.image_size)
+        for name, check in (("diffaugment", parse_policy), ("image_size", upsampling_plan)):
+            if getattr(self, name) is not None:  # diffaugment None: resolved with the data (kgantl.training)
+                try:
+                    check(getattr(self, name))
+                except ValueError as error:
+                    raise OptionError(name, str(error)) from None
+        object.__setattr__(self, "_validated", True)  # not a field: neither compared, nor written to JSON
         return self
 
     def with_architecture_defaults(self):
@@ -222,6 +296,43 @@ class TrainOptions:
     @classmethod
     def from_json(cls, path):
         return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def read_config(path):
+    """The options a JSON config file sets, their names and types checked; every error names the file.
+
+    Args:
+        path: the file (`--config`).
+
+    Returns:
+        dict of the options the file sets (only those: the rest keep their defaults, preset or flags).
+
+    Raises:
+        ValueError: `config file PATH: ...` for a missing or unreadable file, invalid JSON (with line and
+            column), a JSON value that is not an object, an unknown key or a value of the wrong type.
+
+    Example:
+        >>> read_config("recipe.json")
+        {'diffaugment': 'translation,cutout', 'ema_decay': 0.999}
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = "no such file" if isinstance(error, FileNotFoundError) else getattr(error, "strerror", None) or error
+        raise ValueError(f"config file {path}: cannot be read ({reason})") from None
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"config file {path}: not valid JSON: {error.msg} at line {error.lineno}, column "
+                         f"{error.colno}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"config file {path}: must hold a JSON object of options, e.g. {{\"epochs\": 20}}. "
+                         f"Received: a JSON {type(values).__name__}")
+    try:
+        TrainOptions.from_dict(values)  # names and types; values and combinations once merged with the flags
+    except ValueError as error:
+        raise ValueError(f"config file {path}: {error}") from None
+    return values
 
 
 PRESETS = {

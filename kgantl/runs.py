@@ -4,10 +4,13 @@ Running the same command again resumes the unfinished run with identical options
 starting over, which is what makes `kill -9` followed by the same command safe.
 """
 import json
+import os
 import re
+import tempfile
 from pathlib import Path
 
 from kgantl.callbacks.checkpoint import LATEST, latest_epoch
+from kgantl.run_lock import RunDirLock
 
 OPTIONS_FILE = "options.json"
 CHECKPOINTS = "checkpoints"
@@ -32,6 +35,10 @@ def _comparable(options_dict, ignore=()):
     from kgantl.config import ARCHITECTURE_DEFAULTS, FROM_SOURCE, TrainOptions
 
     full = TrainOptions.from_dict(options_dict).to_dict()
+    if full["precision"] == "auto":  # written unresolved before options.json held resolved values only
+        from kgantl.precision import resolve_precision
+
+        full["precision"] = resolve_precision("auto")
     if full["source"]:
         ignore = (*ignore, *FROM_SOURCE)
     else:
@@ -87,8 +94,30 @@ def next_run_dir(runs_root, name):
     return root / f"{max(numbers, default=-1) + 1:05d}-{_slug(name)}"
 
 
+def check_writable(folder, what="run directory"):
+    """Raise `ValueError` (one line) unless `folder` exists as a writable directory or can be created.
+
+    Tries what a run does, creating a file, in `folder` or its nearest existing parent, so a read-only file
+    system is caught as well as missing permissions (whatever user runs it).
+
+    Args:
+        folder: the run directory (or the parent of the numbered ones).
+        what: how the message names it.
+    """
+    folder = Path(folder)
+    existing = next((p for p in (folder, *folder.absolute().parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ValueError(f"{what} {folder} cannot be made: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise ValueError(f"{what} {folder} cannot be written: {existing} does not accept new files "
+                         f"({os.strerror(error.errno) if error.errno else error})") from None
+
+
 def prepare_run_dir(options, write=True):
-    """Pick (or create) the run directory for resolved `options` and write `options.json` into it.
+    """Pick (or create) the run directory for resolved `options`, lock it and write `options.json` into it.
 
     With `options.run_dir`, that folder is used; if it holds a run with other options (apart from
     `epochs`, which may grow to extend a run) a `ValueError` says which differ. Without it, an
@@ -97,11 +126,15 @@ def prepare_run_dir(options, write=True):
 
     Args:
         options: validated, resolved `TrainOptions`.
-        write: create the folder and write `options.json`; False on the workers of a cluster that only read
-            the chief's run directory (they name it with `options.run_dir`, so no search is needed).
+        write: create the folder, take its lock and write `options.json`; False on the workers of a cluster that
+            only read the chief's run directory (they name it with `options.run_dir`, so no search is needed).
 
     Returns:
-        `Path` of the run directory.
+        `(run_dir, lock)`: the `Path`, and the held `kgantl.run_lock.RunDirLock` (None without `write`), which
+        the caller releases when the run ends.
+
+    Raises:
+        RunDirInUse: another process holds the run directory (nothing was written).
     """
     if options.run_dir:
         run_dir = Path(options.run_dir)
@@ -114,7 +147,14 @@ def prepare_run_dir(options, write=True):
                                  f"same options. Received different: {differing}")
     else:
         run_dir = find_resumable(options.runs_root, options) or next_run_dir(options.runs_root, options.data)
-    if write:
-        run_dir.mkdir(parents=True, exist_ok=True)
+    if not write:
+        return run_dir, None
+    check_writable(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = RunDirLock(run_dir).acquire()  # before anything is written: a second process changes nothing
+    try:
         options.to_json(run_dir / OPTIONS_FILE)
-    return run_dir
+    except BaseException:
+        lock.release()
+        raise
+    return run_dir, lock

@@ -16,7 +16,7 @@ import numpy as np
 
 from kgantl import callbacks as kcallbacks
 from kgantl.callbacks.copy_check import BEST_FILE, CopyAwareSelection, CopyMonitor, read_selection
-from kgantl.config import FEW_SHOTS, FROM_SOURCE, TrainOptions
+from kgantl.config import DEFAULT_BATCH_SIZE, FEW_SHOTS, FROM_SOURCE, TrainOptions
 from kgantl.data.pipeline import load_arrays, make_dataset
 from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
@@ -26,7 +26,8 @@ from kgantl.io import atomic_path
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 from kgantl.models.loading import load_gan, save_architecture
 from kgantl.precision import precision_policy, resolve_precision, with_policy
-from kgantl.runs import CHECKPOINTS, MODEL_FILE, prepare_run_dir
+from kgantl.run_lock import RunDirLock
+from kgantl.runs import CHECKPOINTS, MODEL_FILE, check_writable, prepare_run_dir
 from kgantl.transfer.gan_transfer import set_phase, source_architecture
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
 from kgantl.transfer.auto import PILOT_FILE, choose_strategy
@@ -204,7 +205,7 @@ def resolve_training(options):
     Returns:
         `ResolvedRun`.
     """
-    options.validate()
+    options = dataclasses.replace(options.validate(), precision=resolve_precision(options.precision))  # no "auto"
     # Parsed now so a bad strategy is reported before any data loads; an unset one is resolved with the data.
     given = parse_strategy(options.strategy) if options.source and options.strategy is not None else None
     auto = given is not None and given.is_auto
@@ -213,11 +214,14 @@ def resolve_training(options):
                          "strategy with auto on one host, then train it on the cluster. Received: strategy='auto', "
                          "distribute='multiworker'")
     distribution = make_strategy(options.distribute, options.cpu_replicas)  # before TensorFlow sets up devices
+    if is_chief(distribution):  # the one that writes; checked here too, so --dry-run reports it
+        check_writable(options.run_dir or options.runs_root, "run directory" if options.run_dir else "runs_root")
     arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
     with _building(distribution, options):
         source = _load_source(options) if options.source else None
     options = _resolve_few_shot_defaults(options, arrays)
-    strategy = parse_strategy(options.strategy) if options.source else None
+    # A given strategy is the one parsed above; an unset one is the few-shot or transfer default, parsed here.
+    strategy = given if given is not None else (parse_strategy(options.strategy) if options.source else None)
     # `auto` scores its pilots on held-out shots, except where the copy check scores them on all the shots.
     needs_reference = bool(options.eval_every) or (auto and options.copy_check == "off")
     train_arrays, reference, options = _validation_split(options, arrays, needed=needs_reference)
@@ -226,6 +230,11 @@ def resolve_training(options):
     pilot_arrays = train_arrays if auto else None
     arrays = arrays if auto and not options.eval_every else train_arrays
     options = resolve_options(options, arrays, source)
+    if options.batch_size > max(len(arrays.images), DEFAULT_BATCH_SIZE):  # the default over few shots: the recipe
+        logger.warning("batch_size %d is larger than the %d training images: each batch repeats every image about "
+                       "%d times and a step costs what %d images do; the benchmarks train few shots with batches "
+                       "of at most %d", options.batch_size, len(arrays.images),
+                       round(options.batch_size / len(arrays.images)), options.batch_size, DEFAULT_BATCH_SIZE)
     # `auto` picks its strategy by pilots once the run has a directory; its first candidate stands in for the checks.
     built = parse_strategy(AUTO_CANDIDATES[0]) if auto else strategy
     strategy_data = built.load_data(options) if built is not None else None
@@ -276,6 +285,7 @@ class PreparedRun:
     initial_epoch: int
     strategy: Optional[Strategy] = None
     writes: bool = True  # False on the workers of a cluster other than the chief: they train and write nothing
+    lock: Optional[RunDirLock] = None  # the run directory's, held by the process that writes it until it ends
 
 
 def _run_callbacks(options, arrays, run_dir, writes=True, initial_epoch=0):
@@ -319,7 +329,17 @@ def prepare_training(options, callbacks=()):
     _log_resizing(arrays, options, options.data)
     # Every worker of a cluster trains; only the chief writes. The others read its checkpoints to resume.
     writes = is_chief(resolved.distribution)
-    run_dir = prepare_run_dir(options, write=writes)
+    run_dir, lock = prepare_run_dir(options, write=writes)  # the chief holds the lock until run_training ends
+    try:
+        return _prepare_locked(resolved, run_dir, lock, writes, callbacks)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def _prepare_locked(resolved, run_dir, lock, writes, callbacks):
+    options, arrays, gan, strategy = resolved.options, resolved.arrays, resolved.gan, resolved.strategy
     if strategy is not None and strategy.is_auto:
         reference = None if options.copy_check == "on" else resolved.reference  # None: the copy check scores
         chosen, _ = choose_strategy(options, resolved.pilot_arrays, reference, run_dir,
@@ -349,7 +369,8 @@ def prepare_training(options, callbacks=()):
                                   batch_size=min(EVAL_BATCH, len(reference.images)), seed=options.seed,
                                   with_labels=options.conditional, drop_remainder=True)
     run_callbacks = _run_callbacks(options, arrays, run_dir, writes, initial_epoch) + list(callbacks)
-    return PreparedRun(options, gan, dataset, validation, run_callbacks, run_dir, initial_epoch, strategy, writes)
+    return PreparedRun(options, gan, dataset, validation, run_callbacks, run_dir, initial_epoch, strategy, writes,
+                       lock)
 
 
 def run_training(prepared, verbose="auto"):
@@ -359,9 +380,19 @@ def run_training(prepared, verbose="auto"):
     written last: its presence marks a finished run, so a kill before it makes the same command finish
     the run (restore the last checkpoint, fit nothing, save) instead of starting a new one.
 
+    The run directory's lock (`prepared.lock`) is released when this returns or raises.
+
     Returns:
         The Keras `History` of the last `fit` call (None when every epoch was already trained).
     """
+    try:
+        return _fit_and_save(prepared, verbose)
+    finally:
+        if prepared.lock is not None:
+            prepared.lock.release()
+
+
+def _fit_and_save(prepared, verbose):
     options, gan = prepared.options, prepared.gan
     if prepared.initial_epoch:
         logger.warning("Resuming %s from epoch %d of %d", prepared.run_dir, prepared.initial_epoch, options.epochs)

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -233,9 +234,9 @@ def _kgantl(args, **kwargs):
                             stderr=subprocess.STDOUT, text=True, env=env, **kwargs)
 
 
-def _kill_mid_epoch(command, run_dir, after_epoch=2):
-    """Start `command`, SIGKILL it halfway through the epoch after `after_epoch` (not at a boundary), and return
-    the epoch of its last checkpoint."""
+def _kill_mid_epoch(command, run_dir, after_epoch=2, signum=signal.SIGKILL, stopped=None):
+    """Start `command`, send it `signum` halfway through the epoch after `after_epoch` (not at a boundary), and
+    return the epoch of its last checkpoint. `stopped`: a dict that gets the process's exit status and output."""
     latest = run_dir / "checkpoints" / "latest.json"
     process = _kgantl(command + ["--run-dir", str(run_dir)])
     deadline = time.time() + 180
@@ -246,8 +247,10 @@ def _kill_mid_epoch(command, run_dir, after_epoch=2):
     epoch_seconds = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[1])["time"]
     time.sleep(epoch_seconds / 2)
     assert process.poll() is None, "training ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    process.send_signal(signum)
+    output, _ = process.communicate(timeout=120)
+    if stopped is not None:
+        stopped.update(status=process.returncode, output=output)
     return json.loads(latest.read_text())["epoch"]
 
 
@@ -273,6 +276,31 @@ def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_pat
     a, b = load_gan(killed_dir), load_gan(straight_dir)
     assert a.g_optimizer.iterations.numpy() == b.g_optimizer.iterations.numpy() == 6 * 30
     for x, y in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+
+
+def test_sigterm_stops_after_the_step_says_how_to_resume_and_the_same_command_matches_an_uninterrupted_run(
+        tmp_path, tiny_npz):
+    common = ["train", "--data", str(tiny_npz), "--image-size", "16", "--width", "16", "--latent-dim", "16",
+              "--batch-size", "16", "--steps-per-epoch", "30", "--epochs", "5", "--seed", "2"]
+    stopped_dir, straight_dir = tmp_path / "stopped", tmp_path / "straight"
+    stopped = {}
+    kept = _kill_mid_epoch(common, stopped_dir, signum=signal.SIGTERM, stopped=stopped)
+    assert stopped["status"] == 143 and 2 <= kept < 5
+    last = stopped["output"].strip().splitlines()[-1]
+    assert re.fullmatch(rf"kgantl train: stopped by SIGTERM in epoch {kept + 1} \(after step \d+\); the run directory "
+                        rf"{re.escape(str(stopped_dir))} keeps the checkpoint of epoch {kept} of 5: run the same "
+                        rf"command to resume", last), last
+    assert not (stopped_dir / "model.keras").exists()
+    for run_dir in (stopped_dir, straight_dir):
+        finished = _kgantl(common + ["--run-dir", str(run_dir)])
+        output, _ = finished.communicate(timeout=300)
+        assert finished.returncode == 0, output
+    from kgantl.models.loading import load_gan
+
+    records = [json.loads(line) for line in (stopped_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2, 3, 4, 5]
+    for x, y in zip(load_gan(stopped_dir).get_weights(), load_gan(straight_dir).get_weights()):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
 
 

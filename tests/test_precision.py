@@ -60,3 +60,21 @@ def test_a_transfer_run_in_mixed_bfloat16_trains_and_saves(tmp_path, tiny_npz, t
                                     run_dir=str(tmp_path / "run")), verbose=0)
     assert (run_dir / "model.keras").exists() and (run_dir / "saved_model").exists()
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_options_json_records_the_precision_auto_resolved_to_and_an_old_auto_run_still_resumes(tmp_path, tiny_npz):
+    import json
+
+    from kgantl.runs import prepare_run_dir
+    from kgantl.training import resolve_training
+
+    options = TrainOptions(data=str(tiny_npz), image_size=16, width=4, latent_dim=8, batch_size=8, epochs=1,
+                           steps_per_epoch=1, precision="auto", run_dir=str(tmp_path / "run"))
+    resolved = resolve_training(options).options
+    assert resolved.precision == resolve_precision("auto") == "float32"
+    # A run directory written when options.json still said "auto" is the same run.
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "options.json").write_text(json.dumps({**resolved.to_dict(), "precision": "auto"}))
+    run_dir, lock = prepare_run_dir(resolved)
+    lock.release()
+    assert json.loads((run_dir / "options.json").read_text())["precision"] == "float32"

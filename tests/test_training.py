@@ -294,3 +294,16 @@ def test_the_copy_check_is_refused_on_a_cluster(tmp_path, tiny_npz, tiny_source)
     with pytest.raises(ValueError, match="the copy check stops training on the chief alone"):
         resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, copy_check="on",
                                   distribute="multiworker", run_dir=str(tmp_path / "r")))
+
+
+def test_a_batch_larger_than_the_data_is_warned_about(tmp_path, tiny_npz, caplog):
+    from kgantl.training import resolve_training
+
+    with caplog.at_level("WARNING", logger="kgantl"):
+        resolve_training(_options(tmp_path, tiny_npz, batch_size=400))
+    assert ("batch_size 400 is larger than the 40 training images: each batch repeats every image about 10 times"
+            in caplog.text)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="kgantl"):  # the default batch over few images is the benchmarked recipe
+        resolve_training(_options(tmp_path, tiny_npz, batch_size=64))
+    assert "larger than" not in caplog.text

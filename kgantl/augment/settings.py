@@ -6,14 +6,14 @@ import dataclasses
 import json
 from typing import Optional, Tuple
 
-from kgantl.config import check_choices, option_field
+from kgantl.config import apply_field_types, check_choices, option_field
 
 # The GAN's augmentation in issue 5's experiment, when it was not yet a setting: the default, and what a report
 # without `gan_diffaugment` in its settings was trained with.
 GAN_DIFFAUGMENT = "color,translation,cutout"
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class AugmentSettings:
     """Everything `augment_experiment` varies; the defaults are those of the benchmark in docs/benchmarks.md.
 
@@ -59,6 +59,9 @@ class AugmentSettings:
     classic_baseline: bool = option_field(True, "also train the flips-and-crops baseline")
     eval_n: int = option_field(1000, "generated images for the GAN's KID and memorisation check")
 
+    def __post_init__(self):
+        apply_field_types(self)  # types first (kgantl.config.typed_value); validate checks the values
+
     def validate(self):
         """Check every setting before anything trains; raise one `ValueError` naming the first bad one.
 
@@ -100,9 +103,6 @@ class AugmentSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
-        for name in ("balance", "classic_baseline"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False. Received: {name}={getattr(self, name)!r}")
         check_choices(self)
         from kgantl.data.augment import POLICIES, parse_policy  # the checks that need TensorFlow import it here
         from kgantl.transfer.schedule import parse_stages

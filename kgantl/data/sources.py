@@ -4,6 +4,7 @@ Every source ends as `ImageArrays`: images as float32 in [0, 255] with shape (N,
 labels. Few-shot data is small, so holding it in memory is the simple and fast choice.
 """
 import dataclasses
+import logging
 import os
 import re
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 
 import kgantl.data.fashion_mnist as fashion_mnist
 
+logger = logging.getLogger(__name__)
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 _SPLITS = ("train", "test")
 
@@ -178,42 +180,79 @@ def _load_tfds(name, split):
     return arrays
 
 
-def _check_readable_images(files):
+_COLOUR_MODES = ("RGB", "RGBA", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV")
+
+
+def _has_alpha(image):
+    return image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
+
+
+def _read_image(path):
+    """A decoded PIL image (first frame), or a `ValueError` naming the file (a full decode catches truncation)."""
     from PIL import Image
 
-    for path in files:
-        try:
-            with Image.open(path) as image:
-                image.load()  # a full decode: verify() lets truncated files through
-        except Exception as error:
-            raise ValueError(f"Image file {path} is unreadable or corrupt: {error}") from None
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.copy()
+    except Exception as error:
+        raise ValueError(f"Image file {path} is unreadable or corrupt: {error}") from None
+
+
+def _folder_rule(images):
+    """The one mode and size every image of a folder becomes: the majority's (ties: colour, the larger size)."""
+    from collections import Counter
+
+    colour = sum(image.mode in _COLOUR_MODES for image in images)
+    channels = 3 if colour * 2 >= len(images) else 1
+    sizes = Counter((image.height, image.width) for image in images)
+    size = max(sizes, key=lambda hw: (sizes[hw], hw[0] * hw[1]))
+    return channels, size
+
+
+def _conform(image, channels, size):
+    """`image` as `channels` channels of `size` (height, width): transparency flattened onto white, shrinking by
+    area (box filter), growing bilinearly."""
+    from PIL import Image
+
+    if _has_alpha(image):
+        flat = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        flat.alpha_composite(image.convert("RGBA"))
+        image = flat
+    image = image.convert("RGB" if channels == 3 else "L")
+    if (image.height, image.width) != size:
+        shrinking = image.height * image.width > size[0] * size[1]
+        image = image.resize((size[1], size[0]), Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR)
+    array = np.asarray(image, dtype=np.float32)
+    return array if channels == 3 else array[..., None]
 
 
 def _load_folder(folder, split):
-    """One sub-folder per class, read with `keras.utils.image_dataset_from_directory`."""
-    import keras
-    from PIL import Image
-
+    """One sub-folder per class. Every image becomes the majority's colour mode and size (`_folder_rule`), and
+    one log line says what was converted, flattened and resized; the training options' `channels` and
+    `image_size` then apply to all alike."""
     class_dirs = sorted(p for p in folder.iterdir() if p.is_dir())
-    files = [f for d in class_dirs for f in sorted(d.iterdir()) if f.suffix.lower() in _IMAGE_SUFFIXES]
+    files = [(k, f) for k, d in enumerate(class_dirs) for f in sorted(d.iterdir())
+             if f.suffix.lower() in _IMAGE_SUFFIXES]
     if not files:
         raise ValueError(
             f"An image folder must hold one sub-folder per class with {', '.join(_IMAGE_SUFFIXES)} files. "
             f"Received: {folder} with no such files"
         )
-    _check_readable_images(files)
-    with Image.open(files[0]) as first:
-        size = (first.height, first.width)
-        mode = first.mode
-    color_mode = "rgb" if mode in ("RGB", "RGBA", "P", "CMYK") else "grayscale"
-    dataset = keras.utils.image_dataset_from_directory(
-        str(folder), labels="inferred", label_mode="int", color_mode=color_mode, batch_size=None,
-        image_size=size, shuffle=False, interpolation="area", verbose=False,
-    )
-    images = np.stack([x.numpy() for x, _ in dataset]).astype(np.float32)
-    labels = np.array([int(y) for _, y in dataset], dtype=np.int64)
+    images = [_read_image(path) for _, path in files]
+    channels, size = _folder_rule(images)
+    converted = sum((image.mode in _COLOUR_MODES) != (channels == 3) for image in images)
+    flattened = sum(_has_alpha(image) for image in images)
+    resized = sum((image.height, image.width) != size for image in images)
+    if converted or flattened or resized:
+        logger.warning("image folder %s: %d images made %s %dx%d (the majority): %d converted from %s, %d with "
+                       "transparency flattened onto white, %d resized", folder, len(images),
+                       "colour" if channels == 3 else "grayscale", size[0], size[1], converted,
+                       "grayscale" if channels == 3 else "colour", flattened, resized)
+    stacked = np.stack([_conform(image, channels, size) for image in images])
+    labels = np.array([k for k, _ in files], dtype=np.int64)
     names = tuple(d.name for d in class_dirs)
-    return ImageArrays(images, labels, len(names), names)
+    return ImageArrays(stacked, labels, len(names), names)
 
 
 def _load_file(path):

@@ -12,6 +12,8 @@ import kgantl.metrics.distances as distances
 from kgantl.metrics.extractors import get_extractor
 from kgantl.metrics.memorisation import memorisation_check
 
+PR_NEIGHBOURS = 3  # k of the k-nearest-neighbour manifolds behind precision and recall (Kynkaanniemi et al. 2019)
+
 PIPELINE = ("images in [-1, 1] quantised to 8 bit, resized (bilinear, antialiased) to the extractor's input "
             "size, converted to its channels and input range")
 PIPELINE_VERSION = 1  # bump when the pipeline above changes: it invalidates every cached reference
@@ -168,8 +170,10 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
     Example:
         >>> evaluate("runs/00000-fashion_mnist_7/model.keras", ref="fashion_mnist:7")["kid"]
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an integer >= 2. Received: n={n!r}")
+    least = max(PR_NEIGHBOURS + 1, splits)  # every Inception Score split and each image's k neighbours need images
+    if isinstance(n, bool) or not isinstance(n, int) or n < least:
+        raise ValueError(f"n must be an integer >= {least} (the Inception Score's {splits} splits need an image each; "
+                         f"precision and recall look at {PR_NEIGHBOURS} neighbours). Received: n={n!r}")
     extractor = get_extractor(extractor)
     real, real_labels, image_shape = reference_set(ref, split, extractor, use_cache=use_cache)
     rng = np.random.default_rng(seed)
@@ -184,7 +188,7 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
     kid_size_used = distances.kid_subset_size(kid_subset_size, len(real), n, kid_subsets)
     # Precision and recall compare sets of equal size: the real set is subsampled to n when larger.
     real_for_pr = real[rng.permutation(len(real))[:n]] if len(real) > n else real
-    precision, recall = distances.precision_recall(real_for_pr, fake, k=3)
+    precision, recall = distances.precision_recall(real_for_pr, fake, k=PR_NEIGHBOURS)
     try:
         fid, fid_error = distances.fid_from_features(real, fake), None
     except ValueError as error:  # too few samples for the dimension: KID and the rest still stand

@@ -55,6 +55,21 @@ def _from_checkpoint(run_dir):
     return gan
 
 
+def _load_keras_file(path):
+    """`keras.saving.load_model` with a message naming the file when it is not a whole `.keras` archive."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            broken = archive.testzip()  # reads every member: a truncated copy fails here or names a member
+        if broken is not None:
+            raise zipfile.BadZipFile(f"member {broken} is damaged")
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise ValueError(f"{path} is not a whole .keras file (a zip archive): it is truncated or corrupt "
+                         f"({error}). Copy or save it again.") from None
+    return keras.saving.load_model(path)
+
+
 def load_gan(path):
     """Load a trained GAN from a `.keras` file, a folder holding `model.keras`, or a run directory.
 
@@ -76,7 +91,7 @@ def load_gan(path):
     kgantl.register_serializable_classes()  # a user may never have imported the modules that define them
     path = resolve_model_path(path)
     if path.is_file() and path.suffix == ".keras":
-        return keras.saving.load_model(path)
+        return _load_keras_file(path)
     latest, final = path / CHECKPOINTS / LATEST, path / MODEL_FILE
     checkpoint_is_newer = latest.is_file() and (not final.is_file() or final.stat().st_mtime < latest.stat().st_mtime)
     if path.is_dir() and checkpoint_is_newer:
@@ -86,7 +101,7 @@ def load_gan(path):
                                     f"command again to finish it. Received: {path}")
         return _from_checkpoint(path)
     if path.is_dir() and final.is_file():
-        return keras.saving.load_model(final)
+        return _load_keras_file(final)
     if path.is_dir() and (path / OPTIONS_FILE).is_file():
         raise FileNotFoundError(f"The run directory has no checkpoint yet. Received: {path}")
     raise FileNotFoundError(f"A model must be a .keras file, a folder holding model.keras or a kgantl run "
@@ -130,7 +145,15 @@ class SavedModelGenerator:
         import tensorflow as tf
 
         self.path = Path(path)
-        self._serve = tf.saved_model.load(str(self.path)).signatures["serve"]
+        if not (self.path / "variables" / "variables.index").is_file():
+            raise ValueError(f"SavedModel {self.path} has no variables/variables.index: it was copied without its "
+                             f"variables/ folder or only in part. Export it again (kgantl export) or copy the whole "
+                             f"folder.")
+        try:
+            self._serve = tf.saved_model.load(str(self.path)).signatures["serve"]
+        except (tf.errors.OpError, OSError) as error:
+            message = getattr(error, "message", str(error)).splitlines()[0]
+            raise ValueError(f"SavedModel {self.path} cannot be loaded: {message}") from None
         inputs = self._serve.structured_input_signature[1]
         self.network = None
         self.latent_dim = int(inputs["noise"].shape[-1])

@@ -38,10 +38,10 @@ def test_validation_images_come_out_of_the_shots_per_class(fake_fmnist):
     ({"unit": "bricks"}, "unit must be one of blocks, layers. Received: unit='bricks'"),
     ({"strategy": "freeze_d"}, "strategy must be one of"),
     ({"strategy": "reptile"}, "reptile needs source tasks"),
-    ({"balance": "yes"}, "balance must be True or False"),
+    ({"balance": "yes"}, "balance must be true or false; text is not converted"),
     ({"backbone": ""}, "backbone must be a non-empty string"),
     ({"ratios": (0, 0.5, 0.5)}, "ratios must be distinct"),
-    ({"val_per_class": 1.5}, "val_per_class must be in 1..shots-1"),
+    ({"val_per_class": 1.5}, r"val_per_class must be an integer\. Received: val_per_class=1\.5"),
     ({"gan_diffaugment": "zoom"}, "gan_diffaugment must be a comma-separated subset of color, translation, cutout "
                                   "without repeats, or an empty string for none. Received: gan_diffaugment='zoom'"),
     ({"gan_diffaugment": None}, "Received: gan_diffaugment=None"),

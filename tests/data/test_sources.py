@@ -144,3 +144,36 @@ def test_bad_arrays(images, message):
 def test_labels_must_match_images():
     with pytest.raises(ValueError, match=r"labels must be integers of shape \(2,\)"):
         arrays_from_numpy(np.zeros((2, 4, 4)), np.zeros(3, int))
+
+
+def test_a_mixed_folder_becomes_the_majority_mode_and_size_whatever_sorts_first(tmp_path, caplog):
+    root = tmp_path / "data"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    # Sorted first: a 25x20 grayscale image. The majority: 32x32 colour; one colour image is transparent.
+    Image.new("L", (20, 25), color=100).save(root / "a" / "0.png")
+    for i in range(3):
+        Image.new("RGB", (32, 32), color=(200, 10 * i, 0)).save(root / "a" / f"{i + 1}.png")
+    transparent = Image.new("RGBA", (32, 32), color=(0, 0, 255, 0))
+    transparent.save(root / "b" / "0.png")
+    Image.new("RGB", (64, 64), color=(0, 250, 0)).save(root / "b" / "1.png")
+    with caplog.at_level("WARNING", logger="kgantl"):
+        arrays = resolve_source(str(root))
+    assert arrays.images.shape == (6, 32, 32, 3) and list(arrays.labels) == [0, 0, 0, 0, 1, 1]
+    np.testing.assert_array_equal(arrays.images[0, 0, 0], [100, 100, 100])  # grayscale -> colour
+    np.testing.assert_array_equal(arrays.images[4, 0, 0], [255, 255, 255])  # transparent -> white, not blue
+    np.testing.assert_array_equal(arrays.images[5, 0, 0], [0, 250, 0])  # 64x64 shrunk by area
+    assert caplog.text.count("image folder") == 1
+    assert ("6 images made colour 32x32 (the majority): 1 converted from grayscale, 1 with transparency flattened "
+            "onto white, 2 resized") in caplog.text
+
+
+def test_a_mostly_grayscale_folder_stays_grayscale(tmp_path):
+    root = tmp_path / "data"
+    (root / "a").mkdir(parents=True)
+    Image.new("RGB", (8, 8), color=(255, 0, 0)).save(root / "a" / "0.png")
+    for i in range(2):
+        Image.new("L", (8, 8), color=50).save(root / "a" / f"{i + 1}.png")
+    arrays = resolve_source(str(root))
+    assert arrays.images.shape == (3, 8, 8, 1)
+    assert arrays.images[0, 0, 0, 0] == round(0.299 * 255)  # PIL's luma of pure red

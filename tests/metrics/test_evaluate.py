@@ -75,8 +75,13 @@ def test_wrong_image_size_and_bad_n(reference, tmp_path):
     gan = GAN(build_generator(32, 1, 8, width=4), build_discriminator(32, 1, width=4))
     with pytest.raises(ValueError, match=r"reference images' shape \(28, 28, 1\)\. Received: \(32, 32, 1\)"):
         evaluate(gan, ref=str(path), split="train", n=10)
-    with pytest.raises(ValueError, match="n must be an integer >= 2"):
-        evaluate(gan, ref=str(path), n=1)
+    for n in (1, 9):  # 10: the Inception Score's splits
+        with pytest.raises(ValueError, match=rf"n must be an integer >= 10 \(the Inception Score's 10 splits need an "
+                                             rf"image each; precision and recall look at 3 neighbours\)\. "
+                                             rf"Received: n={n}"):
+            evaluate(gan, ref=str(path), n=n)
+    with pytest.raises(ValueError, match="n must be an integer >= 4"):
+        evaluate(gan, ref=str(path), n=3, splits=2)
     np.save(tmp_path / "few.npy", np.zeros((5, 28, 28, 1), np.uint8))
     with pytest.raises(ValueError, match="must hold at least n=10 images. Received: 5"):
         evaluate(str(tmp_path / "few.npy"), ref=str(path), split="train", n=10)

@@ -97,3 +97,20 @@ def test_a_run_with_checkpoints_but_no_architecture_file_says_how_to_finish_it(t
         load_gan(tmp_path)
     with pytest.raises(ValueError, match="A generator must be a kgantl GAN"):
         open_generator(42)
+
+
+def test_a_truncated_keras_file_and_a_saved_model_without_variables_are_named_as_such(tmp_path):
+    import shutil
+
+    gan = _conditional()
+    gan.save(tmp_path / "whole.keras")
+    data = (tmp_path / "whole.keras").read_bytes()
+    (tmp_path / "cut.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=rf"{tmp_path / 'cut.keras'} is not a whole \.keras file \(a zip archive\): "
+                                         r"it is truncated or corrupt"):
+        load_gan(tmp_path / "cut.keras")
+    export_generator(gan, tmp_path / "exported")
+    shutil.rmtree(tmp_path / "exported" / "variables")
+    with pytest.raises(ValueError, match=rf"SavedModel {tmp_path / 'exported'} has no variables/variables\.index: it "
+                                         r"was copied without its variables/ folder"):
+        open_generator(tmp_path / "exported")
