@@ -55,7 +55,7 @@ def main():
     records = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
     runs = {}
     for r in records:  # the newest record of each cell that has the evaluations
-        if r["method"] == "default" and r["shots"] == 10 and r.get("selection"):
+        if r["method"] == "default" and r["shots"] == 10 and r["steps"] == 2000 and r.get("selection"):
             runs[(r["class"], r["seed"])] = r
     for name, rule in RULES.items():
         print(f"\n{name}")

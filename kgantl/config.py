@@ -205,6 +205,7 @@ class TrainOptions:
         """
         if self.__dict__.get("_validated"):
             return self
+
         def positive_int(name, allow_none=False):
             value = getattr(self, name)
             if value is None and allow_none:
@@ -218,10 +219,11 @@ class TrainOptions:
         positive_int("copy_every")
         if isinstance(self.copy_patience, bool) or not isinstance(self.copy_patience, int) or self.copy_patience < 0:
             raise OptionError("copy_patience", f"copy_patience must be a non-negative integer. "
-                             f"Received: copy_patience={self.copy_patience!r}")
+                                               f"Received: copy_patience={self.copy_patience!r}")
         if self.eval_every is not None and (isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int)
                                             or self.eval_every < 0):
-            raise OptionError("eval_every", f"eval_every must be a non-negative integer. Received: eval_every={self.eval_every!r}")
+            raise OptionError("eval_every", f"eval_every must be a non-negative integer. "
+                                            f"Received: eval_every={self.eval_every!r}")
         for name in ("shots", "steps_per_epoch", "image_size", "latent_dim", "width", "val_per_class"):
             positive_int(name, allow_none=True)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
@@ -242,22 +244,23 @@ class TrainOptions:
         if self.ada_target is not None and not -1 <= float(self.ada_target) < 1:
             raise OptionError("ada_target", f"ada_target must be in [-1, 1). Received: ada_target={self.ada_target!r}")
         if self.strategy is not None and not self.source:
-            raise OptionError("strategy", f"strategy says how to adapt a source GAN: give source too (kgantl transfer --source), "
-                             f"or leave strategy out to train a new GAN. Received: strategy={self.strategy!r}, "
-                             f"source=None")
+            raise OptionError("strategy", f"strategy says how to adapt a source GAN: give source too (kgantl "
+                                          f"transfer --source), or leave strategy out to train a new GAN. "
+                                          f"Received: strategy={self.strategy!r}, source=None")
         if self.cpu_replicas != 1 and self.distribute != "mirrored":
             raise OptionError("cpu_replicas", f"cpu_replicas splits the CPU for distribute=mirrored only. "
                              f"Received: cpu_replicas={self.cpu_replicas}, distribute={self.distribute!r}")
         if self.distribute == "multiworker" and not self.run_dir:
-            raise OptionError("distribute", "distribute=multiworker needs run_dir: every worker must name the same folder, on "
-                             "storage they all see (the chief writes it, the others read its checkpoints to "
-                             "resume). Received: run_dir=None")
+            raise OptionError("distribute", "distribute=multiworker needs run_dir: every worker must name the same "
+                                            "folder, on storage they all see (the chief writes it, the others read "
+                                            "its checkpoints to resume). Received: run_dir=None")
         if self.copy_check == "on" and self.distribute == "multiworker":
-            raise OptionError("copy_check", "the copy check stops training on the chief alone, which the other workers of a cluster "
-                             "would not follow: run few-shot transfer on one host. Received: copy_check='on', "
-                             "distribute='multiworker'")
+            raise OptionError("copy_check", "the copy check stops training on the chief alone, which the other "
+                                            "workers of a cluster would not follow: run few-shot transfer on one "
+                                            "host. Received: copy_check='on', distribute='multiworker'")
         if not 0 < float(self.reptile_step_size) <= 1:
-            raise OptionError("reptile_step_size", f"reptile_step_size must be in (0, 1]. Received: {self.reptile_step_size!r}")
+            raise OptionError("reptile_step_size", f"reptile_step_size must be in (0, 1]. "
+                                                   f"Received: {self.reptile_step_size!r}")
         # Checks that need TensorFlow; the strategy itself is parsed (once) by the training code.
         from kgantl.data.augment import parse_policy
         from kgantl.models.builders import upsampling_plan

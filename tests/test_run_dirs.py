@@ -28,7 +28,8 @@ def test_a_second_lock_is_refused_with_the_holder_and_granted_after_release(tmp_
 
 def test_the_lock_of_a_killed_process_is_free_at_once(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from kgantl.run_lock import RunDirLock; "
-                               f"lock = RunDirLock({str(tmp_path)!r}).acquire(); print('held', flush=True); time.sleep(120)"],
+                               f"lock = RunDirLock({str(tmp_path)!r}).acquire(); print('held', flush=True); "
+                               "time.sleep(120)"],
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -59,7 +60,8 @@ def test_a_second_train_on_a_held_run_directory_exits_2_and_the_first_finishes_u
     second = _kgantl(command)
     _, error = second.communicate(timeout=180)  # (`python -m` lets TensorFlow's start-up lines through first)
     assert second.returncode == 2 and time.time() - began < 60
-    assert error.strip().splitlines()[-1] == (f"kgantl train: error: run directory {run_dir} is in use by process {first.pid} on "
+    assert error.strip().splitlines()[-1] == (f"kgantl train: error: run directory {run_dir} is in use by process "
+                                              f"{first.pid} on "
                              f"{json.loads((run_dir / LOCK_FILE).read_text())['host']} since "
                              f"{json.loads((run_dir / LOCK_FILE).read_text())['since']}: wait for it to finish or "
                              f"choose another run directory")
