@@ -36,10 +36,13 @@ RULES = {
     "shipped (z >= -2)": dict(z_min=-2.0, smooth=0),
     "strict (z >= -1.5)": dict(z_min=-1.5, smooth=0),
     "smoothed shot_kid (z >= -2)": dict(z_min=-2.0, smooth=1),
+    # Added after seeing the first re-run cells (so not a pre-registered candidate): on boots shot_kid was lowest
+    # where the test KID was highest. The last evaluation that passes, i.e. no quality term at all.
+    "last passing (z >= -2)": dict(z_min=-2.0, smooth=0, last=True),
 }
 
 
-def replay(evaluations, z_min, smooth):
+def replay(evaluations, z_min, smooth, last=False):
     """The step a rule chooses and where it stops, from a run's evaluations in training order."""
     seen = []
     for record in evaluations:
@@ -47,7 +50,8 @@ def replay(evaluations, z_min, smooth):
         if copying_set_in(seen, PATIENCE, z_min):
             break
     scored = smoothed(seen, smooth) if smooth else seen
-    chosen = choose(scored, z_min)
+    passing = [r for r in scored if r["copy_z"] >= z_min]
+    chosen = passing[-1] if last and passing else choose(scored, z_min)
     return chosen["step"], seen[-1]["step"] if len(seen) < len(evaluations) else None
 
 
