@@ -6,7 +6,8 @@ at each of those steps (`curve`). A rule that would have stopped earlier is repl
 where it stops. This is for comparing rules, not for reporting: a rule picked here is fitted to these six cells.
 So the held-out cells (`python bench/few_shot.py --held-out`, classes 5 and 8) are replayed apart: decided before
 they ran (2026-12-05), "last passing" replaces the shipped rule only if on them it lands no further from the
-test-best step and at no higher test KID than the shipped rule.
+test-best step and at no higher test KID than the shipped rule. (Class 5 ran; it did not contradict it, see
+docs/benchmarks.md; class 8 did not run for lack of time.)
 
 Usage:
     python bench/copy_rule_replay.py
@@ -33,21 +34,32 @@ def smoothed(records, window=1):
     return out
 
 
-# Registered before the re-run whose records they are replayed on (2026-12-05): the shipped rule, a stricter copy
-# threshold (half copies scored -2.95 to -1.40, averages of shots down to -1.48), and a smoothed quality term.
+def lowest_shot_kid(records, z_min):
+    """The rule shipped until 2026-12-05 evening: the passing evaluation with the lowest `shot_kid`, else the
+    highest `copy_z`."""
+    passing = [r for r in records if r["copy_z"] >= z_min]
+    if passing:
+        return min(passing, key=lambda r: (r["shot_kid"], -r["epoch"]))
+    return max(records, key=lambda r: (r["copy_z"], r["epoch"]))
+
+
+# The first three were registered before the re-run whose records they are replayed on (2026-12-05): the rule
+# shipped then, a stricter copy threshold (half copies scored -2.95 to -1.40, averages of shots down to -1.48), and
+# a smoothed quality term.
 RULES = {
-    "shipped (z >= -2)": dict(z_min=-2.0, smooth=0),
-    "strict (z >= -1.5)": dict(z_min=-1.5, smooth=0),
-    "smoothed shot_kid (z >= -2)": dict(z_min=-2.0, smooth=1),
+    "lowest shot_kid (z >= -2, shipped until 2026-12-05)": dict(z_min=-2.0, smooth=0, rule=lowest_shot_kid),
+    "strict (z >= -1.5)": dict(z_min=-1.5, smooth=0, rule=lowest_shot_kid),
+    "smoothed shot_kid (z >= -2)": dict(z_min=-2.0, smooth=1, rule=lowest_shot_kid),
     # Added after seeing the first re-run cells (so not a pre-registered candidate): on boots shot_kid was lowest
-    # where the test KID was highest. The last evaluation that passes, i.e. no quality term at all.
-    "last passing (z >= -2)": dict(z_min=-2.0, smooth=0, last=True),
+    # where the test KID was highest. The latest evaluation that passes, i.e. no quality term at all; shipped
+    # (`kgantl.callbacks.copy_check.choose`) after the held-out cell.
+    "latest passing (z >= -2, shipped)": dict(z_min=-2.0, smooth=0, rule=choose),
     # The baseline any rule has to beat: no selection, the model at the end of training.
-    "no selection (final step)": dict(z_min=float("-inf"), smooth=0, last=True),
+    "no selection (final step)": dict(z_min=float("-inf"), smooth=0, rule=choose),
 }
 
 
-def replay(evaluations, z_min, smooth, last=False):
+def replay(evaluations, z_min, smooth, rule):
     """The step a rule chooses and where it stops, from a run's evaluations in training order."""
     seen = []
     for record in evaluations:
@@ -55,8 +67,7 @@ def replay(evaluations, z_min, smooth, last=False):
         if copying_set_in(seen, PATIENCE, z_min):
             break
     scored = smoothed(seen, smooth) if smooth else seen
-    passing = [r for r in scored if r["copy_z"] >= z_min]
-    chosen = passing[-1] if last and passing else choose(scored, z_min)
+    chosen = rule(scored, z_min)
     return chosen["step"], seen[-1]["step"] if len(seen) < len(evaluations) else None
 
 

@@ -168,13 +168,28 @@ def _pilot_dir(pilots, candidate):
     return str(pilots / candidate.replace(":", "_").replace("+", "-"))
 
 
-def _choose_by_copy_check(options, shots_file, pilots, table_path, train_pilot, candidates):
-    """Few shots: every pilot trains on all the shots with the copy check, and the copy-aware rule picks among
-    the checkpoints each pilot's check chose (`kgantl.callbacks.copy_check.choose`: the lowest KID against all the
-    shots among those that show no copying, else the least copying). No shot is held out: a KID against two held-out
-    images is noise.
+def choose_pilot(rows):
+    """Among pilots' chosen checkpoints: the lowest `shot_kid` of those that pass the copy test, else the highest
+    `copy_z` (the least copying).
+
+    Unlike the checkpoint rule within one run (`kgantl.callbacks.copy_check.choose`, the latest passing), pilots
+    of different strategies at the same short budget differ in how far they got towards the class, which the KID
+    against all the shots does show; within one run it falls to its noise floor and then only tracks the drift
+    towards the shots.
     """
-    from kgantl.callbacks.copy_check import choose, read_selection
+    from kgantl.callbacks.copy_check import passes
+
+    passing = [r for r in rows if passes(r)]
+    if passing:
+        return min(passing, key=lambda r: r["shot_kid"])
+    return max(rows, key=lambda r: r["copy_z"])
+
+
+def _choose_by_copy_check(options, shots_file, pilots, table_path, train_pilot, candidates):
+    """Few shots: every pilot trains on all the shots with the copy check, and `choose_pilot` picks among the
+    checkpoints each pilot's check chose. No shot is held out: a KID against two held-out images is noise.
+    """
+    from kgantl.callbacks.copy_check import read_selection
 
     every = min(options.copy_every, options.pilot_steps)
     rows = []
@@ -186,7 +201,7 @@ def _choose_by_copy_check(options, shots_file, pilots, table_path, train_pilot, 
         selection = read_selection(train_pilot(pilot_options))
         chosen = next(r for r in selection["evaluations"] if r["epoch"] == selection["chosen_epoch"])
         rows.append({"strategy": candidate, **chosen, "stopped_epoch": selection["stopped_epoch"]})
-    chosen = choose(rows)["strategy"]
+    chosen = choose_pilot(rows)["strategy"]
     table = {"candidates": list(candidates), "prior": None, "pilot_steps": options.pilot_steps, "rows": rows,
              "chosen": chosen,
              "rule": "each pilot trains on all the shots with the copy check; among the checkpoints the checks chose, "
@@ -196,4 +211,4 @@ def _choose_by_copy_check(options, shots_file, pilots, table_path, train_pilot, 
     return chosen, table
 
 
-__all__ = ["CANDIDATES", "NOISE_MULTIPLE", "PRIOR", "choose", "choose_strategy", "difference_noise", "score_pilot"]
+__all__ = ["CANDIDATES", "NOISE_MULTIPLE", "PRIOR", "choose", "choose_pilot", "choose_strategy", "difference_noise", "score_pilot"]

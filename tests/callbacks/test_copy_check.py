@@ -12,10 +12,11 @@ def _record(epoch, copy_z, shot_kid, copy_ratio=1.0):
             "intra_diversity": 0.5, "shot_kid": shot_kid}
 
 
-def test_the_rule_takes_the_lowest_kid_that_passes_the_copy_test():
+def test_the_rule_takes_the_latest_evaluation_that_passes_the_copy_test_whatever_its_kid():
     records = [_record(1, 4.0, 1.0), _record(2, 0.5, 0.3), _record(3, -3.0, 0.1), _record(4, -2.0, 0.4, 0.7)]
     assert [passes(r) for r in records] == [True, True, False, True]  # 3: copy_z below -2
-    assert choose(records)["epoch"] == 2
+    assert choose(records)["epoch"] == 4  # passes at exactly -2, though epoch 2 and 3 have lower shot_kid
+    assert choose(records[:3])["epoch"] == 2  # a failing evaluation never becomes the choice while one passes
     assert choose([_record(1, -5.0, 0.1), _record(2, -2.5, 0.2)])["epoch"] == 2  # none pass: the least copying
     assert choose([]) is None
 

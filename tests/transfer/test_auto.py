@@ -113,7 +113,7 @@ def test_with_few_shots_auto_scores_its_pilots_by_the_copy_check_on_every_shot(t
     # The pilots run in candidate order, two evaluations each, then the final run's one.
     assert auto.CANDIDATES == ("finetune", "freeze_d:1", "cdc", "vision_d")
     scripted = iter([(1.0, 0.5), (-3.0, 0.1),   # finetune: chooses its first (passing) evaluation
-                     (2.0, 0.6), (0.5, 0.4),    # freeze_d:1: its second, the lowest passing KID of all pilots
+                     (2.0, 0.6), (0.5, 0.4),    # freeze_d:1: its second (latest passing), the lowest passing KID of all
                      (-4.0, 0.05), (-5.0, 0.01),  # cdc: copies throughout: its least copying one
                      (1.5, 0.45), (-2.5, 0.2),  # vision_d: its first
                      (1.0, 0.3)])               # the final run
