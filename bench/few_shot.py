@@ -20,7 +20,8 @@ DiffAugment, before issue 10) stay in the file under recipe `diffaugment-b32` an
 
 Usage:
     python bench/few_shot.py [--only-class 7 --only-shots 100 --only-seed 0] [--methods finetune cdc]
-    python bench/few_shot.py --report      # rewrite the tables and the KID-against-steps plot in docs/
+    python bench/few_shot.py --report      # rewrite the tables, the plot and kgantl/measured.json
+    python bench/few_shot.py --bf16-parity # vision_d on 100 sandals, seeds 0-2, float32 and mixed_bfloat16
 """
 import argparse
 import json
@@ -36,6 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+import measured  # noqa: E402
 from kgantl.io import atomic_path  # noqa: E402
 from sections import cpu_line, header, write_section  # noqa: E402
 
@@ -54,6 +56,8 @@ RECIPES = {"copy the shots": "copy", "scratch": "scratch-diffaugment-b32", "plai
 TRANSFER_RECIPE = "transfer-defaults-b64"
 STEPS, CURVE_EVERY, READ_OFF = 2000, 250, 500
 PLOT = ROOT / "docs" / "few_shot_kid_vs_steps.png"
+MEASURED = ROOT / "kgantl" / "measured.json"
+BF16_SUFFIX = "-bf16"  # the recipe of a parity run in mixed_bfloat16 (its float32 twin is the grid's own recipe)
 
 
 def grid():
@@ -171,12 +175,13 @@ def _random_cnn_extractor():
     return _RANDOM_CNN[0]
 
 
-def run_method(k, shots, seed, method, workdir, shared_machine=False, keep=None):
+def run_method(k, shots, seed, method, workdir, shared_machine=False, keep=None, precision=None):
     """Train one method on one cell for STEPS steps and score it; returns its record and the read-off record.
 
     `shared_machine` marks the records of a run that shared the CPU with other work: their wall seconds are an
     upper bound, their CPU seconds (`cpu_s`) still compare. `keep`: a folder to copy the scored model into, as
     `<class>-<shots>-<seed>-<method>.keras`, for sample grids (the run directory itself is temporary).
+    `precision`: `mixed_bfloat16` for a bfloat16 parity run (its recipe gets BF16_SUFFIX), else float32.
     """
     from kgantl.config import FEW_SHOTS, TrainOptions
     from kgantl.training import train
@@ -193,6 +198,8 @@ def run_method(k, shots, seed, method, workdir, shared_machine=False, keep=None)
     else:  # plain finetune and every kgantl method: the `kgantl transfer` defaults, less EMA for plain
         options.update(batch_size=64, diffaugment="", ema_decay=0.0 if method == "plain finetune" else 0.999,
                        source=SOURCE, strategy="finetune" if method == "plain finetune" else method)
+    if precision:
+        options["precision"] = precision
     # With few shots `default` saves the copy check's chosen checkpoint, not the model at STEPS: its curve scores the
     # model at STEPS during training, and KID at every copy-check evaluation, so the chosen step's KID is on it.
     chooses = method == "default" and shots <= FEW_SHOTS
@@ -223,7 +230,8 @@ def run_method(k, shots, seed, method, workdir, shared_machine=False, keep=None)
                 "auto_pilot_kid": {row["strategy"]: round(row["kid"], 4) for row in table["rows"]}}
     base = {"class": k, "shots": shots, "seed": seed, "method": method,
             "batch": json.loads((run_dir / "options.json").read_text())["batch_size"],
-            "recipe": recipe(method), **extra, "cpu": cpu_line(),  # wall times differ ~3x between CPUs
+            "recipe": recipe(method) + (BF16_SUFFIX if precision == "mixed_bfloat16" else ""), **extra,
+            "cpu": cpu_line(),  # wall times differ ~3x between CPUs
             "date": time.strftime("%Y-%m-%d"), **({"shared_machine": True} if shared_machine else {})}
     # With a copy check the saved model is the chosen checkpoint, kept off the curve (which scored STEPS itself).
     curve_points = [*curve.points] + ([] if curve.score_last else [final])
@@ -356,7 +364,31 @@ def report():
     write_section("few-shot-grid", "\n".join(parts), "Few-shot GAN transfer: the issue-10 grid")
     ten_shot = ten_shot_default_table(records)
     write_section("ten-shot-default", ten_shot, "Ten shots: kgantl transfer's own recipe (issue 24)")
-    return "\n".join(parts + ["", ten_shot])
+    defaults = measured.derive(*measured_inputs(records))
+    with atomic_path(MEASURED) as tmp:
+        tmp.write_text(measured.dumps(defaults))
+    table = measured.render(defaults)
+    write_section("measured-defaults", table, "What the benchmarks set")
+    return "\n".join(parts + ["", ten_shot, "", table])
+
+
+def measured_inputs(records):
+    """What `measured.derive` reads off the records: KID per method of each 100-shot cell (seed 0) and each
+    10-shot cell at STEPS (`default` at today's rule's checkpoint), and the bfloat16 parity runs' KIDs."""
+    def kids(k, shots, seed):
+        return {r["method"]: r["kid"] for r in _cell_records(records, k, shots, STEPS)
+                if r["seed"] == seed and r["method"] != "copy the shots"}
+
+    hundred = {k: kids(k, n, s) for k, n, s in grid() if n == 100}
+    ten = {(k, s): kids(k, n, s) for k, n, s in grid() if n == 10}
+    cell, parity = measured.PARITY_CELL, {}
+    for policy, suffix in (("float32", ""), ("mixed_bfloat16", BF16_SUFFIX)):
+        runs = {r["seed"]: r["kid"] for r in records
+                if (r["class"], r["shots"], r["method"], r["steps"]) == (cell["class"], cell["shots"], cell["method"],
+                                                                         STEPS)
+                and r["seed"] in cell["seeds"] and _recipe_of(r) == recipe(cell["method"]) + suffix}
+        parity[policy] = [runs[seed] for seed in sorted(runs)]
+    return hundred, ten, parity
 
 
 def at_current_rule(record):
@@ -431,6 +463,30 @@ def ten_shot_default_table(records):
     return "\n".join(lines)
 
 
+def bf16_parity(done, args):
+    """The runs `measured` decides `--precision auto` by: PARITY_CELL in both precisions (the float32 ones are
+    the grid's own recipe, so its seed-0 record counts), then `--report` to flip the setting if it holds."""
+    from kgantl.precision import has_fast_bfloat16
+
+    if not has_fast_bfloat16():
+        raise SystemExit("--bf16-parity needs bfloat16 units (a CPU with AMX or AVX512-BF16, or a GPU of compute "
+                         "capability 8.0 or more): elsewhere bfloat16 is emulated and its speed means nothing")
+    cell = measured.PARITY_CELL
+    workdir = Path(tempfile.mkdtemp(prefix="kgantl-bf16-parity-"))
+    try:
+        for seed in cell["seeds"]:
+            for precision, suffix in (("float32", ""), ("mixed_bfloat16", BF16_SUFFIX)):
+                key = (cell["class"], cell["shots"], seed, cell["method"], STEPS, recipe(cell["method"]) + suffix)
+                if key in done and not args.force:
+                    continue
+                for record in run_method(cell["class"], cell["shots"], seed, cell["method"], workdir,
+                                         args.shared_machine, args.keep, precision=precision):
+                    _append(record)
+                    print(json.dumps({key: v for key, v in record.items() if key != "curve"}), flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def _selected(cell, args):
     return all(wanted is None or value in wanted
                for value, wanted in zip(cell, (args.only_class, args.only_shots, args.only_seed)))
@@ -448,6 +504,9 @@ def main():
     parser.add_argument("--keep", default=None, help="copy each scored model.keras into this folder")
     parser.add_argument("--held-out", action="store_true",
                         help="run the held-out 10-shot cells (classes 5 and 8, seed 0) instead of the grid")
+    parser.add_argument("--bf16-parity", action="store_true",
+                        help="run the bfloat16 quality check instead of the grid: vision_d on 100 sandals, seeds 0-2, "
+                             "in float32 and mixed_bfloat16 (needs a CPU with AMX or AVX512-BF16, or a GPU)")
     parser.add_argument("--force", action="store_true",
                         help="re-run the selected methods even where they have records (the newest record wins)")
     args = parser.parse_args()
@@ -455,6 +514,9 @@ def main():
         print(report())
         return
     done = _done()
+    if args.bf16_parity:
+        bf16_parity(done, args)
+        return
     workdir = Path(tempfile.mkdtemp(prefix="kgantl-few-shot-"))
     try:
         for k, shots, seed in (HELD_OUT if args.held_out else grid()):

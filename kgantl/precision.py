@@ -10,10 +10,8 @@ from pathlib import Path
 import keras
 
 from kgantl.config import PRECISION_CHOICES
-# `auto` chooses mixed_bfloat16 on hardware with fast bfloat16 units only once the benchmark has shown it
-# costs no quality (issue 11: the 100-shot class-7 transfer at 2000 steps, 3 seeds each, KID within the
-# float32 seeds' spread). That comparison has not run yet, so `auto` means float32 everywhere for now.
-BFLOAT16_QUALITY_SHOWN = False
+from kgantl.measured import bfloat16_quality_shown
+
 _FAST_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
@@ -41,7 +39,9 @@ def resolve_precision(name):
     if name not in PRECISION_CHOICES:
         raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}. Received: precision={name!r}")
     if name == "auto":
-        return "mixed_bfloat16" if BFLOAT16_QUALITY_SHOWN and has_fast_bfloat16() else "float32"
+        # bfloat16 only once the benchmark has shown it costs no quality (kgantl/measured.json, rule "bfloat16"),
+        # and only where it is fast: emulated bfloat16 is slower than float32.
+        return "mixed_bfloat16" if bfloat16_quality_shown() and has_fast_bfloat16() else "float32"
     return name
 
 

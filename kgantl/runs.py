@@ -3,6 +3,7 @@
 Running the same command again resumes the unfinished run with identical options instead of
 starting over, which is what makes `kill -9` followed by the same command safe.
 """
+import dataclasses
 import json
 import os
 import re
@@ -17,8 +18,9 @@ CHECKPOINTS = "checkpoints"
 MODEL_FILE = "model.keras"  # written last: a run directory holding it (newer than its checkpoints) is finished
 ARCHITECTURE_FILE = "architecture.json"  # the GAN's Keras config, so checkpoints load without the options
 # Not part of what a run computes: a run may be resumed with other values of these (a run on N replicas
-# computes what one device does at the same global batch, up to float rounding).
-_LOCATION_KEYS = ("run_dir", "runs_root", "tensorboard", "distribute", "cpu_replicas")
+# computes what one device does at the same global batch, up to float rounding; XLA, which `jit_compile="auto"`
+# turns on where there is a GPU, changes rounding only, so a run started on a CPU resumes on a GPU).
+_LOCATION_KEYS = ("run_dir", "runs_root", "tensorboard", "distribute", "cpu_replicas", "jit_compile")
 
 
 def _slug(text):
@@ -152,8 +154,8 @@ def prepare_run_dir(options, write=True):
     check_writable(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     lock = RunDirLock(run_dir).acquire()  # before anything is written: a second process changes nothing
-    try:
-        options.to_json(run_dir / OPTIONS_FILE)
+    try:  # with the folder it chose, so options.json holds resolved values only (rewritten at every start)
+        dataclasses.replace(options, run_dir=str(run_dir)).to_json(run_dir / OPTIONS_FILE)
     except BaseException:
         lock.release()
         raise

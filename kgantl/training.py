@@ -23,6 +23,7 @@ from kgantl.data.sources import ImageArrays
 from kgantl.distribute import is_chief, make_strategy
 from kgantl.export import export_generator
 from kgantl.io import atomic_path
+from kgantl.measured import few_shot_recipe
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 from kgantl.models.loading import load_gan, save_architecture
 from kgantl.precision import precision_policy, resolve_precision, with_policy
@@ -36,10 +37,6 @@ from kgantl.transfer.strategy import Strategy, parse_strategy, prepare_transfer
 logger = logging.getLogger("kgantl")
 EVAL_BATCH = 250
 DEFAULT_STRATEGY = "finetune"
-# The few-shot recipe (at most FEW_SHOTS images in the rarest class), chosen on the 10-shot probes of issue 24
-# (docs/benchmarks.md): without augmentation every transfer strategy copies the shots within 500 steps.
-FEW_SHOT_STRATEGY = "finetune"
-FEW_SHOT_DIFFAUGMENT = "color,translation,cutout"
 _JIT = {"auto": "auto", "on": True, "off": False}
 
 
@@ -241,6 +238,8 @@ def resolve_training(options):
     with _building(distribution, options):
         gan = build_gan(options, arrays.num_classes, class_ids=_class_ids(options, arrays), source=source,
                         strategy=built)
+    # XLA as Keras resolved `auto` for this machine and distribution (GPU only), so options.json says what ran.
+    options = dataclasses.replace(options, jit_compile="on" if gan.jit_compile else "off")
     return ResolvedRun(options, arrays, gan, strategy, distribution, reference, strategy_data, pilot_arrays)
 
 
@@ -249,9 +248,9 @@ def _resolve_few_shot_defaults(options, arrays):
 
     A transfer run whose rarest class has at most `FEW_SHOTS` images is a few-shot run. There `copy_check="auto"`
     turns the copy check on (the copy-aware rule, not `val_kid` on a hold-out of two shots, chooses `best.keras`),
-    an unset `eval_every` becomes 0 (every shot trains), an unset `diffaugment` becomes `FEW_SHOT_DIFFAUGMENT` and
-    an unset strategy `FEW_SHOT_STRATEGY`. Elsewhere the transfer defaults stay: `eval_every` 1, no augmentation,
-    `DEFAULT_STRATEGY`; `auto` turns the copy check off.
+    an unset `eval_every` becomes 0 (every shot trains), and an unset `diffaugment` and strategy take the few-shot
+    recipe the 10-shot benchmark backs (`kgantl.measured.few_shot_recipe`). Elsewhere the transfer defaults
+    stay: `eval_every` 1, no augmentation, `DEFAULT_STRATEGY`; `auto` turns the copy check off.
     """
     rarest = int(np.unique(arrays.labels, return_counts=True)[1].min())
     few_shot = bool(options.source) and rarest <= FEW_SHOTS
@@ -262,9 +261,9 @@ def _resolve_few_shot_defaults(options, arrays):
     if options.eval_every is None:
         resolved["eval_every"] = 0 if copy_check == "on" else 1
     if options.diffaugment is None:
-        resolved["diffaugment"] = FEW_SHOT_DIFFAUGMENT if few_shot else ""
+        resolved["diffaugment"] = few_shot_recipe()["diffaugment"] if few_shot else ""
     if options.source and options.strategy is None:
-        resolved["strategy"] = FEW_SHOT_STRATEGY if few_shot else DEFAULT_STRATEGY
+        resolved["strategy"] = few_shot_recipe()["strategy"] if few_shot else DEFAULT_STRATEGY
     return dataclasses.replace(options, **resolved)
 
 

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import logging
 
@@ -22,10 +23,24 @@ def test_run_directory_holds_options_samples_metrics_checkpoint_and_model(tmp_pa
     assert run_dir.parent == tmp_path / "runs" and run_dir.name.startswith("00000-")
     options = json.loads((run_dir / "options.json").read_text())
     assert options["channels"] == 1 and options["steps_per_epoch"] == 2  # resolved values are recorded
+    # ... all of them: the folder the run chose, XLA as Keras resolved "auto" on this CPU, no "auto" left.
+    assert options["run_dir"] == str(run_dir) and options["jit_compile"] == "off"
+    assert "auto" not in options.values()
     assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
     assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 2
     assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["epoch"] == 2
     assert (run_dir / "model.keras").is_file() and len(history.history["d_loss"]) == 2
+
+
+def test_a_run_started_with_xla_resumes_where_auto_resolves_to_no_xla(tmp_path, tiny_npz):
+    # As if started on a GPU (XLA on) and resumed on this CPU with the same command: same run, not refused.
+    options = _options(tmp_path, tiny_npz, epochs=1, run_dir=str(tmp_path / "run"))
+    train(options, verbose=0)
+    recorded = json.loads((tmp_path / "run" / "options.json").read_text())
+    (tmp_path / "run" / "options.json").write_text(json.dumps({**recorded, "jit_compile": "on"}))
+    history, _ = train(dataclasses.replace(options, epochs=2), verbose=0)
+    assert len(history.history["d_loss"]) == 1  # epoch 2 only: epoch 1 was resumed
+    assert json.loads((tmp_path / "run" / "options.json").read_text())["jit_compile"] == "off"
 
 
 def test_resumed_training_matches_uninterrupted_training(tmp_path, tiny_npz):
@@ -288,6 +303,18 @@ def test_copy_check_is_auto_on_for_few_shot_transfer_only(tmp_path, tiny_npz, ti
     off = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, copy_check="off",
                                     eval_every=None))
     assert off.options.eval_every == 1 and off.reference is not None  # the held-out val_kid, as before
+
+
+def test_a_few_shot_transfer_takes_the_recipe_the_benchmark_file_backs(tmp_path, tiny_npz, tiny_source,
+                                                                       monkeypatch):
+    # kgantl/measured.json is the one place the few-shot recipe comes from; unset options only.
+    monkeypatch.setattr("kgantl.training.few_shot_recipe", lambda: {"strategy": "freeze_d:1",
+                                                                     "diffaugment": "translation"})
+    few = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10))
+    assert (few.options.strategy, few.options.diffaugment) == ("freeze_d:1", "translation")
+    given = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, strategy="finetune",
+                                      diffaugment=""))
+    assert (given.options.strategy, given.options.diffaugment) == ("finetune", "")
 
 
 def test_the_copy_check_is_refused_on_a_cluster(tmp_path, tiny_npz, tiny_source):

@@ -2,39 +2,41 @@
 
 The distance is KID between the source's images (real ones from a data spec, or 1000 samples from a
 source GAN) and the target images, in the `fmnist` (or another) feature space. The suggestion comes from the
-few-shot benchmark in docs/benchmarks.md; the comment above the reasons says which cells back it. To choose
-on your own shots instead, train with `--strategy auto`.
+few-shot benchmark, through kgantl/measured.json (rendered with its rules in docs/benchmarks.md, "What the
+benchmarks set"); the distance did not predict the best strategy there. To choose on your own shots instead,
+train with `--strategy auto`.
 """
 import os
 from pathlib import Path
 
 import numpy as np
 
+from kgantl.config import FEW_SHOTS
+from kgantl.measured import few_shot_recipe, hundred_shots
 from kgantl.metrics.distances import unbiased_mmd2
 from kgantl.metrics.extractors import get_extractor
 
-# What the few-shot benchmark showed (docs/benchmarks.md, issue-10 grid; finished cells: sneakers, sandals and
-# bags, 100 shots, seed 0, every kgantl method at `kgantl transfer`'s defaults: batch 64, no DiffAugment, EMA):
-# - vision_d had the lowest KID at 2000 steps on all three (0.63x, 0.46x and 0.12x plain finetune; 0.07x, 0.27x
-#   and 0.07x scratch) with recall 0.40, 0.47 and 0.38; in an independent random-CNN feature space it was within
-#   noise of plain finetune on sneakers, the lowest on sandals (0.75x plain, about one standard deviation) and
-#   within noise of plain finetune, finetune and freeze_d:1 on bags;
-# - finetune at these defaults matched plain finetune at 2000 steps on all three;
-# - cdc and ewc were not reliable: cdc second on sneakers but worse than scratch on sandals, ewc last of the
-#   transfer methods on all three;
-# - DiffAugment made every method worse at 100 shots (the issue-4 grid and the probe), and at 10 shots it
-#   tripled recall at 3.8x the KID (one probe).
-# vision_d's backbone is the shipped Fashion-MNIST classes-0-4 classifier: on images unlike Fashion-MNIST nothing
-# here says it helps, hence finetune as the alternative (and `auto` to measure on the user's own shots).
-# The older issue-4 grid (batch 32 with DiffAugment) is why earlier versions said freeze_d:1; it no longer holds.
-EVIDENCE = ("docs/benchmarks.md, section 'Few-shot GAN transfer: kgantl's recipe against the obvious one "
-            "(issue 10)': the probe and the grid's finished cells (sneakers, sandals and bags at 100 shots)")
-REASON = ("vision_d (kgantl's own D plus a second D on a frozen pretrained backbone) had the lowest KID at 2000 "
-          "steps on all three finished 100-shot cells of the benchmark (0.12-0.63x a plain fine-tune), with "
-          "recall 0.38-0.47; finetune at kgantl transfer's defaults (no augmentation, EMA generator) matched the "
-          "plain fine-tune and is the alternative, and the choice when your images are unlike the backbone's "
-          "(Fashion-MNIST unless you pass another). Three classes so far; with 10 or fewer shots per class add "
-          "--diffaugment color,translation,cutout if covering the class matters more than KID")
+EVIDENCE = ("kgantl/measured.json, rendered in docs/benchmarks.md, section 'What the benchmarks set' (the rules), "
+            "from the few-shot grid of sections 'Few-shot GAN transfer: kgantl's recipe against the obvious one "
+            "(issue 10)' and 'Ten shots: kgantl transfer's own recipe (issue 24)'")
+
+
+def _reason(few_shot):
+    """Why the suggestion, in the benchmark's numbers (kgantl/measured.json)."""
+    if few_shot:
+        recipe = few_shot_recipe()
+        return (f"with at most {FEW_SHOTS} images per class every strategy without augmentation copies the shots; "
+                f"{recipe['strategy']} with DiffAugment {recipe['diffaugment']} and the copy check (what kgantl "
+                f"transfer does by default there) had a mean KID of {recipe['mean_kid']:.4f} over the benchmark's "
+                f"{recipe['cells']} 10-shot cells, against {recipe['mean_kid_scratch']:.4f} training from scratch "
+                f"and {recipe['mean_kid_best_unaugmented']:.4f} for the best strategy without augmentation")
+    grid = hundred_shots()
+    low, high = grid["prior_vs_plain_finetune"]
+    return (f"{grid['prior']} had the lowest KID at 2000 steps on {grid['prior_wins']} of the benchmark's "
+            f"{len(grid['cells'])} 100-shot cells ({low:.2f}-{high:.2f}x a plain fine-tune there); "
+            f"{grid['alternative']} is the alternative and the choice when your images are unlike the backbone's "
+            "(Fashion-MNIST unless you pass another): it needs no pretrained backbone and was the lowest of those "
+            f"on {grid['alternative_wins']} cells")
 
 
 def _is_model(source):
@@ -77,7 +79,9 @@ def recommend(source, target, shots=None, seed=0, extractor="fmnist", count=1000
 
     Returns:
         dict with `distance` (KID source vs target on the whole sets, for information: it did not predict the best
-        strategy in the benchmark), `strategy`, `alternative`, `reason` and `evidence`.
+        strategy in the benchmark), `strategy` and `diffaugment` (the few-shot recipe when the rarest class has at
+        most `FEW_SHOTS` images, else the 100-shot grid's best fixed strategy), `alternative`, `reason` and
+        `evidence`, all from kgantl/measured.json.
 
     Example:
         >>> recommend("saved_models/source-fmnist-0-4", "fashion_mnist:7", shots=100)["strategy"]
@@ -85,11 +89,18 @@ def recommend(source, target, shots=None, seed=0, extractor="fmnist", count=1000
     from kgantl.data import load_arrays
 
     extractor = get_extractor(extractor)
-    target_images = load_arrays(target, shots=shots, seed=seed).images / 127.5 - 1.0
+    target_arrays = load_arrays(target, shots=shots, seed=seed)
+    target_images = target_arrays.images / 127.5 - 1.0
     if len(target_images) < 2:
         raise ValueError(f"recommend needs at least 2 target images. Received: {len(target_images)}")
     source_features = extractor.features(_source_images(source, count, seed))
     # KID on the whole sets (no subsets): the advisor wants the best point estimate, not a spread.
     distance = unbiased_mmd2(source_features, extractor.features(target_images))
-    return {"distance": distance, "strategy": "vision_d", "alternative": "finetune", "reason": REASON,
-            "evidence": EVIDENCE}
+    few_shot = int(np.unique(target_arrays.labels, return_counts=True)[1].min()) <= FEW_SHOTS  # as kgantl transfer
+    if few_shot:
+        strategy, diffaugment = few_shot_recipe()["strategy"], few_shot_recipe()["diffaugment"]
+        alternative = hundred_shots()["prior"]
+    else:
+        strategy, diffaugment, alternative = hundred_shots()["prior"], "", hundred_shots()["alternative"]
+    return {"distance": distance, "strategy": strategy, "diffaugment": diffaugment, "alternative": alternative,
+            "reason": _reason(few_shot), "evidence": EVIDENCE}

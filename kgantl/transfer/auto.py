@@ -19,15 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from kgantl.io import write_json, write_npz
+from kgantl.measured import hundred_shots
 
-# Chosen on the few-shot grid (docs/benchmarks.md, issue 10): vision_d had the lowest KID on sneakers and
-# sandals; cdc the second lowest on sneakers; freeze_d:1 the second on sandals. ewc scored worse than finetune on
-# both and cdc+vision_d never beat vision_d alone at twice its cost, so neither earns a pilot.
-CANDIDATES = ("finetune", "freeze_d:1", "cdc", "vision_d")
-# The grid's best fixed method on both finished 100-shot cells (sneakers and sandals, 2000 steps): what auto keeps
-# unless a pilot beats it clearly. (On sneakers the 250-step pilots scored 0.254-0.305 and the lowest-KID pick,
-# freeze_d:1, 0.254 against vision_d's 0.264, was the worse method at 2000 steps.)
-PRIOR = "vision_d"
+# From the few-shot grid by the rules in kgantl/measured.json (docs/benchmarks.md, "What the benchmarks set"): the
+# strategies a pilot is trained for, and the best fixed method, which auto keeps unless a pilot beats it clearly.
+# (On sneakers the 250-step pilots scored 0.254-0.305 and the lowest-KID pick, freeze_d:1, 0.254 against
+# vision_d's 0.264, was the worse method at 2000 steps.)
+CANDIDATES = tuple(hundred_shots()["candidates"])
+PRIOR = hundred_shots()["prior"]
 # How many standard errors a lead over PRIOR must exceed: two, the usual threshold. (One was tried first: on
 # sneakers freeze_d:1's lead of 0.0099 beat its standard error of 0.0071 and auto picked the worse method.)
 NOISE_MULTIPLE = 2.0

@@ -110,12 +110,12 @@ def test_with_few_shots_auto_scores_its_pilots_by_the_copy_check_on_every_shot(t
 
     from kgantl.callbacks.copy_check import CopyMonitor
 
-    # The pilots run in candidate order, two evaluations each, then the final run's one.
-    assert auto.CANDIDATES == ("finetune", "freeze_d:1", "cdc", "vision_d")
+    # The pilots run in candidate order (kgantl/measured.json's), two evaluations each, then the final run's one.
+    assert auto.CANDIDATES == ("finetune", "freeze_d:1", "vision_d", "cdc+vision_d"), "script below for these four"
     scripted = iter([(1.0, 0.5), (-3.0, 0.1),   # finetune: chooses its first (passing) evaluation
                      (2.0, 0.6), (0.5, 0.4),    # freeze_d:1: its second (latest passing), the lowest passing KID of all
-                     (-4.0, 0.05), (-5.0, 0.01),  # cdc: copies throughout: its least copying one
-                     (1.5, 0.45), (-2.5, 0.2),  # vision_d: its first
+                     (-4.0, 0.05), (-5.0, 0.01),  # vision_d: copies throughout: its least copying one
+                     (1.5, 0.45), (-2.5, 0.2),  # cdc+vision_d: its first
                      (1.0, 0.3)])               # the final run
     trained_on = []
 
@@ -132,6 +132,6 @@ def test_with_few_shots_auto_scores_its_pilots_by_the_copy_check_on_every_shot(t
     table = json.loads((run_dir / "pilot.json").read_text())
     assert table["chosen"] == "freeze_d:1"
     assert [(row["strategy"], row["epoch"]) for row in table["rows"]] == [("finetune", 1), ("freeze_d:1", 2),
-                                                                          ("cdc", 1), ("vision_d", 1)]
+                                                                          ("vision_d", 1), ("cdc+vision_d", 1)]
     assert table["validation_images"] == 0 and set(trained_on) == {20}  # every shot trains, pilots and final run
     assert json.loads((run_dir / "selection.json").read_text())["chosen_epoch"] == 1

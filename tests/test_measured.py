@@ -1,0 +1,98 @@
+"""kgantl/measured.json: derived from the benchmark's records by bench/measured.py's rules, rendered into
+docs/benchmarks.md, and the only source of the defaults the code takes from a measurement (issue 25)."""
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from kgantl import measured as kgantl_measured
+from kgantl.precision import resolve_precision
+from kgantl.transfer import auto
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """bench/few_shot.py and bench/measured.py, imported as the report imports them."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        yield importlib.import_module("few_shot"), importlib.import_module("measured")
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+
+
+def _ten(default=0.18):
+    return {(7, s): {"default": default, "scratch": 0.2, "plain finetune": 0.3, "finetune": 0.3} for s in (0, 1)}
+
+
+def test_the_file_is_what_the_records_give_by_the_rules(bench):
+    few_shot, measured = bench
+    derived = measured.derive(*few_shot.measured_inputs(list(few_shot._done().values())))
+    assert measured.dumps(derived) == (ROOT / "kgantl" / "measured.json").read_text(), \
+        "kgantl/measured.json is stale: run python bench/few_shot.py --report"
+
+
+def test_the_docs_table_is_the_file_rendered(bench):
+    _, measured = bench
+    table = measured.render(kgantl_measured.measured())
+    doc = (ROOT / "docs" / "benchmarks.md").read_text()
+    section = doc.split("<!-- measured-defaults:start -->\n")[1].split("\n<!-- measured-defaults:end -->")[0]
+    assert section == table, "docs/benchmarks.md's table is stale: run python bench/few_shot.py --report"
+
+
+def test_the_code_takes_its_measured_defaults_from_the_file():
+    grid = kgantl_measured.hundred_shots()
+    assert auto.CANDIDATES == tuple(grid["candidates"]) and auto.PRIOR == grid["prior"] in auto.CANDIDATES
+
+
+def test_precision_auto_follows_the_file_and_the_hardware(monkeypatch):
+    from kgantl import precision
+
+    monkeypatch.setattr(precision, "has_fast_bfloat16", lambda: True)
+    monkeypatch.setattr(precision, "bfloat16_quality_shown", lambda: False)
+    assert resolve_precision("auto") == "float32"
+    monkeypatch.setattr(precision, "bfloat16_quality_shown", lambda: True)
+    assert resolve_precision("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(precision, "has_fast_bfloat16", lambda: False)
+    assert resolve_precision("auto") == "float32"  # emulated bfloat16 is slower: never picked
+
+
+def test_candidates_need_a_top_two_place_and_never_losing_to_scratch(bench):
+    _, measured = bench
+    hundred = {5: {"vision_d": 0.1, "cdc": 0.7, "finetune": 0.3, "freeze_d:1": 0.4, "scratch": 0.6,
+                   "plain finetune": 0.35},
+               7: {"vision_d": 0.02, "cdc": 0.03, "finetune": 0.05, "freeze_d:1": 0.04, "scratch": 0.2,
+                   "plain finetune": 0.05}}
+    grid = measured.derive(hundred, _ten(), {})["hundred_shots"]
+    # cdc was second on class 7 but above scratch on class 5: no pilot, not the alternative.
+    assert grid["prior"] == "vision_d" and grid["candidates"] == ["finetune", "vision_d"]
+    assert grid["alternative"] == "finetune" and grid["never_above_scratch"] == ["finetune", "freeze_d:1", "vision_d"]
+
+
+def test_a_few_shot_recipe_the_records_no_longer_back_is_refused(bench):
+    _, measured = bench
+    hundred = {7: {"vision_d": 0.02, "finetune": 0.05, "scratch": 0.2, "plain finetune": 0.05}}
+    assert measured.derive(hundred, _ten(0.18), {})["few_shots"]["mean_kid"] == 0.18
+    with pytest.raises(ValueError, match="no longer back the few-shot recipe"):
+        measured.derive(hundred, _ten(0.31), {})
+
+
+@pytest.mark.parametrize("float32, bfloat16, shown", [
+    ([0.19, 0.2, 0.21], [0.2, 0.2, 0.2], True),
+    ([0.19, 0.2, 0.21], [0.25, 0.2, 0.2], False),   # mean above the worst float32 seed
+    ([0.19, 0.2], [0.1, 0.1], False),                # two seeds are not the three the check needs
+])
+def test_bfloat16_is_shown_only_by_three_seeds_within_float32s_spread(bench, float32, bfloat16, shown):
+    _, measured = bench
+    hundred = {7: {"vision_d": 0.02, "finetune": 0.05, "scratch": 0.2, "plain finetune": 0.05}}
+    parity = {"float32": float32, "mixed_bfloat16": bfloat16}
+    assert measured.derive(hundred, _ten(), parity)["bfloat16"]["quality_shown"] is shown
+
+
+def test_the_file_ships_with_the_package():
+    assert json.loads((ROOT / "kgantl" / "measured.json").read_text()) == kgantl_measured.measured()
+    cfg = (ROOT / "setup.cfg").read_text()
+    assert "measured.json" in cfg.split("[options.package_data]")[1].split("[")[0]
