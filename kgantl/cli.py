@@ -10,6 +10,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import sys
 import typing
 from pathlib import Path
@@ -48,7 +49,10 @@ def _add_augment_command(commands):
     augment = commands.add_parser("augment", help="does generated data help a few-shot classifier? GAN on the "
                                                   "shots, one classifier per mix ratio, scored on the test split "
                                                   "(resumes an unfinished identical experiment)")
-    _add_dataclass_flags(augment, AugmentSettings)
+    # Its required settings may come from --config, so they are checked once the file is merged.
+    _add_dataclass_flags(augment, AugmentSettings, argparse_required=False)
+    augment.add_argument("--config", help="JSON file of settings (any of the flags above, by field name, e.g. "
+                                          "\"gan_steps\": 500); flags given explicitly override it")
     augment.add_argument("--runs-root", default="runs", help="parent of the numbered run directories "
                                                              "(default: runs)")
     augment.add_argument("--run-dir", default=None, help="run directory; an unfinished experiment in it is "
@@ -57,14 +61,32 @@ def _add_augment_command(commands):
     augment.add_argument("--dry-run", action="store_true", help="print the resolved settings and exit")
 
 
-def _augment(args):
+def _augment_settings(args, argv, parser):
+    """Defaults <- config file <- flags typed on the command line, as `AugmentSettings`, checked."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(AugmentSettings)}
+    given = _given_options(parser, argv)
+    from_file = read_config(args.config, AugmentSettings, "augment settings") if args.config else {}
+    values.update({k: v for k, v in from_file.items() if k not in given})
+    missing = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(AugmentSettings)
+               if f.default is dataclasses.MISSING and values[f.name] is None]
+    if missing:
+        raise UsageError(f"the following arguments are required: {', '.join(missing)} (as flags or in --config)")
+    values["weights"] = None if values["weights"] == "none" else values["weights"]
+    try:
+        return AugmentSettings(**values).validate()
+    except ValueError as error:
+        # The settings' checks name the setting as `Received: name=value` (an OptionError also as `.option`).
+        named = getattr(error, "option", None) or next(iter(re.findall(r"Received: (\w+)=", str(error))), None)
+        if named in set(from_file) - given:
+            raise UsageError(f"config file {args.config}: {error}") from None
+        raise
+
+
+def _augment(args, settings):
     """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are."""
     from kgantl.augment.experiment import markdown_report, prepare_experiment, run_experiment
 
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(AugmentSettings)}
-    values["weights"] = None if args.weights == "none" else args.weights
     try:
-        settings = AugmentSettings(**values).validate()
         if args.dry_run:
             print(json.dumps(settings.to_dict(), indent=2))
             return
@@ -85,7 +107,7 @@ def _flag_type(field):
     return args[0] if args else field.type
 
 
-def _add_dataclass_flags(parser, options_class, exclude=(), defaults=None):
+def _add_dataclass_flags(parser, options_class, exclude=(), defaults=None, argparse_required=True):
     """One flag per field of a dataclass, with the default, help and choices declared in its metadata.
 
     `--field-name` for `field_name`; a field without a default is a required flag; bools get `--x/--no-x`;
@@ -96,6 +118,8 @@ def _add_dataclass_flags(parser, options_class, exclude=(), defaults=None):
         options_class: a dataclass whose fields are made with `kgantl.config.option_field`.
         exclude: field names that get no flag (the command does not use them).
         defaults: field name -> default of this command, where it differs from the field's.
+        argparse_required: a field without a default is a required flag; False where `--config` may set it
+            (the command then checks it after merging).
     """
     defaults = defaults or {}
     for field in dataclasses.fields(options_class):
@@ -113,7 +137,7 @@ def _add_dataclass_flags(parser, options_class, exclude=(), defaults=None):
         else:
             choices = field.metadata.get("choices")
             parser.add_argument(flag, type=kind, default=default, choices=choices, help=help_text,
-                                required=field.default is dataclasses.MISSING,
+                                required=argparse_required and field.default is dataclasses.MISSING,
                                 metavar=None if choices else field.name.upper())
 
 
@@ -415,8 +439,6 @@ def _evaluate(args):
         print(json.dumps({**{k: v for k, v in vars(args).items() if k != "dry_run"}, "run_dir": str(out_dir)},
                          indent=2))
         return
-    import re
-
     from kgantl.metrics import evaluate, get_extractor
 
     extractor = get_extractor(args.extractor, layer=args.layer)
@@ -463,11 +485,13 @@ def _finetune_classifier(args):
 
 
 def _command_options(args, argv, parser):
-    """The resolved `TrainOptions` of `train` and `transfer` (None for the other commands), before TensorFlow starts:
-    where and on how many devices a run trains may come from `--config`."""
-    if args.command not in ("train", "transfer"):
+    """The resolved `TrainOptions` of `train` and `transfer`, or `AugmentSettings` of `augment` (None for the other
+    commands), before TensorFlow starts: where and on how many devices a run trains may come from `--config`."""
+    if args.command not in ("train", "transfer", "augment"):
         return None
     try:
+        if args.command == "augment":
+            return _augment_settings(args, argv, parser.subcommands["augment"])
         return _train_options(args, argv, parser.subcommands[args.command])
     except USAGE_ERRORS as error:
         raise UsageError(str(error)) from None
@@ -608,7 +632,7 @@ def _run_command(args, options):
     if args.command in ("train", "transfer"):
         return _train(args, options)
     if args.command == "augment":
-        _augment(args)
+        _augment(args, options)
         return 0
     try:
         {"generate": _generate, "compare": _compare, "export": _export, "evaluate": _evaluate,

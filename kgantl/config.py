@@ -284,10 +284,7 @@ class TrainOptions:
     @classmethod
     def from_dict(cls, data):
         """Build options from a dict, rejecting unknown keys (a typo should not pass silently)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"Unknown training options: {', '.join(unknown)}. Known: {', '.join(sorted(known))}")
+        check_option_names_and_types(cls, data)
         if data.get("strategy") == "finetune" and not data.get("source"):
             # Written by kgantl 0.1.0, whose default strategy was recorded for every run: no transfer.
             data = {**data, "strategy": None}
@@ -301,11 +298,29 @@ class TrainOptions:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 
-def read_config(path):
+def check_option_names_and_types(options_class, values, what="training options"):
+    """Refuse keys `options_class` has no field for and values of the wrong type (`typed_value`); the values
+    themselves and their combinations are checked once the options are complete (`validate`).
+
+    Raises:
+        ValueError: an unknown key (all of them named, with the known ones), or an `OptionError` for a type.
+    """
+    fields = {field.name: field for field in dataclasses.fields(options_class)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValueError(f"Unknown {what}: {', '.join(unknown)}. Known: {', '.join(sorted(fields))}")
+    for name, value in values.items():
+        typed_value(fields[name], value)
+
+
+def read_config(path, options_class=None, what="training options"):
     """The options a JSON config file sets, their names and types checked; every error names the file.
 
     Args:
         path: the file (`--config`).
+        options_class: the dataclass the file sets fields of (default `TrainOptions`; `kgantl augment` passes
+            `AugmentSettings`).
+        what: how an unknown key's message names them.
 
     Returns:
         dict of the options the file sets (only those: the rest keep their defaults, preset or flags).
@@ -332,7 +347,7 @@ def read_config(path):
         raise ValueError(f"config file {path}: must hold a JSON object of options, e.g. {{\"epochs\": 20}}. "
                          f"Received: a JSON {type(values).__name__}")
     try:
-        TrainOptions.from_dict(values)  # names and types; values and combinations once merged with the flags
+        check_option_names_and_types(options_class or TrainOptions, values, what)
     except ValueError as error:
         raise ValueError(f"config file {path}: {error}") from None
     return values

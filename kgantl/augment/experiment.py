@@ -21,6 +21,7 @@ from kgantl.augment.settings import AugmentSettings
 from kgantl.data import load_arrays, make_dataset
 from kgantl.data.shots import split_validation
 from kgantl.io import atomic_path, write_json, write_npz
+from kgantl.run_lock import RunDirLock
 from kgantl.runs import describe_differences, newest_run, next_run_dir
 from kgantl.shipped import resolve_model_path
 from kgantl.transfer.classifier import build_classifier
@@ -279,6 +280,7 @@ class PreparedExperiment:
     settings: AugmentSettings
     run_dir: Path
     test: object
+    lock: object = None  # the run directory's `RunDirLock`, held until `run_experiment` ends
 
 
 def prepare_experiment(settings, runs_root="runs", run_dir=None):
@@ -295,7 +297,10 @@ def prepare_experiment(settings, runs_root="runs", run_dir=None):
         run_dir: use this directory instead; if it holds other settings, a `ValueError` names them.
 
     Returns:
-        `PreparedExperiment`.
+        `PreparedExperiment`, holding the run directory's lock (`kgantl.run_lock`) until `run_experiment` ends.
+
+    Raises:
+        RunDirInUse: another process runs an experiment in that directory (nothing was written).
 
     Example:
         >>> prepared = prepare_experiment(AugmentSettings("fashion_mnist:5-9", shots=10, backbone="vgg16"))
@@ -310,8 +315,13 @@ def prepare_experiment(settings, runs_root="runs", run_dir=None):
         raise FileNotFoundError(f"source must be a .keras file, a saved_models/ folder, a run directory or a "
                                 f"shipped model's name. Received: source={settings.source!r}")
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / SETTINGS_FILE, settings.to_dict())
-    return PreparedExperiment(settings, run_dir, test)
+    lock = RunDirLock(run_dir).acquire()  # before anything is written: a second process changes nothing
+    try:
+        write_json(run_dir / SETTINGS_FILE, settings.to_dict())
+    except BaseException:
+        lock.release()
+        raise
+    return PreparedExperiment(settings, run_dir, test, lock)
 
 
 def run_experiment(prepared, verbose=0):
@@ -328,6 +338,14 @@ def run_experiment(prepared, verbose=0):
     Returns:
         `(report, run_dir)`, as `augment_experiment`.
     """
+    try:
+        return _run_seeds(prepared, verbose)
+    finally:
+        if prepared.lock is not None:
+            prepared.lock.release()
+
+
+def _run_seeds(prepared, verbose):
     settings, run_dir = prepared.settings, prepared.run_dir
     records = []
     for seed in settings.seeds:

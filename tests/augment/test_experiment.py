@@ -7,7 +7,7 @@ import pytest
 from kgantl.augment import AugmentSettings, split_validation
 from kgantl.augment import experiment
 from kgantl.augment.experiment import CLASSIC, find_resumable_experiment, verdict
-from kgantl.cli import UsageError, _augment, build_parser, main
+from kgantl.cli import UsageError, _augment, _augment_settings, build_parser, main
 from kgantl.data import load_arrays
 
 BACKBONE = "saved_models/fmnist-0-4-backbone"
@@ -176,9 +176,12 @@ def _tiny_argv(tmp_path, *flags):
 
 def test_errors_raised_while_training_are_not_usage_errors(fake_fmnist, tmp_path, monkeypatch):
     monkeypatch.setattr(experiment, "train_classifier", _fail_mid_run)
-    args = build_parser().parse_args(_tiny_argv(tmp_path))
+    parser = build_parser()
+    argv = _tiny_argv(tmp_path)
+    args = parser.parse_args(argv)
+    settings = _augment_settings(args, argv, parser.subcommands["augment"])
     with pytest.raises(ValueError, match="a bug in training") as error_info:
-        _augment(args)
+        _augment(args, settings)
     assert not isinstance(error_info.value, UsageError)
     assert (tmp_path / "runs" / "00000-augment" / "settings.json").is_file()  # set-up had passed
 
@@ -239,3 +242,62 @@ def test_only_an_unfinished_run_with_equal_settings_is_picked_up(tmp_path):
             (tmp_path / name / "report.json").write_text("{}")
     assert find_resumable_experiment(tmp_path, settings) == tmp_path / "00000-augment"
     assert find_resumable_experiment(tmp_path / "none", settings) is None
+
+
+# A valid value, other than the default, for every setting (a new setting must be added here).
+NON_DEFAULT = {
+    "data": "fashion_mnist:5-6", "shots": 7, "backbone": "resnet50", "ratios": [0.0, 1.0], "seeds": [2, 3],
+    "val_per_class": 2, "source": "source-fmnist-0-4", "strategy": "finetune", "gan_steps": 20,
+    "gan_batch_size": 8, "gan_diffaugment": "translation", "stages": "1:0:1e-3", "unit": "blocks",
+    "feature_layer": "flatten", "weights": None, "batch_size": 4, "balance": True, "filter_threshold": 0.5,
+    "classic_baseline": False, "eval_n": 50,
+}
+
+
+def _dry_run(tmp_path, capsys, values, *flags):
+    (tmp_path / "c.json").write_text(json.dumps(values))
+    status = main(["augment", "--config", str(tmp_path / "c.json"), *flags, "--dry-run"])
+    out, err = capsys.readouterr()
+    return status, (json.loads(out) if status == 0 else " ".join(err.split()))
+
+
+def test_an_augment_config_file_sets_every_setting_required_ones_included(tmp_path, capsys):
+    assert set(NON_DEFAULT) == {f.name for f in dataclasses.fields(AugmentSettings)}
+    defaults = AugmentSettings("d", 2, "b")
+    assert all(NON_DEFAULT[f.name] != getattr(defaults, f.name) for f in dataclasses.fields(AugmentSettings)
+               if f.default is not dataclasses.MISSING)
+    status, printed = _dry_run(tmp_path, capsys, NON_DEFAULT)
+    assert status == 0 and printed == NON_DEFAULT
+    status, printed = _dry_run(tmp_path, capsys, NON_DEFAULT, "--shots", "9", "--no-balance")
+    assert printed == {**NON_DEFAULT, "shots": 9, "balance": False}  # typed flags win over the file
+
+
+@pytest.mark.parametrize("values, expected", [
+    ({"gan_steps": "500"}, "config file {}: gan_steps must be an integer; text is not converted"),
+    ({"balance": "false"}, "config file {}: balance must be true or false"),
+    ({"ratios": [0.5]}, "config file {}: ratios must include 0"),
+    ({"gan_step": 5}, "config file {}: Unknown augment settings: gan_step."),
+])
+def test_bad_augment_config_values_name_the_file(tmp_path, capsys, values, expected):
+    status, message = _dry_run(tmp_path, capsys, {"data": "d", "shots": 3, "backbone": "b", **values})
+    assert status == 2 and expected.format(tmp_path / "c.json") in message
+
+
+def test_required_settings_missing_from_flags_and_file_are_named(tmp_path, capsys):
+    status, message = _dry_run(tmp_path, capsys, {"data": "d"})
+    assert status == 2
+    assert message == ("kgantl augment: error: the following arguments are required: --shots, --backbone "
+                       "(as flags or in --config)")
+
+
+def test_a_second_experiment_on_a_held_run_directory_exits_2_and_writes_nothing(fake_fmnist, tmp_path, capsys):
+    settings = AugmentSettings("fashion_mnist:5-9", shots=5, backbone=BACKBONE, feature_layer="flatten")
+    held = experiment.prepare_experiment(settings, run_dir=tmp_path / "augment")
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "augment").iterdir()}
+    try:
+        assert main(["augment", "--data", "fashion_mnist:5-9", "--shots", "5", "--backbone", BACKBONE,
+                     "--feature-layer", "flatten", "--run-dir", str(tmp_path / "augment")]) == 2
+    finally:
+        held.lock.release()
+    assert f"run directory {tmp_path / 'augment'} is in use by process" in capsys.readouterr().err
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "augment").iterdir()} == before
