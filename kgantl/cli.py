@@ -12,11 +12,13 @@ import logging
 import os
 import re
 import sys
+import textwrap
 import typing
 from pathlib import Path
 
 from kgantl.augment.settings import AugmentSettings
 from kgantl.config import FROM_SOURCE, PRESETS, TRANSFER_ONLY, OptionError, TrainOptions, read_config
+from kgantl.cli_pages import PAGES, epilog
 from kgantl.run_lock import RunDirInUse
 
 USAGE_ERRORS = (ValueError, FileNotFoundError, ImportError, RunDirInUse)
@@ -46,13 +48,14 @@ def _number_list(kind):
 
 
 def _add_augment_command(commands):
-    augment = commands.add_parser("augment", help="does generated data help a few-shot classifier? GAN on the "
-                                                  "shots, one classifier per mix ratio, scored on the test split "
-                                                  "(resumes an unfinished identical experiment)")
+    augment = _command(commands, "augment", "does generated data help a few-shot classifier? GAN on the shots, one "
+                                            "classifier per mix ratio, scored on the test split (resumes an "
+                                            "unfinished identical experiment)")
     # Its required settings may come from --config, so they are checked once the file is merged.
     _add_dataclass_flags(augment, AugmentSettings, argparse_required=False)
-    augment.add_argument("--config", help="JSON file of settings (any of the flags above, by field name, e.g. "
-                                          "\"gan_steps\": 500); flags given explicitly override it")
+    augment.add_argument("--config", metavar="FILE", help="JSON file of settings (any of the flags above, by field "
+                                                          "name, e.g. \"gan_steps\": 500); flags given explicitly "
+                                                          "override it (default: none)")
     augment.add_argument("--runs-root", default="runs", help="parent of the numbered run directories "
                                                              "(default: runs)")
     augment.add_argument("--run-dir", default=None, help="run directory; an unfinished experiment in it is "
@@ -132,13 +135,15 @@ def _add_dataclass_flags(parser, options_class, exclude=(), defaults=None, argpa
         if field.name not in defaults:
             shown = field.metadata.get("default_text", shown)
         help_text = field.metadata["help"] + (f" (default: {shown})" if shown not in (None, "") else "")
+        if field.default is dataclasses.MISSING and not argparse_required:
+            help_text += " (required: on the command line or in --config)"
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
         else:
             choices = field.metadata.get("choices")
             parser.add_argument(flag, type=kind, default=default, choices=choices, help=help_text,
                                 required=argparse_required and field.default is dataclasses.MISSING,
-                                metavar=None if choices else field.name.upper())
+                                metavar=None if choices else field.metadata.get("metavar", field.name.upper()))
 
 
 def _add_train_flags(parser, command):
@@ -151,51 +156,60 @@ def _add_train_flags(parser, command):
     _add_dataclass_flags(parser, TrainOptions, exclude=FROM_SOURCE + ("data", "source"), defaults=transfer_defaults)
 
 
+def _command(commands, name, summary):
+    """A sub-command whose page has the one-line summary in the command list, and a description and examples
+    (kgantl/cli_pages.py) on its own page."""
+    return commands.add_parser(name, help=summary, description=textwrap.fill(PAGES[name][0], 100), epilog=epilog(name),
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser():
     """The `kgantl` argument parser with its sub-commands."""
     parser = _Parser(prog="kgantl", description="GANs and transfer learning for scarce data (Keras 3).",
                      epilog="Exit status: 0 done, 1 training diverged, 2 bad input or a run directory in use, "
                             "143/130 training stopped by SIGTERM/SIGINT (the same command resumes).")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train a new GAN in its own run directory (resumes an identical "
-                                              "run)")
-    transfer = commands.add_parser("transfer", help="adapt a source GAN to a few target images (image size, "
-                                                    "channels and latent size come from the source; KID every "
-                                                    "epoch by default)")
-    transfer.add_argument("--source", required=True, help="source GAN: a .keras file, saved_models/<name> or a run "
-                                                         "directory")
+    train = _command(commands, "train", "train a new GAN in its own run directory (resumes an identical run)")
+    transfer = _command(commands, "transfer", "adapt a source GAN to a few target images (image size, channels "
+                                              "and latent size come from the source)")
+    transfer.add_argument("--source", required=True, help="source GAN: a shipped model's name (kgantl models list), "
+                                                         "a .keras file or a run directory")
     transfer.add_argument("--target", dest="data", required=True, metavar="SPEC",
                           help="target data spec, e.g. fashion_mnist:7 (resized to the source's image size)")
     for name, command in (("train", train), ("transfer", transfer)):
         _add_train_flags(command, name)
         command.add_argument("--preset", choices=sorted(PRESETS), help="start from a named preset of options "
                                                                        "(under transfer, without its architecture "
-                                                                       "entries: the source decides them)")
-        command.add_argument("--config", help="JSON file of options; overrides the preset, flags given "
-                                              "explicitly override both")
+                                                                       "entries: the source decides them; default: "
+                                                                       "none)")
+        command.add_argument("--config", metavar="FILE", help="JSON file of options by field name; overrides the "
+                                                              "preset, flags given explicitly override both "
+                                                              "(default: none)")
         command.add_argument("--dry-run", action="store_true", help="check everything a run would (data, source, "
                                                                     "strategy), print the resolved options and exit")
 
-    generate = commands.add_parser("generate", help="sample images from a .keras model, run directory or SavedModel")
+    generate = _command(commands, "generate", "sample images from a .keras model, run directory or SavedModel")
     generate.add_argument("model", help="a .keras file, a run directory or an exported SavedModel folder")
     generate.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
     generate.add_argument("--out", required=True, help="output .png (grid), .npy or .npz (images in [-1, 1])")
     generate.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
-    generate.add_argument("--labels", default=None, help="class labels for a conditional model, e.g. 7 or 5-9")
+    generate.add_argument("--labels", default=None, help="class labels for a conditional model, e.g. 7 or 5-9 "
+                                                         "(default: none; a conditional model needs them)")
     generate.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
 
-    export = commands.add_parser("export", help="export the generator as a TensorFlow SavedModel")
+    export = _command(commands, "export", "export the generator as a TensorFlow SavedModel")
     export.add_argument("model", help="a .keras file or a run directory")
     export.add_argument("--out", default=None, help="SavedModel folder, or .keras file with --format keras "
                                                    "(default: saved_models/<run or file name>-generator)")
     export.add_argument("--format", default="savedmodel", choices=("savedmodel", "keras"),
                         help="savedmodel: the generator, for serving; keras: the whole GAN without optimizer "
                              "state, for shipping as a transfer source (default: savedmodel)")
-    export.add_argument("--no-ema", action="store_true", help="export the raw generator, not its EMA copy")
+    export.add_argument("--no-ema", action="store_true", help="export the raw generator, not its EMA copy "
+                                                               "(default: the EMA copy where the GAN keeps one)")
     export.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
-    compare = commands.add_parser("compare", help="one picture of several models' samples side by side, "
-                                                  "after the shots they learned from")
+    compare = _command(commands, "compare", "one picture of several models' samples side by side, after the "
+                                            "shots they learned from")
     compare.add_argument("models", nargs="+", metavar="MODEL",
                          help=".keras files, run directories or SavedModels, drawn left to right")
     compare.add_argument("--out", required=True, help="output .png")
@@ -207,54 +221,65 @@ def build_parser():
     compare.add_argument("--shots-seed", type=int, default=0, help="seed of the n-shot subset (default: 0)")
     compare.add_argument("--n", type=int, default=36, help="images per panel (default: 36)")
     compare.add_argument("--seed", type=int, default=0, help="noise seed, the same for every model (default: 0)")
-    compare.add_argument("--labels", default=None, help="class labels for conditional models, e.g. 7 or 5-9")
-    evaluate = commands.add_parser("evaluate", help="FID, KID, IS, precision and recall against real images")
+    compare.add_argument("--labels", default=None, help="class labels for conditional models, e.g. 7 or 5-9 "
+                                                        "(default: none; conditional models need them)")
+    compare.add_argument("--dry-run", action="store_true", help="check the models and the shots, print the "
+                                                                "resolved arguments and exit")
+    evaluate = _command(commands, "evaluate", "FID, KID, IS, precision and recall against real images")
     evaluate.add_argument("generator", help="a .keras file, a run directory, a SavedModel, or an .npy/.npz of images")
-    evaluate.add_argument("--ref", required=True, help="reference data spec, e.g. fashion_mnist:7")
+    evaluate.add_argument("--ref", required=True, metavar="SPEC", help="reference data spec, e.g. fashion_mnist:7")
     evaluate.add_argument("--split", default="test", choices=("train", "test"), help="reference split (default: test)")
     evaluate.add_argument("--n", type=int, default=1000, help="generated images, at least 10 (default: 1000)")
     evaluate.add_argument("--extractor", default="fmnist",
                           help="fmnist (offline), inception_v3, or a .keras model file with --layer (default: fmnist)")
-    evaluate.add_argument("--layer", default=None, help="feature layer of a --extractor model file")
+    evaluate.add_argument("--layer", default=None, help="feature layer of a --extractor model file (default: the "
+                                                        "input of its last layer)")
     evaluate.add_argument("--seed", type=int, default=0, help="noise and KID-subset seed (default: 0)")
-    evaluate.add_argument("--train-data", default=None, help="the generator's training data spec: adds the "
-                          "memorisation check (near-copy share of the training images)")
+    evaluate.add_argument("--train-data", default=None, metavar="SPEC", help="the generator's training data spec: "
+                          "adds the memorisation check (near-copy share of the training images; default: none)")
     evaluate.add_argument("--shots", type=int, default=None, help="n-shot subset of --train-data (default: all)")
     evaluate.add_argument("--shots-seed", type=int, default=0, help="seed of the n-shot subset (default: 0)")
     evaluate.add_argument("--runs-root", default="runs", help="where a new run directory is made when GENERATOR "
                                                               "is not one (default: runs)")
     evaluate.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
-    classifier = commands.add_parser("train-classifier",
-                                     help="train kgantl's Fashion-MNIST classifier (the fmnist extractor, backbones)")
-    classifier.add_argument("--data", default="fashion_mnist", help="fashion_mnist or a class subset, e.g. "
-                                                                  "fashion_mnist:0-4 (default: fashion_mnist)")
-    classifier.add_argument("--out", default="saved_models/fmnist-classifier", help="output folder")
-    classifier.add_argument("--epochs", type=int, default=10)
-    classifier.add_argument("--batch-size", type=int, default=128)
-    classifier.add_argument("--seed", type=int, default=0)
+    classifier = _command(commands, "train-classifier", "train kgantl's Fashion-MNIST classifier (the fmnist "
+                                                        "extractor, backbones)")
+    classifier.add_argument("--data", default="fashion_mnist", metavar="SPEC", help="fashion_mnist or a class "
+                            "subset, e.g. fashion_mnist:0-4 (default: fashion_mnist)")
+    classifier.add_argument("--out", default="runs/fmnist-classifier", help="output folder; the shipped models in "
+                            "saved_models/ are only replaced when you name one (default: runs/fmnist-classifier)")
+    classifier.add_argument("--epochs", type=int, default=10, help="epochs over the training split (default: 10)")
+    classifier.add_argument("--batch-size", type=int, default=128, help="batch size (default: 128)")
+    classifier.add_argument("--seed", type=int, default=0, help="seed of the weights and shuffling (default: 0)")
     classifier.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
-    tune = commands.add_parser("finetune-classifier", help="fine-tune a classifier on a pretrained backbone "
-                                                           "with a freeze/unfreeze schedule")
-    tune.add_argument("--data", required=True, help="labelled data spec, e.g. fashion_mnist:5-9")
+    tune = _command(commands, "finetune-classifier", "fine-tune a classifier on a pretrained backbone with a "
+                                                     "freeze/unfreeze schedule")
+    tune.add_argument("--data", required=True, metavar="SPEC", help="labelled data spec, e.g. fashion_mnist:5-9")
     tune.add_argument("--shots", type=int, default=None, help="images per class (n-shot rule; default: all)")
-    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--seed", type=int, default=0, help="seed of the n-shot rule, weights and shuffling "
+                                                          "(default: 0)")
     tune.add_argument("--backbone", required=True, help="vgg16, resnet50, mobilenet_v2, efficientnet_b0 or a "
                                                          ".keras model, e.g. saved_models/fmnist-0-4-backbone/model.keras")
-    tune.add_argument("--weights", default="imagenet", help="imagenet, none or a weights file (named backbones)")
+    tune.add_argument("--weights", default="imagenet", help="imagenet, none or a weights file (named backbones; "
+                                                            "default: imagenet)")
     tune.add_argument("--stages", default="10:0:1e-3,10:2:1e-4",
                       help="EPOCHS:TRAINABLE:LR per stage, TRAINABLE counted from the top or 'all' "
                            "(default: 10:0:1e-3,10:2:1e-4)")
-    tune.add_argument("--unit", default="blocks", choices=("blocks", "layers"), help="what TRAINABLE counts")
-    tune.add_argument("--batch-size", type=int, default=16)
-    tune.add_argument("--runs-root", default="runs")
+    tune.add_argument("--unit", default="blocks", choices=("blocks", "layers"), help="what TRAINABLE counts "
+                                                                                     "(default: blocks)")
+    tune.add_argument("--batch-size", type=int, default=16, help="batch size (default: 16)")
+    tune.add_argument("--runs-root", default="runs", help="parent of the numbered run directories (default: runs)")
     tune.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
     _add_augment_command(commands)
+    models = _command(commands, "models", "the shipped models kgantl finds by name, and where")
+    models.add_argument("action", choices=("list",), help="list: each shipped model, the folder it was found in "
+                                                          "and its size")
     for command in commands.choices.values():
         command.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up messages")
     parser.subcommands = {"train": train, "transfer": transfer, "generate": generate, "compare": compare,
                           "export": export,
                           "evaluate": evaluate, "train-classifier": classifier, "finetune-classifier": tune,
-                          "augment": commands.choices["augment"]}
+                          "augment": commands.choices["augment"], "models": models}
     return parser
 
 
@@ -375,25 +400,46 @@ def _compare(args):
     model_paths = _model_paths(args.models)
     if args.shots is not None and not args.shots_from:
         raise UsageError("--shots selects the n-shot subset of --shots-from: give --shots-from too")
+    from kgantl.data import load_arrays
     from kgantl.images import labelled_panels, make_grid, save_png
     from kgantl.models.loading import open_generator
 
+    shots = load_arrays(args.shots_from, shots=args.shots, seed=args.shots_seed).images[:args.n] \
+        if args.shots_from else None
+    samplers = [open_generator(model) for model in model_paths]  # every model opens before anything is drawn
+    if args.dry_run:
+        print(json.dumps({**{k: v for k, v in vars(args).items() if k not in ("dry_run", "command", "verbose")},
+                          "models": [str(path) for path in model_paths], "names": names}, indent=2))
+        return
     panels, titles = [], []
-    if args.shots_from:
-        from kgantl.data import load_arrays
-
-        shots = load_arrays(args.shots_from, shots=args.shots, seed=args.shots_seed).images[:args.n]
+    if shots is not None:
         panels.append(make_grid(shots / 127.5 - 1.0))  # pixels 0-255, the range models generate is [-1, 1]
         titles.append(f"the shots ({args.shots_from})" if args.shots is None else f"{args.shots} shots")
     labels = _parse_labels(args.labels, args.n)
-    for model, name in zip(model_paths, names):
-        sampler = open_generator(model)
+    for sampler, name in zip(samplers, names):
         noise = np.random.default_rng(args.seed).standard_normal((args.n, sampler.latent_dim)).astype("float32")
         panels.append(make_grid(sampler.generate(noise, labels=labels)))
         titles.append(name)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_png(out, labelled_panels(panels, titles))
     print(f"wrote {out}: {', '.join(titles)}")
+
+
+def _models(args):
+    """`kgantl models list`: each shipped model, where it was found (or that it was not) and its size."""
+    from kgantl.shipped import SHIPPED, find_shipped_model, models_dirs
+
+    print("searched, in order: " + ", ".join(str(folder) for folder in dict.fromkeys(models_dirs())))
+    missing = 0
+    for name in SHIPPED:
+        try:
+            path = find_shipped_model(name)
+        except FileNotFoundError:
+            print(f"{name:32s} not found")
+            missing += 1
+            continue
+        print(f"{name:32s} {path.parent}  ({path.stat().st_size / 2**20:.1f} MB)")
+    return 1 if missing else 0
 
 
 def _export(args):
@@ -464,7 +510,8 @@ def _train_classifier(args):
         return
     from kgantl.metrics.fmnist_classifier import train_fmnist_classifier
 
-    metrics = train_fmnist_classifier(args.out, args.epochs, args.batch_size, args.seed, args.data)
+    metrics = train_fmnist_classifier(args.out, args.epochs, args.batch_size, args.seed, args.data,
+                                      verbose=_progress())
     print(json.dumps(metrics, indent=2))
 
 
@@ -480,7 +527,8 @@ def _finetune_classifier(args):
 
     report, _ = finetune_classifier(args.data, args.backbone, stages, shots=args.shots, seed=args.seed,
                                     weights=None if args.weights == "none" else args.weights, unit=args.unit,
-                                    batch_size=args.batch_size, runs_root=args.runs_root, arguments=arguments)
+                                    batch_size=args.batch_size, runs_root=args.runs_root, arguments=arguments,
+                                    verbose=_progress())
     print(json.dumps(report, indent=2))
 
 
@@ -515,7 +563,7 @@ def _train(args, options):
         raise UsageError(str(error)) from None
     try:
         with stop.handling():
-            run_training(prepared)
+            run_training(prepared, verbose=_progress())
     except TrainingDiverged as error:
         print(f"kgantl {args.command}: {error}", file=sys.stderr)
         return 1
@@ -527,6 +575,12 @@ def _train(args, options):
         return EXIT_STATUS[request.signum]
     print(f"run directory: {prepared.run_dir}")
     return 0
+
+
+def _progress():
+    """Keras' progress setting: a bar on a terminal, one line per epoch into a file or pipe (a bar there is a
+    line per step)."""
+    return "auto" if sys.stdout.isatty() else 2
 
 
 @contextlib.contextmanager
@@ -634,6 +688,8 @@ def _run_command(args, options):
     if args.command == "augment":
         _augment(args, options)
         return 0
+    if args.command == "models":
+        return _models(args)
     try:
         {"generate": _generate, "compare": _compare, "export": _export, "evaluate": _evaluate,
          "train-classifier": _train_classifier,

@@ -33,8 +33,8 @@ FROM_SOURCE = ("image_size", "channels", "latent_dim", "width", "norm", "spectra
 
 
 def option_field(default, help_text, **kwargs):
-    """A dataclass field whose help text, allowed values (`choices`) and shown default (`default_text`) the
-    command line reads."""
+    """A dataclass field whose help text, allowed values (`choices`), shown default (`default_text`) and
+    placeholder (`metavar`, SPEC for every data spec) the command line reads."""
     return dataclasses.field(default=default, metadata={"help": help_text, **kwargs})
 
 
@@ -117,7 +117,7 @@ class TrainOptions:
     """
 
     data: str = option_field("fashion_mnist:0-4", "data spec: fashion_mnist[:CLASSES], digits[:CLASSES], tfds:NAME, "
-                                            "a folder, or an .npz/.npy file")
+                                            "a folder, or an .npz/.npy file", metavar="SPEC")
     shots: Optional[int] = option_field(None, "images per class by the n-shot rule (default: all)")
     seed: int = option_field(0, "seed of the n-shot rule, shuffling, weights and noise")
     image_size: Optional[int] = option_field(None, "image side; 4 or 7 times a power of two (8, 16, 28, 32, 64, ...); "
@@ -141,7 +141,8 @@ class TrainOptions:
     diffaugment: Optional[str] = option_field(
         None, "DiffAugment policy, e.g. color,translation,cutout; '' for none (default: none, except in a transfer "
               f"run whose rarest class has at most {FEW_SHOTS} images: color,translation,cutout)")
-    ada_target: Optional[float] = option_field(None, "adaptive augmentation target for E[sign(D(real))], e.g. 0.6")
+    ada_target: Optional[float] = option_field(None, "adaptive augmentation target for E[sign(D(real))], e.g. 0.6 "
+                                                     "(default: none, DiffAugment at a fixed probability)")
     ema_decay: float = option_field(0.999, "generator EMA decay (0: off)")
     jit_compile: str = option_field("auto", "XLA: auto (GPU only), on or off", choices=("auto", "on", "off"))
     distribute: str = option_field("none", "tf.distribute strategy: none (one device), mirrored (this host's GPUs, "
@@ -150,14 +151,16 @@ class TrainOptions:
     cpu_replicas: int = option_field(1, "with distribute mirrored: split the CPU into N devices and train on them "
                                         "(to test multi-device training without GPUs)")
     precision: str = option_field("float32", "mixed_bfloat16 or mixed_float16: the Keras mixed-precision policy "
-                                             "(16-bit compute, float32 weights, logits and losses); auto: float32 "
-                                             "until bfloat16 is shown to cost no quality", choices=PRECISION_CHOICES)
+                                             "(16-bit compute, float32 weights, logits and losses); auto: "
+                                             "mixed_bfloat16 where bfloat16 units exist and the benchmark shows it "
+                                             "costs no quality (kgantl/measured.json), else float32", choices=PRECISION_CHOICES)
     sample_every: int = option_field(1, "write a sample grid every N epochs")
     eval_every: Optional[int] = option_field(
         0, "compute val_kid every N epochs on held-out shots and keep best.keras by it (0: off; under transfer the "
            "default is 1, or 0 where the copy check chooses best.keras)", transfer_default=None)
     eval_ref: Optional[str] = option_field(None, "reference data spec for val_kid, its train split (default: images "
-                                                 "held out of the training data; a run never reads a test split)")
+                                                 "held out of the training data; a run never reads a test split)",
+                                            metavar="SPEC")
     val_per_class: Optional[int] = option_field(None, "images per class held out of the training data for val_kid "
                                                       "and best.keras, never trained on (default: a fifth of the "
                                                       "rarest class, at least 1; none with eval_ref)")
@@ -182,7 +185,8 @@ class TrainOptions:
     phase_epochs: int = option_field(1, "epochs per phase of the alternate strategy")
     pilot_steps: int = option_field(250, "generator steps of each candidate's pilot under strategy auto")
     reptile_data: Optional[str] = option_field(None, "source data spec whose classes are Reptile's tasks "
-                                               "(strategy reptile), e.g. fashion_mnist:0-4")
+                                               "(strategy reptile), e.g. fashion_mnist:0-4 (default: none; "
+                                               "reptile needs it)", metavar="SPEC")
     reptile_iterations: int = option_field(100, "Reptile meta-iterations (tasks)")
     reptile_inner_steps: int = option_field(5, "GAN steps per Reptile task")
     reptile_step_size: float = option_field(0.1, "initial Reptile meta step size (decays linearly to 0)")

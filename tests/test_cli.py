@@ -62,7 +62,7 @@ def test_abbreviated_flags_are_refused(capsys):
     (["compare", ".", ".", "--names", "one", "--out", "c.png"],
      "kgantl compare: error: --names needs one title per MODEL: 2 models, 1 names"),
     (["compare", ".", "--out", "c.jpg"], "kgantl compare: error: --out must end in .png"),
-    (["fly"], "kgantl: error: argument command: invalid choice: 'fly'"),
+    (["fly"], "kgantl: error: argument COMMAND: invalid choice: 'fly'"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys, fake_fmnist, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -393,3 +393,35 @@ def test_finetune_classifier_command(tmp_path, capsys, fake_fmnist):
     assert (tmp_path / "runs" / "00000-classifier" / "model.keras").is_file()
     assert main(["finetune-classifier", "--data", "x", "--backbone", "vgg16", "--stages", "5:top:1e-3"]) == 2
     assert "Bad stage '5:top:1e-3'" in capsys.readouterr().err
+
+
+def test_training_output_into_a_file_or_pipe_is_one_line_per_epoch(tmp_path, tiny_npz, capsys):
+    argv = ["train", "--data", str(tiny_npz), "--image-size", "16", "--width", "4", "--latent-dim", "8",
+            "--batch-size", "8", "--epochs", "2", "--steps-per-epoch", "5", "--runs-root", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "\r" not in out and "\x08" not in out  # no progress bar redrawn per step
+    assert len([line for line in out.splitlines() if "d_loss" in line]) == 2  # one summary line per epoch
+
+
+def test_compare_dry_run_opens_every_model_and_draws_nothing(tmp_path, capsys):
+    source = "saved_models/source-fmnist-0-4"
+    assert main(["compare", source, source, "--names", "a", "b", "--out", str(tmp_path / "c.png"), "--dry-run"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["names"] == ["a", "b"] and len(printed["models"]) == 2 and not (tmp_path / "c.png").exists()
+    (tmp_path / "broken.keras").write_bytes(b"not a zip")
+    assert main(["compare", source, str(tmp_path / "broken.keras"), "--out", str(tmp_path / "c.png"),
+                 "--dry-run"]) == 2
+    assert "broken.keras" in capsys.readouterr().err and not (tmp_path / "c.png").exists()
+
+
+def test_models_list_names_every_shipped_model_and_where_it_is(capsys, monkeypatch, tmp_path):
+    from kgantl.shipped import SHIPPED
+
+    assert main(["models", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("searched, in order: ")
+    assert [line.split()[0] for line in lines[1:]] == list(SHIPPED) and "not found" not in "".join(lines)
+    monkeypatch.chdir(tmp_path)  # nothing here and an empty models folder first: still found in the checkout
+    monkeypatch.setenv("KGANTL_MODELS_DIR", str(tmp_path))
+    assert main(["models", "list"]) == 0 and "saved_models" in capsys.readouterr().out

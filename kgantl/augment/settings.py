@@ -24,7 +24,7 @@ class AugmentSettings:
         ...                            feature_layer="flatten", seeds=(0, 1, 2)).validate()
     """
 
-    data: str = option_field(dataclasses.MISSING, "labelled data spec, e.g. fashion_mnist:5-9")
+    data: str = option_field(dataclasses.MISSING, "labelled data spec, e.g. fashion_mnist:5-9", metavar="SPEC")
     shots: int = option_field(dataclasses.MISSING, "labelled images per class (n-shot rule); validation images come "
                                              "out of these")
     backbone: str = option_field(dataclasses.MISSING, "classifier backbone: vgg16, resnet50, mobilenet_v2, "

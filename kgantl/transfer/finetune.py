@@ -14,7 +14,7 @@ def score_classifier(model, arrays):
 
 
 def finetune_classifier(data, backbone, stages, shots=None, seed=0, weights="imagenet", unit="blocks",
-                        batch_size=16, runs_root="runs", arguments=None):
+                        batch_size=16, runs_root="runs", arguments=None, verbose="auto"):
     """Fine-tune a classifier on a backbone with a freeze schedule, score it on the test split, save it.
 
     Args:
@@ -28,6 +28,7 @@ def finetune_classifier(data, backbone, stages, shots=None, seed=0, weights="ima
         batch_size: images per batch.
         runs_root: parent of the new `NNNNN-classifier` run directory.
         arguments: extra record of how it was called, stored in the report.
+        verbose: Keras progress setting of the fits (2: one line per epoch).
 
     Returns:
         `(report, run_dir)`; the run directory holds `model.keras` and `report.json` (test accuracy,
@@ -43,7 +44,8 @@ def finetune_classifier(data, backbone, stages, shots=None, seed=0, weights="ima
     model = build_classifier(backbone, num_classes=train.num_classes, input_shape=train.images.shape[1:],
                              weights=weights)
     schedule = FreezeSchedule(stages, unit=unit, backbone_name=backbone if named else None)
-    results = schedule.fit(model, make_dataset(train, batch_size=batch_size, seed=seed, with_labels=True))
+    results = schedule.fit(model, make_dataset(train, batch_size=batch_size, seed=seed, with_labels=True),
+                           verbose=verbose)
     accuracy, macro_f1 = score_classifier(model, test)
     run_dir = next_run_dir(runs_root, "classifier")
     run_dir.mkdir(parents=True)

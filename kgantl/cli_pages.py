@@ -1,0 +1,80 @@
+"""What each `kgantl` sub-command's help page says above and below its options: a description and examples.
+
+Kept apart from the parser (kgantl/cli.py) so the words can be read and edited in one place. Every example is
+a command that works from a checkout with Fashion-MNIST installed (`make setup`).
+"""
+
+PAGES = {
+    "train": (
+        "Train a new GAN on a data set in its own run directory (options.json, samples/, metrics.jsonl, "
+        "checkpoints/, model.keras). Running the same command again resumes an unfinished run exactly; a larger "
+        "--epochs with --run-dir extends a finished one.",
+        ["kgantl train --data fashion_mnist:7 --epochs 20 --steps-per-epoch 100",
+         "kgantl train --data fashion_mnist:7 --shots 100 --preset few-shot --run-dir runs/sneakers",
+         "kgantl train --data my_images/ --config options.json --dry-run"],
+    ),
+    "transfer": (
+        "Adapt a pretrained source GAN to a few target images. With no recipe flags the recipe follows the number "
+        "of images per class (see docs/benchmarks.md, 'What the benchmarks set'): at most 30, fine-tuning with "
+        "DiffAugment and the copy check; more, fine-tuning with KID on held-out shots. Image size, channels and "
+        "latent size come from the source.",
+        ["kgantl transfer --source source-fmnist-0-4 --target fashion_mnist:7 --shots 10 --epochs 40 "
+         "--steps-per-epoch 50",
+         "kgantl transfer --source source-fmnist-0-4 --target fashion_mnist:7 --shots 100 --strategy vision_d "
+         "--epochs 8 --steps-per-epoch 250",
+         "kgantl transfer --source source-fmnist-0-4 --target fashion_mnist:7 --shots 100 --strategy auto"],
+    ),
+    "generate": (
+        "Sample images from a trained generator: a grid picture, or the images as an array.",
+        ["kgantl generate runs/sneakers --n 64 --out sneakers.png",
+         "kgantl generate saved_models/source-fmnist-0-4-conditional --labels 0-4 --n 500 --out tops.npz"],
+    ),
+    "export": (
+        "Export a trained generator as a TensorFlow SavedModel (signature 'serve', no kgantl needed to load it), "
+        "or the whole GAN as a .keras file to ship as a transfer source.",
+        ["kgantl export runs/sneakers --out exported/sneakers",
+         "kgantl export runs/sneakers --format keras --out sneakers-source.keras"],
+    ),
+    "compare": (
+        "One picture of several models' samples side by side (same noise for every model), after the shots they "
+        "learned from.",
+        ["kgantl compare runs/scratch runs/sneakers --names scratch transfer --shots-from fashion_mnist:7 "
+         "--shots 10 --out comparison.png"],
+    ),
+    "evaluate": (
+        "Score a generator against real images: FID, KID (with its spread), Inception Score, precision and recall, "
+        "and with --train-data the near-copy share of its training images. Writes evaluation_*.json beside the "
+        "model (or in a new run directory).",
+        ["kgantl evaluate runs/sneakers --ref fashion_mnist:7 --split test --n 1000",
+         "kgantl evaluate runs/sneakers --ref fashion_mnist:7 --train-data fashion_mnist:7 --shots 10"],
+    ),
+    "train-classifier": (
+        "Train kgantl's small Fashion-MNIST classifier (the offline 'fmnist' feature extractor and the backbone "
+        "of vision_d). The shipped one is in saved_models/; this writes a new one.",
+        ["kgantl train-classifier --data fashion_mnist:0-4 --out runs/fmnist-0-4-classifier --epochs 5"],
+    ),
+    "finetune-classifier": (
+        "Fine-tune a classifier on a pretrained backbone behind a freeze/unfreeze schedule, score it on the test "
+        "split and save it. Named Keras backbones need their ImageNet weights (downloaded once) or --weights none.",
+        ["kgantl finetune-classifier --data fashion_mnist:5-9 --shots 10 --backbone saved_models/fmnist-0-4-backbone "
+         "--stages 10:0:1e-3,10:2:1e-4",
+         "kgantl finetune-classifier --data fashion_mnist:5-9 --backbone resnet50 --weights none --stages 5:all:1e-3"],
+    ),
+    "augment": (
+        "Does generated data help a few-shot classifier? Per seed: a conditional GAN on the shots (or transferred "
+        "with --source), one classifier per share of generated images and one with flips and crops, the share "
+        "picked on held-out shots, everything scored on the test split; report.md ends with a verdict.",
+        ["kgantl augment --data fashion_mnist:5-9 --shots 10 --backbone saved_models/fmnist-0-4-backbone "
+         "--feature-layer flatten --seeds 0,1,2",
+         "kgantl augment --config augment.json --dry-run"],
+    ),
+    "models": (
+        "The shipped models kgantl finds by name (source-fmnist-0-4, ...), and where each was found.",
+        ["kgantl models list"],
+    ),
+}
+
+
+def epilog(command):
+    """The examples block shown under a sub-command's options."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in PAGES[command][1])

@@ -1,0 +1,58 @@
+"""Every sub-command's page: a description, examples, and for every option a help text that states its default."""
+import argparse
+
+import pytest
+
+from kgantl.cli import build_parser, main
+from kgantl.cli_pages import PAGES
+
+PARSER = build_parser()
+COMMANDS = sorted(PARSER.subcommands)
+# Options whose value names a data spec: one placeholder for all of them.
+DATA_SPEC_OPTIONS = {"data", "eval_ref", "reptile_data", "ref", "train_data", "shots_from"}
+
+
+def _options(command):
+    return [action for action in PARSER.subcommands[command]._actions
+            if not isinstance(action, argparse._HelpAction)]
+
+
+def test_every_command_has_a_page_and_every_page_a_command():
+    assert set(PAGES) == set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_option_has_help_that_states_its_default(command):
+    for action in _options(command):
+        name = "/".join(action.option_strings) or action.dest
+        assert action.help and len(action.help) > 10, f"kgantl {command} {name}: no help text"
+        flag_only = isinstance(action, (argparse._StoreTrueAction, argparse.BooleanOptionalAction))
+        needs_default = action.option_strings and not action.required and not flag_only
+        if needs_default:  # also for a default of None: what happens when the option is not given
+            assert "default" in action.help or "(required" in action.help, \
+                f"kgantl {command} {name}: help does not state the default"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_data_spec_option_shows_the_same_placeholder(command):
+    for action in _options(command):
+        if action.dest in DATA_SPEC_OPTIONS and action.option_strings:
+            assert action.metavar == "SPEC", f"kgantl {command} {action.option_strings[0]}: metavar {action.metavar}"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_page_shows_a_description_and_examples(command, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    page = capsys.readouterr().out
+    assert PAGES[command][0].split()[0] in page and "examples:\n  kgantl " + command in page
+    for example in PAGES[command][1]:  # every example parses (flags and values exist)
+        argv = example.split()[1:]
+        assert argv[0] == command
+        PARSER.parse_args(argv)
+
+
+def test_train_classifier_does_not_overwrite_the_shipped_classifier_by_default():
+    args = PARSER.parse_args(["train-classifier"])
+    assert not args.out.startswith("saved_models")
