@@ -24,11 +24,12 @@ data:
 setup: $(STAMP) data
 
 # One pytest worker per core (pytest-xdist): the suite is mostly single-threaded tracing and small steps.
+# loadgroup: tests marked with one xdist_group share a worker (the wheel test builds its wheel once).
 test: setup
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 test-all: setup
-	$(BIN)/python -m pytest -n auto -m ''
+	$(BIN)/python -m pytest -n auto --dist loadgroup -m ''
 
 # The main job: adapt the shipped classes-0-4 source GAN to 100 sneakers (class 7), sample and score it, and
 # put it beside a GAN trained from scratch for the same 400 steps (comparison.png: would you call these sneakers?).

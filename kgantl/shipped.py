@@ -1,11 +1,13 @@
 """The models kgantl ships (`saved_models/<name>`), found by name wherever kgantl runs.
 
-A wheel does not carry `saved_models/`, so a name such as `source-fmnist-0-4` is looked up, in order, in
-`$KGANTL_MODELS_DIR`, `./saved_models`, the checkout kgantl runs from (an editable install or a clone), and
-the cache folder `$XDG_CACHE_HOME/kgantl/models` (default `~/.cache/kgantl/models`). On Colab the notebooks'
-set-up cell clones the repository and points `KGANTL_MODELS_DIR` at its `saved_models/`.
+A name such as `source-fmnist-0-4` is looked up, in order, in `$KGANTL_MODELS_DIR`, `./saved_models`, the
+checkout kgantl runs from (an editable install or a clone), the folder `pip install` put the wheel's models in
+(`<prefix>/share/kgantl/saved_models`, or under the user base for `pip install --user`), and the cache folder
+`$XDG_CACHE_HOME/kgantl/models` (default `~/.cache/kgantl/models`). `kgantl models list` shows what was found where.
 """
 import os
+import site
+import sys
 from pathlib import Path
 
 MODEL_FILE = "model.keras"
@@ -21,7 +23,9 @@ def cache_models_dir():
 def models_dirs():
     """Folders searched for shipped models, in order (see the module docstring)."""
     dirs = [Path(os.environ["KGANTL_MODELS_DIR"])] if os.environ.get("KGANTL_MODELS_DIR") else []
-    return dirs + [Path("saved_models"), Path(__file__).resolve().parents[1] / "saved_models", cache_models_dir()]
+    installed = [Path(prefix) / "share" / "kgantl" / "saved_models" for prefix in (sys.prefix, site.getuserbase())]
+    return dirs + [Path("saved_models"), Path(__file__).resolve().parents[1] / "saved_models", *installed,
+                   cache_models_dir()]
 
 
 def find_shipped_model(name):
@@ -38,9 +42,9 @@ def find_shipped_model(name):
         if (folder / name / MODEL_FILE).is_file():
             return folder / name / MODEL_FILE
     looked = ", ".join(str(folder) for folder in dict.fromkeys(models_dirs()))
-    raise FileNotFoundError(f"Model {name!r} was not found in {looked}. The shipped models come with the "
-                            f"repository: git clone {REPOSITORY} and set KGANTL_MODELS_DIR=<clone>/saved_models "
-                            f"(or copy {name}/ into {cache_models_dir()}).")
+    raise FileNotFoundError(f"Model {name!r} was not found in {looked}. The shipped models come with kgantl's "
+                            f"wheel and with the repository ({REPOSITORY}): install kgantl with pip, or set "
+                            f"KGANTL_MODELS_DIR=<clone>/saved_models (or copy {name}/ into {cache_models_dir()}).")
 
 
 def resolve_model_path(path):
