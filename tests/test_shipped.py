@@ -52,7 +52,8 @@ def test_a_missing_model_says_in_one_line_where_kgantl_looked_and_how_to_get_it(
     assert "\n" not in message
     assert message.startswith("'no-such-model' is neither a file or folder here nor a shipped model: Model "
                               f"'no-such-model' was not found in {tmp_path / 'mine'}, saved_models, {CHECKOUT_MODELS}, ")
-    assert f"git clone {REPOSITORY} and set KGANTL_MODELS_DIR=<clone>/saved_models" in message
+    assert f"with the repository ({REPOSITORY}): install kgantl with pip, or set " \
+           "KGANTL_MODELS_DIR=<clone>/saved_models" in message
 
 
 def test_the_shipped_source_gan_opens_by_name_from_any_folder(tmp_path, monkeypatch):
