@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FMNIST_DEB_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data test test-all demo demo-10 bench notebooks clean
+.PHONY: setup data test test-all docs demo demo-10 bench notebooks clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ demo-10: setup
 # Run every notebook top to bottom in full mode and save its outputs into the file (what is committed).
 notebooks: setup
 	$(BIN)/python notebooks/execute.py --save
+
+# The documentation site into build/site (mkdocs.yml); strict: a warning (broken link, bad docstring) fails it.
+docs: setup
+	$(BIN)/python -m pip install -q -e '.[docs]'
+	$(BIN)/mkdocs build --strict
 
 bench: setup
 	$(BIN)/python -m pip install -q -e '.[bench]'

@@ -77,7 +77,8 @@ def gradient_penalty(discriminator_fn, real, fake, seed=None):
 
     Args:
         discriminator_fn: callable images -> logits.
-        real, fake: image batches of equal shape.
+        real: a batch of real images.
+        fake: a batch of generated images, of the same shape.
         seed: a `keras.random.SeedGenerator` for the interpolation weights.
 
     Returns:

@@ -53,7 +53,8 @@ def mann_whitney_z(x, y):
     Negative when `x` tends to be smaller than `y`; about N(0, 1) when both come from one distribution.
 
     Args:
-        x, y: 1-D arrays, each with at least one value.
+        x: a 1-D array with at least one value.
+        y: the other 1-D array, with at least one value.
 
     Returns:
         float.

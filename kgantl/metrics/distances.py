@@ -44,8 +44,11 @@ def frechet_distance_tensor(mu1, sigma1, mu2, sigma2):
     `FrechetInceptionDistance` on tensors inside the compiled metric.
 
     Args:
-        mu1, sigma1, mu2, sigma2: as for `frechet_distance`, numpy arrays or tensors in the dtype to compute
-            in (float64).
+        mu1: the first set's mean, as for `frechet_distance`; numpy arrays or tensors in the dtype to compute
+            in (float64), as are the others.
+        sigma1: the first set's covariance.
+        mu2: the second set's mean.
+        sigma2: the second set's covariance.
 
     Returns:
         Scalar backend tensor, the squared Fréchet distance.
@@ -71,8 +74,10 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     general `sqrtm`.
 
     Args:
-        mu1, mu2: mean vectors (d,).
-        sigma1, sigma2: covariance matrices (d, d), symmetric positive semi-definite.
+        mu1: the first set's mean vector (d,).
+        mu2: the second set's mean vector (d,).
+        sigma1: the first set's covariance matrix (d, d), symmetric positive semi-definite.
+        sigma2: the second set's covariance matrix (d, d).
 
     Returns:
         float, the squared Fréchet distance (what papers call FID when the features are Inception's).
@@ -132,7 +137,8 @@ def unbiased_mmd2_tensor(x, y):
     k(y, y) are left out, which makes the estimate unbiased.
 
     Args:
-        x, y: feature arrays or tensors (n, d) and (m, d), n, m >= 2, in the dtype to compute in (float64).
+        x: features (n, d), n >= 2, a numpy array or tensor in the dtype to compute in (float64).
+        y: features (m, d), m >= 2, likewise.
 
     Returns:
         Scalar backend tensor.
@@ -159,7 +165,8 @@ def unbiased_mmd2(real, fake):
     """Unbiased MMD² between two whole feature sets (KID without subsets).
 
     Args:
-        real, fake: feature arrays (n, d) and (m, d), each with at least 2 samples.
+        real: real images' features (n, d), n >= 2.
+        fake: generated images' features (m, d), m >= 2.
 
     Returns:
         float.
@@ -182,7 +189,8 @@ def kid_subset_size(subset_size, n_real, n_fake, subsets=100):
 
     Args:
         subset_size: requested samples per subset.
-        n_real, n_fake: sizes of the two feature sets.
+        n_real: size of the real feature set.
+        n_fake: size of the generated feature set.
         subsets: number of subsets.
 
     Returns:
@@ -211,7 +219,8 @@ def kernel_inception_distance(real, fake, subsets=100, subset_size=1000, seed=0)
     estimate is unbiased at every subset size.
 
     Args:
-        real, fake: feature arrays (n, d) and (m, d).
+        real: real images' features (n, d).
+        fake: generated images' features (m, d).
         subsets: number of random subsets.
         subset_size: samples per subset; `kid_subset_size` gives the size used.
         seed: seed of the subset draws.
@@ -291,7 +300,8 @@ def precision_recall(real, fake, k=3):
     precision and low recall.
 
     Args:
-        real, fake: feature arrays (n, d), (m, d), each with more than k samples.
+        real: real images' features (n, d), n > k.
+        fake: generated images' features (m, d), m > k.
         k: neighbour rank defining each ball's radius.
 
     Returns:

@@ -154,8 +154,9 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
         n: generated images.
         extractor: registry name or `FeatureExtractor`.
         seed: noise seed.
-        kid_subsets, kid_subset_size: KID subsets (the report gives the size used: half the smaller set when
-            `kid_subset_size` reaches it, see `kgantl.metrics.distances.kid_subset_size`).
+        kid_subsets: how many KID subsets.
+        kid_subset_size: samples per KID subset (the report gives the size used: half the smaller set when
+            this reaches it, see `kgantl.metrics.distances.kid_subset_size`).
         splits: Inception Score splits.
         use_cache: cache the reference features.
         train_images: the images the generator was trained on, (N, H, W, C) pixels in [0, 255] as

@@ -182,7 +182,8 @@ class GAN(keras.Model):
         """Configure training.
 
         Args:
-            d_optimizer, g_optimizer: optimizers (default Adam(2e-4, beta_1=0.5) each).
+            d_optimizer: the discriminator's optimizer (default Adam(2e-4, beta_1=0.5)).
+            g_optimizer: the generator's optimizer (default Adam(2e-4, beta_1=0.5)).
             loss: `nonsaturating`, `minimax`, `hinge` or `wgan-gp`; or a Keras loss on logits such as
                 `keras.losses.BinaryCrossentropy(from_logits=True)` (the keras-io examples' choice), taken as
                 the non-saturating loss built from it (D: loss(1, real) + loss(0, fake); G: loss(1, fake));

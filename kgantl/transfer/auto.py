@@ -110,7 +110,8 @@ def choose_strategy(options, train_arrays, validation_arrays, run_dir, train_pil
 
     Args:
         options: the run's resolved `TrainOptions` (strategy `auto`).
-        train_arrays, validation_arrays: the training shots and the held-out validation shots.
+        train_arrays: the training shots.
+        validation_arrays: the held-out validation shots.
         run_dir: the run directory; pilots go to `<run_dir>/pilots/`, the table to `pilot.json`.
         train_pilot: `TrainOptions` -> the pilot's run directory (`kgantl.training` passes its `train`; taking
             it as an argument keeps this module below training).

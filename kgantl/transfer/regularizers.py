@@ -43,8 +43,8 @@ def cross_domain_distance(source_features, adapted_features):
     """CDC's loss for one layer: mean over samples of KL(source || adapted) of their similarity distributions.
 
     Args:
-        source_features, adapted_features: the layer's activations for the same batch of inputs, (N, ...),
-            N >= 3.
+        source_features: the source layer's activations for a batch of inputs, (N, ...), N >= 3.
+        adapted_features: the adapted layer's activations for the same inputs.
 
     Returns:
         Scalar tensor, 0 when the two sets of activations are equal (or equal up to a per-sample scale).
@@ -102,10 +102,11 @@ class EWCPenalty:
     source values.
 
     Args:
-        generator, discriminator: the source networks (the generator is the one that will be trained: its
-            current weights are the anchor).
+        generator: the source generator, the one that will be trained: its current weights are the anchor.
+        discriminator: the source discriminator, whose loss the Fisher information is taken under.
         weight: lambda of the penalty (the paper uses 5e8 with its Fisher scale; see the docs for ours).
-        batches, batch_size: the Fisher estimate's sample.
+        batches: how many batches the Fisher estimate averages over.
+        batch_size: samples per batch of that estimate.
         seed: noise (and label) seed of that sample.
         class_ids: labels to draw for a conditional generator.
 

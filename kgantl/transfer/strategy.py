@@ -74,8 +74,9 @@ class Strategy:
         """The generator-loss terms of this strategy's regularisers, anchored at the networks as they are now.
 
         Args:
-            generator, discriminator: the source networks, before any training (and before freezing matters:
-                nothing here trains them).
+            generator: the source generator, before any training (and before freezing matters:
+                nothing here trains either network).
+            discriminator: the source discriminator, likewise.
             class_ids: labels EWC's Fisher estimate draws for a conditional generator.
             seed: seed of that estimate.
 
@@ -120,7 +121,8 @@ class Strategy:
         """The networks this strategy trains, made from a source GAN's (changed in place where frozen).
 
         Args:
-            generator, discriminator: the source GAN's networks (already made conditional if requested).
+            generator: the source GAN's generator (already made conditional if requested).
+            discriminator: the source GAN's discriminator, likewise.
             backbone: feature network of `feature_d` (default: the shipped classes-0-4 classifier).
             backbone_for_vision: backbone of `vision_d` (default: the same shipped classifier).
             seed: seed of any new weights (the `feature_d` head).
