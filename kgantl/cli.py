@@ -159,8 +159,8 @@ def _add_train_flags(parser, command):
 def _command(commands, name, summary):
     """A sub-command whose page has the one-line summary in the command list, and a description and examples
     (kgantl/cli_pages.py) on its own page."""
-    return commands.add_parser(name, help=summary, description=textwrap.fill(PAGES[name][0], 100), epilog=epilog(name),
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    return commands.add_parser(name, help=summary, description=textwrap.fill(PAGES[name][0], 100),
+                               epilog=epilog(name), formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def build_parser():
@@ -232,8 +232,8 @@ def build_parser():
     evaluate.add_argument("--n", type=int, default=1000, help="generated images, at least 10 (default: 1000)")
     evaluate.add_argument("--extractor", default="fmnist",
                           help="fmnist (offline), inception_v3, or a .keras model file with --layer (default: fmnist)")
-    evaluate.add_argument("--layer", default=None, help="feature layer of a --extractor model file (default: the "
-                                                        "input of its last layer)")
+    evaluate.add_argument("--layer", default=None, help="feature layer of a --extractor model file, which needs "
+                                                        "one (default: none, for the named extractors)")
     evaluate.add_argument("--seed", type=int, default=0, help="noise and KID-subset seed (default: 0)")
     evaluate.add_argument("--train-data", default=None, metavar="SPEC", help="the generator's training data spec: "
                           "adds the memorisation check (near-copy share of the training images; default: none)")

@@ -13,6 +13,7 @@ Example:
 """
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -23,6 +24,9 @@ from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent
 MAX_BYTES = 2_000_000  # a committed notebook with its outputs stays under 2 MB
+# What TensorFlow's C++ code writes to stderr as it starts (absl's pre-init notice, CUDA probing): lines like
+# "I0000 00:00:1796.. 12544 cudart_stub.cc:31] ...". The notebooks' own code does not write them.
+NATIVE_LOG_LINE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWEF]\d{4} \d\d:\d\d:)")
 
 
 def notebook_paths():
@@ -36,7 +40,8 @@ def _as_displayed(text):
 
 
 def coalesce_streams(notebook):
-    """Merge each cell's consecutive stdout (or stderr) outputs into one, as displayed.
+    """Merge each cell's consecutive stdout (or stderr) outputs into one, as displayed, without TensorFlow's
+    native start-up log lines (`NATIVE_LOG_LINE`).
 
     Keras' progress bar writes one output per step, each starting with a carriage return; kept as they
     come they make a saved notebook megabytes of text that a reader sees as one line per epoch.
@@ -52,8 +57,11 @@ def coalesce_streams(notebook):
         for output in merged:
             if output.output_type == "stream":
                 output.text = _as_displayed(output.text)
+                if output.name == "stderr":  # TensorFlow's C++ start-up lines are the machine's, not the story
+                    output.text = "".join(line for line in output.text.splitlines(keepends=True)
+                                          if not NATIVE_LOG_LINE.match(line))
         if "outputs" in cell:
-            cell.outputs = merged
+            cell.outputs = [o for o in merged if o.output_type != "stream" or o.text]
     return notebook
 
 

@@ -2,6 +2,7 @@
 import ast
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,44 @@ def test_the_committed_notebook_carries_outputs_with_pictures_under_2_mb(path):
 def test_a_notebook_runs_top_to_bottom_in_fast_mode(path, tmp_path, fashion_mnist_available):
     notebook = execute.execute_notebook(path, fast=True, workdir=tmp_path, timeout=600)
     assert all(cell.get("execution_count") for cell in notebook.cells if cell.cell_type == "code")
+
+
+def _outputs_text(cells):
+    return "".join(output.get("text", "") if isinstance(output.get("text", ""), str) else "".join(output["text"])
+                   for cell in cells for output in cell.get("outputs", []))
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_the_colab_set_up_installs_from_the_one_repository_address(path):
+    from kgantl.shipped import REPOSITORY
+
+    setup = "".join(_code_cells(path)[0]["source"])
+    assert f'REPOSITORY = "{REPOSITORY}"' in setup and "git+{REPOSITORY}" in setup
+    assert "pip install -q \"kgantl[notebooks] @" in setup and " -e " not in setup  # not editable: no restart
+    assert "git clone" not in setup  # a clone named kgantl in the working folder would shadow the package
+    text = path.read_text()
+    owner_and_name = REPOSITORY.removeprefix("https://github.com/")
+    for found in re.findall(r"github(?:\.com)?/([\w.-]+/[\w.-]+)", text):
+        assert found == owner_and_name, f"{path.name} names another repository: {found}"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_committed_outputs_hold_no_machine_paths_or_native_log_lines(path):
+    text = _outputs_text(_code_cells(path))
+    assert not re.search(r"(?<![\w.~-])/(work|tmp|home|root|content|usr|opt)/", text), "an absolute path"
+    assert not [line for line in text.splitlines() if execute.NATIVE_LOG_LINE.match(line)]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_numbers_in_the_prose_come_from_the_outputs_code_or_benchmarks(path):
+    """A number written in a notebook's text must be one its cells print (or set), or a benchmark figure quoted
+    from docs/benchmarks.md: then a re-run that changes the outputs cannot leave the prose behind unnoticed."""
+    cells = json.loads(path.read_text())["cells"]
+    sources = "".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+    known = sources + _outputs_text(cells) + (NOTEBOOKS.parent / "docs" / "benchmarks.md").read_text()
+    for cell in cells:
+        if cell["cell_type"] != "markdown":
+            continue
+        prose = re.sub(r"`[^`]*`", "", "".join(cell["source"]))  # code spans are code, not claims
+        for number in re.findall(r"\d+\.\d+|\d+(?=%)", prose):
+            assert number in known, f"{path.name}: {number!r} in the prose is in no output, code or benchmark"
