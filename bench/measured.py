@@ -96,7 +96,8 @@ def _bfloat16(parity):
     float32, bfloat16 = parity.get("float32", []), parity.get("mixed_bfloat16", [])
     enough = min(len(float32), len(bfloat16)) >= len(PARITY_CELL["seeds"])
     return {"quality_shown": bool(enough and statistics.mean(bfloat16) <= max(float32)),
-            "kid_float32": [round(kid, 4) for kid in float32], "kid_mixed_bfloat16": [round(kid, 4) for kid in bfloat16]}
+            "kid_float32": [round(kid, 4) for kid in float32],
+            "kid_mixed_bfloat16": [round(kid, 4) for kid in bfloat16]}
 
 
 def derive(hundred, ten, parity):
@@ -140,7 +141,8 @@ def render(measured):
          "never above scratch: " + ", ".join(f"`{name}`" for name in hundred["never_above_scratch"])),
         ("`recommend`'s alternative (images unlike the backbone's)", f"`{hundred['alternative']}`",
          rules["alternative"], f"lowest of those on {hundred['alternative_wins']} of {len(hundred['cells'])} cells"),
-        ("few-shot runs (at most `kgantl.config.FEW_SHOTS` images per class): strategy and DiffAugment", f"`{few['strategy']}`, `{few['diffaugment']}`",
+        ("few-shot runs (at most `kgantl.config.FEW_SHOTS` images per class): strategy and DiffAugment",
+         f"`{few['strategy']}`, `{few['diffaugment']}`",
          rules["few_shot"], f"mean KID over {few['cells']} cells {few['mean_kid']:.4f}; best without augmentation "
          f"`{few['best_unaugmented']}` {few['mean_kid_best_unaugmented']:.4f}; scratch {few['mean_kid_scratch']:.4f}"),
         ("`--precision auto` picks bfloat16 on AMX/AVX512-BF16", "yes" if bf16["quality_shown"] else "no",

@@ -153,7 +153,8 @@ class TrainOptions:
     precision: str = option_field("float32", "mixed_bfloat16 or mixed_float16: the Keras mixed-precision policy "
                                              "(16-bit compute, float32 weights, logits and losses); auto: "
                                              "mixed_bfloat16 where bfloat16 units exist and the benchmark shows it "
-                                             "costs no quality (kgantl/measured.json), else float32", choices=PRECISION_CHOICES)
+                                             "costs no quality (kgantl/measured.json), else float32",
+                             choices=PRECISION_CHOICES)
     sample_every: int = option_field(1, "write a sample grid every N epochs")
     eval_every: Optional[int] = option_field(
         0, "compute val_kid every N epochs on held-out shots and keep best.keras by it (0: off; under transfer the "
