@@ -56,7 +56,8 @@ def test_missing_shipped_model_names_the_places(tmp_path, monkeypatch):
     from kgantl import shipped
 
     monkeypatch.setattr(shipped, "models_dirs", lambda: [tmp_path])
-    with pytest.raises(FileNotFoundError, match=rf"Model 'fmnist-classifier' was not found in {tmp_path}\. .*git clone"):
+    with pytest.raises(FileNotFoundError, match=rf"Model 'fmnist-classifier' was not found in {tmp_path}\. "
+                                                r".*install kgantl with pip, or set KGANTL_MODELS_DIR"):
         get_extractor("fmnist")
 
 
