@@ -67,21 +67,32 @@ def _add_augment_command(commands):
 def _augment_settings(args, argv, parser):
     """Defaults <- config file <- flags typed on the command line, as `AugmentSettings`, checked."""
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(AugmentSettings)}
-    given = _given_options(parser, argv)
-    from_file = read_config(args.config, AugmentSettings, "augment settings") if args.config else {}
-    values.update({k: v for k, v in from_file.items() if k not in given})
+    values, from_the_file = _with_config_file(args, argv, parser, values, AugmentSettings, "augment settings")
     missing = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(AugmentSettings)
                if f.default is dataclasses.MISSING and values[f.name] is None]
     if missing:
         raise UsageError(f"the following arguments are required: {', '.join(missing)} (as flags or in --config)")
     values["weights"] = None if values["weights"] == "none" else values["weights"]
-    try:
+    with _blaming_the_config_file(args.config, from_the_file):
         return AugmentSettings(**values).validate()
-    except ValueError as error:
-        # The settings' checks name the setting as `Received: name=value` (an OptionError also as `.option`).
-        named = getattr(error, "option", None) or next(iter(re.findall(r"Received: (\w+)=", str(error))), None)
-        if named in set(from_file) - given:
-            raise UsageError(f"config file {args.config}: {error}") from None
+
+
+def _with_config_file(args, argv, parser, values, options_class=TrainOptions, what="training options"):
+    """`values` with `--config`'s entries for the options whose flags were not typed (names and types checked,
+    the file named); returns them and the names the file decided."""
+    given = _given_options(parser, argv)
+    from_file = read_config(args.config, options_class, what) if args.config else {}
+    return {**values, **{k: v for k, v in from_file.items() if k not in given}}, set(from_file) - given
+
+
+@contextlib.contextmanager
+def _blaming_the_config_file(path, from_the_file):
+    """An `OptionError` about an option the config file decided is reported as that file's error."""
+    try:
+        yield
+    except OptionError as error:
+        if error.option in from_the_file:
+            raise UsageError(f"config file {path}: {error}") from None
         raise
 
 
@@ -296,15 +307,13 @@ def _train_options(args, argv, parser):
     normalisation, ...) do not apply, since the source decides them.
     """
     values = {f.name: getattr(args, f.name, f.default) for f in dataclasses.fields(TrainOptions)}
-    given = _given_options(parser, argv)
-    layered = dict(PRESETS[args.preset]) if args.preset else {}
+    preset = dict(PRESETS[args.preset]) if args.preset else {}
     if args.command == "transfer":
-        layered = {k: v for k, v in layered.items() if k not in FROM_SOURCE}
-    from_file = read_config(args.config) if args.config else {}  # names and types checked, the file named
-    layered.update(from_file)  # only the keys the file sets: the rest keep the preset's values
-    values.update({k: v for k, v in layered.items() if k not in given})
-    from_the_file = set(from_file) - given  # errors in these name the file
-    try:
+        preset = {k: v for k, v in preset.items() if k not in FROM_SOURCE}
+    given = _given_options(parser, argv)
+    values.update({k: v for k, v in preset.items() if k not in given})
+    values, from_the_file = _with_config_file(args, argv, parser, values)  # the file's keys override the preset
+    with _blaming_the_config_file(args.config, from_the_file):
         options = TrainOptions.from_dict(values)
         defaults = TrainOptions()
         transfer_keys = [k for k in TRANSFER_ONLY if getattr(options, k) != getattr(defaults, k)]
@@ -312,10 +321,6 @@ def _train_options(args, argv, parser):
             raise UsageError(f"{', '.join(transfer_keys)} adapt a source GAN: use kgantl transfer. Received in "
                              f"--config: {', '.join(f'{k}={getattr(options, k)!r}' for k in transfer_keys)}")
         return options.validate()
-    except OptionError as error:
-        if error.option in from_the_file:
-            raise UsageError(f"config file {args.config}: {error}") from None
-        raise
 
 
 def _parse_labels(text, count):

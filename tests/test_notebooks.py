@@ -76,7 +76,12 @@ def test_a_notebook_runs_top_to_bottom_in_fast_mode(path, tmp_path, fashion_mnis
 
 
 def _outputs_text(cells):
-    return "".join(output.get("text", "") if isinstance(output.get("text", ""), str) else "".join(output["text"])
+    """Everything the outputs show as text: streams, and the text/markdown/html of displayed and returned values."""
+    def text(value):
+        return value if isinstance(value, str) else "".join(value)
+
+    return "".join(text(output.get("text", "")) + "".join(text(value) for kind, value in output.get("data", {}).items()
+                                                          if kind.startswith("text/"))
                    for cell in cells for output in cell.get("outputs", []))
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Optional, Tuple
 
-from kgantl.config import apply_field_types, check_choices, option_field
+from kgantl.config import OptionError, apply_field_types, check_choices, option_field
 
 # The GAN's augmentation in issue 5's experiment, when it was not yet a setting: the default, and what a report
 # without `gan_diffaugment` in its settings was trained with.
@@ -63,55 +63,66 @@ class AugmentSettings:
         apply_field_types(self)  # types first (kgantl.config.typed_value); validate checks the values
 
     def validate(self):
-        """Check every setting before anything trains; raise one `ValueError` naming the first bad one.
+        """Check every setting before anything trains; raise one `OptionError` (a `ValueError` whose `option`
+        names the setting) for the first bad one.
 
         Returns:
             self, for chaining.
         """
         for name in ("data", "backbone"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ValueError(f"{name} must be a non-empty string. Received: {name}={getattr(self, name)!r}")
+                raise OptionError(name, f"{name} must be a non-empty string. Received: {name}={getattr(self, name)!r}")
         for name in ("source", "feature_layer", "weights"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
-                raise ValueError(f"{name} must be None or a non-empty string. Received: {name}={value!r}")
+                raise OptionError(name, f"{name} must be None or a non-empty string. Received: {name}={value!r}")
         if isinstance(self.shots, bool) or not isinstance(self.shots, int) or self.shots < 2:
-            raise ValueError(f"shots must be an integer >= 2 (some are held out for validation). "
-                             f"Received: shots={self.shots!r}")
+            raise OptionError("shots", f"shots must be an integer >= 2 (some are held out for validation). "
+                                       f"Received: shots={self.shots!r}")
         if not isinstance(self.ratios, (tuple, list)) or not self.ratios or any(
                 isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r <= 1 for r in self.ratios):
-            raise ValueError(f"ratios must be numbers in [0, 1]. Received: ratios={self.ratios!r}")
+            raise OptionError("ratios", f"ratios must be numbers in [0, 1]. Received: ratios={self.ratios!r}")
         if 0 not in self.ratios:
-            raise ValueError(f"ratios must include 0: the real-only classifier is what generated data is "
-                             f"measured against. Received: ratios={self.ratios!r}")
+            raise OptionError("ratios", f"ratios must include 0: the real-only classifier is what generated data is "
+                                        f"measured against. Received: ratios={self.ratios!r}")
         if len(set(self.ratios)) != len(self.ratios):
-            raise ValueError(f"ratios must be distinct. Received: ratios={self.ratios!r}")
+            raise OptionError("ratios", f"ratios must be distinct. Received: ratios={self.ratios!r}")
         if not isinstance(self.seeds, (tuple, list)) or not self.seeds or len(set(self.seeds)) != len(self.seeds) \
                 or not all(isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0 for seed in self.seeds):
-            raise ValueError(f"seeds must be distinct integers >= 0, at least one. Received: seeds={self.seeds!r}")
+            raise OptionError("seeds", f"seeds must be distinct integers >= 0, at least one. "
+                                       f"Received: seeds={self.seeds!r}")
         if self.val_per_class is not None and (isinstance(self.val_per_class, bool)
                                                or not isinstance(self.val_per_class, int)
                                                or not 1 <= self.val_per_class < self.shots):
-            raise ValueError(f"val_per_class must be in 1..shots-1 ({self.shots - 1}). "
-                             f"Received: val_per_class={self.val_per_class!r}")
+            raise OptionError("val_per_class", f"val_per_class must be in 1..shots-1 ({self.shots - 1}). "
+                                               f"Received: val_per_class={self.val_per_class!r}")
         if self.filter_threshold is not None and (isinstance(self.filter_threshold, bool)
                                                   or not isinstance(self.filter_threshold, (int, float))
                                                   or not 0 <= self.filter_threshold <= 1):
-            raise ValueError(f"filter_threshold must be in [0, 1], or None for no filter. "
-                             f"Received: filter_threshold={self.filter_threshold!r}")
+            raise OptionError("filter_threshold", f"filter_threshold must be in [0, 1], or None for no filter. "
+                                                  f"Received: filter_threshold={self.filter_threshold!r}")
         for name in ("gan_steps", "gan_batch_size", "batch_size", "eval_n"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+                raise OptionError(name, f"{name} must be a positive integer. Received: {name}={value!r}")
         check_choices(self)
         from kgantl.data.augment import POLICIES, parse_policy  # the checks that need TensorFlow import it here
         from kgantl.transfer.schedule import parse_stages
         from kgantl.transfer.strategy import parse_strategy
 
-        if parse_strategy(self.strategy).name == "reptile":
+        try:  # the parsers' own messages, named for the setting they came from
+            strategy = parse_strategy(self.strategy)
+        except ValueError as error:
+            raise OptionError("strategy", str(error)) from None
+        try:
+            parse_stages(self.stages)
+        except ValueError as error:
+            raise OptionError("stages", str(error)) from None
+        if strategy.name == "reptile":
             # Reptile meta-trains on source classes the experiment does not know (TrainOptions.reptile_data).
-            raise ValueError(f"strategy must be finetune, freeze_d:K, alternate or feature_d here: reptile needs "
-                             f"source tasks the experiment does not have. Received: strategy={self.strategy!r}")
+            raise OptionError("strategy", f"strategy must be finetune, freeze_d:K, alternate or feature_d here: "
+                                          f"reptile needs source tasks the experiment does not have. "
+                                          f"Received: strategy={self.strategy!r}")
         valid = isinstance(self.gan_diffaugment, str)
         if valid:
             try:
@@ -119,9 +130,9 @@ class AugmentSettings:
             except ValueError:
                 valid = False
         if not valid:
-            raise ValueError(f"gan_diffaugment must be a comma-separated subset of {', '.join(POLICIES)} without "
-                             f"repeats, or an empty string for none. Received: gan_diffaugment={self.gan_diffaugment!r}")
-        parse_stages(self.stages)
+            raise OptionError("gan_diffaugment", f"gan_diffaugment must be a comma-separated subset of "
+                                                 f"{', '.join(POLICIES)} without repeats, or an empty string for "
+                                                 f"none. Received: gan_diffaugment={self.gan_diffaugment!r}")
         return self
 
     @staticmethod
