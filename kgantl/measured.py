@@ -38,9 +38,4 @@ def bfloat16_quality_shown():
     return measured()["bfloat16"]["quality_shown"]
 
 
-def rule(setting):
-    """The stated rule behind `setting` (`prior`, `candidates`, `alternative`, `few_shot` or `bfloat16`)."""
-    return measured()["rules"][setting]
-
-
-__all__ = ["bfloat16_quality_shown", "few_shot_recipe", "hundred_shots", "measured", "rule"]
+__all__ = ["bfloat16_quality_shown", "few_shot_recipe", "hundred_shots", "measured"]
