@@ -22,11 +22,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kgantl.augment import mix_real_and_generated  # noqa: E402
+from kgantl.synthetic import mix_real_and_generated  # noqa: E402
 from kgantl.data import load_arrays, make_dataset  # noqa: E402
-from kgantl.models.loading import load_gan  # noqa: E402
-from kgantl.transfer import build_classifier  # noqa: E402
-from kgantl.transfer.schedule import FreezeSchedule, Stage  # noqa: E402
+from kgantl.runs.artifacts import load_gan  # noqa: E402
+from kgantl.classifier import build_classifier  # noqa: E402
+from kgantl.classifier.schedule import FreezeSchedule, Stage  # noqa: E402
 from sections import header, ratio_cells, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

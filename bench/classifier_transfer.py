@@ -20,8 +20,8 @@ import tensorflow as tf  # noqa: E402
 
 from kgantl.data import load_arrays  # noqa: E402
 from kgantl.metrics.classification import accuracy_and_macro_f1  # noqa: E402
-from kgantl.metrics.fmnist_classifier import build_fmnist_classifier  # noqa: E402
-from kgantl.transfer import FreezeSchedule, Stage, build_classifier  # noqa: E402
+from kgantl.classifier.fmnist import build_fmnist_classifier  # noqa: E402
+from kgantl.classifier import FreezeSchedule, Stage, build_classifier  # noqa: E402
 from sections import header, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

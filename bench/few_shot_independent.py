@@ -17,6 +17,7 @@ from few_shot import _shots, random_cnn  # noqa: E402
 
 def main():
     from kgantl.metrics import evaluate
+    from kgantl.runs.artifacts import open_generator
     from kgantl.metrics.extractors import from_keras_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,7 +33,7 @@ def main():
         name, path = item.split("=", 1)
         cells = []
         for extractor in extractors.values():
-            report = evaluate(path, ref=f"fashion_mnist:{args.k}", split="test", n=1000, seed=0, extractor=extractor,
+            report = evaluate(open_generator(path), ref=f"fashion_mnist:{args.k}", split="test", n=1000, seed=0, extractor=extractor,
                               use_cache=False, train_images=_shots(args.k, args.shots, args.seed))
             cells += [f"{report['kid']:.3g} ± {report['kid_std']:.2g}", f"{report['recall']:.3f}"]
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)

@@ -39,7 +39,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from kgantl.distribute import make_strategy  # noqa: E402
+from kgantl.distribute import make_distribution  # noqa: E402
 from kgantl.models import GAN, build_discriminator, build_generator  # noqa: E402
 from kgantl.precision import precision_policy  # noqa: E402
 from sections import header, ratio_cells, write_section  # noqa: E402
@@ -75,7 +75,7 @@ def _models(bf16=False, mirrored=False):
         models.update(plain_keras_bf16=_load_baseline("mixed_bfloat16"),
                       kgantl_matched_bf16=_kgantl(0.0, "mixed_bfloat16"))
     if mirrored:
-        models["kgantl_mirrored_2cpu"] = _kgantl(0.0, strategy=make_strategy("mirrored", cpu_replicas=2))
+        models["kgantl_mirrored_2cpu"] = _kgantl(0.0, strategy=make_distribution("mirrored", cpu_replicas=2))
     assert keras.mixed_precision.global_policy().name == "float32"  # no policy left behind
     return models
 

@@ -18,8 +18,8 @@ _PUBLIC = {
     "ConditionalGAN": "kgantl.models",
     "build_generator": "kgantl.models",
     "build_discriminator": "kgantl.models",
-    "load_gan": "kgantl.models.loading",
-    "open_generator": "kgantl.models.loading",
+    "load_gan": "kgantl.runs.artifacts",
+    "open_generator": "kgantl.runs.artifacts",
     "DiffAugment": "kgantl.data",
     "load_arrays": "kgantl.data",
     "load_images": "kgantl.data",
@@ -27,14 +27,19 @@ _PUBLIC = {
     "TrainOptions": "kgantl.config",
     "train": "kgantl.training",
     "export_generator": "kgantl.export",
-    "mix_real_and_generated": "kgantl.augment",
-    "augment_experiment": "kgantl.augment",
-    "AugmentSettings": "kgantl.augment",
+    "mix_real_and_generated": "kgantl.synthetic",
+    "augment_experiment": "kgantl.synthetic",
+    "AugmentSettings": "kgantl.synthetic",
+    "parse_strategy": "kgantl.transfer",
+    "prepare_transfer": "kgantl.transfer",
+    "build_classifier": "kgantl.classifier",
+    "finetune_classifier": "kgantl.classifier",
+    "FreezeSchedule": "kgantl.classifier",
 }
 # The modules that define classes registered with `keras.saving.register_keras_serializable(package="kgantl")`.
 SERIALIZABLE_MODULES = ("kgantl.data.augment", "kgantl.models.gan", "kgantl.models.conditional",
-                        "kgantl.metrics.keras_metrics", "kgantl.transfer.classifier",
-                        "kgantl.transfer.memorisation_guards", "kgantl.callbacks")
+                        "kgantl.metrics.keras_metrics", "kgantl.classifier.model",
+                        "kgantl.transfer.maskd", "kgantl.transfer.adapters", "kgantl.callbacks")
 __all__ = sorted(_PUBLIC) + ["__version__", "register_serializable_classes"]
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)
 

@@ -16,10 +16,10 @@ import textwrap
 import typing
 from pathlib import Path
 
-from kgantl.augment.settings import AugmentSettings
+from kgantl.synthetic.settings import AugmentSettings
 from kgantl.config import FROM_SOURCE, PRESETS, TRANSFER_ONLY, OptionError, TrainOptions, read_config
 from kgantl.cli_pages import PAGES, epilog
-from kgantl.run_lock import RunDirInUse
+from kgantl.runs.lock import RunDirInUse
 
 USAGE_ERRORS = (ValueError, FileNotFoundError, ImportError, RunDirInUse)
 
@@ -98,7 +98,7 @@ def _blaming_the_config_file(path, from_the_file):
 
 def _augment(args, settings):
     """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are."""
-    from kgantl.augment.experiment import markdown_report, prepare_experiment, run_experiment
+    from kgantl.synthetic.experiment import markdown_report, prepare_experiment, run_experiment
 
     try:
         if args.dry_run:
@@ -376,7 +376,7 @@ def _generate(args):
         raise UsageError(f"--n must be a positive integer. Received: {args.n}")
     labels = _parse_labels(args.labels, args.n)
     model_path, = _model_paths([args.model])
-    from kgantl.models.loading import open_generator
+    from kgantl.runs.artifacts import open_generator
 
     sampler = open_generator(model_path)
     noise = np.random.default_rng(args.seed).standard_normal((args.n, sampler.latent_dim)).astype("float32")
@@ -407,7 +407,7 @@ def _compare(args):
         raise UsageError("--shots selects the n-shot subset of --shots-from: give --shots-from too")
     from kgantl.data import load_arrays
     from kgantl.images import labelled_panels, make_grid, save_png
-    from kgantl.models.loading import open_generator
+    from kgantl.runs.artifacts import open_generator
 
     shots = load_arrays(args.shots_from, shots=args.shots, seed=args.shots_seed).images[:args.n] \
         if args.shots_from else None
@@ -449,7 +449,7 @@ def _models(args):
 
 def _export(args):
     from kgantl.export import DEFAULT_EXPORT_ROOT, export_generator, export_keras
-    from kgantl.models.loading import load_gan
+    from kgantl.runs.artifacts import load_gan
 
     model_path = Path(args.model)
     default = Path(DEFAULT_EXPORT_ROOT) / model_path.stem
@@ -470,7 +470,7 @@ def _export(args):
 
 def _evaluation_dir(generator, runs_root):
     """The generator's run directory, or a new numbered `NNNNN-evaluate` one under `runs_root`."""
-    from kgantl.runs import OPTIONS_FILE, next_run_dir
+    from kgantl.runs.folder import OPTIONS_FILE, next_run_dir
 
     path = Path(generator)
     for candidate in (path, path.parent):
@@ -498,7 +498,12 @@ def _evaluate(args):
         from kgantl.data import load_arrays
 
         train_images = load_arrays(args.train_data, shots=args.shots, seed=args.shots_seed).images
-    report = evaluate(args.generator, ref=args.ref, split=args.split, n=args.n, extractor=extractor,
+    generator = args.generator
+    if Path(generator).suffix not in (".npy", ".npz"):  # image files are scored as they are
+        from kgantl.runs.artifacts import open_generator
+
+        generator = open_generator(generator)
+    report = evaluate(generator, ref=args.ref, split=args.split, n=args.n, extractor=extractor,
                       seed=args.seed, train_images=train_images)
     report["generator"] = str(args.generator)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -513,7 +518,7 @@ def _train_classifier(args):
     if args.dry_run:
         print(json.dumps({k: v for k, v in vars(args).items() if k not in ("dry_run", "command")}, indent=2))
         return
-    from kgantl.metrics.fmnist_classifier import train_fmnist_classifier
+    from kgantl.classifier.fmnist import train_fmnist_classifier
 
     metrics = train_fmnist_classifier(args.out, args.epochs, args.batch_size, args.seed, args.data,
                                       verbose=_progress())
@@ -521,14 +526,14 @@ def _train_classifier(args):
 
 
 def _finetune_classifier(args):
-    from kgantl.transfer import parse_stages
+    from kgantl.classifier import parse_stages
 
     stages = parse_stages(args.stages)
     arguments = {k: v for k, v in vars(args).items() if k not in ("dry_run", "command")}
     if args.dry_run:
         print(json.dumps(arguments, indent=2))
         return
-    from kgantl.transfer.finetune import finetune_classifier
+    from kgantl.classifier.finetune import finetune_classifier
 
     report, _ = finetune_classifier(args.data, args.backbone, stages, shots=args.shots, seed=args.seed,
                                     weights=None if args.weights == "none" else args.weights, unit=args.unit,
@@ -555,7 +560,7 @@ def _train(args, options):
     SIGINT while fitting stops after the current step with a message and exit status 143 or 130."""
     from kgantl.callbacks import TrainingDiverged, latest_epoch
     from kgantl.callbacks.signals import EXIT_STATUS, StopOnSignal, StopRequested
-    from kgantl.runs import CHECKPOINTS
+    from kgantl.runs.folder import CHECKPOINTS
     from kgantl.training import prepare_training, resolve_training, run_training
 
     stop = StopOnSignal()
@@ -645,10 +650,10 @@ def _load_tensorflow(options):
 
         split_cpu(replicas)
     if distribute == "multiworker":  # its collectives are configured once, before the devices start
-        from kgantl.distribute import make_strategy
+        from kgantl.distribute import make_distribution
 
         try:
-            make_strategy("multiworker")
+            make_distribution("multiworker")
         except ValueError as error:
             raise UsageError(str(error)) from None
     tf.config.list_logical_devices()

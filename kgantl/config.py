@@ -268,7 +268,7 @@ class TrainOptions:
                                                    f"Received: {self.reptile_step_size!r}")
         # Checks that need TensorFlow; the strategy itself is parsed (once) by the training code.
         from kgantl.data.augment import parse_policy
-        from kgantl.models.builders import upsampling_plan
+        from kgantl.sizes import upsampling_plan
 
         for name, check in (("diffaugment", parse_policy), ("image_size", upsampling_plan)):
             if getattr(self, name) is not None:  # diffaugment None: resolved with the data (kgantl.training)

@@ -1,7 +1,10 @@
-"""Where a run trains: a `tf.distribute` strategy chosen by name, and CPU replicas for machines without GPUs.
+"""Where a run trains: its distribution, a `tf.distribute.Strategy` chosen by name, and CPU replicas for machines
+without GPUs.
 
-The GAN's own step is written for replicas (see `kgantl.models.gan`): this module only makes the strategy.
-Every model, optimizer, seed generator and metric of a run is created under `strategy.scope()`.
+kgantl calls TensorFlow's strategy object a run's *distribution*: "strategy" alone means a GAN transfer strategy
+(`kgantl.transfer.strategy`). The GAN's own step is written for replicas (see `kgantl.models.gan`): this module
+only makes the distribution. Every model, optimizer, seed generator and metric of a run is created under
+`distribution.scope()`.
 """
 import os
 
@@ -44,8 +47,8 @@ def split_cpu(replicas):
     return [device.name for device in tf.config.list_logical_devices("CPU")]
 
 
-def make_strategy(name="none", cpu_replicas=1):
-    """The `tf.distribute.Strategy` called `name`.
+def make_distribution(name="none", cpu_replicas=1):
+    """The distribution (a `tf.distribute.Strategy`) called `name`.
 
     Args:
         name: `none` (the default strategy: one device), `mirrored` (every GPU of this host, or `cpu_replicas`
@@ -55,14 +58,15 @@ def make_strategy(name="none", cpu_replicas=1):
             on machines without GPUs; 1: use the GPUs, or the CPU alone when there is none).
 
     Returns:
-        The strategy.
+        The `tf.distribute.Strategy`.
 
     Raises:
-        ValueError: an unknown name, `cpu_replicas` with another strategy, or `multiworker` without `TF_CONFIG`.
+        ValueError: an unknown name, `cpu_replicas` with another distribution, or `multiworker` without
+            `TF_CONFIG`.
 
     Example:
-        >>> strategy = make_strategy("mirrored", cpu_replicas=2)
-        >>> strategy.num_replicas_in_sync
+        >>> distribution = make_distribution("mirrored", cpu_replicas=2)
+        >>> distribution.num_replicas_in_sync
         2
     """
     if name not in DISTRIBUTE_CHOICES:
@@ -76,14 +80,14 @@ def make_strategy(name="none", cpu_replicas=1):
         devices = split_cpu(cpu_replicas) if cpu_replicas > 1 else None
         return tf.distribute.MirroredStrategy(devices)
     if name == "multiworker":
-        return _multiworker_strategy()
-    return _tpu_strategy()
+        return _multiworker_distribution()
+    return _tpu_distribution()
 
 
 _MULTIWORKER = []  # the process's one MultiWorkerMirroredStrategy: TensorFlow configures its collectives once
 
 
-def _multiworker_strategy():
+def _multiworker_distribution():
     if _MULTIWORKER:
         return _MULTIWORKER[0]
     if not os.environ.get("TF_CONFIG"):
@@ -93,13 +97,13 @@ def _multiworker_strategy():
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     except RuntimeError as error:  # "Collective ops must be configured at program startup"
         raise RuntimeError("distribute=multiworker must be set up before TensorFlow has started its devices: "
-                           "call kgantl.distribute.make_strategy('multiworker') first thing in the process "
+                           "call kgantl.distribute.make_distribution('multiworker') first thing in the process "
                            "(the kgantl command does). Received: distribute='multiworker'") from error
     _MULTIWORKER.append(strategy)
     return strategy
 
 
-def _tpu_strategy():
+def _tpu_distribution():
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
         tf.config.experimental_connect_to_cluster(resolver)
@@ -124,4 +128,4 @@ def is_chief(strategy=None):
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
-__all__ = ["DISTRIBUTE_CHOICES", "is_chief", "make_strategy", "split_cpu"]
+__all__ = ["DISTRIBUTE_CHOICES", "is_chief", "make_distribution", "split_cpu"]

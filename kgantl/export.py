@@ -35,7 +35,7 @@ def export_generator(gan, export_dir, use_ema=True):
     (int32, (N,)), and returns `images` (float32, (N, H, W, C) in [-1, 1]). Load it anywhere with
     `tf.saved_model.load(export_dir).serve(noise=...)`. `kgantl_generator.json` beside it records the
     latent size and, for a conditional model, the class ids it was trained on (`class_ids`), which
-    `kgantl generate` and `kgantl.models.loading.open_generator` check labels against.
+    `kgantl generate` and `kgantl.runs.artifacts.open_generator` check labels against.
 
     The export is written to a temporary folder and moved into place (an older export is moved aside
     first and deleted last), so a failure at any point leaves a complete SavedModel or none.

@@ -20,15 +20,15 @@ from kgantl.config import DEFAULT_BATCH_SIZE, FEW_SHOTS, FROM_SOURCE, TrainOptio
 from kgantl.data.pipeline import load_arrays, make_dataset
 from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
-from kgantl.distribute import is_chief, make_strategy
+from kgantl.distribute import is_chief, make_distribution
 from kgantl.export import export_generator
 from kgantl.io import atomic_path
 from kgantl.measured import few_shot_recipe
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
-from kgantl.models.loading import load_gan, save_architecture
+from kgantl.runs.artifacts import load_gan, save_architecture
 from kgantl.precision import precision_policy, resolve_precision, with_policy
-from kgantl.run_lock import RunDirLock
-from kgantl.runs import CHECKPOINTS, MODEL_FILE, check_writable, prepare_run_dir
+from kgantl.runs.lock import RunDirLock
+from kgantl.runs.folder import CHECKPOINTS, MODEL_FILE, check_writable, prepare_run_dir
 from kgantl.transfer.gan_transfer import set_phase, source_architecture
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
 from kgantl.transfer.auto import PILOT_FILE, choose_strategy
@@ -210,7 +210,7 @@ def resolve_training(options):
         raise ValueError("strategy=auto trains its pilots as separate runs, which a cluster does not: choose the "
                          "strategy with auto on one host, then train it on the cluster. Received: strategy='auto', "
                          "distribute='multiworker'")
-    distribution = make_strategy(options.distribute, options.cpu_replicas)  # before TensorFlow sets up devices
+    distribution = make_distribution(options.distribute, options.cpu_replicas)  # before TensorFlow sets up devices
     if is_chief(distribution):  # the one that writes; checked here too, so --dry-run reports it
         check_writable(options.run_dir or options.runs_root, "run directory" if options.run_dir else "runs_root")
     arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)

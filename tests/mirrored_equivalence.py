@@ -11,7 +11,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from kgantl.distribute import make_strategy, split_cpu  # noqa: E402
+from kgantl.distribute import make_distribution, split_cpu  # noqa: E402
 
 split_cpu(2)
 
@@ -47,7 +47,7 @@ def train(strategy, conditional, optimizer):
 
 def main(kind, optimizer):
     one_logs, one_weights, _ = train(tf.distribute.get_strategy(), kind == "conditional", optimizer)
-    two_logs, two_weights, replicas = train(make_strategy("mirrored", cpu_replicas=2), kind == "conditional",
+    two_logs, two_weights, replicas = train(make_distribution("mirrored", cpu_replicas=2), kind == "conditional",
                                             optimizer)
     changed = max(float(np.max(np.abs(a - b))) for a, b in zip(one_weights, _initial(kind)))
     print(json.dumps({"one_device": one_logs, "mirrored": two_logs, "replicas": replicas, "weights_moved": changed,

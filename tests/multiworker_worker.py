@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from kgantl.distribute import make_strategy  # noqa: E402
+from kgantl.distribute import make_distribution  # noqa: E402
 
-make_strategy("multiworker")  # first: TensorFlow configures a cluster's collectives before it starts devices
+make_distribution("multiworker")  # first: TensorFlow configures a cluster's collectives before it starts devices
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

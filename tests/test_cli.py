@@ -271,7 +271,7 @@ def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_pat
     straight = _kgantl(common + ["--run-dir", str(straight_dir)])
     output, _ = straight.communicate(timeout=300)
     assert straight.returncode == 0, output
-    from kgantl.models.loading import load_gan
+    from kgantl.runs.artifacts import load_gan
 
     a, b = load_gan(killed_dir), load_gan(straight_dir)
     assert a.g_optimizer.iterations.numpy() == b.g_optimizer.iterations.numpy() == 6 * 30
@@ -296,7 +296,7 @@ def test_sigterm_stops_after_the_step_says_how_to_resume_and_the_same_command_ma
         finished = _kgantl(common + ["--run-dir", str(run_dir)])
         output, _ = finished.communicate(timeout=300)
         assert finished.returncode == 0, output
-    from kgantl.models.loading import load_gan
+    from kgantl.runs.artifacts import load_gan
 
     records = [json.loads(line) for line in (stopped_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2, 3, 4, 5]
@@ -314,7 +314,7 @@ def test_resume_after_sigkill_with_the_copy_check_on_matches_an_uninterrupted_ru
         finished = _kgantl(common + ["--run-dir", str(run_dir)])
         output, _ = finished.communicate(timeout=300)
         assert finished.returncode == 0, output
-    from kgantl.models.loading import load_gan
+    from kgantl.runs.artifacts import load_gan
 
     selections = [json.loads((d / "selection.json").read_text()) for d in (killed_dir, straight_dir)]
     assert [r["epoch"] for r in selections[0]["evaluations"]] == [1, 2, 3, 4, 5]

@@ -14,7 +14,7 @@ import pytest
 
 from kgantl.callbacks.checkpoint import latest_epoch
 from kgantl.config import TrainOptions
-from kgantl.distribute import is_chief, make_strategy
+from kgantl.distribute import is_chief, make_distribution
 from kgantl.models.gan import _ReplicaSeeds
 
 HELPER = Path(__file__).with_name("mirrored_equivalence.py")
@@ -45,20 +45,20 @@ def test_replica_seed_streams_differ_between_replicas_and_repeat_for_one():
 
 
 def test_one_device_strategy_is_the_default_and_writes():
-    strategy = make_strategy("none")
+    strategy = make_distribution("none")
     assert strategy.num_replicas_in_sync == 1 and is_chief(strategy)
 
 
 def test_bad_distribution_settings_are_refused_with_the_rule(monkeypatch):
     with pytest.raises(ValueError, match="distribute must be one of none, mirrored, multiworker, tpu"):
-        make_strategy("horovod")
+        make_distribution("horovod")
     with pytest.raises(ValueError, match="cpu_replicas splits the CPU for distribute=mirrored only"):
         TrainOptions(data="digits", cpu_replicas=2).validate()
     with pytest.raises(ValueError, match="cpu_replicas must be a positive integer"):
         TrainOptions(data="digits", distribute="mirrored", cpu_replicas=0).validate()
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ValueError, match="reads the cluster .* from the TF_CONFIG environment variable"):
-        make_strategy("multiworker")
+        make_distribution("multiworker")
 
 
 def test_splitting_the_cpu_after_tensorflow_started_says_how_to_do_it():

@@ -45,7 +45,7 @@ def test_mixed_bfloat16_losses_are_finite_and_fall_and_samples_and_exports_are_f
 
 
 def test_a_source_converts_to_a_policy_with_its_weights(tiny_source):
-    from kgantl.models.loading import load_gan
+    from kgantl.runs.artifacts import load_gan
 
     source = load_gan(tiny_source)
     converted = with_policy(source.generator, "mixed_bfloat16")
@@ -65,7 +65,7 @@ def test_a_transfer_run_in_mixed_bfloat16_trains_and_saves(tmp_path, tiny_npz, t
 def test_options_json_records_the_precision_auto_resolved_to_and_an_old_auto_run_still_resumes(tmp_path, tiny_npz):
     import json
 
-    from kgantl.runs import prepare_run_dir
+    from kgantl.runs.folder import prepare_run_dir
     from kgantl.training import resolve_training
 
     options = TrainOptions(data=str(tiny_npz), image_size=16, width=4, latent_dim=8, batch_size=8, epochs=1,

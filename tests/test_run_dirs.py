@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kgantl.cli import main
-from kgantl.run_lock import LOCK_FILE, RunDirInUse, RunDirLock
+from kgantl.runs.lock import LOCK_FILE, RunDirInUse, RunDirLock
 
 TINY = ["--image-size", "16", "--width", "4", "--latent-dim", "8", "--batch-size", "8"]
 
@@ -27,7 +27,7 @@ def test_a_second_lock_is_refused_with_the_holder_and_granted_after_release(tmp_
 
 
 def test_the_lock_of_a_killed_process_is_free_at_once(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from kgantl.run_lock import RunDirLock; "
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from kgantl.runs.lock import RunDirLock; "
                                f"lock = RunDirLock({str(tmp_path)!r}).acquire(); print('held', flush=True); "
                                "time.sleep(120)"],
                               stdout=subprocess.PIPE, text=True)

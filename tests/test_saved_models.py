@@ -48,9 +48,10 @@ def test_evaluate_reproduces_the_model_card(name, tmp_path, monkeypatch):
     if not _fashion_mnist_available():
         pytest.skip("Fashion-MNIST is not available on this machine")
     from kgantl.metrics import evaluate
+    from kgantl.runs.artifacts import open_generator
 
     monkeypatch.setenv("KGANTL_CACHE_DIR", str(tmp_path))
     card = json.loads((SAVED / name / "evaluation_fashion_mnist_0_4_fmnist_1k_test_seed0.json").read_text())
-    report = evaluate(str(SAVED / name / "model.keras"), ref="fashion_mnist:0-4", split="test", n=1000)
+    report = evaluate(open_generator(SAVED / name / "model.keras"), ref="fashion_mnist:0-4", split="test", n=1000)
     assert abs(report["kid"] - card["kid"]) <= card["kid_std"]
     assert report["protocol"] == card["protocol"] == "fmnist_1k_test"

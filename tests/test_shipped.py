@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kgantl.models.loading import load_gan, model_file, open_generator
+from kgantl.runs.artifacts import load_gan, model_file, open_generator
 from kgantl.shipped import REPOSITORY, SHIPPED, cache_models_dir, find_shipped_model, resolve_model_path
 
 CHECKOUT_MODELS = Path(__file__).resolve().parents[1] / "saved_models"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kgantl.config import TrainOptions
-from kgantl.models.loading import load_gan
+from kgantl.runs.artifacts import load_gan
 from kgantl.training import resolve_training, train
 
 
@@ -280,7 +280,7 @@ def test_copy_check_keeps_the_chosen_epoch_stops_when_copying_sets_in_and_export
     for x, y in zip(chosen.get_weights(), final.get_weights()):
         np.testing.assert_array_equal(x, y)
     assert any(not np.array_equal(x, y) for x, y in zip(final.generator.get_weights(), last.generator.get_weights()))
-    from kgantl.models.loading import open_generator
+    from kgantl.runs.artifacts import open_generator
 
     exported = open_generator(run_dir / "saved_model")
     noise = np.random.default_rng(0).standard_normal((3, chosen.latent_dim)).astype("float32")

@@ -60,7 +60,7 @@ def _run(command, installed, **kwargs):
 
 def test_the_wheel_carries_the_shipped_models_and_opens_them_by_name(installed):
     python = installed[0]
-    done = _run([python, "-c", "import json, kgantl; from kgantl.models.loading import open_generator; "
+    done = _run([python, "-c", "import json, kgantl; from kgantl.runs.artifacts import open_generator; "
                  "g = open_generator('source-fmnist-0-4'); "
                  "print(json.dumps({'package': kgantl.__file__, 'latent': g.latent_dim}))"], installed)
     assert done.returncode == 0, done.stderr

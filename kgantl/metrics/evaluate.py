@@ -11,6 +11,7 @@ from kgantl.io import write_npz
 import kgantl.metrics.distances as distances
 from kgantl.metrics.extractors import get_extractor
 from kgantl.metrics.memorisation import memorisation_check
+from kgantl.models.sampler import as_sampler
 
 PR_NEIGHBOURS = 3  # k of the k-nearest-neighbour manifolds behind precision and recall (Kynkaanniemi et al. 2019)
 
@@ -115,17 +116,21 @@ def sample_images(generator, count, seed=0, labels=None):
     """`count` images in [-1, 1] from a generator, or the first `count` of an image array or file.
 
     Args:
-        generator: anything `kgantl.models.loading.open_generator` opens (a `GAN`, a `.keras` file, a run
-            directory, a SavedModel folder, a sampler), a numpy array of images, or an `.npy`/`.npz` file.
+        generator: a `GAN`, a sampler (`kgantl.models.sampler`; `kgantl.open_generator` opens one from a
+            `.keras` file, a run directory or a SavedModel folder), a numpy array of images (pixels in
+            [0, 255]), or an `.npy`/`.npz` file of them.
         count: number of images (arrays and files must hold at least this many; the first are used).
         seed: noise seed.
         labels: class labels for conditional generators (array of `count`; ignored for unconditional ones).
 
     Returns:
         float32 array (count, H, W, C) in [-1, 1].
+
+    Raises:
+        ValueError: `generator` is a path to a model (open it with `kgantl.open_generator` first) or none of
+            the above.
     """
     from kgantl.data.sources import arrays_from_numpy, resolve_source
-    from kgantl.models.loading import open_generator
 
     if isinstance(generator, np.ndarray) or (isinstance(generator, (str, os.PathLike))
                                              and Path(generator).suffix in (".npy", ".npz")):
@@ -134,7 +139,11 @@ def sample_images(generator, count, seed=0, labels=None):
         if len(arrays.images) < count:
             raise ValueError(f"The image file must hold at least n={count} images. Received: {len(arrays.images)}")
         return arrays.images[:count] / 127.5 - 1.0
-    sampler = open_generator(generator)
+    sampler = as_sampler(generator)
+    if sampler is None:
+        raise ValueError(f"generator must be a kgantl GAN, a sampler, an image array or an .npy/.npz file; open a "
+                         f"model file, run directory or SavedModel with kgantl.open_generator(path) first. "
+                         f"Received: {generator!r}")
     noise = np.random.default_rng(seed).standard_normal((count, sampler.latent_dim)).astype("float32")
     batches = []
     for start in range(0, count, 500):
@@ -169,7 +178,7 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
         without `train_images`) and the protocol's details.
 
     Example:
-        >>> evaluate("runs/00000-fashion_mnist_7/model.keras", ref="fashion_mnist:7")["kid"]
+        >>> evaluate(kgantl.open_generator("runs/00000-fashion_mnist_7"), ref="fashion_mnist:7")["kid"]
     """
     least = max(PR_NEIGHBOURS + 1, splits)  # every Inception Score split and each image's k neighbours need images
     if isinstance(n, bool) or not isinstance(n, int) or n < least:

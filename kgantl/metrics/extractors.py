@@ -16,6 +16,9 @@ from kgantl.data.pipeline import convert_and_resize
 from kgantl.shipped import find_shipped_model
 
 FMNIST_MODEL_DIR = "fmnist-classifier"
+# The layer of kgantl's Fashion-MNIST classifier whose output is the `fmnist` feature space
+# (`kgantl.classifier.fmnist` names it so when it builds the network).
+EMBEDDING_LAYER = "embedding"
 # RMS of the fmnist embedding over the first 10,000 train images was 4.96; dividing by 5 gives features of
 # about unit RMS, the range the KID kernel (x·y/d + 1)³ is meant for (Inception pool features are similar).
 FMNIST_FEATURE_SCALE = 5.0
@@ -121,8 +124,6 @@ def from_keras_model(model, layer, name=None, scale=(1 / 127.5, -1.0)):
 
 def fmnist_extractor():
     """kgantl's own Fashion-MNIST classifier (`saved_models/fmnist-classifier`), 64-d embedding / 5; offline."""
-    from kgantl.metrics.fmnist_classifier import EMBEDDING_LAYER
-
     extractor = from_keras_model(find_shipped_model(FMNIST_MODEL_DIR), EMBEDDING_LAYER, name="fmnist")
     return dataclasses.replace(extractor, feature_scale=FMNIST_FEATURE_SCALE)
 

@@ -4,33 +4,10 @@ With `width=64`, `resolution=28`, `channels=1`, `latent_dim=128`, `norm="none"` 
 reference DCGAN of BENCHMARKS.md. Layers are named by block (`d_block1_conv`, ...) so that transfer
 strategies such as FreezeD can address them.
 """
-import math
-
 import keras
 from keras import layers
 
-MAX_WIDTH_MULTIPLIER = 8
-
-
-def upsampling_plan(resolution):
-    """Split a resolution into a base grid and a number of 2x up/down-sampling stages.
-
-    Args:
-        resolution: image side, 4 or 7 times a power of two, at least 8 (8, 14, 16, 28, 32, 56, 64, ...).
-
-    Returns:
-        `(base, stages)` with `base * 2**stages == resolution`.
-    """
-    if isinstance(resolution, int) and not isinstance(resolution, bool):
-        for base in (7, 4):
-            ratio = resolution // base
-            if resolution % base == 0 and ratio >= 2 and ratio & (ratio - 1) == 0:
-                return base, int(math.log2(ratio))
-    raise ValueError(
-        "resolution must be 4 or 7 times a power of two and at least 8 (e.g. 8, 16, 28, 32, 64). "
-        f"Received: resolution={resolution!r}"
-    )
-
+from kgantl.sizes import MAX_WIDTH_MULTIPLIER, upsampling_plan
 
 def _initializer(seed, index):
     return keras.initializers.GlorotUniform(seed=None if seed is None else seed * 1000 + index)

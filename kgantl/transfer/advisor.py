@@ -53,7 +53,7 @@ def _source_images(source, count, seed):
     """`count` images of the source domain: samples of a source GAN (its classes in turn), or real images."""
     from kgantl.data import load_arrays
     from kgantl.metrics.evaluate import sample_images
-    from kgantl.models.loading import open_generator
+    from kgantl.runs.artifacts import open_generator
 
     if _is_model(source):
         sampler = open_generator(source)

@@ -54,11 +54,12 @@ def score_pilot(model_path, validation_file, train_images, seed=0, extractor="fm
     from kgantl.metrics.evaluate import sample_images
     from kgantl.metrics.extractors import get_extractor
     from kgantl.metrics.memorisation import memorisation_check
+    from kgantl.runs.artifacts import open_generator
 
     extractor = get_extractor(extractor)
     validation = resolve_source(str(validation_file))
     labels = validation.labels[np.arange(PILOT_SAMPLES) % len(validation.labels)].astype(np.int32)
-    fake = extractor.features(sample_images(str(model_path), PILOT_SAMPLES, seed=seed, labels=labels))
+    fake = extractor.features(sample_images(open_generator(model_path), PILOT_SAMPLES, seed=seed, labels=labels))
     real = extractor.features(validation.images / 127.5 - 1.0)
     k = min(3, len(real) - 1)
     recall = precision_recall(real, fake, k=k)[1] if k >= 1 else None

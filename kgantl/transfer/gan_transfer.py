@@ -12,8 +12,8 @@ import re
 
 import keras
 
-from kgantl.transfer.backbones import build_backbone
-from kgantl.transfer.classifier import InferenceMode, InputAdapter
+from kgantl.classifier.backbones import build_backbone
+from kgantl.classifier.model import InferenceMode, InputAdapter
 
 
 def discriminator_blocks(discriminator):
@@ -58,7 +58,7 @@ def feature_discriminator(backbone, image_shape, feature_layer=None, head_units=
     Returns:
         A `keras.Model` images -> logits whose feature network is frozen and runs in inference mode.
     """
-    from kgantl.transfer.classifier import feature_model
+    from kgantl.classifier.model import feature_model
 
     is_named = isinstance(backbone, str) and not backbone.endswith(".keras")
     network, preprocess = build_backbone(backbone, (max(32, image_shape[0]),) * 2 + (3,))
@@ -172,7 +172,7 @@ def source_architecture(generator, discriminator):
     Returns:
         dict with `image_size`, `channels`, `latent_dim`, `width`, `norm`, `spectral_norm`.
     """
-    from kgantl.transfer.memorisation_guards import unwrapped
+    from kgantl.transfer.wrapped import unwrapped
 
     height, _, channels = generator.output_shape[1:]
     layers = {unwrapped(layer).name: unwrapped(layer) for layer in generator.layers}  # adapters: the source layer

@@ -13,7 +13,7 @@ Strategies (text form): a base, `finetune`, `freeze_d:K`, `alternate`, `feature_
 composed after a `+` with generator regularisers, `cdc[:WEIGHT]` (cross-domain correspondence) and
 `ewc[:WEIGHT]` (elastic weight consolidation), and with `vision_d` (a second, vision-aided discriminator on a
 frozen pretrained backbone), with `maskd[:RATE]` (random masks on D's last feature map) and with `adapters` (the
-generator's source weights frozen, small per-channel adapters trained; `kgantl.transfer.memorisation_guards`),
+generator's source weights frozen, small per-channel adapters trained; `kgantl.transfer.adapters`),
 e.g. `freeze_d:1+cdc`, `finetune+ewc:1e4`, `freeze_d:1+vision_d`, `maskd+adapters`, or `cdc` alone (finetune
 with CDC).
 
@@ -31,7 +31,7 @@ from kgantl.transfer import gan_transfer
 STRATEGIES = ("finetune", "freeze_d:K", "alternate", "feature_d", "reptile", "auto")
 REGULARIZERS = ("cdc", "ewc")
 # What may follow the base after a `+`: the regularisers, a vision-aided D, masked D (`maskd[:RATE]`) and
-# generator adapters (kgantl.transfer.memorisation_guards).
+# generator adapters (kgantl.transfer.maskd, kgantl.transfer.adapters).
 ADDITIONS = (*REGULARIZERS, "vision_d", "maskd", "adapters")
 # Provisional weights, until the few-shot grid chooses them on our data. Measured 2026-11-22 (saved_models/
 # source-fmnist-0-4 to 100 sneakers, batch 32, DiffAugment, 2 epochs of 50 steps, mean per epoch): CDC at
@@ -148,13 +148,13 @@ class Strategy:
             info["frozen"] = ["d_features"]
         additions = dict(self.regularizers)
         if "maskd" in additions:
-            from kgantl.transfer.memorisation_guards import DEFAULT_MASK_RATE, mask_discriminator
+            from kgantl.transfer.maskd import DEFAULT_MASK_RATE, mask_discriminator
 
             rate = additions["maskd"]
             discriminator = mask_discriminator(discriminator, DEFAULT_MASK_RATE if rate is None else rate,
                                                seed=seed + 29)
         if "adapters" in additions:
-            from kgantl.transfer.memorisation_guards import adapt_generator
+            from kgantl.transfer.adapters import adapt_generator
 
             generator = adapt_generator(generator)
             info["frozen"] = info.get("frozen", []) + ["generator source weights (adapters train)"]
@@ -237,7 +237,7 @@ def prepare_transfer(source, strategy, backbone=None, augment=None, ema_decay=0.
     """Turn a source GAN into the uncompiled GAN a strategy trains.
 
     Args:
-        source: a `GAN`, or a path `kgantl.models.loading.load_gan` opens (`.keras` file, `saved_models/<name>`
+        source: a `GAN`, or a path `kgantl.runs.artifacts.load_gan` opens (`.keras` file, `saved_models/<name>`
             folder, run directory).
         strategy: a `Strategy` or its text (see `STRATEGIES`).
         backbone: feature network for `feature_d` (default: `saved_models/fmnist-0-4-backbone`).
@@ -257,7 +257,7 @@ def prepare_transfer(source, strategy, backbone=None, augment=None, ema_decay=0.
         >>> gan, info = prepare_transfer("saved_models/source-fmnist-0-4", "freeze_d:1")
     """
     from kgantl.models import ConditionalGAN
-    from kgantl.models.loading import load_gan
+    from kgantl.runs.artifacts import load_gan
 
     strategy = parse_strategy(strategy)
     gan = load_gan(source) if isinstance(source, (str, os.PathLike)) else source

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgantl.transfer import FreezeSchedule, Stage, build_classifier, get_backbone
+from kgantl.classifier import FreezeSchedule, Stage, build_classifier, get_backbone
 
 SHIPPED = str(Path(__file__).resolve().parents[2] / "saved_models" / "fmnist-0-4-backbone" / "model.keras")
 

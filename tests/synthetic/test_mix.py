@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgantl.augment import GenerationStats, generation_probabilities, mix_real_and_generated
+from kgantl.synthetic import GenerationStats, generation_probabilities, mix_real_and_generated
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 
 NUM_CLASSES = 10

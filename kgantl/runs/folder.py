@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from kgantl.callbacks.checkpoint import LATEST, latest_epoch
-from kgantl.run_lock import RunDirLock
+from kgantl.runs.lock import RunDirLock
 
 OPTIONS_FILE = "options.json"
 CHECKPOINTS = "checkpoints"
@@ -132,7 +132,7 @@ def prepare_run_dir(options, write=True):
             only read the chief's run directory (they name it with `options.run_dir`, so no search is needed).
 
     Returns:
-        `(run_dir, lock)`: the `Path`, and the held `kgantl.run_lock.RunDirLock` (None without `write`), which
+        `(run_dir, lock)`: the `Path`, and the held `kgantl.runs.lock.RunDirLock` (None without `write`), which
         the caller releases when the run ends.
 
     Raises:

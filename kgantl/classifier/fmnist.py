@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 from keras import layers
 
-EMBEDDING_LAYER = "embedding"
+from kgantl.metrics.extractors import EMBEDDING_LAYER  # the layer the `fmnist` extractor reads
 
 
 def build_fmnist_classifier(num_classes=10, embedding_dim=64, seed=0):

@@ -2,9 +2,9 @@
 from kgantl.data import load_arrays, make_dataset
 from kgantl.io import atomic_path, write_json
 from kgantl.metrics.classification import accuracy_and_macro_f1
-from kgantl.runs import next_run_dir
-from kgantl.transfer.classifier import build_classifier
-from kgantl.transfer.schedule import FreezeSchedule
+from kgantl.runs.folder import next_run_dir
+from kgantl.classifier.model import build_classifier
+from kgantl.classifier.schedule import FreezeSchedule
 
 
 def score_classifier(model, arrays):

@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from kgantl.augment.classic import augment_dataset, classic_augmentation
+from kgantl.data.classic_augment import augment_dataset, classic_augmentation
 
 
 def _dataset():

@@ -61,7 +61,7 @@ def as_conditional_sampler(generator):
         ValueError: the generator is not conditional.
     """
     from kgantl.models.gan import GAN
-    from kgantl.models.loading import load_gan
+    from kgantl.runs.artifacts import load_gan
 
     if isinstance(generator, (str, bytes)) or hasattr(generator, "__fspath__"):
         generator = load_gan(generator)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from kgantl.metrics.fmnist_classifier import EMBEDDING_LAYER, build_fmnist_classifier, train_fmnist_classifier
+from kgantl.classifier.fmnist import EMBEDDING_LAYER, build_fmnist_classifier, train_fmnist_classifier
 
 
 def test_architecture_has_a_linear_embedding():

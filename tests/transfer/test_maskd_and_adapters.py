@@ -4,7 +4,8 @@ import pytest
 import tensorflow as tf
 
 from kgantl.models import GAN, ConditionalGAN, build_discriminator, build_generator
-from kgantl.transfer.memorisation_guards import ChannelAdapter, FeatureMask, adapt_generator, mask_discriminator
+from kgantl.transfer.adapters import ChannelAdapter, adapt_generator
+from kgantl.transfer.maskd import FeatureMask, mask_discriminator
 from kgantl.transfer.strategy import parse_strategy, prepare_transfer
 
 

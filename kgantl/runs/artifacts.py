@@ -18,8 +18,9 @@ import numpy as np
 from kgantl.callbacks.checkpoint import LATEST, restore_checkpoint
 from kgantl.export import EXPORT_INFO_FILE
 from kgantl.io import write_json
-from kgantl.models.gan import GAN, check_labels
-from kgantl.runs import ARCHITECTURE_FILE, CHECKPOINTS, MODEL_FILE, OPTIONS_FILE
+from kgantl.models.gan import check_labels
+from kgantl.models.sampler import KerasGenerator, as_sampler
+from kgantl.runs.folder import ARCHITECTURE_FILE, CHECKPOINTS, MODEL_FILE, OPTIONS_FILE
 from kgantl.shipped import resolve_model_path
 
 
@@ -108,32 +109,6 @@ def load_gan(path):
                             f"directory. Received: {path}")
 
 
-class KerasGenerator:
-    """A trained kgantl GAN seen as a sampler: `generate(noise, labels=None)` with its EMA generator.
-
-    Attributes:
-        gan: the `GAN`.
-        network: the sampling Keras model (`noise` or `[noise, labels]` -> images in [-1, 1]).
-        latent_dim, image_shape: noise size and `(H, W, C)` of the images.
-        conditional: whether the network takes labels.
-        class_ids: classes the model was trained on (None: unconditional, or a user's conditional generator
-            whose classes kgantl cannot tell: then any label is passed on).
-    """
-
-    def __init__(self, gan):
-        self.gan = gan
-        self.network = gan.sampler
-        self.latent_dim = int(gan.latent_dim)
-        self.image_shape = tuple(int(d) for d in self.network.outputs[0].shape[1:])
-        self.conditional = len(self.network.inputs) == 2
-        self.class_ids = gan.trained_class_ids()
-
-    def generate(self, noise, labels=None):
-        """Images in [-1, 1] for `noise` (N, latent_dim), float32 numpy array (N, H, W, C)."""
-        labels = check_labels(labels, len(noise), self.class_ids, self.conditional)
-        return self.gan.generate(noise=np.asarray(noise, np.float32), labels=labels)
-
-
 class SavedModelGenerator:
     """An exported SavedModel (signature `serve`) seen as a sampler; needs neither the GAN nor its weights file.
 
@@ -190,10 +165,9 @@ def open_generator(source):
         >>> sampler = open_generator("runs/00003-shots")
         >>> images = sampler.generate(np.random.default_rng(0).standard_normal((16, sampler.latent_dim)), labels=7)
     """
-    if isinstance(source, GAN):
-        return KerasGenerator(source)
-    if all(hasattr(source, name) for name in ("generate", "latent_dim", "conditional", "class_ids")):
-        return source
+    sampler = as_sampler(source)
+    if sampler is not None:
+        return sampler
     if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
         path = resolve_model_path(source)
         if (path / "saved_model.pb").is_file():

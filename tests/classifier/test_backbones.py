@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from kgantl.transfer.backbones import BACKBONES, BackboneSpec, block_names, build_backbone, detect_family
+from kgantl.classifier.backbones import BACKBONES, BackboneSpec, block_names, build_backbone, detect_family
 
 SHIPPED = str(Path(__file__).resolve().parents[2] / "saved_models" / "fmnist-0-4-backbone" / "model.keras")
 

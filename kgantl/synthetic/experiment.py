@@ -15,18 +15,18 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from kgantl.augment.classic import augment_dataset, classic_augmentation
-from kgantl.augment.mix import GenerationStats, mix_real_and_generated
-from kgantl.augment.settings import AugmentSettings
+from kgantl.data.classic_augment import augment_dataset, classic_augmentation
+from kgantl.synthetic.mix import GenerationStats, mix_real_and_generated
+from kgantl.synthetic.settings import AugmentSettings
 from kgantl.data import load_arrays, make_dataset
 from kgantl.data.shots import split_validation
 from kgantl.io import atomic_path, write_json, write_npz
-from kgantl.run_lock import RunDirLock
-from kgantl.runs import describe_differences, newest_run, next_run_dir
+from kgantl.runs.lock import RunDirLock
+from kgantl.runs.folder import describe_differences, newest_run, next_run_dir
 from kgantl.shipped import resolve_model_path
-from kgantl.transfer.classifier import build_classifier
-from kgantl.transfer.finetune import score_classifier
-from kgantl.transfer.schedule import FreezeSchedule, parse_stages
+from kgantl.classifier.model import build_classifier
+from kgantl.classifier.finetune import score_classifier
+from kgantl.classifier.schedule import FreezeSchedule, parse_stages
 
 logger = logging.getLogger("kgantl")
 
@@ -35,7 +35,7 @@ CLASSIC = "classic augmentation"
 
 def resolve_backbone(backbone):
     """A `saved_models/<name>` folder means its `model.keras`; anything else is passed on as it is."""
-    from kgantl.models.loading import model_file
+    from kgantl.runs.artifacts import model_file
 
     return str(model_file(str(backbone)))
 
@@ -56,7 +56,7 @@ def train_shot_gan(train, settings, seed, run_dir, verbose=0):
         options.update(source=settings.source, strategy=settings.strategy)
     history, gan_dir = train_gan(TrainOptions(**options), verbose=verbose)
     if history is None:  # a resumed run that only had its final model left to save
-        from kgantl.models.loading import load_gan
+        from kgantl.runs.artifacts import load_gan
 
         return load_gan(gan_dir), gan_dir
     return history.model, gan_dir
@@ -253,7 +253,7 @@ def _experiment_dir(settings, runs_root, run_dir):
 
 def _check_backbone(settings):
     """The classifier backbone resolves: a named one with usable weights, or a `.keras` file with its feature layer."""
-    from kgantl.transfer.backbones import BACKBONES
+    from kgantl.classifier.backbones import BACKBONES
 
     backbone = resolve_backbone(settings.backbone)
     rule = (f"backbone must be one of {', '.join(BACKBONES)}, a .keras file or a folder holding model.keras. "
@@ -297,7 +297,7 @@ def prepare_experiment(settings, runs_root="runs", run_dir=None):
         run_dir: use this directory instead; if it holds other settings, a `ValueError` names them.
 
     Returns:
-        `PreparedExperiment`, holding the run directory's lock (`kgantl.run_lock`) until `run_experiment` ends.
+        `PreparedExperiment`, holding the run directory's lock (`kgantl.runs.lock`) until `run_experiment` ends.
 
     Raises:
         RunDirInUse: another process runs an experiment in that directory (nothing was written).

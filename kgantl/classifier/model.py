@@ -3,7 +3,7 @@ import keras
 
 from kgantl.data.pipeline import convert_and_resize
 
-from kgantl.transfer.backbones import backbone_family, build_backbone, detect_family
+from kgantl.classifier.backbones import backbone_family, build_backbone, detect_family
 
 BACKBONE_NAME = "backbone"
 

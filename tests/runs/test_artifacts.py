@@ -7,7 +7,7 @@ import pytest
 
 from kgantl.export import EXPORT_INFO_FILE, export_generator
 from kgantl.models import GAN, ConditionalGAN, build_discriminator, build_generator
-from kgantl.models.loading import KerasGenerator, SavedModelGenerator, load_gan, model_file, open_generator
+from kgantl.runs.artifacts import KerasGenerator, SavedModelGenerator, load_gan, model_file, open_generator
 
 
 def _conditional(class_ids=(1, 2)):

@@ -107,7 +107,7 @@ class AugmentSettings:
                 raise OptionError(name, f"{name} must be a positive integer. Received: {name}={value!r}")
         check_choices(self)
         from kgantl.data.augment import POLICIES, parse_policy  # the checks that need TensorFlow import it here
-        from kgantl.transfer.schedule import parse_stages
+        from kgantl.classifier.schedule import parse_stages
         from kgantl.transfer.strategy import parse_strategy
 
         try:  # the parsers' own messages, named for the setting they came from

@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from kgantl.augment import AugmentSettings, split_validation
-from kgantl.augment import experiment
-from kgantl.augment.experiment import CLASSIC, find_resumable_experiment, verdict
+from kgantl.synthetic import AugmentSettings, split_validation
+from kgantl.synthetic import experiment
+from kgantl.synthetic.experiment import CLASSIC, find_resumable_experiment, verdict
 from kgantl.cli import UsageError, _augment, _augment_settings, build_parser, main
 from kgantl.data import load_arrays
 

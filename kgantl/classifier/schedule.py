@@ -4,8 +4,8 @@ import logging
 
 import keras
 
-from kgantl.transfer.backbones import BACKBONES, block_names
-from kgantl.transfer.classifier import get_backbone, get_backbone_family
+from kgantl.classifier.backbones import BACKBONES, block_names
+from kgantl.classifier.model import get_backbone, get_backbone_family
 
 logger = logging.getLogger("kgantl")
 
