@@ -13,12 +13,14 @@ Usage:
     python bench/copy_rule_replay.py
 """
 import json
+import os
 import statistics
 import sys
 from pathlib import Path
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from few_shot import HELD_OUT, RESULTS  # noqa: E402
+from few_shot_cells import HELD_OUT, RESULTS  # noqa: E402
 
 from kgantl.callbacks.copy_check import choose, copying_set_in  # noqa: E402
 

@@ -12,7 +12,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from few_shot import _shots, random_cnn  # noqa: E402
+from few_shot_runner import _shots, random_cnn  # noqa: E402
 
 
 def main():

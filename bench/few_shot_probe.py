@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from few_shot import SOURCE, _score  # noqa: E402 (also sets the quiet TensorFlow log level)
+from few_shot_cells import SOURCE  # noqa: E402
+from few_shot_runner import _score  # noqa: E402 (also sets the quiet TensorFlow log level)
 from sections import header, write_section  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "few_shot_probe.jsonl"

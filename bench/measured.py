@@ -6,7 +6,7 @@ advisor's suggestion and alternative, the few-shot recipe, and whether `--precis
 same call renders the table in docs/benchmarks.md ("What the benchmarks set"), so the docs, the file and the code
 cannot disagree (tests/test_measured.py checks all three against the records).
 
-No TensorFlow or kgantl here: the inputs are plain numbers that `few_shot.measured_inputs` reads off the records.
+No TensorFlow or kgantl here: the inputs are plain numbers that `few_shot_report.measured_inputs` reads off the records.
 """
 import json
 import statistics
@@ -113,7 +113,7 @@ def derive(hundred, ten, parity):
         dict for `kgantl/measured.json`: each setting with the numbers behind it, and `rules`.
 
     Example:
-        >>> measured = derive(*few_shot.measured_inputs(records))
+        >>> measured = derive(*few_shot_report.measured_inputs(records))
         >>> measured["hundred_shots"]["prior"]
         'vision_d'
     """
