@@ -28,6 +28,10 @@ RULES = {
                   "never above training from scratch's KID on any, plus the prior",
     "alternative": "the prior's rule among the strategies that need no pretrained backbone and never scored above "
                    "scratch",
+    "default": "the strategy of a transfer above kgantl.config.FEW_SHOTS images with no recipe flags: finetune, the "
+               "plain method, unless a strategy that needs no pretrained backbone and never scored above scratch has "
+               "a lower KID than finetune on every 100-shot cell (a default must work on any data; one seed per cell "
+               "cannot tell a smaller lead from seed noise)",
     "few_shot": "kept while its mean KID over the 10-shot cells is below every strategy's without augmentation",
     "bfloat16": "shown when vision_d on 100 sandals (2000 steps) has three seeds in each precision and the mean "
                 "bfloat16 KID is at most the worst float32 seed's",
@@ -64,6 +68,7 @@ def _hundred_shots(cells):
     candidates = [name for name in STRATEGIES if (name in top_two and name in reliable) or name == prior]
     backbone_free = [name for name in reliable if not any(part in name for part in BACKBONE_PARTS)]
     alternative, alternative_wins = _most_wins(cells, backbone_free)
+    default = _default_strategy(cells, backbone_free)
     won = [kids for kids in cells.values() if min((n for n in STRATEGIES if n in kids), key=kids.get) == prior]
     return {
         "cells": {str(k): {name: round(kid, 4) for name, kid in sorted(kids.items())} for k, kids in cells.items()},
@@ -71,8 +76,20 @@ def _hundred_shots(cells):
         "prior_vs_plain_finetune": [round(min(kids[prior] / kids["plain finetune"] for kids in won), 2),
                                     round(max(kids[prior] / kids["plain finetune"] for kids in won), 2)],
         "candidates": candidates, "alternative": alternative, "alternative_wins": alternative_wins,
-        "never_above_scratch": reliable,
+        "never_above_scratch": reliable, "default": default,
+        "default_lower_than_finetune": {name: sum(kids[name] < kids["finetune"] for kids in cells.values())
+                                        for name in backbone_free if name != "finetune"},
     }
+
+
+def _default_strategy(cells, backbone_free):
+    """RULES["default"]: finetune, unless a backbone-free strategy beats it on every cell (the lowest mean KID of
+    those that do)."""
+    beat_everywhere = [name for name in backbone_free if name != "finetune"
+                       and all(kids[name] < kids["finetune"] for kids in cells.values())]
+    if not beat_everywhere:
+        return "finetune"
+    return min(beat_everywhere, key=lambda name: statistics.mean(kids[name] for kids in cells.values()))
 
 
 def _few_shot(cells):
@@ -141,6 +158,9 @@ def render(measured):
          "never above scratch: " + ", ".join(f"`{name}`" for name in hundred["never_above_scratch"])),
         ("`recommend`'s alternative (images unlike the backbone's)", f"`{hundred['alternative']}`",
          rules["alternative"], f"lowest of those on {hundred['alternative_wins']} of {len(hundred['cells'])} cells"),
+        ("`kgantl transfer` above `kgantl.config.FEW_SHOTS` images with no strategy flag", f"`{hundred['default']}`",
+         rules["default"], "cells where each is lower than finetune: " + ", ".join(
+             f"`{name}` {wins} of {len(hundred['cells'])}" for name, wins in hundred["default_lower_than_finetune"].items())),
         ("few-shot runs (at most `kgantl.config.FEW_SHOTS` images per class): strategy and DiffAugment",
          f"`{few['strategy']}`, `{few['diffaugment']}`",
          rules["few_shot"], f"mean KID over {few['cells']} cells {few['mean_kid']:.4f}; best without augmentation "

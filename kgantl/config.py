@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from kgantl.io import write_json
+from kgantl.sizes import upsampling_plan
 
 # The names of `kgantl.losses.LOSSES`, kept here so the options load without TensorFlow (a test keeps them equal).
 LOSS_NAMES = ("nonsaturating", "minimax", "hinge", "wgan-gp")
@@ -26,7 +27,9 @@ TRANSFER_ONLY = ("source", "strategy", "phase_epochs", "pilot_steps", "reptile_d
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker", "tpu")
 PRECISION_CHOICES = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 DEFAULT_BATCH_SIZE = 64
-# At most this many training images in the rarest class: `copy_check="auto"` turns the copy check on (transfer).
+# At most this many training images in the rarest class: `copy_check="auto"` turns the copy check on (transfer)
+# and the few-shot recipe applies. A design choice, not a measurement: the benchmarks ran 10 and 100 shots only;
+# below about 30 a held-out fifth (at most 6 images) is too few to choose a checkpoint by its KID.
 FEW_SHOTS = 30
 # Options a transfer run takes from its source; `kgantl transfer` does not offer them.
 FROM_SOURCE = ("image_size", "channels", "latent_dim", "width", "norm", "spectral_norm")
@@ -184,6 +187,7 @@ class TrainOptions:
               "short pilots of several, scored on held-out shots",
         default_text="finetune")
     phase_epochs: int = option_field(1, "epochs per phase of the alternate strategy")
+    # 250: a design choice (auto's pilots must cost a fraction of the 2000-step run), not a measured optimum.
     pilot_steps: int = option_field(250, "generator steps of each candidate's pilot under strategy auto")
     reptile_data: Optional[str] = option_field(None, "source data spec whose classes are Reptile's tasks "
                                                "(strategy reptile), e.g. fashion_mnist:0-4 (default: none; "
@@ -210,32 +214,35 @@ class TrainOptions:
         """
         if self.__dict__.get("_validated"):
             return self
+        self._check_counts()
+        check_choices(self)
+        self._check_rates()
+        self._check_combinations()
+        self._check_text_forms()
+        object.__setattr__(self, "_validated", True)  # not a field: neither compared, nor written to JSON
+        return self
 
-        def positive_int(name, allow_none=False):
+    def _check_counts(self):
+        def positive_int(name, allow_none=False, least=1):
             value = getattr(self, name)
             if value is None and allow_none:
                 return
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise OptionError(name, f"{name} must be a positive integer. Received: {name}={value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                kind = "positive" if least == 1 else "non-negative"
+                raise OptionError(name, f"{name} must be a {kind} integer. Received: {name}={value!r}")
 
         for name in ("n_critic", "batch_size", "epochs", "sample_every", "phase_epochs", "pilot_steps",
-                     "reptile_iterations", "reptile_inner_steps", "cpu_replicas"):
+                     "reptile_iterations", "reptile_inner_steps", "cpu_replicas", "copy_every"):
             positive_int(name)
-        positive_int("copy_every")
-        if isinstance(self.copy_patience, bool) or not isinstance(self.copy_patience, int) or self.copy_patience < 0:
-            raise OptionError("copy_patience", f"copy_patience must be a non-negative integer. "
-                                               f"Received: copy_patience={self.copy_patience!r}")
-        if self.eval_every is not None and (isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int)
-                                            or self.eval_every < 0):
-            raise OptionError("eval_every", f"eval_every must be a non-negative integer. "
-                                            f"Received: eval_every={self.eval_every!r}")
+        positive_int("copy_patience", least=0)
+        positive_int("eval_every", allow_none=True, least=0)
         for name in ("shots", "steps_per_epoch", "image_size", "latent_dim", "width", "val_per_class"):
             positive_int(name, allow_none=True)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise OptionError("seed", f"seed must be a non-negative integer. Received: seed={self.seed!r}")
+        positive_int("seed", least=0)
         if self.channels not in (None, 1, 3):
             raise OptionError("channels", f"channels must be 1 or 3. Received: channels={self.channels!r}")
-        check_choices(self)
+
+    def _check_rates(self):
         for name in ("d_lr", "g_lr"):
             if not float(getattr(self, name)) > 0:
                 raise OptionError(name, f"{name} must be > 0. Received: {name}={getattr(self, name)!r}")
@@ -248,6 +255,11 @@ class TrainOptions:
             raise OptionError("ema_decay", f"ema_decay must be in [0, 1). Received: ema_decay={self.ema_decay!r}")
         if self.ada_target is not None and not -1 <= float(self.ada_target) < 1:
             raise OptionError("ada_target", f"ada_target must be in [-1, 1). Received: ada_target={self.ada_target!r}")
+        if not 0 < float(self.reptile_step_size) <= 1:
+            raise OptionError("reptile_step_size", f"reptile_step_size must be in (0, 1]. "
+                                                   f"Received: {self.reptile_step_size!r}")
+
+    def _check_combinations(self):
         if self.strategy is not None and not self.source:
             raise OptionError("strategy", f"strategy says how to adapt a source GAN: give source too (kgantl "
                                           f"transfer --source), or leave strategy out to train a new GAN. "
@@ -263,21 +275,22 @@ class TrainOptions:
             raise OptionError("copy_check", "the copy check stops training on the chief alone, which the other "
                                             "workers of a cluster would not follow: run few-shot transfer on one "
                                             "host. Received: copy_check='on', distribute='multiworker'")
-        if not 0 < float(self.reptile_step_size) <= 1:
-            raise OptionError("reptile_step_size", f"reptile_step_size must be in (0, 1]. "
-                                                   f"Received: {self.reptile_step_size!r}")
-        # Checks that need TensorFlow; the strategy itself is parsed (once) by the training code.
-        from kgantl.data.augment import parse_policy
-        from kgantl.sizes import upsampling_plan
 
-        for name, check in (("diffaugment", parse_policy), ("image_size", upsampling_plan)):
-            if getattr(self, name) is not None:  # diffaugment None: resolved with the data (kgantl.training)
-                try:
-                    check(getattr(self, name))
-                except ValueError as error:
-                    raise OptionError(name, str(error)) from None
-        object.__setattr__(self, "_validated", True)  # not a field: neither compared, nor written to JSON
-        return self
+    def _check_text_forms(self):
+        """Refuse a DiffAugment policy or image size the run could not use, at the door (with the option named).
+
+        A check only: the run's resolver (`kgantl.resolve`) parses the policy it uses, given or defaulted, and the
+        strategy, once. The policy's parser needs TensorFlow, so it is imported here, when validation runs.
+        """
+        from kgantl.data.augment import parse_policy
+
+        try:
+            if self.diffaugment is not None:  # None: resolved with the data (kgantl.resolve)
+                parse_policy(self.diffaugment)
+            if self.image_size is not None:
+                upsampling_plan(self.image_size)
+        except ValueError as error:
+            raise OptionError("image_size" if "resolution" in str(error) else "diffaugment", str(error)) from None
 
     def with_architecture_defaults(self):
         """These options with `image_size`, `latent_dim` and `width` filled in where unset (a new GAN's)."""

@@ -3,7 +3,7 @@
 The file is written by `python bench/few_shot.py --report` from the benchmark's records, by the rules stated in
 it and in bench/measured.py; docs/benchmarks.md ("What the benchmarks set") renders the same file. Nothing here
 decides: the modules that take a default from a measurement (`--strategy auto`, `recommend`, the few-shot
-recipe, `--precision auto`) read it from here, so a new benchmark result changes them in one place.
+recipe, the transfer default above it, `--precision auto`) read it from here, so a new benchmark result changes them in one place.
 """
 import functools
 import json
@@ -28,6 +28,11 @@ def hundred_shots():
     return measured()["hundred_shots"]
 
 
+def transfer_default():
+    """The strategy of a transfer above `kgantl.config.FEW_SHOTS` images given no strategy (rule "default")."""
+    return hundred_shots()["default"]
+
+
 def few_shot_recipe():
     """The recipe of a few-shot transfer run: `strategy` and `diffaugment`, with the 10-shot grid's mean KIDs."""
     return measured()["few_shots"]
@@ -38,4 +43,4 @@ def bfloat16_quality_shown():
     return measured()["bfloat16"]["quality_shown"]
 
 
-__all__ = ["bfloat16_quality_shown", "few_shot_recipe", "hundred_shots", "measured"]
+__all__ = ["bfloat16_quality_shown", "few_shot_recipe", "hundred_shots", "measured", "transfer_default"]

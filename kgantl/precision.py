@@ -45,16 +45,27 @@ def resolve_precision(name):
     return name
 
 
+def _concrete(name):
+    """`name` checked to be a Keras policy kgantl trains under: `auto` must have been resolved (once, by the
+    run's resolver, `resolve_precision`) before networks are built."""
+    if name not in PRECISION_CHOICES or name == "auto":
+        raise ValueError(f"precision must be a resolved policy, one of "
+                         f"{', '.join(c for c in PRECISION_CHOICES if c != 'auto')} (resolve auto with "
+                         f"resolve_precision first). Received: precision={name!r}")
+    return name
+
+
 @contextlib.contextmanager
 def precision_policy(name):
-    """Build networks under the policy `name` within the block; the previous global policy comes back after.
+    """Build networks under the policy `name` (resolved: not `auto`) within the block; the previous global policy
+    comes back after.
 
     Example:
         >>> with precision_policy("mixed_bfloat16"):
         ...     generator = build_generator()
     """
     previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(resolve_precision(name))
+    keras.mixed_precision.set_global_policy(_concrete(name))
     try:
         yield
     finally:
@@ -67,7 +78,7 @@ def with_policy(model, name):
     A saved model keeps the policy it was built with; a transfer source is converted with this so that a
     mixed-precision run adapts it in that precision.
     """
-    policy = resolve_precision(name)
+    policy = _concrete(name)
 
     def rebuild(layer):
         if isinstance(layer, keras.layers.InputLayer):

@@ -129,7 +129,7 @@ def test_distribute_and_cpu_replicas_from_a_config_file_split_the_cpu(tmp_path):
 def test_a_transfer_run_validates_its_options_once_and_parses_each_strategy_string_once(tmp_path, monkeypatch,
                                                                                        tiny_npz, tiny_source):
     """Checked by counting, through the command line's whole path for a dry run (resolve_training included)."""
-    import kgantl.training
+    import kgantl.resolve
 
     validated, parsed = [], []
     check = TrainOptions.validate
@@ -139,9 +139,9 @@ def test_a_transfer_run_validates_its_options_once_and_parses_each_strategy_stri
             validated.append(self)
         return check(self)
 
-    real_parse = kgantl.training.parse_strategy
+    real_parse = kgantl.resolve.parse_strategy
     monkeypatch.setattr(TrainOptions, "validate", counting_validate)
-    monkeypatch.setattr(kgantl.training, "parse_strategy", lambda text: parsed.append(text) or real_parse(text))
+    monkeypatch.setattr(kgantl.resolve, "parse_strategy", lambda text: parsed.append(text) or real_parse(text))
     for strategy in (["--strategy", "freeze_d:1+cdc"], []):
         validated.clear(), parsed.clear()
         assert main(["transfer", "--source", str(tiny_source), "--target", str(tiny_npz), "--shots", "10",

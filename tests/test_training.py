@@ -118,10 +118,11 @@ def test_a_bad_kid_reference_is_found_before_anything_is_written(tmp_path, tiny_
 
 def test_a_transfer_run_reads_no_test_split_and_never_trains_on_its_validation_images(tmp_path, tiny_npz,
                                                                                      tiny_source, monkeypatch):
+    import kgantl.resolve as resolve
     import kgantl.training as training
 
     splits, trained_on = [], []
-    real_load, real_make = training.load_arrays, training.make_dataset
+    real_load, real_make = resolve.load_arrays, training.make_dataset
 
     def recording_load(spec, *args, **kwargs):
         splits.append(kwargs.get("split", "train"))
@@ -131,7 +132,7 @@ def test_a_transfer_run_reads_no_test_split_and_never_trains_on_its_validation_i
         trained_on.append(len(arrays.images))
         return real_make(arrays, *args, **kwargs)
 
-    monkeypatch.setattr(training, "load_arrays", recording_load)
+    monkeypatch.setattr(resolve, "load_arrays", recording_load)
     monkeypatch.setattr(training, "make_dataset", recording_make)
     history, run_dir = train(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, eval_every=1,
                                       epochs=1, copy_check="off"), verbose=0)
@@ -308,7 +309,7 @@ def test_copy_check_is_auto_on_for_few_shot_transfer_only(tmp_path, tiny_npz, ti
 def test_a_few_shot_transfer_takes_the_recipe_the_benchmark_file_backs(tmp_path, tiny_npz, tiny_source,
                                                                        monkeypatch):
     # kgantl/measured.json is the one place the few-shot recipe comes from; unset options only.
-    monkeypatch.setattr("kgantl.training.few_shot_recipe", lambda: {"strategy": "freeze_d:1",
+    monkeypatch.setattr("kgantl.resolve.few_shot_recipe", lambda: {"strategy": "freeze_d:1",
                                                                      "diffaugment": "translation"})
     few = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10))
     assert (few.options.strategy, few.options.diffaugment) == ("freeze_d:1", "translation")

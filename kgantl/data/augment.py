@@ -104,7 +104,8 @@ class DiffAugment(keras.layers.Layer):
 
     def __init__(self, policy="color,translation,cutout", probability=1.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.policy = ",".join(parse_policy(policy))
+        self.operations = parse_policy(policy)  # parsed once: `call` runs these (it is traced more than once)
+        self.policy = ",".join(self.operations)
         if not 0.0 <= float(probability) <= 1.0:
             raise ValueError(f"probability must be in [0, 1]. Received: probability={probability!r}")
         self.initial_probability = float(probability)
@@ -118,7 +119,7 @@ class DiffAugment(keras.layers.Layer):
     def call(self, images, seed_generator=None):
         seed = seed_generator if seed_generator is not None else self.seed_generator
         batch = ops.shape(images)[0]
-        for name in parse_policy(self.policy):
+        for name in self.operations:
             augmented = _OPS[name](images, seed)
             # (float32 both: under a mixed-precision policy the variable reads as the compute dtype)
             apply = keras.random.uniform((batch, 1, 1, 1), seed=seed) < ops.cast(self.probability, "float32")

@@ -26,7 +26,7 @@ from kgantl.runs.folder import describe_differences, newest_run, next_run_dir
 from kgantl.shipped import resolve_model_path
 from kgantl.classifier.model import build_classifier
 from kgantl.classifier.finetune import score_classifier
-from kgantl.classifier.schedule import FreezeSchedule, parse_stages
+from kgantl.classifier.schedule import FreezeSchedule
 
 logger = logging.getLogger("kgantl")
 
@@ -86,7 +86,7 @@ def train_classifier(train, settings, seed, generator=None, ratio=0.0, augmentat
                                          balance=settings.balance, filter_model=filter_model,
                                          threshold=settings.filter_threshold or 0.0, stats=stats)
     named = not resolve_backbone(settings.backbone).endswith(".keras")
-    schedule = FreezeSchedule(parse_stages(settings.stages), unit=settings.unit,
+    schedule = FreezeSchedule(settings.parsed_stages, unit=settings.unit,
                               backbone_name=settings.backbone if named else None)
     schedule.fit(model, dataset, steps_per_epoch=math.ceil(len(train.labels) / settings.batch_size), verbose=0)
     return model, stats

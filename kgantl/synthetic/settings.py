@@ -106,6 +106,12 @@ class AugmentSettings:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise OptionError(name, f"{name} must be a positive integer. Received: {name}={value!r}")
         check_choices(self)
+        self._parse_text_forms()
+        return self
+
+    def _parse_text_forms(self):
+        """Parse the strategy, the stages and the GAN's DiffAugment policy, each named in its error. The stages are
+        kept (`parsed_stages`): the experiment trains every classifier by them and does not parse them again."""
         from kgantl.data.augment import POLICIES, parse_policy  # the checks that need TensorFlow import it here
         from kgantl.classifier.schedule import parse_stages
         from kgantl.transfer.strategy import parse_strategy
@@ -115,7 +121,7 @@ class AugmentSettings:
         except ValueError as error:
             raise OptionError("strategy", str(error)) from None
         try:
-            parse_stages(self.stages)
+            object.__setattr__(self, "_stages", parse_stages(self.stages))  # not a field: not in the report
         except ValueError as error:
             raise OptionError("stages", str(error)) from None
         if strategy.name == "reptile":
@@ -126,14 +132,20 @@ class AugmentSettings:
         valid = isinstance(self.gan_diffaugment, str)
         if valid:
             try:
-                parse_policy(self.gan_diffaugment)
+                parse_policy(self.gan_diffaugment)  # a check: the GAN's own run parses what it uses (kgantl.resolve)
             except ValueError:
                 valid = False
         if not valid:
             raise OptionError("gan_diffaugment", f"gan_diffaugment must be a comma-separated subset of "
                                                  f"{', '.join(POLICIES)} without repeats, or an empty string for "
                                                  f"none. Received: gan_diffaugment={self.gan_diffaugment!r}")
-        return self
+
+    @property
+    def parsed_stages(self):
+        """The freeze/unfreeze stages, as `validate` parsed them (a list of `kgantl.classifier.Stage`)."""
+        if "_stages" not in self.__dict__:
+            raise ValueError("parsed_stages is set by validate(): call settings.validate() first")
+        return self._stages
 
     @staticmethod
     def from_report(report):

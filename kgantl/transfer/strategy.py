@@ -2,8 +2,8 @@
 
 The training code never compares strategy strings; it asks the `Strategy` three things:
 - `prepare(generator, discriminator)`: turn the source GAN's networks into the networks this strategy trains (freeze blocks, swap D);
-- `load_data(options)`: what else it needs (Reptile's source tasks), loaded when the run is checked;
-- `before_fit(gan, options, initial_epoch, data)`: work before the first epoch (Reptile meta-training);
+- `load_data(reptile_data)`: what else it needs (Reptile's source tasks), loaded when the run is checked;
+- `before_fit(gan, initial_epoch, data, **settings)`: work before the first epoch (Reptile meta-training);
 - `phases(epochs, phase_epochs, initial_epoch)`: the `fit` calls to make, each with the network that trains
   (None: both), for strategies that alternate.
 
@@ -33,7 +33,8 @@ REGULARIZERS = ("cdc", "ewc")
 # What may follow the base after a `+`: the regularisers, a vision-aided D, masked D (`maskd[:RATE]`) and
 # generator adapters (kgantl.transfer.maskd, kgantl.transfer.adapters).
 ADDITIONS = (*REGULARIZERS, "vision_d", "maskd", "adapters")
-# Provisional weights, until the few-shot grid chooses them on our data. Measured 2026-11-22 (saved_models/
+# A design choice, not a benchmark result: weights that put each penalty on the scale of the generator loss
+# (no grid has compared weights). Measured 2026-11-22 (saved_models/
 # source-fmnist-0-4 to 100 sneakers, batch 32, DiffAugment, 2 epochs of 50 steps, mean per epoch): CDC at
 # 1000 (the paper's lambda) gave a penalty of 0.05-0.08 beside a g_loss of 1.4-1.7 (at weight 1: 0.0001-0.0007);
 # EWC at 1e6 gave 0.2-0.6 and pushed g_loss from 1.6 to 2.3, so its default is ten times weaker.
@@ -96,26 +97,26 @@ class Strategy:
                 penalties.append(EWCPenalty(generator, discriminator, weight=weight, seed=seed, class_ids=class_ids))
         return penalties
 
-    def load_data(self, options):
+    def load_data(self, reptile_data):
         """The data this strategy needs besides the target (Reptile's source tasks), checked and loaded.
 
         Args:
-            options: the run's `TrainOptions`.
+            reptile_data: the source data spec whose classes are Reptile's tasks (the `reptile_data` option).
 
         Returns:
             `ImageArrays`, or None when the strategy needs none.
 
         Raises:
-            ValueError: `options` lack what this strategy needs.
+            ValueError: this strategy needs data that `reptile_data` does not give.
         """
         if self.name != "reptile":
             return None
-        if not options.reptile_data:
+        if not reptile_data:
             raise ValueError("strategy reptile needs reptile_data, the source spec whose classes are the tasks "
                              "(e.g. fashion_mnist:0-4). Received: reptile_data=None")
         from kgantl.data.pipeline import load_arrays
 
-        return load_arrays(options.reptile_data)
+        return load_arrays(reptile_data)
 
     def prepare(self, generator, discriminator, backbone=None, seed=0, backbone_for_vision=None):
         """The networks this strategy trains, made from a source GAN's (changed in place where frozen).
@@ -167,18 +168,25 @@ class Strategy:
             info["frozen"] = info.get("frozen", []) + ["vd_features"]
         return generator, discriminator, info
 
-    def before_fit(self, gan, options, initial_epoch, data=None):
+    def before_fit(self, gan, initial_epoch, data=None, **reptile_settings):
         """Reptile meta-training over the classes of `data` (from `load_data`), on a fresh run only.
 
         After a checkpoint its result is already in the restored weights, so a resumed run skips it.
+
+        Args:
+            gan: the compiled GAN about to be fitted.
+            initial_epoch: the epoch the run starts from (0: a fresh run).
+            data: `load_data`'s `ImageArrays` (Reptile's tasks).
+            **reptile_settings: `kgantl.transfer.reptile.reptile`'s keyword arguments (`meta_iterations`,
+                `inner_steps`, `meta_step_size`, `batch_size`, `seed`).
         """
         if self.name != "reptile" or initial_epoch > 0:
             return
         from kgantl.transfer.reptile import reptile
 
-        data = data if data is not None else self.load_data(options)
-        reptile(gan, data, meta_iterations=options.reptile_iterations, inner_steps=options.reptile_inner_steps,
-                meta_step_size=options.reptile_step_size, batch_size=options.batch_size, seed=options.seed)
+        if data is None:
+            raise ValueError("strategy reptile needs its task data: pass load_data's result. Received: data=None")
+        reptile(gan, data, **reptile_settings)
 
     def phases(self, epochs, phase_epochs=1, initial_epoch=0):
         """`(start, end, phase)` per `fit` call; phase `"discriminator"` / `"generator"` trains only that
