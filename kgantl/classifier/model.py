@@ -154,6 +154,17 @@ def build_classifier(backbone, num_classes, input_shape=(28, 28, 1), weights="im
     network, preprocess = build_backbone(backbone, (backbone_size, backbone_size, 3), weights=weights,
                                          family=family)
     family = backbone_family(backbone, network, family)
+    network = _feature_network(backbone, network, feature_layer)
+    size, channels = tuple(network.inputs[0].shape[1:3]), int(network.inputs[0].shape[-1])
+    images = keras.Input(input_shape, name="images")
+    h = InputAdapter(size, channels, preprocess, name="input_adapter")(images)
+    h = InferenceMode(network, family=family, name=BACKBONE_NAME)(h)
+    probabilities = _head(h, num_classes, dense_units, dropout)
+    return keras.Model(images, probabilities, name="transfer_classifier")
+
+
+def _feature_network(backbone, network, feature_layer):
+    """The part of the built `network` that feeds the head, by the kind of `backbone` (see `build_classifier`)."""
     if isinstance(backbone, keras.Model):
         if feature_layer is not None:
             network = feature_model(network, feature_layer)
@@ -161,15 +172,15 @@ def build_classifier(backbone, num_classes, input_shape=(28, 28, 1), weights="im
         network = keras.Model(network.input, network.output, name=network.name)
     else:  # a .keras file: a saved classifier, cut below its head
         network = feature_model(network, feature_layer)
-    size, channels = tuple(network.inputs[0].shape[1:3]), int(network.inputs[0].shape[-1])
-    images = keras.Input(input_shape, name="images")
-    h = InputAdapter(size, channels, preprocess, name="input_adapter")(images)
-    h = InferenceMode(network, family=family, name=BACKBONE_NAME)(h)
+    return network
+
+
+def _head(h, num_classes, dense_units, dropout):
+    """The classifier's head on the backbone's output `h`: pooling (of a feature map), dense layers, softmax."""
     if len(h.shape) == 4:
         h = keras.layers.GlobalAveragePooling2D(name="pool")(h)
     for i, units in enumerate(dense_units):
         h = keras.layers.Dropout(dropout, name=f"head_dropout{i + 1}")(h)
         h = keras.layers.Dense(units, activation="relu", name=f"head_dense{i + 1}")(h)
     h = keras.layers.Dropout(dropout, name="head_dropout_out")(h)
-    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="head_classes")(h)
-    return keras.Model(images, probabilities, name="transfer_classifier")
+    return keras.layers.Dense(num_classes, activation="softmax", name="head_classes")(h)

@@ -180,36 +180,19 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
     Example:
         >>> evaluate(kgantl.open_generator("runs/00000-fashion_mnist_7"), ref="fashion_mnist:7")["kid"]
     """
-    least = max(PR_NEIGHBOURS + 1, splits)  # every Inception Score split and each image's k neighbours need images
-    if isinstance(n, bool) or not isinstance(n, int) or n < least:
-        raise ValueError(f"n must be an integer >= {least} (the Inception Score's {splits} splits need an image each; "
-                         f"precision and recall look at {PR_NEIGHBOURS} neighbours). Received: n={n!r}")
+    _check_count(n, splits)
     extractor = get_extractor(extractor)
     real, real_labels, image_shape = reference_set(ref, split, extractor, use_cache=use_cache)
     rng = np.random.default_rng(seed)
-    # Conditional generators get labels in the reference's class proportions, whatever its order.
-    labels = real_labels[rng.permutation(len(real_labels))[np.arange(n) % len(real_labels)]].astype(np.int32)
-    fake_images = np.asarray(sample_images(generator, n, seed=seed, labels=labels))
-    if fake_images.ndim != 4 or fake_images.shape[1:] != tuple(image_shape):
-        raise ValueError(f"Generated images must have the reference images' shape {tuple(image_shape)}. "
-                         f"Received: {fake_images.shape[1:]}")
+    fake_images = _generated_images(generator, n, seed, rng, real_labels, image_shape)
     fake = extractor.features(fake_images)
     kid, kid_std = distances.kernel_inception_distance(real, fake, kid_subsets, kid_subset_size, seed)
     kid_size_used = distances.kid_subset_size(kid_subset_size, len(real), n, kid_subsets)
     # Precision and recall compare sets of equal size: the real set is subsampled to n when larger.
     real_for_pr = real[rng.permutation(len(real))[:n]] if len(real) > n else real
     precision, recall = distances.precision_recall(real_for_pr, fake, k=PR_NEIGHBOURS)
-    try:
-        fid, fid_error = distances.fid_from_features(real, fake), None
-    except ValueError as error:  # too few samples for the dimension: KID and the rest still stand
-        fid, fid_error = None, str(error)
-    memorisation = None
-    if train_images is not None:
-        train_images = np.asarray(train_images)
-        if train_images.ndim != 4 or train_images.shape[1:] != tuple(image_shape):
-            raise ValueError(f"train_images must have the reference images' shape (N, {', '.join(map(str, image_shape))}). "
-                             f"Received: shape={train_images.shape}")
-        memorisation = memorisation_check(fake, extractor.features(train_images / 127.5 - 1.0), real)
+    fid, fid_error = _fid(real, fake)
+    memorisation = None if train_images is None else _memorisation(fake, real, train_images, image_shape, extractor)
     probabilities = extractor.probabilities(fake_images)
     score, score_std = distances.inception_score(probabilities, splits) if probabilities is not None else (None, None)
     return {
@@ -222,3 +205,39 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
         "kid_subset_size": kid_size_used, "precision_recall_k": 3, "seed": seed,
         "pipeline": PIPELINE,
     }
+
+
+def _check_count(n, splits):
+    """Refuse an `n` too small for the Inception Score's splits or the precision-recall neighbours."""
+    least = max(PR_NEIGHBOURS + 1, splits)  # every Inception Score split and each image's k neighbours need images
+    if isinstance(n, bool) or not isinstance(n, int) or n < least:
+        raise ValueError(f"n must be an integer >= {least} (the Inception Score's {splits} splits need an image each; "
+                         f"precision and recall look at {PR_NEIGHBOURS} neighbours). Received: n={n!r}")
+
+
+def _generated_images(generator, n, seed, rng, real_labels, image_shape):
+    """`n` images of `generator` (see `sample_images`), checked to have the reference images' shape."""
+    # Conditional generators get labels in the reference's class proportions, whatever its order.
+    labels = real_labels[rng.permutation(len(real_labels))[np.arange(n) % len(real_labels)]].astype(np.int32)
+    fake_images = np.asarray(sample_images(generator, n, seed=seed, labels=labels))
+    if fake_images.ndim != 4 or fake_images.shape[1:] != tuple(image_shape):
+        raise ValueError(f"Generated images must have the reference images' shape {tuple(image_shape)}. "
+                         f"Received: {fake_images.shape[1:]}")
+    return fake_images
+
+
+def _fid(real, fake):
+    """`(fid, None)`, or `(None, the reason)` when the features are too few for it."""
+    try:
+        return distances.fid_from_features(real, fake), None
+    except ValueError as error:  # too few samples for the dimension: KID and the rest still stand
+        return None, str(error)
+
+
+def _memorisation(fake, real, train_images, image_shape, extractor):
+    """`memorisation_check` of the generated features against the training images' (and the reference's)."""
+    train_images = np.asarray(train_images)
+    if train_images.ndim != 4 or train_images.shape[1:] != tuple(image_shape):
+        raise ValueError(f"train_images must have the reference images' shape (N, {', '.join(map(str, image_shape))}). "
+                         f"Received: shape={train_images.shape}")
+    return memorisation_check(fake, extractor.features(train_images / 127.5 - 1.0), real)

@@ -1,11 +1,18 @@
-"""`GAN`: a `keras.Model` whose `train_step` runs one adversarial update with two gradient tapes."""
+"""`GAN`: a `keras.Model` whose `train_step` runs one adversarial update with two gradient tapes.
+
+The update itself (noise, seeds, the discriminator and generator steps, adaptive augmentation, EMA) is
+`kgantl.models.gan_step.GANTrainStep`; how it runs under `tf.distribute` is in `kgantl.models.replicas`.
+"""
 import keras
-import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from kgantl import losses as gan_losses
 from kgantl.data.augment import DiffAugment
+from kgantl.models.gan_step import GANTrainStep
+from kgantl.models.labels import check_labels
+from kgantl.models.replicas import reducible_across_workers
+# These lived here before kgantl.models.replicas and are still imported from here (tests/test_distribute.py).
+from kgantl.models.replicas import ReplicaSeeds as _ReplicaSeeds, replica_context  # noqa: F401
 
 
 def _check_backend():
@@ -21,86 +28,6 @@ def default_optimizer(learning_rate=2e-4):
     return keras.optimizers.Adam(learning_rate, beta_1=0.5)
 
 
-def check_labels(labels, count, class_ids, conditional=None, model="model"):
-    """Labels for `count` samples of a model trained on `class_ids`, as int32 (count,), or None if unconditional.
-
-    Args:
-        labels: None, one int, or `count` ints.
-        count: number of samples.
-        class_ids: the classes the model was trained on; None for an unconditional model, or for a
-            conditional one that cannot tell its classes (a user's generator), whose labels are passed on.
-        conditional: whether the model takes labels (default: `class_ids is not None`).
-        model: what the messages call the model.
-
-    Returns:
-        int32 array (count,), or None for an unconditional model.
-
-    Raises:
-        ValueError: labels for an unconditional model, none for a conditional one, or a class the model
-            was not trained on.
-
-    Example:
-        >>> check_labels(7, 3, [5, 6, 7])
-        array([7, 7, 7], dtype=int32)
-    """
-    conditional = class_ids is not None if conditional is None else conditional
-    if not conditional:
-        if labels is not None:
-            raise ValueError(f"labels are for class-conditional models; this {model} is unconditional. "
-                             f"Received: labels={np.unique(labels).tolist()}")
-        return None
-    if labels is None:
-        classes = f" (its classes: {', '.join(map(str, class_ids))})" if class_ids is not None else ""
-        raise ValueError(f"labels are required for a conditional model{classes}. Received: labels=None")
-    labels = np.broadcast_to(np.asarray(labels, dtype=np.int32), (count,)).copy()
-    unknown = sorted(set(labels.tolist()) - set(class_ids)) if class_ids is not None else []
-    if unknown:
-        raise ValueError(f"labels must be classes the model was trained on ({', '.join(map(str, class_ids))}). "
-                         f"Received: labels {', '.join(map(str, unknown))}")
-    return labels
-
-
-def replica_context():
-    """`(replica id, replicas in sync)` of the replica running this code; `(0, 1)` outside `tf.distribute`.
-
-    The id is a tensor under a multi-replica strategy (each replica traces the same step).
-    """
-    context = tf.distribute.get_replica_context()
-    if context is None:  # cross-replica context
-        return 0, tf.distribute.get_strategy().num_replicas_in_sync
-    return context.replica_id_in_sync_group, context.num_replicas_in_sync
-
-
-def _reducible_across_workers(logs):
-    """`logs` as Keras can reduce them across the workers of a cluster: one-element vectors there, else as given.
-
-    Keras 3 reduces a multi-worker step's outputs with `strategy.reduce("MEAN", value, axis=0)`, which
-    fails on scalars ("Invalid reduction dimension 0 for input with 0 dimensions"); over a one-element
-    vector it gives the mean across replicas as a scalar, which is what single-host strategies log.
-    """
-    extended = tf.distribute.get_strategy().extended
-    if not getattr(extended, "_in_multi_worker_mode", lambda: False)():
-        return logs
-    return {name: ops.reshape(value, (1,)) for name, value in logs.items()}
-
-
-class _ReplicaSeeds(keras.random.SeedGenerator):
-    """`base`'s seed stream with the replica's id folded into every seed: one shared state, distinct draws.
-
-    Made inside each step, never tracked or saved. (`SeedGenerator.__init__` is not called: it would make a
-    state variable of its own.)
-    """
-
-    _SPREAD = 1_000_003  # a prime, so replicas' seeds differ in the part the user's seed sets
-
-    def __init__(self, base, replica):  # noqa: super().__init__ deliberately not called
-        self._base, self._replica = base, replica
-
-    def next(self, ordered=True):
-        seed = self._base.next(ordered)
-        return seed + ops.cast(ops.stack([self._replica * self._SPREAD, 0]), seed.dtype)
-
-
 class _Untracked:
     """A holder Keras does not look into (it tracks and saves layers, variables and lists of them)."""
 
@@ -109,7 +36,7 @@ class _Untracked:
 
 
 @keras.saving.register_keras_serializable(package="kgantl")
-class GAN(keras.Model):
+class GAN(GANTrainStep, keras.Model):
     """An unconditional GAN trained with `fit()`.
 
     Each `train_step` does `n_critic` discriminator updates, then one generator update, then moves the
@@ -365,89 +292,7 @@ class GAN(keras.Model):
         """The classes the model was trained on; None for an unconditional GAN."""
         return None
 
-    # ----- training -------------------------------------------------------------------------------
-    # Under a tf.distribute strategy every replica runs these steps on its share of the global batch. The
-    # optimizers sum the replicas' gradients, so each replica's loss is divided by the number of replicas
-    # (the global batch's mean loss); noise is the single-device run's noise for the global batch, split by
-    # replica, so a run on N replicas computes what one device computes at the same global batch; augmentation
-    # and penalties draw from the replica's own seed stream. Logits, losses and penalties are float32 under a
-    # mixed-precision policy, and a LossScaleOptimizer (float16) scales the loss and unscales the gradients.
-    def _noise(self, batch):
-        """This replica's `batch` noise vectors: its slice of the noise of the global batch."""
-        replica, replicas = replica_context()
-        if replicas == 1:
-            return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-        noise = keras.random.normal((batch * replicas, self.latent_dim), seed=self.seed_generator)
-        return ops.slice(noise, (replica * batch, 0), (batch, self.latent_dim))
-
-    def _replica_seeds(self):
-        """The seed stream for this replica's augmentation and penalties (the model's own on one replica)."""
-        replica, replicas = replica_context()
-        return self.seed_generator if replicas == 1 else _ReplicaSeeds(self.seed_generator, replica)
-
-    @staticmethod
-    def _gradients(tape, loss, weights):
-        """`tape`'s gradients, dense. A label embedding's gradient comes as `IndexedSlices`, which Keras' Adam
-        updates differently from the dense gradient (weights moved by ~1e-3 in 3 steps of a tiny conditional
-        GAN), and whose all-gather under several replicas clashed with the dense all-reduce in TensorFlow's
-        collectives. The tables are small (classes x features), so dense costs nothing that matters."""
-        return [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
-                for g in tape.gradient(loss, weights)]
-
-    @staticmethod
-    def _scaled(optimizer, loss):
-        """The loss to differentiate (inside the tape): this replica's share, times the float16 loss scale."""
-        _, replicas = replica_context()
-        return optimizer.scale_loss(loss / replicas if replicas > 1 else loss)
-
-    def _discriminate(self, real, fake, labels, seeds):
-        """D's float32 logits on augmented real and fake images, in one batched call."""
-        images = ops.concatenate([ops.cast(real, fake.dtype), fake], axis=0)
-        if self.augment is not None:
-            images = self.augment(images, seed_generator=seeds)
-        both_labels = None if labels is None else ops.concatenate([labels, labels], axis=0)
-        logits = ops.cast(self.discriminator(self._discriminator_inputs(images, both_labels), training=True),
-                          "float32")
-        batch = ops.shape(real)[0]
-        return logits[:batch], logits[batch:], images[:batch], images[batch:]
-
-    def _discriminator_step(self, real, labels):
-        batch = ops.shape(real)[0]
-        seeds = self._replica_seeds()
-        fake = self.generator(self._generator_inputs(self._noise(batch), labels), training=True)
-        with tf.GradientTape() as tape:
-            real_logits, fake_logits, real_seen, fake_seen = self._discriminate(real, fake, labels, seeds)
-            d_loss = self.d_loss_fn(real_logits, fake_logits)
-            penalty = 0.0
-            critic = lambda x: self.discriminator(self._discriminator_inputs(x, labels), training=True)  # noqa: E731
-            if self.loss_name == "wgan-gp" and self.gp_weight > 0:
-                penalty += self.gp_weight * ops.cast(
-                    gan_losses.gradient_penalty(critic, real_seen, fake_seen, seed=seeds), "float32")
-            if self.r1_weight > 0:
-                penalty += 0.5 * self.r1_weight * ops.cast(gan_losses.r1_penalty(critic, real_seen), "float32")
-            scaled = self._scaled(self.d_optimizer, d_loss + penalty)
-        weights = self.discriminator.trainable_variables
-        self.d_optimizer.apply(self._gradients(tape, scaled, weights), weights)
-        return d_loss, real_logits, fake_logits
-
-    def _generator_step(self, batch, labels):
-        noise, seeds = self._noise(batch), self._replica_seeds()
-        with tf.GradientTape() as tape:
-            fake = self.generator(self._generator_inputs(noise, labels), training=True)
-            if self.augment is not None:
-                fake = self.augment(fake, seed_generator=seeds)
-            fake_logits = ops.cast(self.discriminator(self._discriminator_inputs(fake, labels), training=True),
-                                   "float32")
-            g_loss = self.g_loss_fn(fake_logits)
-            penalty = sum((ops.cast(p(self, self._generator_inputs(noise, labels)), "float32")
-                           for p in self._generator_penalties.items), ops.zeros((), "float32"))
-            scaled = self._scaled(self.g_optimizer, g_loss + penalty)
-        weights = self.generator.trainable_variables
-        self.g_optimizer.apply(self._gradients(tape, scaled, weights), weights)
-        if self._generator_penalties.items:
-            self.g_penalty_tracker.update_state(penalty)
-        return g_loss
-
+    # ----- evaluation: training is GANTrainStep.train_step (kgantl.models.gan_step) ----------------
     def evaluate(self, *args, **kwargs):
         self.eval_seed_generator.state.assign(self._eval_seed_start)
         return super().evaluate(*args, **kwargs)
@@ -459,45 +304,4 @@ class GAN(keras.Model):
         fake = ops.cast(self.sampler(self._generator_inputs(noise, labels), training=False), "float32")
         for metric in self.evaluation_metrics:
             metric.update_state(real, fake)
-        return _reducible_across_workers({m.name: m.result() for m in self.evaluation_metrics})
-
-    def _update_augment_probability(self, real_logits, batch):
-        """ADA: move p by batch/ada_speed towards keeping E[sign(D(real))] at the target.
-
-        Under several replicas the statistic and the batch are the global batch's, so every replica moves
-        p by the same amount.
-        """
-        signs = ops.mean(ops.sign(real_logits))
-        _, replicas = replica_context()
-        if replicas > 1:
-            signs = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.MEAN, signs)
-        overfit = signs - self.ada_target
-        step = ops.sign(overfit) * ops.cast(batch * replicas, "float32") / self.ada_speed
-        self.augment.probability.assign(ops.clip(self.augment.probability + step, 0.0, 1.0))
-
-    def _update_ema(self):
-        # Warm-up: early in training the average follows the generator closely (as in TF's
-        # ExponentialMovingAverage with num_updates), so short runs still sample well.
-        step = ops.cast(self.g_optimizer.iterations, "float32")
-        decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
-        for average, current in zip(self.ema_generator.weights, self.generator.weights):
-            average.assign(decay * average + (1.0 - decay) * current)
-
-    def train_step(self, data):
-        real, labels = self._split_batch(data)
-        batch = ops.shape(real)[0]
-        for _ in range(self.n_critic):
-            d_loss, real_logits, fake_logits = self._discriminator_step(real, labels)
-        if self.ada_target is not None:
-            self._update_augment_probability(real_logits, batch)
-        g_loss = self._generator_step(batch, labels)
-        if self.ema_generator is not None:
-            self._update_ema()
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        self.d_real_tracker.update_state(ops.mean(real_logits))
-        self.d_fake_tracker.update_state(ops.mean(fake_logits))
-        logs = {m.name: m.result() for m in self.training_trackers}
-        if self.ada_target is not None:
-            logs["aug_p"] = ops.convert_to_tensor(self.augment.probability)
-        return _reducible_across_workers(logs)
+        return reducible_across_workers({m.name: m.result() for m in self.evaluation_metrics})

@@ -288,6 +288,20 @@ def mix_real_and_generated(real_ds, generator, ratio, seed=0, batch_size=None, c
     ratio = _check_ratio(ratio)
     image_spec, label_spec, batched = _element_specs(real_ds)
     sampler = as_conditional_sampler(generator)
+    batch_size = _checked_batch_size(batch_size, image_spec, batched, sampler, generate_chunk)
+    value_range = _value_range(value_range, image_spec.dtype)
+    if filter_model is not None:
+        _check_filter(filter_model, threshold, sampler.num_classes)
+    mixed = real_ds.unbatch() if batched else real_ds
+    if ratio > 0.0:
+        generated = _generated_stream(real_ds, sampler, ratio, seed, classes, class_counts, balance, generate_chunk,
+                                      image_spec, label_spec, value_range, filter_model, threshold, stats)
+        mixed = _interleaved(mixed, generated, ratio, seed)
+    return _batched(mixed, batch_size, image_spec, batched)
+
+
+def _checked_batch_size(batch_size, image_spec, batched, sampler, generate_chunk):
+    """The output batch size (default: the real batches'), once the generator's image shape and the sizes fit."""
     if tuple(image_spec.shape[-3:]) != sampler.image_shape:
         raise ValueError(f"The generator makes images of shape {sampler.image_shape} but real_ds yields "
                          f"{tuple(image_spec.shape[-3:])}: use a generator trained at the real image size.")
@@ -300,26 +314,32 @@ def mix_real_and_generated(real_ds, generator, ratio, seed=0, batch_size=None, c
         raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
     if not isinstance(generate_chunk, (int, np.integer)) or generate_chunk < 1:
         raise ValueError(f"generate_chunk must be a positive integer. Received: {generate_chunk!r}")
-    value_range = _value_range(value_range, image_spec.dtype)
-    if filter_model is not None:
-        _check_filter(filter_model, threshold, sampler.num_classes)
-    real = real_ds.unbatch() if batched else real_ds
-    # Keep the real pipeline's static batch shape when asked for the same batch size.
-    drop_remainder = batched and image_spec.shape[0] == batch_size
-    if ratio == 0.0:
-        return real.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    return batch_size
+
+
+def _generated_stream(real_ds, sampler, ratio, seed, classes, class_counts, balance, generate_chunk, image_spec,
+                      label_spec, value_range, filter_model, threshold, stats):
+    """The generated `(image, label)` elements of `mix_real_and_generated` (its arguments, checked), unbatched."""
     class_counts = _class_counts(real_ds, sampler.num_classes, classes, class_counts, balance)
     _check_trained_classes(sampler, class_counts)
     if filter_model is not None and stats is None:
         stats = GenerationStats()
+    return _generated_elements(sampler, generation_probabilities(class_counts, ratio, balance), int(seed),
+                               int(generate_chunk), image_spec, label_spec.dtype, value_range, filter_model,
+                               float(threshold), stats)
 
-    generated = _generated_elements(sampler, generation_probabilities(class_counts, ratio, balance), int(seed),
-                                     int(generate_chunk), image_spec, label_spec.dtype, value_range, filter_model,
-                                     float(threshold), stats)
+
+def _interleaved(real, generated, ratio, seed):
+    """`real` and `generated` elements mixed, each one generated with probability `ratio` (> 0)."""
     if ratio == 1.0:
-        mixed = generated
-    else:
-        mixed = tf.data.Dataset.sample_from_datasets([real, generated], weights=[1.0 - ratio, ratio],
-                                                     seed=int(seed), stop_on_empty_dataset=True,
-                                                     rerandomize_each_iteration=True)
-    return mixed.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+        return generated
+    return tf.data.Dataset.sample_from_datasets([real, generated], weights=[1.0 - ratio, ratio],
+                                                seed=int(seed), stop_on_empty_dataset=True,
+                                                rerandomize_each_iteration=True)
+
+
+def _batched(elements, batch_size, image_spec, batched):
+    """`elements` in batches of `batch_size`, prefetched."""
+    # Keep the real pipeline's static batch shape when asked for the same batch size.
+    drop_remainder = batched and image_spec.shape[0] == batch_size
+    return elements.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
