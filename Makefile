@@ -25,6 +25,8 @@ setup: $(STAMP) data
 
 # One pytest worker per core (pytest-xdist): the suite is mostly single-threaded tracing and small steps.
 # loadgroup: tests marked with one xdist_group share a worker (the wheel test builds its wheel once).
+# `make test` is the quick loop: it skips the tests marked slow (longer training, notebooks, the wheel);
+# `make test-all` runs every test, as CI does.
 test: setup
 	$(BIN)/python -m pytest -n auto --dist loadgroup
 

@@ -165,6 +165,7 @@ def test_help_shows_what_each_command_takes_and_loads_no_tensorflow(capsys):
     assert result.stdout.strip().endswith("tensorflow loaded: False"), result.stderr
 
 
+@pytest.mark.slow
 def test_commands_are_quiet_by_default_and_verbose_on_request(tmp_path, tiny_npz):
     """TensorFlow's C++ start-up lines (oneDNN, CUDA, CPU features) appear only with --verbose."""
     script = Path(sys.executable).parent / "kgantl"
@@ -254,6 +255,7 @@ def _kill_mid_epoch(command, run_dir, after_epoch=2, signum=signal.SIGKILL, stop
     return json.loads(latest.read_text())["epoch"]
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_path, tiny_npz):
     common = ["train", "--data", str(tiny_npz), "--image-size", "16", "--width", "16", "--latent-dim", "16",
               "--batch-size", "16", "--steps-per-epoch", "30", "--epochs", "6", "--diffaugment", "translation"]
@@ -279,6 +281,7 @@ def test_resume_after_sigkill_continues_and_matches_an_uninterrupted_run(tmp_pat
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_sigterm_stops_after_the_step_says_how_to_resume_and_the_same_command_matches_an_uninterrupted_run(
         tmp_path, tiny_npz):
     common = ["train", "--data", str(tiny_npz), "--image-size", "16", "--width", "16", "--latent-dim", "16",
@@ -304,6 +307,7 @@ def test_sigterm_stops_after_the_step_says_how_to_resume_and_the_same_command_ma
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_with_the_copy_check_on_matches_an_uninterrupted_run(tmp_path, tiny_npz, tiny_source):
     common = ["transfer", "--source", str(tiny_source), "--target", str(tiny_npz), "--shots", "10",
               "--batch-size", "16", "--steps-per-epoch", "20", "--epochs", "5", "--copy-every", "20",

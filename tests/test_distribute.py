@@ -21,6 +21,7 @@ HELPER = Path(__file__).with_name("mirrored_equivalence.py")
 WORKER = Path(__file__).with_name("multiworker_worker.py")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind, optimizer", [("gan", "sgd"), ("conditional", "adam")])
 def test_two_mirrored_cpu_devices_match_one_device_at_the_same_global_batch(kind, optimizer):
     # A fresh process: the CPU is split into two devices before TensorFlow sets them up.
@@ -69,6 +70,7 @@ def test_splitting_the_cpu_after_tensorflow_started_says_how_to_do_it():
         split_cpu(3)
 
 
+@pytest.mark.slow
 def test_kgantl_train_on_two_mirrored_cpu_devices_finishes_and_resumes(tmp_path, tiny_npz):
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "kgantl.cli", "train", "--data", str(tiny_npz), "--image-size", "16",
@@ -108,6 +110,7 @@ def _start_cluster(tiny_npz, run_dir, report_dir, epochs, kill_at):
     return processes
 
 
+@pytest.mark.slow
 def test_two_workers_train_one_run_only_the_chief_writes_and_a_killed_cluster_resumes(tmp_path, tiny_npz):
     run_dir, report_dir, epochs = tmp_path / "run", tmp_path / "report", 4
     report_dir.mkdir()

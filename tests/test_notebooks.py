@@ -69,6 +69,7 @@ def test_the_committed_notebook_carries_outputs_with_pictures_under_2_mb(path):
     assert not [o for o in outputs if o.get("output_type") == "error"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
 def test_a_notebook_runs_top_to_bottom_in_fast_mode(path, tmp_path, fashion_mnist_available):
     notebook = execute.execute_notebook(path, fast=True, workdir=tmp_path, timeout=600)

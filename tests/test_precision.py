@@ -54,6 +54,7 @@ def test_a_source_converts_to_a_policy_with_its_weights(tiny_source):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_a_transfer_run_in_mixed_bfloat16_trains_and_saves(tmp_path, tiny_npz, tiny_source):
     _, run_dir = train(TrainOptions(data=str(tiny_npz), source=str(tiny_source), precision="mixed_bfloat16",
                                     epochs=1, steps_per_epoch=2, batch_size=8, eval_every=0,

@@ -26,6 +26,7 @@ def test_a_second_lock_is_refused_with_the_holder_and_granted_after_release(tmp_
     assert not second.held
 
 
+@pytest.mark.slow
 def test_the_lock_of_a_killed_process_is_free_at_once(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from kgantl.runs.lock import RunDirLock; "
                                f"lock = RunDirLock({str(tmp_path)!r}).acquire(); print('held', flush=True); "
@@ -47,6 +48,7 @@ def _kgantl(args):
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
+@pytest.mark.slow
 def test_a_second_train_on_a_held_run_directory_exits_2_and_the_first_finishes_untouched(tmp_path, tiny_npz):
     run_dir = tmp_path / "run"
     command = ["train", "--data", str(tiny_npz), *TINY, "--steps-per-epoch", "50", "--epochs", "30",

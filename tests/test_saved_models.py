@@ -43,6 +43,7 @@ def test_source_gans_load_uncompiled_and_generate(name):
     assert not gan.compiled
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SOURCES)
 def test_evaluate_reproduces_the_model_card(name, tmp_path, monkeypatch):
     if not _fashion_mnist_available():

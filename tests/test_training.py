@@ -32,6 +32,7 @@ def test_run_directory_holds_options_samples_metrics_checkpoint_and_model(tmp_pa
     assert (run_dir / "model.keras").is_file() and len(history.history["d_loss"]) == 2
 
 
+@pytest.mark.slow
 def test_a_run_started_with_xla_resumes_where_auto_resolves_to_no_xla(tmp_path, tiny_npz):
     # As if started on a GPU (XLA on) and resumed on this CPU with the same command: same run, not refused.
     options = _options(tmp_path, tiny_npz, epochs=1, run_dir=str(tmp_path / "run"))
@@ -43,6 +44,7 @@ def test_a_run_started_with_xla_resumes_where_auto_resolves_to_no_xla(tmp_path, 
     assert json.loads((tmp_path / "run" / "options.json").read_text())["jit_compile"] == "off"
 
 
+@pytest.mark.slow
 def test_resumed_training_matches_uninterrupted_training(tmp_path, tiny_npz):
     _, straight = train(_options(tmp_path, tiny_npz, epochs=3, run_dir=str(tmp_path / "straight"),
                                  diffaugment="translation,cutout"), verbose=0)
@@ -58,6 +60,7 @@ def test_resumed_training_matches_uninterrupted_training(tmp_path, tiny_npz):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_same_command_resumes_the_unfinished_run_and_new_runs_get_new_numbers(tmp_path, tiny_npz):
     options = _options(tmp_path, tiny_npz, epochs=1)
     _, first = train(options, verbose=0)
@@ -82,6 +85,7 @@ def test_conditional_training_and_loading_an_unfinished_run(tmp_path, tiny_npz):
     assert gan.trained_class_ids() == [0, 1]  # the data's classes travel with the model
 
 
+@pytest.mark.slow
 def test_a_kill_before_model_keras_is_finished_by_the_same_command(tmp_path, tiny_npz):
     """Killed after the last epoch's checkpoint but before model.keras: the re-run saves the old run."""
     options = _options(tmp_path, tiny_npz, epochs=2)
@@ -96,6 +100,7 @@ def test_a_kill_before_model_keras_is_finished_by_the_same_command(tmp_path, tin
     assert json.loads((first / "checkpoints" / "latest.json").read_text())["epoch"] == 2
 
 
+@pytest.mark.slow
 def test_runs_written_by_kgantl_0_1_0_still_resume(tmp_path, tiny_npz):
     """Their options.json records strategy "finetune" for every run and no tensorboard option."""
     run_dir = tmp_path / "old"
@@ -116,6 +121,7 @@ def test_a_bad_kid_reference_is_found_before_anything_is_written(tmp_path, tiny_
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_a_transfer_run_reads_no_test_split_and_never_trains_on_its_validation_images(tmp_path, tiny_npz,
                                                                                      tiny_source, monkeypatch):
     import kgantl.resolve as resolve
@@ -144,6 +150,7 @@ def test_a_transfer_run_reads_no_test_split_and_never_trains_on_its_validation_i
         resolve_training(_options(tmp_path, tiny_npz, shots=10, eval_every=1, val_per_class=10))
 
 
+@pytest.mark.slow
 def test_tensorboard_event_files_beside_metrics(tmp_path, tiny_npz):
     _, run_dir = train(_options(tmp_path, tiny_npz, epochs=1, tensorboard=True), verbose=0)
     assert any(p.name.startswith("events.out.tfevents") for p in (run_dir / "tensorboard").iterdir())
@@ -151,6 +158,7 @@ def test_tensorboard_event_files_beside_metrics(tmp_path, tiny_npz):
     assert not (plain / "tensorboard").exists()
 
 
+@pytest.mark.slow
 def test_load_gan_prefers_checkpoints_newer_than_model_keras(tmp_path, tiny_npz):
     _, run_dir = train(_options(tmp_path, tiny_npz, epochs=1, run_dir=str(tmp_path / "r")), verbose=0)
     train(_options(tmp_path, tiny_npz, epochs=2, run_dir=str(tmp_path / "r")), verbose=0)
@@ -169,6 +177,7 @@ def test_load_gan_rejects_other_paths(tmp_path):
         load_gan(tmp_path)
 
 
+@pytest.mark.slow
 def test_eval_every_logs_val_kid_and_keeps_the_best_model(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "d.npz", images=rng.integers(0, 256, (32, 28, 28, 1)).astype(np.uint8))
@@ -180,6 +189,7 @@ def test_eval_every_logs_val_kid_and_keeps_the_best_model(tmp_path, monkeypatch)
     assert (run_dir / "best.keras").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["finetune", "freeze_d:1", "alternate", "feature_d"])
 def test_transfer_runs_take_shape_from_the_source_and_export(tmp_path, tiny_npz, tiny_source, strategy):
     # (copy_check off: with it, model.keras would hold the chosen epoch, not the last, which this test counts)
@@ -218,6 +228,7 @@ def test_bad_strategy_is_an_option_error(tmp_path, tiny_npz, tiny_source):
     assert not (tmp_path / "runs").exists()  # refused before any run directory
 
 
+@pytest.mark.slow
 def test_transfer_refuses_flags_the_source_decides_and_logs_resizing(tmp_path, tiny_npz, tiny_source, caplog):
     with pytest.raises(ValueError, match=r"image_size comes from the source GAN, which has 16: leave it out or "
                                          r"give 16 .* Received: image_size=28"):
@@ -260,6 +271,7 @@ def _scripted_copy_scores(monkeypatch, scripted):
     monkeypatch.setattr(CopyMonitor, "scores", scores)
 
 
+@pytest.mark.slow
 def test_copy_check_keeps_the_chosen_epoch_stops_when_copying_sets_in_and_exports_the_choice(
         tmp_path, tiny_npz, tiny_source, monkeypatch):
     _scripted_copy_scores(monkeypatch, [(3.0, 0.9), (1.0, 0.4), (-3.0, 0.1), (-4.0, 0.05)])

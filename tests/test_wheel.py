@@ -58,6 +58,7 @@ def _run(command, installed, **kwargs):
                           text=True, timeout=600, **kwargs)
 
 
+@pytest.mark.slow
 def test_the_wheel_carries_the_shipped_models_and_opens_them_by_name(installed):
     python = installed[0]
     done = _run([python, "-c", "import json, kgantl; from kgantl.runs.artifacts import open_generator; "
@@ -68,6 +69,7 @@ def test_the_wheel_carries_the_shipped_models_and_opens_them_by_name(installed):
     assert str(ROOT) not in printed["package"] and printed["latent"] == 128
 
 
+@pytest.mark.slow
 def test_kgantl_models_list_and_a_transfer_dry_run_from_outside_the_checkout(installed):
     kgantl = installed[1]
     listed = _run([kgantl, "models", "list"], installed)
@@ -81,6 +83,7 @@ def test_kgantl_models_list_and_a_transfer_dry_run_from_outside_the_checkout(ins
     # kgantl/measured.json inside the wheel
 
 
+@pytest.mark.slow
 def test_notebook_01_runs_on_the_installed_wheel(installed, tmp_path):
     """What a user with `pip install "kgantl[notebooks]"` runs first (fast mode); a last cell reports which kgantl
     the kernel imported."""

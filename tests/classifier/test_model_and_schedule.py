@@ -29,6 +29,7 @@ def test_named_backbone_classifier_adapts_small_grey_images():
     np.testing.assert_allclose(out.numpy().sum(axis=1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_batchnorm_statistics_stay_frozen_while_weights_train():
     model = build_classifier("mobilenet_v2", num_classes=3, weights=None, dense_units=())
     backbone = get_backbone(model)

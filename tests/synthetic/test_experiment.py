@@ -66,6 +66,7 @@ def test_the_verdict_needs_every_seed_to_agree():
     assert verdict([_seed(0.8, 0.9)])["effect"] == "inconclusive"  # one seed cannot say
 
 
+@pytest.mark.slow
 def test_augment_command_runs_end_to_end_at_tiny_settings(fake_fmnist, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("KGANTL_CACHE_DIR", str(tmp_path / "cache"))
     run_dir = tmp_path / "augment"

@@ -21,6 +21,7 @@ def test_distance_grows_with_domain_gap_and_a_strategy_comes_back(fake_fmnist, m
     assert f"on {hundred_shots()['prior_wins']} of the benchmark's 5 100-shot cells" in far["reason"]
 
 
+@pytest.mark.slow
 def test_with_few_shots_the_suggestion_is_the_few_shot_recipe(fake_fmnist):
     report = recommend(str(SOURCE), "fashion_mnist:7", shots=5, count=50)  # a source GAN stands for its domain
     assert report["distance"] > 0

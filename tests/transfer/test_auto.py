@@ -41,6 +41,7 @@ def _options(tmp_path, tiny_npz, source, name):
                         batch_size=8, epochs=1, steps_per_epoch=1, run_dir=str(tmp_path / name), copy_check="off")
 
 
+@pytest.mark.slow
 def test_auto_picks_the_candidate_its_pilots_score_best_and_the_pick_follows_the_scores(tmp_path, tiny_npz, source,
                                                                                        monkeypatch):
     scored = []
@@ -79,6 +80,7 @@ def test_auto_dry_run_checks_without_pilots(tmp_path, tiny_npz, source):
         resolve_training(TrainOptions(data=str(tiny_npz), source=str(source), strategy="auto+cdc"))
 
 
+@pytest.mark.slow
 def test_the_final_run_trains_on_every_shot_unless_val_kid_needs_the_validation_shots(tmp_path, tiny_npz, source):
     import dataclasses
 
@@ -104,6 +106,7 @@ def test_a_pilot_is_scored_on_as_few_as_two_validation_images(tmp_path, source):
     assert len(scores["kid_leave_one_out"]) == 3 and all(np.isfinite(scores["kid_leave_one_out"]))
 
 
+@pytest.mark.slow
 def test_with_few_shots_auto_scores_its_pilots_by_the_copy_check_on_every_shot(tmp_path, tiny_npz, source,
                                                                               monkeypatch):
     import dataclasses

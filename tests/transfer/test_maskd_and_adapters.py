@@ -75,6 +75,7 @@ def test_maskd_masks_only_while_training_and_leaves_the_generator_and_frozen_blo
     assert "d_block1_conv/kernel" not in changed and "d_block2_conv/kernel" in changed  # FreezeD still holds
 
 
+@pytest.mark.slow
 def test_guarded_gans_save_load_and_resume_their_mask_state(tmp_path):
     gan, _ = prepare_transfer(_source(), "maskd+adapters")
     _fit(gan)
