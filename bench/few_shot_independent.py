@@ -33,8 +33,8 @@ def main():
         name, path = item.split("=", 1)
         cells = []
         for extractor in extractors.values():
-            report = evaluate(open_generator(path), ref=f"fashion_mnist:{args.k}", split="test", n=1000, seed=0, extractor=extractor,
-                              use_cache=False, train_images=_shots(args.k, args.shots, args.seed))
+            report = evaluate(open_generator(path), ref=f"fashion_mnist:{args.k}", split="test", n=1000, seed=0,
+                              extractor=extractor, use_cache=False, train_images=_shots(args.k, args.shots, args.seed))
             cells += [f"{report['kid']:.3g} ± {report['kid_std']:.2g}", f"{report['recall']:.3f}"]
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 

@@ -71,10 +71,18 @@ class ScoreCurve(keras.callbacks.Callback):
         self.scoring_cpu_s += time.process_time() - began_cpu
 
 
+def _opened(generator):
+    """A model path opened as a sampler (`evaluate` takes generators and images, not paths)."""
+    from kgantl.runs.artifacts import open_generator
+
+    return open_generator(generator) if isinstance(generator, (str, Path)) else generator
+
+
 def _score(generator, k, shots, seed):
     """The protocol's scores (fmnist features), and KID and recall in an independent random-CNN feature space."""
     from kgantl.metrics import evaluate
 
+    generator = _opened(generator)
     report = evaluate(generator, ref=f"fashion_mnist:{k}", split="test", n=1000, seed=0,
                       train_images=_shots(k, shots, seed))
     independent = evaluate(generator, ref=f"fashion_mnist:{k}", split="test", n=1000, seed=0,
