@@ -4,7 +4,7 @@ import argparse
 import pytest
 
 from kgantl.cli import build_parser, main
-from kgantl.cli_pages import PAGES
+from kgantl.cli.pages import PAGES
 
 PARSER = build_parser()
 COMMANDS = sorted(PARSER.subcommands)

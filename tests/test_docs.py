@@ -8,8 +8,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 # Markdown links and images: [text](target) and ![alt](target); the target up to a space or ")".
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)[^)]*\)")
-# Modules with nothing for a user of the API: the command line (documented by its --help) and internals.
-NOT_IN_THE_REFERENCE = {"kgantl", "kgantl.cli", "kgantl.cli_pages", "kgantl.lazy"}
+# Modules with nothing for a user of the API: the command line (the package kgantl.cli, documented by its --help)
+# and internals.
+NOT_IN_THE_REFERENCE = {"kgantl", "kgantl.cli", "kgantl.lazy"}
 
 
 def _targets(page):
@@ -40,6 +41,7 @@ def test_the_api_reference_covers_every_module():
     reference = "\n".join(page.read_text() for page in (ROOT / "docs" / "api").glob("*.md"))
     documented = set(re.findall(r"^::: ([\w.]+)", reference, flags=re.MULTILINE))
     packages = {m for m in modules if (ROOT / m.replace(".", "/") / "__init__.py").exists()}
-    missing = sorted(modules - documented - packages - NOT_IN_THE_REFERENCE)
+    missing = sorted(m for m in modules - documented - packages - NOT_IN_THE_REFERENCE
+                     if not m.startswith("kgantl.cli."))
     assert not missing, f"modules not in docs/api/*.md: {missing}"
     assert not documented - modules, "docs/api names a module that does not exist"

@@ -24,7 +24,7 @@ ALLOWED = {
     # The experiment's resolver: its stages are parsed once and kept (AugmentSettings.parsed_stages).
     ("parse_stages", "kgantl.synthetic.settings", "AugmentSettings._parse_text_forms"),
     # `kgantl finetune-classifier`'s resolver (the command takes --stages as text).
-    ("parse_stages", "kgantl.cli", "_finetune_classifier"),
+    ("parse_stages", "kgantl.cli.classifiers", "_finetune_classifier"),
     # Public API that takes text from a user (a Strategy passes through unparsed) and a Keras layer rebuilt
     # from its saved config.
     ("parse_strategy", "kgantl.transfer.strategy", "prepare_transfer"),

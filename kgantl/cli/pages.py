@@ -1,7 +1,7 @@
 """What each `kgantl` sub-command's help page says above and below its options: a description and examples.
 
-Kept apart from the parser (kgantl/cli.py) so the words can be read and edited in one place. Every example is
-a command that works from a checkout with Fashion-MNIST installed (`make setup`).
+Kept apart from the parsers (the command modules of kgantl/cli) so the words can be read and edited in one place.
+Every example is a command that works from a checkout with Fashion-MNIST installed (`make setup`).
 """
 
 PAGES = {

@@ -1,0 +1,68 @@
+"""`kgantl train-classifier` and `kgantl finetune-classifier`: kgantl's Fashion-MNIST classifier, and a
+classifier fine-tuned on a pretrained backbone.
+"""
+import json
+
+from kgantl.cli.common import UsageError, _command, _progress
+
+
+def _add_classifier_commands(commands):
+    """`train-classifier` and `finetune-classifier`."""
+    classifier = _command(commands, "train-classifier", "train kgantl's Fashion-MNIST classifier (the fmnist "
+                                                        "extractor, backbones)")
+    classifier.add_argument("--data", default="fashion_mnist", metavar="SPEC", help="fashion_mnist or a class "
+                            "subset, e.g. fashion_mnist:0-4 (default: fashion_mnist)")
+    classifier.add_argument("--out", default="runs/fmnist-classifier", help="output folder; the shipped models in "
+                            "saved_models/ are only replaced when you name one (default: runs/fmnist-classifier)")
+    classifier.add_argument("--epochs", type=int, default=10, help="epochs over the training split (default: 10)")
+    classifier.add_argument("--batch-size", type=int, default=128, help="batch size (default: 128)")
+    classifier.add_argument("--seed", type=int, default=0, help="seed of the weights and shuffling (default: 0)")
+    classifier.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
+    tune = _command(commands, "finetune-classifier", "fine-tune a classifier on a pretrained backbone with a "
+                                                     "freeze/unfreeze schedule")
+    tune.add_argument("--data", required=True, metavar="SPEC", help="labelled data spec, e.g. fashion_mnist:5-9")
+    tune.add_argument("--shots", type=int, default=None, help="images per class (n-shot rule; default: all)")
+    tune.add_argument("--seed", type=int, default=0, help="seed of the n-shot rule, weights and shuffling "
+                                                          "(default: 0)")
+    tune.add_argument("--backbone", required=True, help="vgg16, resnet50, mobilenet_v2, efficientnet_b0 or a "
+                                                         ".keras model, e.g. saved_models/fmnist-0-4-backbone/model.keras")
+    tune.add_argument("--weights", default="imagenet", help="imagenet, none or a weights file (named backbones; "
+                                                            "default: imagenet)")
+    tune.add_argument("--stages", default="10:0:1e-3,10:2:1e-4",
+                      help="EPOCHS:TRAINABLE:LR per stage, TRAINABLE counted from the top or 'all' "
+                           "(default: 10:0:1e-3,10:2:1e-4)")
+    tune.add_argument("--unit", default="blocks", choices=("blocks", "layers"), help="what TRAINABLE counts "
+                                                                                     "(default: blocks)")
+    tune.add_argument("--batch-size", type=int, default=16, help="batch size (default: 16)")
+    tune.add_argument("--runs-root", default="runs", help="parent of the numbered run directories (default: runs)")
+    tune.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
+
+
+def _train_classifier(args):
+    if args.epochs < 1 or args.batch_size < 1:
+        raise UsageError(f"--epochs and --batch-size must be positive. Received: {args.epochs}, {args.batch_size}")
+    if args.dry_run:
+        print(json.dumps({k: v for k, v in vars(args).items() if k not in ("dry_run", "command")}, indent=2))
+        return
+    from kgantl.classifier.fmnist import train_fmnist_classifier
+
+    metrics = train_fmnist_classifier(args.out, args.epochs, args.batch_size, args.seed, args.data,
+                                      verbose=_progress())
+    print(json.dumps(metrics, indent=2))
+
+
+def _finetune_classifier(args):
+    from kgantl.classifier import parse_stages
+
+    stages = parse_stages(args.stages)
+    arguments = {k: v for k, v in vars(args).items() if k not in ("dry_run", "command")}
+    if args.dry_run:
+        print(json.dumps(arguments, indent=2))
+        return
+    from kgantl.classifier.finetune import finetune_classifier
+
+    report, _ = finetune_classifier(args.data, args.backbone, stages, shots=args.shots, seed=args.seed,
+                                    weights=None if args.weights == "none" else args.weights, unit=args.unit,
+                                    batch_size=args.batch_size, runs_root=args.runs_root, arguments=arguments,
+                                    verbose=_progress())
+    print(json.dumps(report, indent=2))

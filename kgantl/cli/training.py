@@ -1,0 +1,97 @@
+"""`kgantl train` and `kgantl transfer`: their flags (the fields of `TrainOptions`), the options resolved from
+the command's defaults, a preset, `--config` and the flags typed, and the run or its dry run.
+"""
+import dataclasses
+import json
+import sys
+
+from kgantl.cli.common import (USAGE_ERRORS, UsageError, _add_dataclass_flags, _blaming_the_config_file, _command,
+                               _given_options, _progress, _with_config_file)
+from kgantl.config import FROM_SOURCE, PRESETS, TRANSFER_ONLY, TrainOptions
+
+
+def _add_gan_commands(commands):
+    """`train` and `transfer`: the options as flags, a preset, a config file and a dry run."""
+    train = _command(commands, "train", "train a new GAN in its own run directory (resumes an identical run)")
+    transfer = _command(commands, "transfer", "adapt a source GAN to a few target images (image size, channels "
+                                              "and latent size come from the source)")
+    transfer.add_argument("--source", required=True, help="source GAN: a shipped model's name (kgantl models list), "
+                                                         "a .keras file or a run directory")
+    transfer.add_argument("--target", dest="data", required=True, metavar="SPEC",
+                          help="target data spec, e.g. fashion_mnist:7 (resized to the source's image size)")
+    for name, command in (("train", train), ("transfer", transfer)):
+        _add_train_flags(command, name)
+        command.add_argument("--preset", choices=sorted(PRESETS), help="start from a named preset of options "
+                                                                       "(under transfer, without its architecture "
+                                                                       "entries: the source decides them; default: "
+                                                                       "none)")
+        command.add_argument("--config", metavar="FILE", help="JSON file of options by field name; overrides the "
+                                                              "preset, flags given explicitly override both "
+                                                              "(default: none)")
+        command.add_argument("--dry-run", action="store_true", help="check everything a run would (data, source, "
+                                                                    "strategy), print the resolved options and exit")
+
+
+def _add_train_flags(parser, command):
+    """`train` builds a new GAN; `transfer` adapts a source, whose architecture it does not let flags change."""
+    if command == "train":
+        _add_dataclass_flags(parser, TrainOptions, exclude=TRANSFER_ONLY)
+        return
+    transfer_defaults = {f.name: f.metadata["transfer_default"] for f in dataclasses.fields(TrainOptions)
+                         if "transfer_default" in f.metadata}
+    _add_dataclass_flags(parser, TrainOptions, exclude=FROM_SOURCE + ("data", "source"), defaults=transfer_defaults)
+
+
+def _train_options(args, argv, parser):
+    """Defaults of the command <- preset <- config file <- flags typed on the command line.
+
+    A preset is a recipe for a new GAN: under `transfer`, its architecture entries (spectral
+    normalisation, ...) do not apply, since the source decides them.
+    """
+    values = {f.name: getattr(args, f.name, f.default) for f in dataclasses.fields(TrainOptions)}
+    preset = dict(PRESETS[args.preset]) if args.preset else {}
+    if args.command == "transfer":
+        preset = {k: v for k, v in preset.items() if k not in FROM_SOURCE}
+    given = _given_options(parser, argv)
+    values.update({k: v for k, v in preset.items() if k not in given})
+    values, from_the_file = _with_config_file(args, argv, parser, values)  # the file's keys override the preset
+    with _blaming_the_config_file(args.config, from_the_file):
+        options = TrainOptions.from_dict(values)
+        defaults = TrainOptions()
+        transfer_keys = [k for k in TRANSFER_ONLY if getattr(options, k) != getattr(defaults, k)]
+        if args.command == "train" and transfer_keys:
+            raise UsageError(f"{', '.join(transfer_keys)} adapt a source GAN: use kgantl transfer. Received in "
+                             f"--config: {', '.join(f'{k}={getattr(options, k)!r}' for k in transfer_keys)}")
+        return options.validate()
+
+
+def _train(args, options):
+    """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are. SIGTERM or
+    SIGINT while fitting stops after the current step with a message and exit status 143 or 130."""
+    from kgantl.callbacks import TrainingDiverged, latest_epoch
+    from kgantl.callbacks.signals import EXIT_STATUS, StopOnSignal, StopRequested
+    from kgantl.runs.folder import CHECKPOINTS
+    from kgantl.training import prepare_training, resolve_training, run_training
+
+    stop = StopOnSignal()
+    try:
+        if args.dry_run:  # every check of a real run, nothing written
+            print(json.dumps(resolve_training(options).options.to_dict(), indent=2, sort_keys=True))
+            return 0
+        prepared = prepare_training(options, callbacks=[stop])
+    except USAGE_ERRORS as error:
+        raise UsageError(str(error)) from None
+    try:
+        with stop.handling():
+            run_training(prepared, verbose=_progress())
+    except TrainingDiverged as error:
+        print(f"kgantl {args.command}: {error}", file=sys.stderr)
+        return 1
+    except StopRequested as request:
+        kept = latest_epoch(prepared.run_dir / CHECKPOINTS)
+        print(flush=True)  # end the progress bar's line
+        print(f"kgantl {args.command}: {request}; the run directory {prepared.run_dir} keeps the checkpoint of "
+              f"epoch {kept} of {options.epochs}: run the same command to resume", file=sys.stderr)
+        return EXIT_STATUS[request.signum]
+    print(f"run directory: {prepared.run_dir}")
+    return 0
