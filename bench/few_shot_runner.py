@@ -138,10 +138,11 @@ def run_method(k, shots, seed, method, workdir, shared_machine=False, keep=None,
 
     # `default` evaluates its copy check every 100 steps at epoch ends, so its epochs are shorter.
     steps_per_epoch = 50 if method == "default" else CURVE_EVERY
+    # One folder per run: a parity pair (float32 and mixed_bfloat16 of the same cell and method) are two runs.
+    name = f"{k}-{shots}-{seed}-{method.replace(':', '_').replace(' ', '_')}" + (f"-{precision}" if precision else "")
     options = dict(data=f"fashion_mnist:{k}", shots=shots, seed=seed, epochs=STEPS // steps_per_epoch,
                    steps_per_epoch=steps_per_epoch, sample_every=STEPS // steps_per_epoch,
-                   run_dir=str(workdir / f"{k}-{shots}-{seed}-{method.replace(':', '_').replace(' ', '_')}"),
-                   **recipe_options(method))
+                   run_dir=str(workdir / name), **recipe_options(method))
     if precision:
         options["precision"] = precision
     # With few shots `default` saves the copy check's chosen checkpoint, not the model at STEPS: its curve scores the
