@@ -30,7 +30,7 @@ def has_fast_bfloat16():
 
 
 def resolve_precision(name):
-    """The Keras dtype policy name for `name` (`auto` decided for this machine).
+    """The Keras dtype policy name for `name` (`auto` decided for this machine: see `auto_precision`).
 
     Example:
         >>> resolve_precision("mixed_bfloat16")
@@ -38,11 +38,27 @@ def resolve_precision(name):
     """
     if name not in PRECISION_CHOICES:
         raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}. Received: precision={name!r}")
-    if name == "auto":
-        # bfloat16 only once the benchmark has shown it costs no quality (kgantl/measured.json, rule "bfloat16"),
-        # and only where it is fast: emulated bfloat16 is slower than float32.
-        return "mixed_bfloat16" if bfloat16_quality_shown() and has_fast_bfloat16() else "float32"
-    return name
+    return auto_precision()[0] if name == "auto" else name
+
+
+def auto_precision():
+    """What `precision="auto"` is on this machine, and why: `(policy name, reason)`.
+
+    mixed_bfloat16 where both hold: the benchmark has shown bfloat16 costs no quality (kgantl/measured.json, rule
+    "bfloat16") and this machine has bfloat16 units (`has_fast_bfloat16`: emulated bfloat16 is several times
+    slower than float32); float32 elsewhere.
+
+    Example:
+        >>> auto_precision()
+        ('float32', 'this machine has no bfloat16 units (AMX-BF16, AVX512-BF16, or a GPU of compute capability 8.0+)')
+    """
+    if not bfloat16_quality_shown():
+        return "float32", "the benchmark has not shown that bfloat16 costs no quality (kgantl/measured.json)"
+    if not has_fast_bfloat16():
+        return "float32", ("this machine has no bfloat16 units (AMX-BF16, AVX512-BF16, or a GPU of compute "
+                           "capability 8.0+)")
+    return "mixed_bfloat16", ("this machine has bfloat16 units and the benchmark shows bfloat16 costs no quality "
+                              "(kgantl/measured.json)")
 
 
 def _concrete(name):
@@ -91,4 +107,4 @@ def with_policy(model, name):
     return copy
 
 
-__all__ = ["PRECISION_CHOICES", "has_fast_bfloat16", "precision_policy", "resolve_precision", "with_policy"]
+__all__ = ["PRECISION_CHOICES", "auto_precision", "has_fast_bfloat16", "precision_policy", "resolve_precision", "with_policy"]

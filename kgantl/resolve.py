@@ -24,7 +24,7 @@ from kgantl.data.sources import ImageArrays
 from kgantl.distribute import is_chief, make_distribution
 from kgantl.measured import few_shot_recipe, transfer_default
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
-from kgantl.precision import precision_policy, resolve_precision, with_policy
+from kgantl.precision import auto_precision, precision_policy, resolve_precision, with_policy
 from kgantl.runs.artifacts import load_gan
 from kgantl.runs.folder import check_writable
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
@@ -222,7 +222,10 @@ def resolve_training(options):
     Returns:
         `ResolvedRun`.
     """
-    options = dataclasses.replace(options.validate(), precision=resolve_precision(options.precision))  # no "auto"
+    given_precision = options.validate().precision
+    options = dataclasses.replace(options, precision=resolve_precision(given_precision))  # no "auto" below here
+    if given_precision == "auto":
+        logger.warning("precision auto: %s, since %s", options.precision, auto_precision()[1])
     # Parsed now so a bad strategy is reported before any data loads; an unset one is resolved with the data.
     given = _parsed_strategy(options.strategy) if options.source and options.strategy is not None else None
     auto = given is not None and given.is_auto

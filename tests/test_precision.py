@@ -19,8 +19,14 @@ def test_policy_applies_inside_the_block_only():
     assert generator.layers[1].compute_dtype == "bfloat16" and generator.layers[1].variable_dtype == "float32"
 
 
-def test_auto_is_float32_until_bfloat16_is_measured_and_bad_names_are_refused():
+def test_auto_is_bfloat16_only_on_a_machine_with_bfloat16_units_and_bad_names_are_refused(monkeypatch):
+    import kgantl.precision
+
+    assert kgantl.precision.bfloat16_quality_shown()  # the parity records (docs/benchmarks.md) show it
+    monkeypatch.setattr(kgantl.precision, "has_fast_bfloat16", lambda: False)
     assert resolve_precision("auto") == "float32"
+    monkeypatch.setattr(kgantl.precision, "has_fast_bfloat16", lambda: True)
+    assert resolve_precision("auto") == "mixed_bfloat16"
     with pytest.raises(ValueError, match="precision must be one of float32, mixed_bfloat16, mixed_float16, auto"):
         resolve_precision("float8")
     with pytest.raises(ValueError, match="precision must be one of"):
@@ -63,19 +69,25 @@ def test_a_transfer_run_in_mixed_bfloat16_trains_and_saves(tmp_path, tiny_npz, t
     assert keras.mixed_precision.global_policy().name == "float32"
 
 
-def test_options_json_records_the_precision_auto_resolved_to_and_an_old_auto_run_still_resumes(tmp_path, tiny_npz):
+@pytest.mark.parametrize("units, expected", [(False, "float32"), (True, "mixed_bfloat16")])
+def test_options_json_records_the_precision_auto_resolved_to_and_an_old_auto_run_still_resumes(
+        tmp_path, tiny_npz, monkeypatch, caplog, units, expected):
     import json
 
+    import kgantl.precision
     from kgantl.runs.folder import prepare_run_dir
     from kgantl.training import resolve_training
 
+    monkeypatch.setattr(kgantl.precision, "has_fast_bfloat16", lambda: units)  # a machine with or without them
     options = TrainOptions(data=str(tiny_npz), image_size=16, width=4, latent_dim=8, batch_size=8, epochs=1,
                            steps_per_epoch=1, precision="auto", run_dir=str(tmp_path / "run"))
-    resolved = resolve_training(options).options
-    assert resolved.precision == resolve_precision("auto") == "float32"
+    with caplog.at_level("WARNING", logger="kgantl"):
+        resolved = resolve_training(options).options
+    assert resolved.precision == resolve_precision("auto") == expected
+    assert f"precision auto: {expected}, since this machine has" in caplog.text  # said at start
     # A run directory written when options.json still said "auto" is the same run.
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "options.json").write_text(json.dumps({**resolved.to_dict(), "precision": "auto"}))
     run_dir, lock = prepare_run_dir(resolved)
     lock.release()
-    assert json.loads((run_dir / "options.json").read_text())["precision"] == "float32"
+    assert json.loads((run_dir / "options.json").read_text())["precision"] == expected
