@@ -148,7 +148,20 @@ def measured_inputs(records):
                                                                          STEPS)
                 and r["seed"] in cell["seeds"] and _recipe_of(r) == recipe(cell["method"]) + suffix}
         parity[policy] = [runs[seed] for seed in sorted(runs)]
-    return hundred, ten, parity
+    return hundred, ten, parity, best_steps(records)
+
+
+def best_steps(records):
+    """The test-KID-best step on the curve of what `kgantl transfer` trains with no recipe flags: `default` on
+    each 10-shot cell, `finetune` (the transfer default above FEW_SHOTS) on each 100-shot cell."""
+    def best(k, shots, seed, method):
+        run = next((r for r in _cell_records(records, k, shots, STEPS)
+                    if r["seed"] == seed and r["method"] == method and r.get("curve")), None)
+        return None if run is None else min(run["curve"], key=lambda point: point["kid"])["steps"]
+
+    found = {shots: [best(k, n, s, "default" if n == 10 else "finetune") for k, n, s in grid() if n == shots]
+             for shots in (10, 100)}
+    return {shots: [step for step in steps if step is not None] for shots, steps in found.items()}
 
 
 def at_current_rule(record):

@@ -9,6 +9,7 @@ cannot disagree (tests/test_measured.py checks all three against the records).
 No TensorFlow or kgantl here: the inputs are plain numbers that `few_shot_report.measured_inputs` reads off the records.
 """
 import json
+import math
 import statistics
 
 # The kgantl strategies the grid runs (a user can name each with --strategy); scratch and the hand-written plain
@@ -32,6 +33,10 @@ RULES = {
                "plain method, unless a strategy that needs no pretrained backbone and never scored above scratch has "
                "a lower KID than finetune on every 100-shot cell (a default must work on any data; one seed per cell "
                "cannot tell a smaller lead from seed noise)",
+    "budget": "the generator steps a transfer trains with no budget flag: the grids' STEPS while the test-KID-best "
+              "step of what `kgantl transfer` trains by default lies in its last quarter on most cells at 10 and at "
+              "100 shots (the grids trained no longer, so a longer budget is not shown to help); else the median "
+              "best step, rounded up to 250",
     "few_shot": "kept while its mean KID over the 10-shot cells is below every strategy's without augmentation",
     "bfloat16": "shown when vision_d on 100 sandals (2000 steps) has three seeds in each precision and the mean "
                 "bfloat16 KID is at most the worst float32 seed's",
@@ -117,7 +122,19 @@ def _bfloat16(parity):
             "kid_mixed_bfloat16": [round(kid, 4) for kid in bfloat16]}
 
 
-def derive(hundred, ten, parity):
+def _budget(best, steps=2000):
+    """RULES["budget"] from `best` ({shots: [test-KID-best step per cell]})."""
+    cells = [step for steps_of in best.values() for step in steps_of]
+    late = {shots: sum(step >= 0.75 * steps for step in found) for shots, found in best.items()}
+    if all(late[shots] * 2 > len(found) for shots, found in best.items() if found):
+        budget = steps
+    else:
+        budget = int(math.ceil(statistics.median(cells) / 250) * 250)
+    return {"steps": budget, "best_steps": {str(shots): found for shots, found in sorted(best.items())},
+            "in_last_quarter": {str(shots): count for shots, count in sorted(late.items())}}
+
+
+def derive(hundred, ten, parity, best=None):
     """The defaults the records support.
 
     Args:
@@ -125,6 +142,8 @@ def derive(hundred, ten, parity):
             included.
         ten: {(class, seed): {method: KID}} of the 10-shot cells, `default` at its chosen checkpoint included.
         parity: {precision policy: [KID per seed]} of the bfloat16 parity runs (empty until they have run).
+        best: {shots: [test-KID-best step per cell]} of the default recipes (`few_shot_report.best_steps`);
+            None: no budget is derived.
 
     Returns:
         dict for `kgantl/measured.json`: each setting with the numbers behind it, and `rules`.
@@ -136,7 +155,7 @@ def derive(hundred, ten, parity):
     """
     return {"written_by": "python bench/few_shot.py --report (bench/measured.py), from bench/results/few_shot.jsonl",
             "rules": RULES, "hundred_shots": _hundred_shots(hundred), "few_shots": _few_shot(ten),
-            "bfloat16": _bfloat16(parity)}
+            "bfloat16": _bfloat16(parity), **({"budget": _budget(best)} if best is not None else {})}
 
 
 def dumps(measured):
@@ -168,6 +187,12 @@ def render(measured):
         ("`--precision auto` picks bfloat16 on AMX/AVX512-BF16", "yes" if bf16["quality_shown"] else "no",
          rules["bfloat16"], bf16_runs),
     ]
+    if "budget" in measured:
+        budget = measured["budget"]
+        rows.append(("`kgantl train` / `transfer` with no `--steps` or `--epochs`: generator steps",
+                     str(budget["steps"]), rules["budget"], "; ".join(
+                         f"{shots} shots: best at " + ", ".join(map(str, found)) + f" ({budget['in_last_quarter'][shots]} "
+                         f"of {len(found)} in the last quarter)" for shots, found in budget["best_steps"].items())))
     lines = ["| setting | value | rule | evidence |", "|---|---|---|---|"]
     lines += [f"| {' | '.join(row)} |" for row in rows]
     return "\n".join(lines)
