@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from kgantl.io import write_json
+from kgantl.measured import step_budget
 from kgantl.sizes import upsampling_plan
 
 # The names of `kgantl.losses.LOSSES`, kept here so the options load without TensorFlow (a test keeps them equal).
@@ -27,6 +28,9 @@ TRANSFER_ONLY = ("source", "strategy", "phase_epochs", "pilot_steps", "reptile_d
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker", "tpu")
 PRECISION_CHOICES = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 DEFAULT_BATCH_SIZE = 64
+# Fewest steps an epoch (a sample grid, a checkpoint, a log line) has when the budget is in steps: a design choice,
+# the epoch the benchmark's few-shot runs used; one pass over ten shots is a single step.
+MIN_EPOCH_STEPS = 50
 # At most this many training images in the rarest class: `copy_check="auto"` turns the copy check on (transfer)
 # and the few-shot recipe applies. A design choice, not a measurement: the benchmarks ran 10 and 100 shots only;
 # below about 30 a held-out fifth (at most 6 images) is too few to choose a checkpoint by its KID.
@@ -139,8 +143,15 @@ class TrainOptions:
     g_lr: float = option_field(2e-4, "generator learning rate")
     beta_1: float = option_field(0.5, "Adam beta_1 of both optimizers")
     batch_size: int = option_field(DEFAULT_BATCH_SIZE, "images per batch")
-    epochs: int = option_field(10, "epochs to train")
-    steps_per_epoch: Optional[int] = option_field(None, "batches per epoch (default: one pass over the data)")
+    steps: Optional[int] = option_field(
+        None, "the budget: generator steps to train, rounded up to whole epochs (default: "
+              f"{step_budget()}, what the benchmarks showed the recipes need, kgantl/measured.json; give steps or "
+              "epochs, not both)")
+    epochs: Optional[int] = option_field(None, "the budget in epochs of steps_per_epoch instead of steps",
+                                         default_text="steps / steps_per_epoch")
+    steps_per_epoch: Optional[int] = option_field(
+        None, "batches per epoch: a sample grid, a checkpoint and a log line each (default: one pass over the data, "
+              f"at least {MIN_EPOCH_STEPS} steps unless epochs is given)")
     diffaugment: Optional[str] = option_field(
         None, "DiffAugment policy, e.g. color,translation,cutout; '' for none (default: none, except in a transfer "
               f"run whose rarest class has at most {FEW_SHOTS} images: color,translation,cutout)")
@@ -231,12 +242,13 @@ class TrainOptions:
                 kind = "positive" if least == 1 else "non-negative"
                 raise OptionError(name, f"{name} must be a {kind} integer. Received: {name}={value!r}")
 
-        for name in ("n_critic", "batch_size", "epochs", "sample_every", "phase_epochs", "pilot_steps",
+        for name in ("n_critic", "batch_size", "sample_every", "phase_epochs", "pilot_steps",
                      "reptile_iterations", "reptile_inner_steps", "cpu_replicas", "copy_every"):
             positive_int(name)
         positive_int("copy_patience", least=0)
         positive_int("eval_every", allow_none=True, least=0)
-        for name in ("shots", "steps_per_epoch", "image_size", "latent_dim", "width", "val_per_class"):
+        for name in ("shots", "steps", "epochs", "steps_per_epoch", "image_size", "latent_dim", "width",
+                     "val_per_class"):
             positive_int(name, allow_none=True)
         positive_int("seed", least=0)
         if self.channels not in (None, 1, 3):
@@ -260,6 +272,11 @@ class TrainOptions:
                                                    f"Received: {self.reptile_step_size!r}")
 
     def _check_combinations(self):
+        if self.steps is not None and self.epochs is not None and (
+                self.steps_per_epoch is None or self.steps != self.epochs * self.steps_per_epoch):
+            raise OptionError("steps", f"steps and epochs each set the budget: give one (steps in generator steps, "
+                                       f"epochs in epochs of steps_per_epoch). Received: steps={self.steps}, "
+                                       f"epochs={self.epochs}")
         if self.strategy is not None and not self.source:
             raise OptionError("strategy", f"strategy says how to adapt a source GAN: give source too (kgantl "
                                           f"transfer --source), or leave strategy out to train a new GAN. "

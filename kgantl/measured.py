@@ -33,6 +33,11 @@ def transfer_default():
     return hundred_shots()["default"]
 
 
+def step_budget():
+    """Generator steps a run trains when neither `steps` nor `epochs` is given (rule "budget")."""
+    return measured()["budget"]["steps"]
+
+
 def few_shot_recipe():
     """The recipe of a few-shot transfer run: `strategy` and `diffaugment`, with the 10-shot grid's mean KIDs."""
     return measured()["few_shots"]
@@ -43,4 +48,4 @@ def bfloat16_quality_shown():
     return measured()["bfloat16"]["quality_shown"]
 
 
-__all__ = ["bfloat16_quality_shown", "few_shot_recipe", "hundred_shots", "measured", "transfer_default"]
+__all__ = ["bfloat16_quality_shown", "few_shot_recipe", "hundred_shots", "measured", "step_budget", "transfer_default"]

@@ -16,13 +16,13 @@ from typing import Dict, Optional, Tuple
 import keras
 import numpy as np
 
-from kgantl.config import DEFAULT_BATCH_SIZE, FEW_SHOTS, FROM_SOURCE, OptionError, TrainOptions
+from kgantl.config import DEFAULT_BATCH_SIZE, FEW_SHOTS, FROM_SOURCE, MIN_EPOCH_STEPS, OptionError, TrainOptions
 from kgantl.data.augment import parse_policy
 from kgantl.data.pipeline import load_arrays
 from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
 from kgantl.distribute import is_chief, make_distribution
-from kgantl.measured import few_shot_recipe, transfer_default
+from kgantl.measured import few_shot_recipe, step_budget, transfer_default
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 from kgantl.precision import auto_precision, precision_policy, resolve_precision, with_policy
 from kgantl.runs.artifacts import load_gan
@@ -121,7 +121,7 @@ def _compile(gan, options):
 
 
 def resolve_options(options, arrays, source=None):
-    """Fill the options that depend on the data (channels, steps per epoch) or on a transfer source.
+    """Fill the options that depend on the data (channels, the budget) or on a transfer source.
 
     A new GAN takes the architecture defaults for what is unset. A transfer run takes its architecture
     (image size, channels, latent size, width, normalisation, spectral normalisation) from the source: a
@@ -139,8 +139,7 @@ def resolve_options(options, arrays, source=None):
     Raises:
         ValueError: an option contradicts the source.
     """
-    steps = options.steps_per_epoch or max(1, math.ceil(len(arrays.images) / options.batch_size))
-    options = dataclasses.replace(options, steps_per_epoch=steps)
+    options = resolve_budget(options, len(arrays.images))
     if not options.source:
         options = options.with_architecture_defaults()
         channels = options.channels or (1 if arrays.images.shape[-1] == 1 else 3)
@@ -156,6 +155,27 @@ def resolve_options(options, arrays, source=None):
                              f"Received: {name}={given}")
     conditional = options.conditional or len(source.generator.inputs) == 2
     return dataclasses.replace(options, **taken, conditional=conditional)
+
+
+def resolve_budget(options, images):
+    """The budget in generator steps, epochs and steps per epoch, all three resolved (options.json records them).
+
+    With `epochs` given, an epoch is `steps_per_epoch` steps (default: one pass over the `images` training images)
+    and `steps` is their product, as before budgets were in steps. Otherwise `steps` (default: the measured
+    budget, `kgantl.measured.step_budget`) is rounded up to whole epochs of `steps_per_epoch` (default: one pass
+    over the data, at least `MIN_EPOCH_STEPS`, so that ten shots do not make one-step epochs).
+
+    Example:
+        >>> resolve_budget(TrainOptions(data="fashion_mnist:7", shots=10), 10)  # steps 2000, 40 epochs of 50
+    """
+    data_pass = max(1, math.ceil(images / options.batch_size))
+    if options.epochs is not None:
+        per_epoch = options.steps_per_epoch or data_pass
+        return dataclasses.replace(options, steps_per_epoch=per_epoch, steps=options.epochs * per_epoch)
+    steps = options.steps or step_budget()
+    per_epoch = options.steps_per_epoch or min(max(data_pass, MIN_EPOCH_STEPS), steps)
+    epochs = math.ceil(steps / per_epoch)
+    return dataclasses.replace(options, steps_per_epoch=per_epoch, epochs=epochs, steps=epochs * per_epoch)
 
 
 @contextlib.contextmanager
@@ -302,5 +322,5 @@ def class_ids(options, arrays):
     return sorted(set(arrays.labels.tolist())) if options.conditional else None
 
 
-__all__ = ["ResolvedRun", "build_gan", "building", "class_ids", "load_source", "resolve_options",
+__all__ = ["ResolvedRun", "build_gan", "building", "class_ids", "load_source", "resolve_budget", "resolve_options",
            "resolve_training"]

@@ -76,7 +76,10 @@ def _train(args, options):
     stop = StopOnSignal()
     try:
         if args.dry_run:  # every check of a real run, nothing written
-            print(json.dumps(resolve_training(options).options.to_dict(), indent=2, sort_keys=True))
+            resolved = resolve_training(options).options
+            print(json.dumps(resolved.to_dict(), indent=2, sort_keys=True))
+            print(f"budget: {resolved.steps} generator steps, {resolved.epochs} epochs of {resolved.steps_per_epoch}",
+                  file=sys.stderr)
             return 0
         prepared = prepare_training(options, callbacks=[stop])
     except USAGE_ERRORS as error:
@@ -91,7 +94,7 @@ def _train(args, options):
         kept = latest_epoch(prepared.run_dir / CHECKPOINTS)
         print(flush=True)  # end the progress bar's line
         print(f"kgantl {args.command}: {request}; the run directory {prepared.run_dir} keeps the checkpoint of "
-              f"epoch {kept} of {options.epochs}: run the same command to resume", file=sys.stderr)
+              f"epoch {kept} of {prepared.options.epochs}: run the same command to resume", file=sys.stderr)
         return EXIT_STATUS[request.signum]
     print(f"run directory: {prepared.run_dir}")
     return 0

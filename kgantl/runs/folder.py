@@ -45,7 +45,8 @@ def _comparable(options_dict, ignore=()):
         ignore = (*ignore, *FROM_SOURCE)
     else:
         full.update({k: v for k, v in ARCHITECTURE_DEFAULTS.items() if full[k] is None})
-    return {k: v for k, v in full.items() if k not in _LOCATION_KEYS and k not in ignore}
+    # `steps` is epochs x steps_per_epoch (both compared); runs written before budgets were in steps lack it.
+    return {k: v for k, v in full.items() if k not in _LOCATION_KEYS and k not in ignore and k != "steps"}
 
 
 def is_finished(run_dir, epochs):

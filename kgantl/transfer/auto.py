@@ -146,7 +146,7 @@ def choose_strategy(options, train_arrays, validation_arrays, run_dir, train_pil
     rows = []
     for candidate in candidates:
         pilot_options = dataclasses.replace(
-            options, data=str(shots_file), shots=None, strategy=candidate, epochs=1,
+            options, data=str(shots_file), shots=None, strategy=candidate, epochs=1, steps=None,
             steps_per_epoch=options.pilot_steps, eval_every=0, eval_ref=None, val_per_class=None, copy_check="off",
             tensorboard=False, run_dir=_pilot_dir(pilots, candidate))
         pilot_dir = Path(train_pilot(pilot_options))
@@ -198,7 +198,8 @@ def _choose_by_copy_check(options, shots_file, pilots, table_path, train_pilot, 
     rows = []
     for candidate in candidates:
         pilot_options = dataclasses.replace(
-            options, data=str(shots_file), shots=None, strategy=candidate, epochs=math.ceil(options.pilot_steps / every),
+            options, data=str(shots_file), shots=None, strategy=candidate, steps=None,
+            epochs=math.ceil(options.pilot_steps / every),
             steps_per_epoch=every, copy_every=every, eval_every=0, eval_ref=None, val_per_class=None,
             tensorboard=False, run_dir=_pilot_dir(pilots, candidate))
         selection = read_selection(train_pilot(pilot_options))
