@@ -23,6 +23,7 @@ from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
 from kgantl.distribute import is_chief, make_distribution
 from kgantl.measured import few_shot_recipe, step_budget, transfer_default
+from kgantl.metrics.copying import MIN_SHOTS
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 from kgantl.precision import auto_precision, precision_policy, resolve_precision, with_policy
 from kgantl.runs.artifacts import load_gan
@@ -209,7 +210,13 @@ def _validation_split(options, arrays, needed):
     if options.eval_ref:
         return arrays, load_arrays(options.eval_ref), options
     per_class = options.val_per_class or default_held_out(arrays)
-    train_arrays, held_out = split_validation(arrays, per_class)
+    try:
+        train_arrays, held_out = split_validation(arrays, per_class)
+    except ValueError as error:
+        raise OptionError("eval_every", f"val_kid (eval_every={options.eval_every}) scores held-out images, and "
+                                        f"{error.args[0].split(' Received')[0].rstrip('.')}: give more shots or eval_ref, or turn "
+                                        f"val_kid off with eval_every 0 (--eval-every 0). Received: "
+                                        f"val_per_class={per_class}") from None
     if len(held_out.images) < 2:
         raise ValueError(f"val_kid needs at least 2 held-out images; give more shots, a larger val_per_class or "
                          f"eval_ref. Received: {len(held_out.images)} held out")
@@ -271,6 +278,7 @@ def resolve_training(options):
     arrays = arrays if auto and not options.eval_every else train_arrays
     options = resolve_options(options, arrays, source)
     _warn_large_batch(options, arrays)
+    _check_copy_check(options, arrays)
     candidates = {text: _parsed_strategy(text) for text in AUTO_CANDIDATES} if auto else {}
     # `auto` picks its strategy by pilots once the run has a directory; its first candidate stands in for the checks.
     built = candidates[AUTO_CANDIDATES[0]] if auto else strategy
@@ -282,6 +290,14 @@ def resolve_training(options):
     options = dataclasses.replace(options, jit_compile="on" if gan.jit_compile else "off")
     return ResolvedRun(options, arrays, gan, strategy, distribution, reference, strategy_data, pilot_arrays,
                        augment, candidates)
+
+
+def _check_copy_check(options, arrays):
+    """The copy check's own refusal, made here so a dry run makes it too (the monitor is built after the folder)."""
+    if options.copy_check == "on" and len(arrays.images) < MIN_SHOTS:
+        raise OptionError("copy_check", f"the copy check needs at least {MIN_SHOTS} training images (one is left out "
+                                        f"at a time); with fewer it cannot run: turn it off with copy_check off "
+                                        f"(--copy-check off). Received: {len(arrays.images)} training images")
 
 
 def _warn_large_batch(options, arrays):

@@ -5,6 +5,7 @@ starting over, which is what makes `kill -9` followed by the same command safe.
 """
 import dataclasses
 import json
+import logging
 import os
 import re
 import tempfile
@@ -12,6 +13,8 @@ from pathlib import Path
 
 from kgantl.callbacks.checkpoint import LATEST, latest_epoch
 from kgantl.runs.lock import RunDirLock
+
+logger = logging.getLogger("kgantl")
 
 OPTIONS_FILE = "options.json"
 CHECKPOINTS = "checkpoints"
@@ -123,7 +126,8 @@ def prepare_run_dir(options, write=True):
     """Pick (or create) the run directory for resolved `options`, lock it and write `options.json` into it.
 
     With `options.run_dir`, that folder is used; if it holds a run with other options (apart from
-    `epochs`, which may grow to extend a run) a `ValueError` says which differ. Without it, an
+    `epochs`, which may grow to extend a run) a `ValueError` says which differ, unless it holds no checkpoint:
+    a start that failed before training (a bad input found late) leaves a folder the corrected command takes over. Without it, an
     unfinished run with identical options under `options.runs_root` is resumed, or a new folder
     `NNNNN-<data>` is created.
 
@@ -145,9 +149,12 @@ def prepare_run_dir(options, write=True):
         if existing.is_file():
             differing = describe_differences(_comparable(options.to_dict(), ignore=("epochs",)),
                                              _comparable(json.loads(existing.read_text()), ignore=("epochs",)))
-            if differing:
+            if differing and latest_epoch(run_dir / CHECKPOINTS) > 0:
                 raise ValueError(f"run_dir {run_dir} holds a run with other options; choose another run_dir or the "
                                  f"same options. Received different: {differing}")
+            if differing:  # a start that failed before its first checkpoint trained nothing: take its folder over
+                logger.warning("run_dir %s holds no checkpoint (an earlier start stopped before training): taking it "
+                               "over with these options (%s)", run_dir, differing)
     else:
         run_dir = find_resumable(options.runs_root, options) or next_run_dir(options.runs_root, options.data)
     if not write:
