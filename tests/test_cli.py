@@ -87,7 +87,10 @@ def test_train_generate_export_end_to_end(tmp_path, tiny_npz, capsys):
     assert main(["evaluate", str(tmp_path / "exported"), "--ref", str(tiny_npz), "--split", "train", "--n", "20",
                  "--runs-root", str(tmp_path / "runs")]) == 0  # a SavedModel, conditioned on the reference labels
     report = json.loads(capsys.readouterr().out)
-    assert report["n_generated"] == 20 and report["fid"] is None and report["kid"] is not None
+    # 40 reference and 20 generated images: too few for every distribution score, and the report says so.
+    assert report["n_generated"] == 20 and report["fid"] is None and report["kid"] is None
+    assert "KID needs at least 50 real and generated images; received 40 real, 20 generated" in \
+        report["not_computed"]["kid"]
     assert main(["generate", str(tmp_path / "exported"), "--out", str(tmp_path / "g.png")]) == 2
     assert "labels are required for a conditional model (its classes: 0, 1)" in capsys.readouterr().err
 
@@ -337,8 +340,10 @@ def test_evaluate_prints_and_stores_a_report(tmp_path, capsys, monkeypatch):
             "--n", "80", "--runs-root", str(tmp_path / "runs")]
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["protocol"] == "fmnist_80_train" and report["precision"] == 1.0
-    stored = tmp_path / "runs" / "00000-evaluate" / "evaluation_ref_npz_fmnist_80_train_seed0.json"
+    # A file holds one set: no split in the label. 80 images: computed, with a warning.
+    assert report["protocol"] == "fmnist_80_file" and report["split"] is None and report["precision"] == 1.0
+    assert "KID on 80 real, 80 generated images is unreliable (recommended: at least 1000)" in report["warnings"]
+    stored = tmp_path / "runs" / "00000-evaluate" / "evaluation_ref_npz_fmnist_80_file_seed0.json"
     assert json.loads(stored.read_text())["kid"] == report["kid"]
     assert main(argv[:2] + ["--ref", "x", "--dry-run", "--runs-root", str(tmp_path / "runs")]) == 0
     capsys.readouterr()

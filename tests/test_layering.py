@@ -13,7 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kgantl"
 # the layers below it, never one above. A new module must be placed here (a test says so).
 LAYERS = (
     # what everything may use: no kgantl import above it
-    ("kgantl.lazy", "kgantl.io", "kgantl.sizes", "kgantl.losses", "kgantl.measured", "kgantl.shipped"),
+    ("kgantl.lazy", "kgantl.io", "kgantl.sizes", "kgantl.losses", "kgantl.measured", "kgantl.shipped",
+     "kgantl.option_fields"),
     ("kgantl.data",),                                     # data specs, pipelines, augmentation
     ("kgantl.config",),                                   # options (checks a DiffAugment policy with data's parser)
     ("kgantl.precision", "kgantl.distribute"),           # how and where a run computes

@@ -9,7 +9,8 @@ import textwrap
 import typing
 
 from kgantl.cli.pages import PAGES, epilog
-from kgantl.config import OptionError, TrainOptions, read_config
+from kgantl.config import TrainOptions, read_config
+from kgantl.option_fields import OptionError
 from kgantl.runs.lock import RunDirInUse
 
 USAGE_ERRORS = (ValueError, FileNotFoundError, ImportError, RunDirInUse)

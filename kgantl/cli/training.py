@@ -76,10 +76,8 @@ def _train(args, options):
     stop = StopOnSignal()
     try:
         if args.dry_run:  # every check of a real run, nothing written
-            resolved = resolve_training(options).options
-            print(json.dumps(resolved.to_dict(), indent=2, sort_keys=True))
-            print(f"budget: {resolved.steps} generator steps, {resolved.epochs} epochs of {resolved.steps_per_epoch}",
-                  file=sys.stderr)
+            # The resolved options: the budget (steps, epochs, steps_per_epoch) among them.
+            print(json.dumps(resolve_training(options).options.to_dict(), indent=2, sort_keys=True))
             return 0
         prepared = prepare_training(options, callbacks=[stop])
     except USAGE_ERRORS as error:

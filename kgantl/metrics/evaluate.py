@@ -1,6 +1,7 @@
 """`evaluate(generator, ref=...)`: FID, KID, IS, precision and recall under a named protocol."""
 import hashlib
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -11,6 +12,9 @@ from kgantl.io import write_npz
 import kgantl.metrics.distances as distances
 from kgantl.metrics.extractors import get_extractor
 from kgantl.metrics.memorisation import memorisation_check
+from kgantl.metrics.sample_sizes import judge_sizes
+
+logger = logging.getLogger("kgantl")
 from kgantl.models.sampler import as_sampler
 
 PR_NEIGHBOURS = 3  # k of the k-nearest-neighbour manifolds behind precision and recall (Kynkaanniemi et al. 2019)
@@ -173,9 +177,12 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
             `kgantl.metrics.memorisation_check`; the test set is the reference) and `near_copy_share`.
 
     Returns:
-        dict with `protocol` (e.g. `fmnist_1k_test`), `kid`, `kid_std`, `fid`, `precision`, `recall`,
-        `is`, `is_std` (None without a classifier head), `near_copy_share` and `memorisation` (None
-        without `train_images`) and the protocol's details.
+        dict with `protocol` (e.g. `fmnist_1k_test`; a folder or file reference, which has no split, ends
+        `_folder` or `_file`), `kid`, `kid_std`, `fid`, `precision`, `recall`, `is`, `is_std` (None without a
+        classifier head), `near_copy_share` and `memorisation` (None without `train_images`), the protocol's
+        details, `not_computed` (metric -> why, for those the set sizes are too small for: their values are None)
+        and `warnings` (metrics computed on fewer images than recommended, also logged; see
+        `kgantl.metrics.sample_sizes`).
 
     Example:
         >>> evaluate(kgantl.open_generator("runs/00000-fashion_mnist_7"), ref="fashion_mnist:7")["kid"]
@@ -186,25 +193,57 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
     rng = np.random.default_rng(seed)
     fake_images = _generated_images(generator, n, seed, rng, real_labels, image_shape)
     fake = extractor.features(fake_images)
-    kid, kid_std = distances.kernel_inception_distance(real, fake, kid_subsets, kid_subset_size, seed)
-    kid_size_used = distances.kid_subset_size(kid_subset_size, len(real), n, kid_subsets)
+    verdicts = judge_sizes(len(real), n, real.shape[1], splits)
+    probabilities = extractor.probabilities(fake_images)
+    if probabilities is None:  # no classifier head: no Inception Score to judge
+        del verdicts["is"]
     # Precision and recall compare sets of equal size: the real set is subsampled to n when larger.
     real_for_pr = real[rng.permutation(len(real))[:n]] if len(real) > n else real
-    precision, recall = distances.precision_recall(real_for_pr, fake, k=PR_NEIGHBOURS)
-    fid, fid_error = _fid(real, fake)
     memorisation = None if train_images is None else _memorisation(fake, real, train_images, image_shape, extractor)
-    probabilities = extractor.probabilities(fake_images)
-    score, score_std = distances.inception_score(probabilities, splits) if probabilities is not None else (None, None)
-    return {
-        "protocol": protocol_name(extractor.name, n, split),
-        "kid": kid, "kid_std": kid_std, "fid": fid, "fid_error": fid_error,
-        "precision": precision, "recall": recall, "is": score, "is_std": score_std,
+    kind = reference_kind(ref)
+    report = {
+        "protocol": protocol_name(extractor.name, n, split if kind == "split" else kind),
+        **_distribution_scores(real, fake, real_for_pr, verdicts, kid_subsets, kid_subset_size, seed),
+        "is": None, "is_std": None,
         "near_copy_share": memorisation["near_copy_share"] if memorisation else None, "memorisation": memorisation,
-        "extractor": extractor.name, "n_generated": n, "reference": str(ref), "split": split,
+        "extractor": extractor.name, "n_generated": n, "reference": str(ref),
+        "split": split if kind == "split" else None, "reference_kind": kind,
         "n_reference": len(real), "n_reference_precision_recall": len(real_for_pr), "kid_subsets": kid_subsets,
-        "kid_subset_size": kid_size_used, "precision_recall_k": 3, "seed": seed,
-        "pipeline": PIPELINE,
+        "precision_recall_k": 3, "seed": seed, "pipeline": PIPELINE,
+        "not_computed": {name: v.reason for name, v in verdicts.items() if v.skip},
+        "warnings": [v.reason for v in verdicts.values() if v.warn],
     }
+    if probabilities is not None and not verdicts["is"].skip:
+        report["is"], report["is_std"] = distances.inception_score(probabilities, splits)
+    for reason in report["not_computed"].values():
+        logger.warning("not computed: %s", reason)
+    for warning in report["warnings"]:
+        logger.warning("%s", warning)
+    return report
+
+
+def reference_kind(ref):
+    """`split` for a data set with train and test splits (`fashion_mnist`, `digits`, `tfds:`), else `folder` or
+    `file`: one set, which a report must not label as a split."""
+    name = str(ref).partition(":")[0]
+    if name in ("fashion_mnist", "digits", "tfds"):
+        return "split"
+    return "folder" if Path(ref).is_dir() else "file"
+
+
+def _distribution_scores(real, fake, real_for_pr, verdicts, kid_subsets, kid_subset_size, seed):
+    """KID, precision/recall and FID where the set sizes allow them (`judge_sizes`), None elsewhere."""
+    scores = {"kid": None, "kid_std": None, "kid_subset_size": None, "precision": None, "recall": None,
+              "fid": None, "fid_error": verdicts["fid"].reason if verdicts["fid"].skip else None}
+    if not verdicts["kid"].skip:
+        scores["kid"], scores["kid_std"] = distances.kernel_inception_distance(real, fake, kid_subsets,
+                                                                               kid_subset_size, seed)
+        scores["kid_subset_size"] = distances.kid_subset_size(kid_subset_size, len(real), len(fake), kid_subsets)
+    if not verdicts["precision_recall"].skip:
+        scores["precision"], scores["recall"] = distances.precision_recall(real_for_pr, fake, k=PR_NEIGHBOURS)
+    if not verdicts["fid"].skip:
+        scores["fid"], scores["fid_error"] = _fid(real, fake)
+    return scores
 
 
 def _check_count(n, splits):

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Optional, Tuple
 
-from kgantl.config import OptionError, apply_field_types, check_choices, option_field
+from kgantl.option_fields import OptionError, apply_field_types, check_choices, option_field
 
 # The GAN's augmentation in issue 5's experiment, when it was not yet a setting: the default, and what a report
 # without `gan_diffaugment` in its settings was trained with.

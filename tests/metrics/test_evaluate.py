@@ -23,7 +23,8 @@ def test_the_reference_itself_scores_perfectly(reference, tmp_path):
     path, images = reference
     np.save(tmp_path / "same.npy", images)
     report = evaluate(str(tmp_path / "same.npy"), ref=str(path), split="train", n=120, kid_subsets=10)
-    assert report["protocol"] == "fmnist_120_train" and report["n_reference"] == 120
+    assert report["protocol"] == "fmnist_120_file" and report["n_reference"] == 120
+    assert report["split"] is None and report["reference_kind"] == "file"
     assert report["fid"] == pytest.approx(0.0, abs=1e-6)
     # Unbiased KID assumes independent samples; a set against itself lands below 0, never above.
     assert report["kid"] < 0
@@ -103,10 +104,11 @@ def test_cache_key_changes_with_the_reference_file(reference, tmp_path):
 
 def test_too_few_samples_for_fid_still_gives_kid(reference, tmp_path):
     path, images = reference
-    np.save(tmp_path / "few.npy", images[:40])
-    report = evaluate(str(tmp_path / "few.npy"), ref=str(path), split="train", n=40, kid_subsets=2)
-    assert report["fid"] is None and "more samples than feature dimensions" in report["fid_error"]
-    assert report["kid"] is not None and report["n_reference_precision_recall"] == 40
+    np.save(tmp_path / "few.npy", images[:60])
+    report = evaluate(str(tmp_path / "few.npy"), ref=str(path), split="train", n=60, kid_subsets=2)
+    assert report["fid"] is None and "FID in 64 dimensions needs at least 65 real and generated images; received " \
+                                      "60 generated" in report["fid_error"] == report["not_computed"]["fid"]
+    assert report["kid"] is not None and report["n_reference_precision_recall"] == 60
 
 
 def test_cache_key_and_features_follow_the_fashion_mnist_folder(fake_fmnist, tmp_path, monkeypatch):
@@ -139,3 +141,22 @@ def test_kid_spread_when_the_subset_size_equals_the_sample_count(reference, tmp_
                       kid_subset_size=120)
     assert report["kid_subset_size"] == 60 and report["kid_subsets"] == 10
     assert report["kid_std"] > 0
+
+
+def test_twelve_reference_images_in_a_folder_give_no_scores_as_if_valid(tmp_path, caplog):
+    """A folder of 12 images: KID, precision/recall and FID are not computed (each says why), the label says folder."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for index in range(12):
+        (tmp_path / "ref" / "shoe").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(tmp_path / "ref" / "shoe" / f"{index}.png")
+    np.save(tmp_path / "fake.npy", rng.integers(0, 256, (100, 28, 28, 1)).astype(np.uint8))
+    report = evaluate(str(tmp_path / "fake.npy"), ref=str(tmp_path / "ref"), split="test", n=100, kid_subsets=2)
+    assert report["kid"] is None and report["kid_std"] is None and report["precision"] is None
+    assert report["recall"] is None and report["fid"] is None
+    assert report["not_computed"]["kid"] == "KID needs at least 50 real and generated images; received 12 real"
+    assert set(report["not_computed"]) == {"kid", "precision_recall", "fid"}
+    assert report["protocol"] == "fmnist_100_folder" and report["split"] is None
+    assert report["reference_kind"] == "folder"
+    assert "the Inception Score over 10 splits on 100 generated images is unreliable" in caplog.text
