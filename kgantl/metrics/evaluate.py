@@ -193,10 +193,8 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
     rng = np.random.default_rng(seed)
     fake_images = _generated_images(generator, n, seed, rng, real_labels, image_shape)
     fake = extractor.features(fake_images)
-    verdicts = judge_sizes(len(real), n, real.shape[1], splits)
     probabilities = extractor.probabilities(fake_images)
-    if probabilities is None:  # no classifier head: no Inception Score to judge
-        del verdicts["is"]
+    verdicts = judge_sizes(len(real), n, real.shape[1], splits, inception_score=probabilities is not None)
     # Precision and recall compare sets of equal size: the real set is subsampled to n when larger.
     real_for_pr = real[rng.permutation(len(real))[:n]] if len(real) > n else real
     memorisation = None if train_images is None else _memorisation(fake, real, train_images, image_shape, extractor)
@@ -215,11 +213,16 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
     }
     if probabilities is not None and not verdicts["is"].skip:
         report["is"], report["is_std"] = distances.inception_score(probabilities, splits)
+    _say_sizes(report)
+    return report
+
+
+def _say_sizes(report):
+    """On stderr (the `kgantl` logger) too: what was not computed and what was computed on too few images."""
     for reason in report["not_computed"].values():
         logger.warning("not computed: %s", reason)
     for warning in report["warnings"]:
         logger.warning("%s", warning)
-    return report
 
 
 def reference_kind(ref):

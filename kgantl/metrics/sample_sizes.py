@@ -49,7 +49,7 @@ def _judge(name, sizes, minimum, recommended):
     return SizeVerdict()
 
 
-def judge_sizes(n_real, n_fake, dimension, splits):
+def judge_sizes(n_real, n_fake, dimension, splits, inception_score=True):
     """The verdict for every metric of `kgantl.metrics.evaluate` at these set sizes.
 
     Args:
@@ -57,23 +57,26 @@ def judge_sizes(n_real, n_fake, dimension, splits):
         n_fake: generated images.
         dimension: the extractor's feature dimension.
         splits: Inception Score splits.
+        inception_score: whether there is an Inception Score to judge (an extractor with a classifier head).
 
     Returns:
-        dict `kid`, `precision_recall`, `fid`, `is` -> `SizeVerdict`.
+        dict `kid`, `precision_recall`, `fid` and (with `inception_score`) `is` -> `SizeVerdict`.
 
     Example:
         >>> judge_sizes(12, 1000, 64, 10)["kid"].skip
         True
     """
     sizes = {"real": n_real, "generated": n_fake}
-    return {
+    verdicts = {
         "kid": _judge("KID", sizes, MINIMUM_KID, RECOMMENDED),
         "precision_recall": _judge("precision/recall", sizes, MINIMUM_PRECISION_RECALL, RECOMMENDED),
         "fid": _judge(f"FID in {dimension} dimensions", sizes, dimension + 1,
                       FID_RECOMMENDED_PER_DIMENSION * dimension),
-        "is": _judge(f"the Inception Score over {splits} splits", {"generated": n_fake},
-                     IS_MINIMUM_PER_SPLIT * splits, IS_RECOMMENDED_PER_SPLIT * splits),
     }
+    if inception_score:
+        verdicts["is"] = _judge(f"the Inception Score over {splits} splits", {"generated": n_fake},
+                                IS_MINIMUM_PER_SPLIT * splits, IS_RECOMMENDED_PER_SPLIT * splits)
+    return verdicts
 
 
 __all__ = ["MINIMUM_KID", "MINIMUM_PRECISION_RECALL", "RECOMMENDED", "SizeVerdict", "judge_sizes"]
