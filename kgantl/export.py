@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from kgantl.io import atomic_path
+from kgantl.io import atomic_path, disk_writes
 
 DEFAULT_EXPORT_ROOT = "saved_models"
 # Beside saved_model.pb: what the signature cannot say (the classes a conditional generator was trained on).
@@ -70,11 +70,12 @@ def export_generator(gan, export_dir, use_ema=True):
     previous = export_dir.with_name(export_dir.name + ".previous")
     shutil.rmtree(partial, ignore_errors=True)
     try:
-        with _tensorflow_logs_at_least(logging.WARNING):  # SavedModel writing logs "Assets written to" at INFO
+        with _tensorflow_logs_at_least(logging.WARNING), disk_writes(export_dir):  # "Assets written to" is INFO
             archive.write_out(str(partial), verbose=False)
         info = {"latent_dim": int(gan.latent_dim), "image_shape": [int(d) for d in generator.outputs[0].shape[1:]],
                 "class_ids": gan.trained_class_ids()}
-        (partial / EXPORT_INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
+        with disk_writes(export_dir):
+            (partial / EXPORT_INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
         if export_dir.exists():
             shutil.rmtree(previous, ignore_errors=True)
             export_dir.rename(previous)

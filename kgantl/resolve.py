@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 import keras
@@ -22,6 +23,7 @@ from kgantl.data.pipeline import load_arrays
 from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
 from kgantl.distribute import is_chief, make_distribution
+from kgantl.io import free_bytes, state_bytes
 from kgantl.measured import few_shot_recipe, step_budget, transfer_default
 from kgantl.metrics.copying import MIN_SHOTS
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
@@ -288,6 +290,8 @@ def resolve_training(options):
                         augment=augment)
     # XLA as Keras resolved `auto` for this machine and distribution (GPU only), so options.json says what ran.
     options = dataclasses.replace(options, jit_compile="on" if gan.jit_compile else "off")
+    if is_chief(distribution):
+        _check_space(options, gan)
     return ResolvedRun(options, arrays, gan, strategy, distribution, reference, strategy_data, pilot_arrays,
                        augment, candidates)
 
@@ -298,6 +302,33 @@ def _check_copy_check(options, arrays):
         raise OptionError("copy_check", f"the copy check needs at least {MIN_SHOTS} training images (one is left out "
                                         f"at a time); with fewer it cannot run: turn it off with copy_check off "
                                         f"(--copy-check off). Received: {len(arrays.images)} training images")
+
+
+def space_needed(options, gan):
+    """Bytes a run holds at its peak, about: three checkpoints (two kept, one being written) and `model.keras`, each
+    about the size of the model's and optimizers' state; `best.keras` where a rule keeps one; the exported generator
+    of a transfer run; a sample grid (64 images, PNG at about half their raw size) per `sample_every` epochs; and
+    128 KB of JSON. Measured against a 6-epoch run of a small GAN: 1.19 MB estimated, 0.87 MB written."""
+    state = state_bytes(gan)
+    keeps_best = options.copy_check == "on" or bool(options.eval_every)
+    grids = math.ceil(options.epochs / options.sample_every)
+    grid = 64 * options.image_size ** 2 * options.channels // 2 + 2048
+    return (4 + keeps_best) * state + (state // 2 if options.source else 0) + grids * grid + 2**17
+
+
+def _check_space(options, gan):
+    """Refuse a run its filesystem cannot hold (the dry run too); warn when it would fill most of it."""
+    folder = options.run_dir or options.runs_root
+    # A resumed run replaces what its folder holds (checkpoints, samples) rather than adding to it.
+    written = sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file()) if options.run_dir and \
+        Path(folder).is_dir() else 0
+    needed, free = max(space_needed(options, gan) - written, state_bytes(gan)), free_bytes(folder)
+    if free < needed:
+        raise OptionError("run_dir" if options.run_dir else "runs_root",
+                          f"{folder} has {free / 2**20:.1f} MB free; this run writes about {needed / 2**20:.1f} MB "
+                          f"(checkpoints, model files, samples): free space or choose another folder")
+    if free < 2 * needed:
+        logger.warning("%s has %.1f MB free and this run writes about %.1f MB", folder, free / 2**20, needed / 2**20)
 
 
 def _warn_large_batch(options, arrays):

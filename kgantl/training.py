@@ -18,7 +18,7 @@ from kgantl.config import TrainOptions
 from kgantl.data.pipeline import make_dataset
 from kgantl.distribute import is_chief
 from kgantl.export import export_generator
-from kgantl.io import atomic_path
+from kgantl.io import atomic_path, ensure_free, state_bytes
 from kgantl.resolve import ResolvedRun, build_gan, building, class_ids, load_source, resolve_training
 from kgantl.runs.artifacts import save_architecture
 from kgantl.runs.folder import CHECKPOINTS, MODEL_FILE, prepare_run_dir
@@ -190,6 +190,7 @@ def _fit_and_save(prepared, verbose):
         gan.load_weights(prepared.run_dir / BEST_FILE)  # the chosen checkpoint; checkpoints/ keeps the last
     if options.source:
         export_generator(gan, prepared.run_dir / "saved_model")
+    ensure_free(prepared.run_dir / MODEL_FILE, int(state_bytes(gan) * 1.1) + 2**16, MODEL_FILE)
     with atomic_path(prepared.run_dir / MODEL_FILE) as tmp:
         gan.save(tmp)
     return history

@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from kgantl.io import atomic_path, write_json
+from kgantl.io import atomic_path, ensure_free, state_bytes, write_json
 
 LATEST = "latest.json"
 
@@ -32,6 +32,11 @@ def save_checkpoint(model, directory, epoch_number, keep=2):
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     weights = directory / f"epoch-{epoch_number:04d}.weights.h5"
+    # An HDF5 write that fails halfway for lack of space can take the process down: check the space first, by the
+    # size of the last checkpoint (or of the model's state, for the first).
+    previous = sorted(directory.glob("epoch-*.weights.h5"))
+    needed = previous[-1].stat().st_size if previous else state_bytes(model)
+    ensure_free(weights, int(needed * 1.1) + 2**16, "the checkpoint")
     with atomic_path(weights) as tmp:
         model.save_weights(tmp)
     state = {"epoch": int(epoch_number), "weights": weights.name}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import keras
 
-from kgantl.io import atomic_path
+from kgantl.io import atomic_path, disk_writes
 
 
 class JsonlLogger(keras.callbacks.Callback):
@@ -58,5 +58,5 @@ class JsonlLogger(keras.callbacks.Callback):
             value = float(value)
             record[key] = value if math.isfinite(value) else str(value)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as f:
+        with disk_writes(self.path), open(self.path, "a") as f:
             f.write(json.dumps(record) + "\n")

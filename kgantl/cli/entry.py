@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 
+from kgantl.io import DiskWriteError
 from kgantl.cli.synthetic import _augment, _augment_settings
 from kgantl.cli.classifiers import _finetune_classifier, _train_classifier
 from kgantl.cli.common import USAGE_ERRORS, UsageError
@@ -102,7 +103,8 @@ def main(argv=None):
         argv: arguments without the program name (default: `sys.argv[1:]`).
 
     Returns:
-        Exit status: 0 success, 1 training diverged, 2 usage or input error (also a run directory in use),
+        Exit status: 0 success, 1 training diverged or a write failed on a full, failing or read-only disk (the
+        last checkpoint intact: the same command resumes), 2 usage or input error (also a run directory in use),
         143 or 130 training stopped by SIGTERM or SIGINT (its last epoch checkpoint kept; the same command resumes).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -124,6 +126,9 @@ def main(argv=None):
         except UsageError as error:
             print(f"{prefix}: error: {' '.join(str(error).split())}", file=sys.stderr)
             return 2
+        except DiskWriteError as error:  # a full, failing or read-only disk: one line, nothing half-written
+            print(f"{prefix}: {error}", file=sys.stderr)
+            return 1
 
 
 def _run_command(args, options):

@@ -8,6 +8,7 @@ import sys
 from kgantl.cli.common import (USAGE_ERRORS, UsageError, _add_dataclass_flags, _blaming_the_config_file, _command,
                                _given_options, _progress, _with_config_file)
 from kgantl.config import FROM_SOURCE, PRESETS, TRANSFER_ONLY, TrainOptions
+from kgantl.io import DiskWriteError
 
 
 def _add_gan_commands(commands):
@@ -87,6 +88,11 @@ def _train(args, options):
             run_training(prepared, verbose=_progress())
     except TrainingDiverged as error:
         print(f"kgantl {args.command}: {error}", file=sys.stderr)
+        return 1
+    except DiskWriteError as error:
+        kept = latest_epoch(prepared.run_dir / CHECKPOINTS)
+        print(f"kgantl {args.command}: {error}; {prepared.run_dir} keeps the checkpoint of epoch {kept} of "
+              f"{prepared.options.epochs}: free space and run the same command to resume", file=sys.stderr)
         return 1
     except StopRequested as request:
         kept = latest_epoch(prepared.run_dir / CHECKPOINTS)
