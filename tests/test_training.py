@@ -347,3 +347,48 @@ def test_a_batch_larger_than_the_data_is_warned_about(tmp_path, tiny_npz, caplog
     with caplog.at_level("WARNING", logger="kgantl"):  # the default batch over few images is the benchmarked recipe
         resolve_training(_options(tmp_path, tiny_npz, batch_size=64))
     assert "larger than" not in caplog.text
+
+
+def test_the_stopping_rule_fires_on_a_provoked_ten_shot_copying_run(tmp_path, tiny_npz, tiny_source, monkeypatch):
+    """From its third evaluation on, the generator the copy check samples returns the shots with a little noise
+    (what a GAN pushed to copy makes): the real scores fail, and training stops after `copy_patience` failures."""
+    from kgantl.callbacks.copy_check import CopyMonitor
+
+    real_scores, evaluations = CopyMonitor.scores, []
+
+    def provoked(self):
+        evaluations.append(len(evaluations))
+        if len(evaluations) <= 2:
+            return real_scores(self)
+        honest = self.model.generate
+        rng = np.random.default_rng(len(evaluations))
+
+        def copies(noise, labels=None):
+            picks = self.shots[rng.integers(0, len(self.shots), len(noise))] / 127.5 - 1.0
+            return np.clip(picks + rng.normal(0, 0.05, picks.shape), -1, 1).astype("float32")
+
+        self.model.generate = copies
+        try:
+            return real_scores(self)
+        finally:
+            self.model.generate = honest
+
+    monkeypatch.setattr(CopyMonitor, "scores", provoked)
+    options = _options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, epochs=8, copy_every=2,
+                       copy_patience=2, run_dir=str(tmp_path / "run"))
+    history, run_dir = train(options, verbose=0)
+    selection = json.loads((run_dir / "selection.json").read_text())
+    failing = [e for e in selection["evaluations"] if e["epoch"] > 2]
+    assert all(e["copy_ratio"] < 0.5 for e in failing)  # real scores of copies: the test sees them
+    assert selection["chosen_epoch"] == 2 and selection["stopped_epoch"] == 4
+    assert len(history.history["d_loss"]) == 4  # stopped after epoch 4 of 8
+
+
+def test_a_run_with_at_most_five_images_says_what_the_copy_check_can_see(tmp_path, tiny_npz, tiny_source, caplog):
+    with caplog.at_level("WARNING", logger="kgantl"):
+        resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=2, eval_every=None))
+    assert "with 4 training images the copy check flags outright copying but misses about a third" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="kgantl"):
+        resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, eval_every=None))
+    assert "the copy check flags" not in caplog.text

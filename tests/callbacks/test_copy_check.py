@@ -21,6 +21,12 @@ def test_the_rule_takes_the_latest_evaluation_that_passes_the_copy_test_whatever
     assert choose([]) is None
 
 
+def test_a_sample_set_closer_to_the_shots_than_half_their_spacing_fails_whatever_its_copy_z():
+    assert not passes(_record(1, 0.3, 0.1, copy_ratio=0.49))  # copy_z has no power at 3 shots; the ratio does
+    assert passes(_record(1, 0.3, 0.1, copy_ratio=0.5))
+    assert passes({"epoch": 1, "copy_z": 0.3, "shot_kid": 0.1})  # a record written before the ratio counted
+
+
 def test_copying_has_set_in_after_patience_failures_that_follow_a_pass():
     passing, failing = _record(1, 1.0, 0.5), _record(2, -4.0, 0.1)
     assert not copying_set_in([failing, failing, failing], patience=2)  # never passed: nothing to fall back to
