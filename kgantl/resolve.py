@@ -156,7 +156,7 @@ def resolve_options(options, arrays, source=None):
     for name in FROM_SOURCE:
         given = getattr(options, name)
         if given != unset[name] and given != taken[name]:
-            raise ValueError(f"{name} comes from the source GAN, which has {taken[name]}: leave it out or give "
+            raise OptionError(name, f"{name} comes from the source GAN, which has {taken[name]}: leave it out or give "
                              f"{taken[name]} (the target images are resized to the source's size). "
                              f"Received: {name}={given}")
     conditional = options.conditional or len(source.generator.inputs) == 2

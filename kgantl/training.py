@@ -18,7 +18,7 @@ from kgantl.config import TrainOptions
 from kgantl.data.pipeline import make_dataset
 from kgantl.distribute import is_chief
 from kgantl.export import export_generator
-from kgantl.io import atomic_path, ensure_free, state_bytes
+from kgantl.io import atomic_path, ensure_free, state_bytes, write_json
 from kgantl.resolve import ResolvedRun, build_gan, building, class_ids, load_source, resolve_training
 from kgantl.runs.artifacts import save_architecture
 from kgantl.runs.folder import CHECKPOINTS, MODEL_FILE, prepare_run_dir
@@ -31,6 +31,7 @@ logger = logging.getLogger("kgantl")
 # A design choice, not a measurement: up to 250 real and as many generated images per KID subset keep one
 # validation pass within a few seconds on 2 CPU cores.
 EVAL_BATCH = 250
+LABELS_FILE = "labels.json"  # label id -> class name, of the classes the run trains on
 
 
 def _log_resizing(arrays, options, spec):
@@ -119,6 +120,8 @@ def _prepare_locked(resolved, run_dir, lock, writes, callbacks):
                             source=load_source(options), augment=resolved.augment)
     if writes:
         save_architecture(gan, run_dir)  # lets `load_gan` open the run from its checkpoints alone
+        # Which label is which class (a folder's sub-folders, in sorted order): what a conditional model's labels mean.
+        write_json(run_dir / LABELS_FILE, {str(k): arrays.class_names[k] for k in sorted(set(arrays.labels.tolist()))})
     with resolved.distribution.scope():  # what the strategy builds before fitting is mirrored too
         initial_epoch = kcallbacks.restore_checkpoint(gan, run_dir / CHECKPOINTS, cleanup=writes)
         if strategy is not None:

@@ -147,3 +147,17 @@ def test_a_transfer_run_validates_its_options_once_and_parses_each_strategy_stri
         assert main(["transfer", "--source", str(tiny_source), "--target", str(tiny_npz), "--shots", "10",
                      "--runs-root", str(tmp_path / "runs"), *strategy, "--dry-run"]) == 0
         assert len(validated) == 1 and parsed == [strategy[1] if strategy else "finetune"]
+
+
+def test_a_transfer_option_in_a_train_config_file_is_refused_not_dropped(tmp_path):
+    with pytest.raises(UsageError, match=r"config file .*c\.json: strategy adapt a source GAN: use kgantl transfer"):
+        _options(tmp_path, "train", {"strategy": "finetune"})
+
+
+def test_an_error_the_resolver_finds_in_a_config_file_value_names_the_file(tmp_path, tiny_npz, tiny_source, capsys):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"strategy": "freeze_everything"}))
+    argv = ["transfer", "--source", str(tiny_source), "--target", str(tiny_npz), "--shots", "10", "--config",
+            str(path), "--run-dir", str(tmp_path / "run"), "--dry-run"]
+    assert main(argv) == 2
+    assert f"config file {path}: strategy must be one of" in capsys.readouterr().err

@@ -392,3 +392,16 @@ def test_a_run_with_at_most_five_images_says_what_the_copy_check_can_see(tmp_pat
     with caplog.at_level("WARNING", logger="kgantl"):
         resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, eval_every=None))
     assert "the copy check flags" not in caplog.text
+
+
+def test_a_run_from_a_folder_records_which_folder_became_which_label(tmp_path):
+    from PIL import Image
+
+    for name, shade in (("boots", 40), ("sandals", 200)):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(4):
+            Image.new("L", (16, 16), color=shade + i).save(tmp_path / "data" / name / f"{i}.png")
+    options = TrainOptions(data=str(tmp_path / "data"), conditional=True, image_size=16, width=4, latent_dim=8,
+                           batch_size=4, epochs=1, steps_per_epoch=1, run_dir=str(tmp_path / "run"))
+    _, run_dir = train(options, verbose=0)
+    assert json.loads((run_dir / "labels.json").read_text()) == {"0": "boots", "1": "sandals"}

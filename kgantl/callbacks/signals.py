@@ -19,6 +19,13 @@ import keras
 EXIT_STATUS = {signal.SIGTERM: 128 + signal.SIGTERM, signal.SIGINT: 128 + signal.SIGINT}
 
 
+def ignore_further_signals(signums=(signal.SIGTERM, signal.SIGINT)):
+    """Ignore `signums` from now on: for a command that has stopped on one and is exiting (its state saved), so a
+    second Ctrl-C cannot interrupt the shutdown halfway. Not for library code that goes on running."""
+    for signum in signums:
+        signal.signal(signum, signal.SIG_IGN)
+
+
 class StopRequested(Exception):
     """Training was asked to stop by a signal; `signum`, `epoch` (1-based) and `step` (in the epoch) say when."""
 
@@ -68,4 +75,4 @@ class StopOnSignal(keras.callbacks.Callback):
             raise StopRequested(self.signum, self._epoch, step)
 
 
-__all__ = ["EXIT_STATUS", "StopOnSignal", "StopRequested"]
+__all__ = ["EXIT_STATUS", "StopOnSignal", "StopRequested", "ignore_further_signals"]

@@ -56,6 +56,12 @@ def _train_options(args, argv, parser):
     given = _given_options(parser, argv)
     values.update({k: v for k, v in preset.items() if k not in given})
     values, from_the_file = _with_config_file(args, argv, parser, values)  # the file's keys override the preset
+    args.config_keys = from_the_file  # so errors found later (by the resolver) name the file too
+    file_transfer_keys = [k for k in TRANSFER_ONLY if k in from_the_file]
+    if args.command == "train" and file_transfer_keys:  # (TrainOptions drops a strategy without a source)
+        raise UsageError(f"config file {args.config}: {', '.join(file_transfer_keys)} adapt a source GAN: use kgantl "
+                         f"transfer, or leave them out. Received: "
+                         f"{', '.join(f'{k}={values[k]!r}' for k in file_transfer_keys)}")
     with _blaming_the_config_file(args.config, from_the_file):
         options = TrainOptions.from_dict(values)
         defaults = TrainOptions()
@@ -70,17 +76,18 @@ def _train(args, options):
     """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are. SIGTERM or
     SIGINT while fitting stops after the current step with a message and exit status 143 or 130."""
     from kgantl.callbacks import TrainingDiverged, latest_epoch
-    from kgantl.callbacks.signals import EXIT_STATUS, StopOnSignal, StopRequested
+    from kgantl.callbacks.signals import EXIT_STATUS, StopOnSignal, StopRequested, ignore_further_signals
     from kgantl.runs.folder import CHECKPOINTS
     from kgantl.training import prepare_training, resolve_training, run_training
 
     stop = StopOnSignal()
-    try:
-        if args.dry_run:  # every check of a real run, nothing written
-            # The resolved options: the budget (steps, epochs, steps_per_epoch) among them.
-            print(json.dumps(resolve_training(options).options.to_dict(), indent=2, sort_keys=True))
-            return 0
-        prepared = prepare_training(options, callbacks=[stop])
+    try:  # an option the config file set is blamed on the file, also where the resolver finds it wrong
+        with _blaming_the_config_file(args.config, getattr(args, "config_keys", ())):
+            if args.dry_run:  # every check of a real run, nothing written
+                # The resolved options: the budget (steps, epochs, steps_per_epoch) among them.
+                print(json.dumps(resolve_training(options).options.to_dict(), indent=2, sort_keys=True))
+                return 0
+            prepared = prepare_training(options, callbacks=[stop])
     except USAGE_ERRORS as error:
         raise UsageError(str(error)) from None
     try:
@@ -95,6 +102,9 @@ def _train(args, options):
               f"{prepared.options.epochs}: free space and run the same command to resume", file=sys.stderr)
         return 1
     except StopRequested as request:
+        # The command is ending: a second Ctrl-C while TensorFlow shuts down would only print "Exception ignored
+        # ... KeyboardInterrupt" from its threads. The checkpoint is already written; let the exit finish.
+        ignore_further_signals()
         kept = latest_epoch(prepared.run_dir / CHECKPOINTS)
         print(flush=True)  # end the progress bar's line
         print(f"kgantl {args.command}: {request}; the run directory {prepared.run_dir} keeps the checkpoint of "

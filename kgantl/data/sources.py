@@ -155,7 +155,11 @@ def _unknown_tfds_name(name, tfds):
 
 
 def _load_tfds(name, split):
-    import tensorflow_datasets as tfds
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        raise ImportError(f"tfds:{name} needs tensorflow-datasets, which is not installed here: "
+                          f"pip install tensorflow-datasets") from None
 
     try:
         dataset, info = tfds.load(name, split=split, as_supervised=True, with_info=True)
@@ -227,6 +231,23 @@ def _conform(image, channels, size):
     return array if channels == 3 else array[..., None]
 
 
+def _log_conversions(folder, images, channels, size):
+    """One log line of what a folder's images went through to become `channels` channels of `size`."""
+    converted = sum((image.mode in _COLOUR_MODES) != (channels == 3) for image in images)
+    cmyk = sum(image.mode == "CMYK" for image in images)  # converted with PIL's naive formula, no colour profile
+    flattened = sum(_has_alpha(image) for image in images)
+    resized = sum((image.height, image.width) != size for image in images)
+    target = size[1] / size[0]
+    stretched = sum(max(target * image.height / image.width, image.width / image.height / target) > 2
+                    for image in images)  # aspect ratio changed by more than 2x (a 40x1 strip made square)
+    if converted or cmyk or flattened or resized:
+        logger.warning("image folder %s: %d images made %s %dx%d (the majority): %d converted from %s, %d from "
+                       "CMYK (no colour profile), %d with transparency flattened onto white, %d resized, %d of "
+                       "them stretched to more than twice or less than half their aspect ratio", folder,
+                       len(images), "colour" if channels == 3 else "grayscale", size[0], size[1], converted,
+                       "grayscale" if channels == 3 else "colour", cmyk, flattened, resized, stretched)
+
+
 def _load_folder(folder, split):
     """One sub-folder per class. Every image becomes the majority's colour mode and size (`_folder_rule`), and
     one log line says what was converted, flattened and resized; the training options' `channels` and
@@ -241,14 +262,7 @@ def _load_folder(folder, split):
         )
     images = [_read_image(path) for _, path in files]
     channels, size = _folder_rule(images)
-    converted = sum((image.mode in _COLOUR_MODES) != (channels == 3) for image in images)
-    flattened = sum(_has_alpha(image) for image in images)
-    resized = sum((image.height, image.width) != size for image in images)
-    if converted or flattened or resized:
-        logger.warning("image folder %s: %d images made %s %dx%d (the majority): %d converted from %s, %d with "
-                       "transparency flattened onto white, %d resized", folder, len(images),
-                       "colour" if channels == 3 else "grayscale", size[0], size[1], converted,
-                       "grayscale" if channels == 3 else "colour", flattened, resized)
+    _log_conversions(folder, images, channels, size)
     stacked = np.stack([_conform(image, channels, size) for image in images])
     labels = np.array([k for k, _ in files], dtype=np.int64)
     names = tuple(d.name for d in class_dirs)

@@ -41,3 +41,16 @@ def test_a_signal_stops_fit_after_the_step_without_ending_the_epoch(signum):
     assert signal.getsignal(signum) is before  # handlers restored
     assert EXIT_STATUS[signum] == 128 + signum and str(request.value).startswith(
         f"stopped by {signal.Signals(signum).name} in epoch 2 (after step 4)")
+
+
+def test_a_command_that_stopped_ignores_a_second_signal_while_it_exits():
+    from kgantl.callbacks.signals import ignore_further_signals
+
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        ignore_further_signals()
+        os.kill(os.getpid(), signal.SIGINT)  # would raise KeyboardInterrupt under Python's default handler
+        assert all(signal.getsignal(signum) is signal.SIG_IGN for signum in previous)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -164,8 +164,24 @@ def test_a_mixed_folder_becomes_the_majority_mode_and_size_whatever_sorts_first(
     np.testing.assert_array_equal(arrays.images[4, 0, 0], [255, 255, 255])  # transparent -> white, not blue
     np.testing.assert_array_equal(arrays.images[5, 0, 0], [0, 250, 0])  # 64x64 shrunk by area
     assert caplog.text.count("image folder") == 1
-    assert ("6 images made colour 32x32 (the majority): 1 converted from grayscale, 1 with transparency flattened "
-            "onto white, 2 resized") in caplog.text
+    assert ("6 images made colour 32x32 (the majority): 1 converted from grayscale, 0 from CMYK (no colour profile), "
+            "1 with transparency flattened onto white, 2 resized, 0 of them stretched") in caplog.text
+
+
+def test_a_cmyk_jpeg_and_a_strip_stretched_square_are_reported(tmp_path, caplog):
+    from PIL import Image
+
+    root = tmp_path / "data" / "a"
+    root.mkdir(parents=True)
+    for i in range(3):
+        Image.new("RGB", (40, 40), color=(200, 10 * i, 0)).save(root / f"{i}.png")
+    Image.new("CMYK", (40, 40), color=(0, 255, 255, 0)).save(root / "cmyk.jpg")
+    Image.new("RGB", (40, 1), color=(0, 0, 200)).save(root / "strip.png")
+    with caplog.at_level("WARNING", logger="kgantl"):
+        arrays = resolve_source(str(tmp_path / "data"))
+    assert arrays.images.shape == (5, 40, 40, 3)
+    assert "1 from CMYK (no colour profile)" in caplog.text
+    assert "1 resized, 1 of them stretched to more than twice or less than half their aspect ratio" in caplog.text
 
 
 def test_a_mostly_grayscale_folder_stays_grayscale(tmp_path):
