@@ -9,6 +9,7 @@ prints it.
 """
 import contextlib
 import dataclasses
+import json
 import logging
 import math
 from pathlib import Path
@@ -29,7 +30,7 @@ from kgantl.metrics.copying import MIN_SHOTS
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 from kgantl.precision import auto_precision, precision_policy, resolve_precision, with_policy
 from kgantl.runs.artifacts import load_gan
-from kgantl.runs.folder import check_writable
+from kgantl.runs.folder import OPTIONS_FILE, check_writable
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
 from kgantl.transfer.gan_transfer import source_architecture
 from kgantl.transfer.strategy import Strategy, parse_strategy, prepare_transfer
@@ -145,7 +146,7 @@ def resolve_options(options, arrays, source=None):
     Raises:
         ValueError: an option contradicts the source.
     """
-    options = resolve_budget(options, len(arrays.images))
+    options = resolve_budget(_with_the_folder_budget(options), len(arrays.images))
     if not options.source:
         options = options.with_architecture_defaults()
         channels = options.channels or (1 if arrays.images.shape[-1] == 1 else 3)
@@ -161,6 +162,24 @@ def resolve_options(options, arrays, source=None):
                              f"Received: {name}={given}")
     conditional = options.conditional or len(source.generator.inputs) == 2
     return dataclasses.replace(options, **taken, conditional=conditional)
+
+
+def _with_the_folder_budget(options):
+    """A run folder's budget where the command gives none, so the same command resumes and `--epochs` extends: its
+    steps per epoch, and for a folder written before budgets were in steps (no `steps` recorded), its epochs."""
+    path = Path(options.run_dir) / OPTIONS_FILE if options.run_dir else None
+    if path is None or not path.is_file():
+        return options
+    try:
+        recorded = json.loads(path.read_text())
+    except ValueError:
+        return options
+    changes = {}
+    if options.steps_per_epoch is None and recorded.get("steps_per_epoch"):
+        changes["steps_per_epoch"] = recorded["steps_per_epoch"]
+    if options.steps is None and options.epochs is None and "steps" not in recorded and recorded.get("epochs"):
+        changes["epochs"] = recorded["epochs"]
+    return dataclasses.replace(options, **changes)
 
 
 def resolve_budget(options, images):

@@ -63,3 +63,25 @@ def test_steps_and_epochs_together_are_refused_unless_they_agree():
         TrainOptions(data="digits", steps=100, epochs=3).validate()
     # A resolved options.json holds all three, consistent: it validates.
     TrainOptions(data="digits", steps=30, epochs=3, steps_per_epoch=10).validate()
+
+
+def test_a_typed_budget_flag_replaces_the_other_one_from_a_config_file(tmp_path, tiny_npz, capsys):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"epochs": 3, "steps_per_epoch": 5}))
+    assert main(["train", "--data", str(tiny_npz), "--config", str(path), "--steps", "20", "--dry-run"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["steps"], printed["epochs"], printed["steps_per_epoch"]) == (20, 4, 5)
+
+
+def test_a_folder_keeps_its_budget_for_the_same_command_and_epochs_extend_it(tmp_path, tiny_npz, tiny_source):
+    """A 10-shot run made with the default budget (epochs of 50 steps) is extended by --epochs in epochs of 50, and a
+    folder written before budgets were in steps (no `steps` in options.json) resumes with its own epochs."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    old = {"data": str(tiny_npz), "source": str(tiny_source), "shots": 10, "epochs": 10, "steps_per_epoch": 50}
+    (run_dir / "options.json").write_text(json.dumps(old))
+    base = dict(data=str(tiny_npz), source=str(tiny_source), shots=10, run_dir=str(run_dir))
+    same = resolve_training(TrainOptions(**base)).options
+    assert (same.steps, same.epochs, same.steps_per_epoch) == (500, 10, 50)
+    extended = resolve_training(TrainOptions(**base, epochs=60)).options
+    assert (extended.steps, extended.epochs, extended.steps_per_epoch) == (3000, 60, 50)

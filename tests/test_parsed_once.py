@@ -29,8 +29,6 @@ ALLOWED = {
     # from its saved config.
     ("parse_strategy", "kgantl.transfer.strategy", "prepare_transfer"),
     ("parse_policy", "kgantl.data.augment", "DiffAugment.__init__"),
-    # A run folder written before options.json held resolved values records "auto": resolved to compare it.
-    ("resolve_precision", "kgantl.runs.folder", "_comparable"),
 }
 
 

@@ -60,3 +60,16 @@ def test_a_folder_that_trained_is_still_protected(tmp_path, tiny_npz, tiny_sourc
     line = _refusal(_transfer(tiny_npz, tiny_source, run_dir, "--shots", "4", "--copy-check", "off",
                               "--eval-every", "0"), capsys)
     assert "holds a run with other options" in line and "shots=4 (was 3)" in line
+
+
+def test_a_folder_with_a_model_but_no_checkpoint_is_not_taken_over(tmp_path, tiny_npz, tiny_source, capsys):
+    """E.g. a finished run whose checkpoints were deleted, or a shipped model's folder."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "options.json").write_text(json.dumps({"data": str(tiny_npz), "source": str(tiny_source),
+                                                      "shots": 3}))
+    (run_dir / "model.keras").write_bytes(b"a finished run's model")
+    line = _refusal(_transfer(tiny_npz, tiny_source, run_dir, "--shots", "4", "--copy-check", "off",
+                              "--eval-every", "0"), capsys)
+    assert "holds a run with other options" in line
+    assert (run_dir / "model.keras").read_bytes() == b"a finished run's model"

@@ -178,10 +178,10 @@ class CopyAwareSelection(keras.callbacks.Callback):
 
     def _write(self, chosen, stopped_epoch=None):
         write_json(self.run_dir / SELECTION_FILE, {
-            "rule": f"best.keras: the latest evaluation with copy_z >= {COPY_Z_MIN:g} (no copying), else the "
-                    f"highest copy_z; training stops after {self.patience} failing "
-                    "evaluations in a row that follow a passing one",
-            "copy_z_min": COPY_Z_MIN, "patience": self.patience,
+            "rule": f"best.keras: the latest evaluation with copy_z >= {COPY_Z_MIN:g} and copy_ratio >= "
+                    f"{COPY_RATIO_MIN:g} (no copying), else the highest copy_z; training stops after {self.patience} "
+                    "failing evaluations in a row that follow a passing one",
+            "copy_z_min": COPY_Z_MIN, "copy_ratio_min": COPY_RATIO_MIN, "patience": self.patience,
             "chosen_epoch": chosen["epoch"], "chosen_step": chosen["step"], "stopped_epoch": stopped_epoch,
             "evaluations": self.records})
 

@@ -57,6 +57,10 @@ def _train_options(args, argv, parser):
     values.update({k: v for k, v in preset.items() if k not in given})
     values, from_the_file = _with_config_file(args, argv, parser, values)  # the file's keys override the preset
     args.config_keys = from_the_file  # so errors found later (by the resolver) name the file too
+    # The budget is one setting: a typed --steps replaces the epochs a file or preset set, and --epochs the steps.
+    for typed, other in (("steps", "epochs"), ("epochs", "steps")):
+        if typed in given and other not in given:
+            values[other] = None
     file_transfer_keys = [k for k in TRANSFER_ONLY if k in from_the_file]
     if args.command == "train" and file_transfer_keys:  # (TrainOptions drops a strategy without a source)
         raise UsageError(f"config file {args.config}: {', '.join(file_transfer_keys)} adapt a source GAN: use kgantl "

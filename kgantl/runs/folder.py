@@ -41,9 +41,7 @@ def _comparable(options_dict, ignore=()):
 
     full = TrainOptions.from_dict(options_dict).to_dict()
     if full["precision"] == "auto":  # written unresolved before options.json held resolved values only
-        from kgantl.precision import resolve_precision
-
-        full["precision"] = resolve_precision("auto")
+        full["precision"] = "float32"  # what auto was then: bfloat16 quality was not shown until 2026-12-06
     if full["source"]:
         ignore = (*ignore, *FROM_SOURCE)
     else:
@@ -122,12 +120,19 @@ def check_writable(folder, what="run directory"):
                          f"({os.strerror(error.errno) if error.errno else error})") from None
 
 
+def _has_trained(run_dir):
+    """Whether a run folder holds anything a run produced: a checkpoint, a model, auto's pilots or an export."""
+    return latest_epoch(run_dir / CHECKPOINTS) > 0 or any(
+        (run_dir / name).exists() for name in (MODEL_FILE, "best.keras", "pilot.json", "pilots", "saved_model"))
+
+
 def prepare_run_dir(options, write=True):
     """Pick (or create) the run directory for resolved `options`, lock it and write `options.json` into it.
 
     With `options.run_dir`, that folder is used; if it holds a run with other options (apart from
-    `epochs`, which may grow to extend a run) a `ValueError` says which differ, unless it holds no checkpoint:
-    a start that failed before training (a bad input found late) leaves a folder the corrected command takes over. Without it, an
+    `epochs`, which may grow to extend a run) a `ValueError` says which differ, unless it holds nothing a run
+    produced (no checkpoint, model, pilots or export): a start that failed before training (a bad input found late)
+    leaves a folder the corrected command takes over. Without it, an
     unfinished run with identical options under `options.runs_root` is resumed, or a new folder
     `NNNNN-<data>` is created.
 
@@ -149,7 +154,7 @@ def prepare_run_dir(options, write=True):
         if existing.is_file():
             differing = describe_differences(_comparable(options.to_dict(), ignore=("epochs",)),
                                              _comparable(json.loads(existing.read_text()), ignore=("epochs",)))
-            if differing and latest_epoch(run_dir / CHECKPOINTS) > 0:
+            if differing and _has_trained(run_dir):
                 raise ValueError(f"run_dir {run_dir} holds a run with other options; choose another run_dir or the "
                                  f"same options. Received different: {differing}")
             if differing:  # a start that failed before its first checkpoint trained nothing: take its folder over

@@ -112,8 +112,8 @@ def run_seed(settings, seed, run_dir, test, verbose=0):
                          train_images=train.images)
         record["gan"] = {"run_dir": str(gan_dir), **{k: check[k] for k in (
             "protocol", "kid", "kid_std", "fid", "precision", "recall", "near_copy_share", "memorisation")}}
-        logger.warning("seed %d: GAN KID %.4f, recall %.3f, near-copy share %.3f", seed, check["kid"],
-                       check["recall"], check["near_copy_share"])
+        logger.warning("seed %d: GAN KID %s, recall %s, near-copy share %.3f", seed, _number(check["kid"], 4),
+                       _number(check["recall"], 3), check["near_copy_share"])
     reference = None
     for ratio in sorted(settings.ratios):
         use_filter = settings.filter_threshold is not None and ratio > 0
@@ -183,6 +183,11 @@ def summarise(seed_records):
     return {"methods": summary, "selected": selected, "verdict": verdict(seed_records)}
 
 
+def _number(value, digits):
+    """A score for the report, or n/a where the evaluation had too few images for it (`not_computed`)."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
 def markdown_report(report):
     """The report's tables as Markdown (what `report.md` holds and docs/benchmarks.md quotes)."""
     s = AugmentSettings.from_report(report)
@@ -207,9 +212,8 @@ def markdown_report(report):
         lines += ["", "| seed | GAN KID | FID | precision | recall | near-copy share | same for real test images |",
                   "|---|---|---|---|---|---|---|"]
         for record, gan in zip([r for r in report["seeds"] if "gan" in r], gans):
-            fid = "n/a" if gan["fid"] is None else f"{gan['fid']:.2f}"
-            lines.append(f"| {record['seed']} | {gan['kid']:.4f} | {fid} | {gan['precision']:.3f} | "
-                         f"{gan['recall']:.3f} | {gan['near_copy_share']:.3f} | "
+            lines.append(f"| {record['seed']} | {_number(gan['kid'], 4)} | {_number(gan['fid'], 2)} | "
+                         f"{_number(gan['precision'], 3)} | {_number(gan['recall'], 3)} | {gan['near_copy_share']:.3f} | "
                          f"{gan['memorisation']['real_near_copy_share']:.3f} |")
     lines += ["", report["summary"]["verdict"]["text"]]
     return "\n".join(lines)
