@@ -72,8 +72,8 @@ def table(path):
     cells = collections.defaultdict(list)
     for record in records:
         cells[(record["shots"], record["kind"])].append(record)
-    lines = ["| rule | shots | copies flagged | half copies flagged | new real images flagged | averages of 3 flagged |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| rule | shots | copies flagged | half copies flagged | new real images flagged "
+             "| averages of 3 flagged |", "|---|---|---|---|---|---|"]
     for name, flags in RULES.items():
         for n in SHOT_COUNTS:
             counts = [f"{sum(map(flags, cells[(n, kind)]))} of {len(cells[(n, kind)])}" for kind in KINDS]

@@ -179,7 +179,8 @@ def render(measured):
          rules["alternative"], f"lowest of those on {hundred['alternative_wins']} of {len(hundred['cells'])} cells"),
         ("`kgantl transfer` above `kgantl.config.FEW_SHOTS` images with no strategy flag", f"`{hundred['default']}`",
          rules["default"], "cells where each is lower than finetune: " + ", ".join(
-             f"`{name}` {wins} of {len(hundred['cells'])}" for name, wins in hundred["default_lower_than_finetune"].items())),
+             f"`{name}` {wins} of {len(hundred['cells'])}"
+             for name, wins in hundred["default_lower_than_finetune"].items())),
         ("few-shot runs (at most `kgantl.config.FEW_SHOTS` images per class): strategy and DiffAugment",
          f"`{few['strategy']}`, `{few['diffaugment']}`",
          rules["few_shot"], f"mean KID over {few['cells']} cells {few['mean_kid']:.4f}; best without augmentation "
@@ -189,10 +190,11 @@ def render(measured):
     ]
     if "budget" in measured:
         budget = measured["budget"]
+        evidence = "; ".join(f"{shots} shots: best at " + ", ".join(map(str, found)) +
+                             f" ({budget['in_last_quarter'][shots]} of {len(found)} in the last quarter)"
+                             for shots, found in budget["best_steps"].items())
         rows.append(("`kgantl train` / `transfer` with no `--steps` or `--epochs`: generator steps",
-                     str(budget["steps"]), rules["budget"], "; ".join(
-                         f"{shots} shots: best at " + ", ".join(map(str, found)) + f" ({budget['in_last_quarter'][shots]} "
-                         f"of {len(found)} in the last quarter)" for shots, found in budget["best_steps"].items())))
+                     str(budget["steps"]), rules["budget"], evidence))
     lines = ["| setting | value | rule | evidence |", "|---|---|---|---|"]
     lines += [f"| {' | '.join(row)} |" for row in rows]
     return "\n".join(lines)

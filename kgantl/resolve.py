@@ -237,10 +237,10 @@ def _validation_split(options, arrays, needed):
     try:
         train_arrays, held_out = split_validation(arrays, per_class)
     except ValueError as error:
+        rule = error.args[0].split(" Received")[0].rstrip(".")
         raise OptionError("eval_every", f"val_kid (eval_every={options.eval_every}) scores held-out images, and "
-                                        f"{error.args[0].split(' Received')[0].rstrip('.')}: give more shots or eval_ref, or turn "
-                                        f"val_kid off with eval_every 0 (--eval-every 0). Received: "
-                                        f"val_per_class={per_class}") from None
+                                        f"{rule}: give more shots or eval_ref, or turn val_kid off with eval_every 0 "
+                                        f"(--eval-every 0). Received: val_per_class={per_class}") from None
     if len(held_out.images) < 2:
         raise ValueError(f"val_kid needs at least 2 held-out images; give more shots, a larger val_per_class or "
                          f"eval_ref. Received: {len(held_out.images)} held out")
