@@ -1,7 +1,13 @@
 """`finetune_classifier`: data spec + backbone + schedule -> a scored classifier in its own run directory."""
+import dataclasses
+
+import numpy as np
+
 from kgantl.data import load_arrays, make_dataset
+from kgantl.data.shots import select_shots
 from kgantl.io import atomic_path, write_json
 from kgantl.metrics.classification import accuracy_and_macro_f1
+from kgantl.metrics.evaluate import reference_kind
 from kgantl.runs.folder import next_run_dir
 from kgantl.classifier.model import build_classifier
 from kgantl.classifier.schedule import FreezeSchedule
@@ -13,12 +19,66 @@ def score_classifier(model, arrays):
     return accuracy_and_macro_f1(arrays.labels, predictions)
 
 
+# A design choice: of a folder or file used whole (no --shots and no test data), a fifth of each class is held out.
+HELD_OUT_SHARE = 0.2
+
+
+def _subset(arrays, positions):
+    return dataclasses.replace(arrays, images=arrays.images[positions], labels=arrays.labels[positions])
+
+
+def train_and_test(data, shots=None, seed=0, test_data=None):
+    """The images a classifier trains on and the ones it is scored on, never the same, and the rule that chose them.
+
+    - `test_data` given: all of it (its test split where it has one) is the test set.
+    - `data` with a test split (`fashion_mnist`, `digits`, `tfds:`): train on its train split (the n-shot rule
+      with `shots`), test on its test split.
+    - a folder or a file (one set): with `shots`, the n-shot rule picks the training images and every other image
+      is the test set; without, the last `HELD_OUT_SHARE` of each class in the n-shot rule's order (at least one,
+      each class keeping one to train on) is the test set.
+
+    Returns:
+        `(train ImageArrays, test ImageArrays, rule)`, the rule a sentence for the report.
+
+    Example:
+        >>> train, test, rule = train_and_test("photos/", shots=10)
+    """
+    if test_data is not None:
+        split = "test" if reference_kind(test_data) == "split" else "train"
+        return load_arrays(data, shots=shots, seed=seed), load_arrays(test_data, split=split), \
+            f"all of {test_data} ({split} split)" if split == "test" else f"all of {test_data}"
+    if reference_kind(data) == "split":
+        return load_arrays(data, shots=shots, seed=seed), load_arrays(data, split="test"), f"the test split of {data}"
+    everything = load_arrays(data)
+    classes = np.unique(everything.labels)
+    if shots is None:
+        counts = np.unique(everything.labels, return_counts=True)[1]
+        held = max(1, int(counts.min() * HELD_OUT_SHARE))
+        if held >= counts.min():
+            raise ValueError(f"{data} holds one set (no test split) with {counts.min()} image(s) in its rarest class: "
+                             f"too few to hold some out for testing; give test_data (--test-data). Received: {data}")
+        order = select_shots(everything.labels, classes, int(counts.min()), seed)  # every class, shuffled
+        by_class = [order[everything.labels[order] == k] for k in classes]
+        train_at = np.concatenate([idx[:-held] for idx in by_class])
+        rule = (f"the last {held} image(s) of each class of {data} in the n-shot rule's order (seed {seed}), never "
+                f"trained on")
+    else:
+        train_at = select_shots(everything.labels, classes, shots, seed)
+        rule = f"every image of {data} the n-shot rule (seed {seed}, {shots} per class) did not pick for training"
+    test_at = np.setdiff1d(np.arange(len(everything.labels)), train_at)
+    if len(test_at) == 0:
+        raise ValueError(f"{data} has no image left to test on after training on {shots} per class: give fewer shots "
+                         f"or test_data (--test-data). Received: shots={shots}")
+    return _subset(everything, train_at), _subset(everything, test_at), rule
+
+
 def finetune_classifier(data, backbone, stages, shots=None, seed=0, weights="imagenet", unit="blocks",
-                        batch_size=16, runs_root="runs", arguments=None, verbose="auto"):
-    """Fine-tune a classifier on a backbone with a freeze schedule, score it on the test split, save it.
+                        batch_size=16, runs_root="runs", arguments=None, verbose="auto", test_data=None):
+    """Fine-tune a classifier on a backbone with a freeze schedule, score it on images it did not train on, save it.
 
     Args:
-        data: labelled data spec (train split for training, test split for scoring).
+        data: labelled data spec: its train split trains and its test split scores; a folder or file (one set) is
+            split by `train_and_test`'s rule, and the report says which images were the test set.
         backbone: see `build_classifier`.
         stages: list of `Stage`.
         shots: images per class by the n-shot rule, or None for all.
@@ -29,6 +89,7 @@ def finetune_classifier(data, backbone, stages, shots=None, seed=0, weights="ima
         runs_root: parent of the new `NNNNN-classifier` run directory.
         arguments: extra record of how it was called, stored in the report.
         verbose: Keras progress setting of the fits (2: one line per epoch).
+        test_data: a data spec to score on instead (all of it; its test split where it has one).
 
     Returns:
         `(report, run_dir)`; the run directory holds `model.keras` and `report.json` (test accuracy,
@@ -38,8 +99,7 @@ def finetune_classifier(data, backbone, stages, shots=None, seed=0, weights="ima
         >>> report, _ = finetune_classifier("fashion_mnist:5-9", "saved_models/fmnist-0-4-backbone/model.keras",
         ...                                 [Stage(20, 0, 1e-3), Stage(20, 2, 1e-4)], shots=10, unit="layers")
     """
-    train = load_arrays(data, shots=shots, seed=seed)
-    test = load_arrays(data, split="test")
+    train, test, test_rule = train_and_test(data, shots, seed, test_data)
     named = not str(backbone).endswith(".keras")
     model = build_classifier(backbone, num_classes=train.num_classes, input_shape=train.images.shape[1:],
                              weights=weights)
@@ -52,6 +112,7 @@ def finetune_classifier(data, backbone, stages, shots=None, seed=0, weights="ima
     with atomic_path(run_dir / "model.keras") as tmp:
         model.save(tmp)
     report = {"test_accuracy": accuracy, "test_macro_f1": macro_f1,
+              "test_set": {"rule": test_rule, "images": int(len(test.labels)), "train_images": int(len(train.labels))},
               "stages": [{k: v for k, v in r.items() if k != "history"} | {"final_loss": r["history"]["loss"][-1]}
                          for r in results],
               "arguments": arguments or {}}

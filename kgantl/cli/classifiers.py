@@ -33,6 +33,9 @@ def _add_classifier_commands(commands):
                            "(default: 10:0:1e-3,10:2:1e-4)")
     tune.add_argument("--unit", default="blocks", choices=("blocks", "layers"), help="what TRAINABLE counts "
                                                                                      "(default: blocks)")
+    tune.add_argument("--test-data", metavar="SPEC", help="data spec to score on, all of it (default: none: the test "
+                                                          "split of --data, or for a folder or file the images not "
+                                                          "trained on, by the rule the report states)")
     tune.add_argument("--batch-size", type=int, default=16, help="batch size (default: 16)")
     tune.add_argument("--runs-root", default="runs", help="parent of the numbered run directories (default: runs)")
     tune.add_argument("--dry-run", action="store_true", help="print the resolved arguments and exit")
@@ -62,6 +65,7 @@ def _finetune_classifier(args):
     from kgantl.classifier.finetune import finetune_classifier
 
     report, _ = finetune_classifier(args.data, args.backbone, stages, shots=args.shots, seed=args.seed,
+                                    test_data=args.test_data,
                                     weights=None if args.weights == "none" else args.weights, unit=args.unit,
                                     batch_size=args.batch_size, runs_root=args.runs_root, arguments=arguments,
                                     verbose=_progress())
