@@ -255,10 +255,16 @@ def _load_folder(folder, split):
     class_dirs = sorted(p for p in folder.iterdir() if p.is_dir())
     files = [(k, f) for k, d in enumerate(class_dirs) for f in sorted(d.iterdir())
              if f.suffix.lower() in _IMAGE_SUFFIXES]
+    loose = sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in _IMAGE_SUFFIXES)
+    if not files and loose:  # a flat folder of images: one class, named after the folder
+        logger.warning("image folder %s has no class sub-folders: its %d images are one class, %r", folder,
+                       len(loose), folder.name)
+        class_dirs, files = [folder], [(0, f) for f in loose]
     if not files:
         raise ValueError(
-            f"An image folder must hold one sub-folder per class with {', '.join(_IMAGE_SUFFIXES)} files. "
-            f"Received: {folder} with no such files"
+            f"An image folder must hold images ({', '.join(_IMAGE_SUFFIXES)}): one sub-folder per class, or the "
+            f"images themselves for one class. Received: {folder} with {len(class_dirs)} sub-folder(s) and "
+            f"{sum(f.is_file() for f in folder.iterdir())} file(s), none of them an image in a class sub-folder"
         )
     images = [_read_image(path) for _, path in files]
     channels, size = _folder_rule(images)

@@ -77,7 +77,8 @@ def test_folder_one_subfolder_per_class(tmp_path):
 
 def test_empty_folder(tmp_path):
     (tmp_path / "empty" / "a").mkdir(parents=True)
-    with pytest.raises(ValueError, match=r"one sub-folder per class.*Received: .*empty with no such files"):
+    with pytest.raises(ValueError,
+                       match=r"one sub-folder per class.*Received: .*empty with 1 sub-folder\(s\) and 0 file"):
         resolve_source(str(tmp_path / "empty"))
 
 
@@ -193,3 +194,23 @@ def test_a_mostly_grayscale_folder_stays_grayscale(tmp_path):
     arrays = resolve_source(str(root))
     assert arrays.images.shape == (3, 8, 8, 1)
     assert arrays.images[0, 0, 0, 0] == round(0.299 * 255)  # PIL's luma of pure red
+
+
+def test_a_flat_folder_of_images_is_one_class_and_says_so(tmp_path, caplog):
+    from PIL import Image
+
+    (tmp_path / "sneakers").mkdir()
+    for i in range(3):
+        Image.new("L", (16, 16), color=40 * i).save(tmp_path / "sneakers" / f"{i}.png")
+    with caplog.at_level("WARNING", logger="kgantl"):
+        arrays = resolve_source(str(tmp_path / "sneakers"))
+    assert arrays.images.shape == (3, 16, 16, 1) and set(arrays.labels.tolist()) == {0}
+    assert arrays.class_names == ("sneakers",)
+    assert "has no class sub-folders: its 3 images are one class, 'sneakers'" in caplog.text
+
+
+def test_a_folder_without_images_says_what_it_found(tmp_path):
+    (tmp_path / "notes" / "empty").mkdir(parents=True)
+    (tmp_path / "notes" / "readme.txt").write_text("no images here")
+    with pytest.raises(ValueError, match=r"with 1 sub-folder\(s\) and 1 file\(s\), none of them an image"):
+        resolve_source(str(tmp_path / "notes"))
