@@ -434,3 +434,14 @@ def test_models_list_names_every_shipped_model_and_where_it_is(capsys, monkeypat
     monkeypatch.chdir(tmp_path)  # nothing here and an empty models folder first: still found in the checkout
     monkeypatch.setenv("KGANTL_MODELS_DIR", str(tmp_path))
     assert main(["models", "list"]) == 0 and "saved_models" in capsys.readouterr().out
+
+
+def test_finetune_classifier_dry_run_checks_data_backbone_and_test_set(tmp_path, capsys, fake_fmnist):
+    backbone = str(Path(__file__).resolve().parents[1] / "saved_models" / "fmnist-0-4-backbone" / "model.keras")
+    argv = ["finetune-classifier", "--data", "fashion_mnist:5-9", "--shots", "4", "--backbone", backbone,
+            "--runs-root", str(tmp_path / "runs"), "--dry-run"]
+    assert main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["test_set"]["rule"] == "the test split of fashion_mnist:5-9" and printed["input_shape"] == [28, 28, 1]
+    assert not (tmp_path / "runs").exists()
+    assert main([*argv[:6], "--backbone", str(tmp_path / "missing.keras"), "--dry-run"]) == 2  # checked, not printed

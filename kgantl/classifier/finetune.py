@@ -72,6 +72,26 @@ def train_and_test(data, shots=None, seed=0, test_data=None):
     return _subset(everything, train_at), _subset(everything, test_at), rule
 
 
+def prepare_finetune(data, backbone, shots=None, seed=0, weights="imagenet", test_data=None):
+    """Everything `finetune_classifier` checks before training: the data and its test set (`train_and_test`), their
+    image shapes, and the classifier built on the backbone with its weights. Writes nothing (`--dry-run` runs it).
+
+    Returns:
+        `(train, test, test rule, model)`.
+
+    Raises:
+        ValueError: the test images' shape differs from the training images', or what the data, the backbone or
+            its weights refuse.
+    """
+    train, test, rule = train_and_test(data, shots, seed, test_data)
+    if test.images.shape[1:] != train.images.shape[1:]:
+        raise ValueError(f"the test images must have the training images' shape {train.images.shape[1:]}. "
+                         f"Received: {test.images.shape[1:]} ({rule})")
+    model = build_classifier(backbone, num_classes=train.num_classes, input_shape=train.images.shape[1:],
+                             weights=weights)
+    return train, test, rule, model
+
+
 def finetune_classifier(data, backbone, stages, shots=None, seed=0, weights="imagenet", unit="blocks",
                         batch_size=16, runs_root="runs", arguments=None, verbose="auto", test_data=None):
     """Fine-tune a classifier on a backbone with a freeze schedule, score it on images it did not train on, save it.
@@ -99,10 +119,8 @@ def finetune_classifier(data, backbone, stages, shots=None, seed=0, weights="ima
         >>> report, _ = finetune_classifier("fashion_mnist:5-9", "saved_models/fmnist-0-4-backbone/model.keras",
         ...                                 [Stage(20, 0, 1e-3), Stage(20, 2, 1e-4)], shots=10, unit="layers")
     """
-    train, test, test_rule = train_and_test(data, shots, seed, test_data)
+    train, test, test_rule, model = prepare_finetune(data, backbone, shots, seed, weights, test_data)
     named = not str(backbone).endswith(".keras")
-    model = build_classifier(backbone, num_classes=train.num_classes, input_shape=train.images.shape[1:],
-                             weights=weights)
     schedule = FreezeSchedule(stages, unit=unit, backbone_name=backbone if named else None)
     results = schedule.fit(model, make_dataset(train, batch_size=batch_size, seed=seed, with_labels=True),
                            verbose=verbose)

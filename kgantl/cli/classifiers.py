@@ -59,10 +59,15 @@ def _finetune_classifier(args):
 
     stages = parse_stages(args.stages)
     arguments = {k: v for k, v in vars(args).items() if k not in ("dry_run", "command")}
-    if args.dry_run:
-        print(json.dumps(arguments, indent=2))
+    from kgantl.classifier.finetune import finetune_classifier, prepare_finetune
+
+    if args.dry_run:  # every check before training: data, test set, shapes, backbone and weights; nothing written
+        train, test, rule, _ = prepare_finetune(args.data, args.backbone, args.shots, args.seed,
+                                                None if args.weights == "none" else args.weights, args.test_data)
+        print(json.dumps({**arguments, "test_set": {"rule": rule, "images": int(len(test.labels)),
+                                                    "train_images": int(len(train.labels))},
+                          "input_shape": list(train.images.shape[1:])}, indent=2))
         return
-    from kgantl.classifier.finetune import finetune_classifier
 
     report, _ = finetune_classifier(args.data, args.backbone, stages, shots=args.shots, seed=args.seed,
                                     test_data=args.test_data,
