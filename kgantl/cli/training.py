@@ -61,19 +61,15 @@ def _train_options(args, argv, parser):
     for typed, other in (("steps", "epochs"), ("epochs", "steps")):
         if typed in given and other not in given:
             values[other] = None
+    # `train` offers no transfer flags and no preset sets one, so only a config file can bring them; refused by
+    # their names in the file (TrainOptions would drop a strategy without a source silently).
     file_transfer_keys = [k for k in TRANSFER_ONLY if k in from_the_file]
-    if args.command == "train" and file_transfer_keys:  # (TrainOptions drops a strategy without a source)
+    if args.command == "train" and file_transfer_keys:
         raise UsageError(f"config file {args.config}: {', '.join(file_transfer_keys)} adapt a source GAN: use kgantl "
                          f"transfer, or leave them out. Received: "
                          f"{', '.join(f'{k}={values[k]!r}' for k in file_transfer_keys)}")
     with _blaming_the_config_file(args.config, from_the_file):
-        options = TrainOptions.from_dict(values)
-        defaults = TrainOptions()
-        transfer_keys = [k for k in TRANSFER_ONLY if getattr(options, k) != getattr(defaults, k)]
-        if args.command == "train" and transfer_keys:
-            raise UsageError(f"{', '.join(transfer_keys)} adapt a source GAN: use kgantl transfer. Received in "
-                             f"--config: {', '.join(f'{k}={getattr(options, k)!r}' for k in transfer_keys)}")
-        return options.validate()
+        return TrainOptions.from_dict(values).validate()
 
 
 def _train(args, options):
