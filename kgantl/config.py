@@ -19,8 +19,9 @@ from kgantl.sizes import upsampling_plan
 
 # The names of `kgantl.losses.LOSSES`, kept here so the options load without TensorFlow (a test keeps them equal).
 LOSS_NAMES = ("nonsaturating", "minimax", "hinge", "wgan-gp")
-# Architecture defaults of a new GAN; a transfer run takes these from its source instead.
-ARCHITECTURE_DEFAULTS = {"image_size": 28, "latent_dim": 128, "width": 64}
+# Architecture defaults of a new GAN; a transfer run takes these from its source instead. (The image size and
+# channels of a new GAN come from its data: `kgantl.resolve.resolve_options`.)
+ARCHITECTURE_DEFAULTS = {"latent_dim": 128, "width": 64}
 # Options that only mean something when adapting a source GAN (`kgantl transfer`).
 TRANSFER_ONLY = ("source", "strategy", "phase_epochs", "pilot_steps", "reptile_data", "reptile_iterations",
                  "reptile_inner_steps", "reptile_step_size")
@@ -55,9 +56,13 @@ class TrainOptions:
                                             "a folder, or an .npz/.npy file", metavar="SPEC")
     shots: Optional[int] = option_field(None, "images per class by the n-shot rule (default: all)")
     seed: int = option_field(0, "seed of the n-shot rule, shuffling, weights and noise")
-    image_size: Optional[int] = option_field(None, "image side; 4 or 7 times a power of two (8, 16, 28, 32, 64, ...); "
-                                             "other data is resized", default_text="28")
-    channels: Optional[int] = option_field(None, "1 or 3 (default: those of the data)")
+    image_size: Optional[int] = option_field(
+        None, "image side; 4 or 7 times a power of two (8, 14, 16, 28, 32, 56, 64, 112, 128, ...); other data is "
+              "resized. Under transfer only the source's size may be given, to accept shrinking the target more "
+              "than 2x", default_text="the size nearest the data's, at most 128 (transfer: the source's)")
+    channels: Optional[int] = option_field(
+        None, "1 or 3 (default: the data's; transfer: 3 if the source or the data is colour, a grayscale source "
+              "then expanded to colour)")
     conditional: bool = option_field(False, "class-conditional GAN (label embedding in G, projection D)")
     latent_dim: Optional[int] = option_field(None, "noise size", default_text="128")
     width: Optional[int] = option_field(None, "base number of filters", default_text="64")

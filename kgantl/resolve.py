@@ -31,7 +31,9 @@ from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_genera
 from kgantl.precision import auto_precision, precision_policy, resolve_precision, with_policy
 from kgantl.runs.artifacts import load_gan
 from kgantl.runs.folder import OPTIONS_FILE, check_writable
+from kgantl.sizes import MAX_DEFAULT_SIZE, MAX_IMPLICIT_SHRINK, builder_sizes, shrink_factor, size_for_data
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
+from kgantl.transfer.colour import to_colour
 from kgantl.transfer.gan_transfer import source_architecture
 from kgantl.transfer.strategy import Strategy, parse_strategy, prepare_transfer
 
@@ -60,6 +62,7 @@ class ResolvedRun:
     pilot_arrays: Optional[ImageArrays] = None  # `auto`'s pilots train on these (`arrays` less the validation shots)
     augment: Tuple[str, ...] = ()  # the DiffAugment operations, parsed
     candidates: Dict[str, Strategy] = dataclasses.field(default_factory=dict)  # `auto`'s, by their text
+    conversions: Tuple[str, ...] = ()  # what the run does to the data and the source unasked (`conversions`)
 
     @property
     def reptile_settings(self):
@@ -128,12 +131,13 @@ def _compile(gan, options):
 
 
 def resolve_options(options, arrays, source=None):
-    """Fill the options that depend on the data (channels, the budget) or on a transfer source.
+    """Fill the options that depend on the data (size, channels, the budget) or on a transfer source.
 
-    A new GAN takes the architecture defaults for what is unset. A transfer run takes its architecture
-    (image size, channels, latent size, width, normalisation, spectral normalisation) from the source: a
-    value given for one of them that differs from the source's is refused, not overridden, and the
-    source's values are what the resolved options record. A conditional source makes the run conditional.
+    A new GAN trains at the data's size and colour unless told otherwise: `image_size` defaults to the builder
+    size nearest the images' larger side (`kgantl.sizes.size_for_data`, at most 128), `channels` to the data's;
+    a default that would shrink the images more than 2x is refused with the option to give. A transfer run takes
+    its architecture from the source (`resolve_transfer_architecture`). Everything else unset takes the
+    architecture defaults.
 
     Args:
         options: validated `TrainOptions` whose strategy is already resolved.
@@ -144,24 +148,99 @@ def resolve_options(options, arrays, source=None):
         The resolved `TrainOptions`.
 
     Raises:
-        ValueError: an option contradicts the source.
+        ValueError: an option contradicts the source, or a default would shrink the images more than 2x.
     """
     options = resolve_budget(_with_the_folder_budget(options), len(arrays.images))
-    if not options.source:
-        options = options.with_architecture_defaults()
-        channels = options.channels or (1 if arrays.images.shape[-1] == 1 else 3)
-        return dataclasses.replace(options, channels=channels)
-    source = source if source is not None else load_gan(options.source)
+    height, width, data_channels = arrays.images.shape[1:]
+    if options.source:
+        return resolve_transfer_architecture(options, arrays, source if source is not None else
+                                             load_gan(options.source))
+    size = options.image_size
+    if size is None:
+        size = size_for_data(height, width)
+        _refuse_implicit_shrink(options, height, width, size, f"the default image size (the data's, at most "
+                                                              f"{MAX_DEFAULT_SIZE})")
+    channels = options.channels or (1 if data_channels == 1 else 3)
+    return dataclasses.replace(options.with_architecture_defaults(), image_size=size, channels=channels)
+
+
+def _refuse_implicit_shrink(options, height, width, size, why):
+    factor = shrink_factor(height, width, size)
+    if factor > MAX_IMPLICIT_SHRINK:
+        raise OptionError("image_size", f"the images of {options.data} are {height}x{width} and {why} is {size}: "
+                                        f"that shrinks them {factor:.1f}x, more than kgantl does unasked. Give "
+                                        f"image_size {size} (--image-size {size}) to accept it"
+                                        + ("" if options.source else
+                                           f", or another size ({', '.join(map(str, builder_sizes(512)))})")
+                                        + f". Received: image_size=None")
+
+
+def resolve_transfer_architecture(options, arrays, source):
+    """A transfer run's architecture: the source's, with two rules for a target that differs.
+
+    - Size: the target images are resized to the source's image size; shrinking them more than 2x needs
+      `image_size` given as the source's size (it is refused otherwise). Any other `image_size` is refused.
+    - Colour: `channels` defaults to 3 if the target or the source is colour. Grayscale targets with a colour
+      source are repeated to three channels. A grayscale source with a colour run is expanded to colour
+      (`kgantl.transfer.colour.to_colour`: G's output layer and D's input layer take three channels, every other
+      weight transfers as it is). A colour source with `channels` 1 is refused.
+
+    Args:
+        options: validated `TrainOptions` with `source` set, budget resolved.
+        arrays: the target `ImageArrays`.
+        source: the loaded source `GAN`.
+
+    Returns:
+        The resolved `TrainOptions` (the source's architecture, the run's channels).
+    """
     taken = source_architecture(source.generator, source.discriminator)
     unset = {f.name: f.default for f in dataclasses.fields(TrainOptions) if f.name in FROM_SOURCE}
     for name in FROM_SOURCE:
         given = getattr(options, name)
-        if given != unset[name] and given != taken[name]:
+        if name != "channels" and given != unset[name] and given != taken[name]:
             raise OptionError(name, f"{name} comes from the source GAN, which has {taken[name]}: leave it out or give "
                              f"{taken[name]} (the target images are resized to the source's size). "
                              f"Received: {name}={given}")
+    height, width, data_channels = arrays.images.shape[1:]
+    if options.image_size is None:
+        _refuse_implicit_shrink(options, height, width, taken["image_size"], "the source GAN's image size")
+    channels = options.channels or max(taken["channels"], 1 if data_channels == 1 else 3)
+    if channels == 1 and taken["channels"] == 3:
+        raise OptionError("channels", f"the source GAN {options.source} makes colour images and a grayscale run "
+                                      f"cannot start from it: leave channels out (grayscale targets are repeated to "
+                                      f"three channels). Received: channels=1")
     conditional = options.conditional or len(source.generator.inputs) == 2
-    return dataclasses.replace(options, **taken, conditional=conditional)
+    return dataclasses.replace(options, **{**taken, "channels": channels}, conditional=conditional)
+
+
+def conversions(options, arrays, source_channels=None):
+    """Lines saying what the run does to the data and the source that the user did not store: the loader's (a
+    folder's images made one mode and size), a resize to `image_size`, a change of channels, a source expanded
+    to colour. What a dry run prints and a run logs.
+
+    Args:
+        options: resolved `TrainOptions`.
+        arrays: the training `ImageArrays`.
+        source_channels: the source GAN's channels (transfer runs), else None.
+
+    Returns:
+        tuple of str.
+    """
+    height, width, data_channels = arrays.images.shape[1:]
+    size, lines = options.image_size, list(arrays.conversions)
+    if (height, width) != (size, size):
+        lines.append(f"resizing the {height}x{width} images of {options.data} to {size}x{size}"
+                     + (" (the source GAN's size)" if options.source else ""))
+    if data_channels == 1 and options.channels == 3:
+        lines.append(f"grayscale images of {options.data} repeated to three channels (a colour "
+                     + ("source GAN)" if source_channels == 3 else "run: channels 3)"))
+    if data_channels != 1 and options.channels == 1:
+        lines.append(f"colour images of {options.data} made grayscale (channels 1 was given)")
+    if source_channels == 1 and options.channels == 3:
+        lines.append(f"source GAN {options.source} expanded from grayscale to colour: its generator's output layer "
+                     f"and its discriminator's input layer take three channels (starting as grey), every other "
+                     f"weight transferred (kgantl.transfer.colour)")
+    return tuple(lines)
 
 
 def _with_the_folder_budget(options):
@@ -211,10 +290,13 @@ def building(distribution, options):
         yield
 
 
-def load_source(options):
+def load_source(options, colour=None):
     """The source GAN, its networks computing under the run's resolved precision (a saved model keeps the policy
-    it was built with, so under mixed precision they are rebuilt with the same weights)."""
+    it was built with, so under mixed precision they are rebuilt with the same weights), expanded to colour
+    (`kgantl.transfer.colour.to_colour`) when it is grayscale and `colour` (default: `options.channels == 3`)."""
     source = load_gan(options.source)
+    if (options.channels == 3 if colour is None else colour) and source.generator.output_shape[-1] == 1:
+        return to_colour(source, seed=options.seed)  # built under the caller's scope: the run's policy
     if options.precision == "float32":
         return source
     kwargs = {"class_ids": source.trained_class_ids()} if isinstance(source, ConditionalGAN) else {}
@@ -288,8 +370,9 @@ def resolve_training(options):
     if is_chief(distribution):  # the one that writes; checked here too, so --dry-run reports it
         check_writable(options.run_dir or options.runs_root, "run directory" if options.run_dir else "runs_root")
     arrays = load_arrays(options.data, shots=options.shots, seed=options.seed)
-    with building(distribution, options):
-        source = load_source(options) if options.source else None
+    with building(distribution, options):  # expanded to colour below, once the run's channels are known
+        source = load_source(options, colour=False) if options.source else None
+    source_channels = int(source.generator.output_shape[-1]) if source is not None else None
     options = _resolve_few_shot_defaults(options, arrays)
     strategy = given if given is not None or not options.source else _parsed_strategy(options.strategy)
     augment = _parsed_policy(options.diffaugment)  # (the options keep the text as given: options.json compares it)
@@ -301,6 +384,9 @@ def resolve_training(options):
     pilot_arrays = train_arrays if auto else None
     arrays = arrays if auto and not options.eval_every else train_arrays
     options = resolve_options(options, arrays, source)
+    if source_channels == 1 and options.channels == 3:
+        with building(distribution, options):
+            source = to_colour(source, seed=options.seed)
     _warn_large_batch(options, arrays)
     _check_copy_check(options, arrays)
     candidates = {text: _parsed_strategy(text) for text in AUTO_CANDIDATES} if auto else {}
@@ -315,7 +401,7 @@ def resolve_training(options):
     if is_chief(distribution):
         _check_space(options, gan)
     return ResolvedRun(options, arrays, gan, strategy, distribution, reference, strategy_data, pilot_arrays,
-                       augment, candidates)
+                       augment, candidates, conversions(options, arrays, source_channels))
 
 
 def _check_copy_check(options, arrays):
@@ -395,5 +481,5 @@ def class_ids(options, arrays):
     return sorted(set(arrays.labels.tolist())) if options.conditional else None
 
 
-__all__ = ["ResolvedRun", "build_gan", "building", "class_ids", "load_source", "resolve_budget", "resolve_options",
-           "resolve_training"]
+__all__ = ["ResolvedRun", "build_gan", "building", "class_ids", "conversions", "load_source", "resolve_budget",
+           "resolve_options", "resolve_training", "resolve_transfer_architecture"]

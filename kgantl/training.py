@@ -34,13 +34,6 @@ EVAL_BATCH = 250
 LABELS_FILE = "labels.json"  # label id -> class name, of the classes the run trains on
 
 
-def _log_resizing(arrays, options, spec):
-    height, width = arrays.images.shape[1:3]
-    if (height, width) != (options.image_size, options.image_size):
-        logger.warning("resizing the %dx%d images of %s to %dx%d%s", height, width, spec, options.image_size,
-                       options.image_size, " (the source GAN's size)" if options.source else "")
-
-
 @dataclasses.dataclass
 class PreparedRun:
     """Everything `run_training` needs; built by `prepare_training`, which does all the validation."""
@@ -94,7 +87,8 @@ def prepare_training(options, callbacks=()):
         `PreparedRun`.
     """
     resolved = resolve_training(options)
-    _log_resizing(resolved.arrays, resolved.options, resolved.options.data)
+    for line in resolved.conversions[len(resolved.arrays.conversions):]:  # (the loader logged its own)
+        logger.warning("%s", line)
     # Every worker of a cluster trains; only the chief writes. The others read its checkpoints to resume.
     writes = is_chief(resolved.distribution)
     run_dir, lock = prepare_run_dir(resolved.options, write=writes)  # the chief holds the lock until run_training ends

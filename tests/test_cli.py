@@ -151,12 +151,14 @@ def test_help_shows_what_each_command_takes_and_loads_no_tensorflow(capsys):
     assert "freeze_d:K (K lowest D blocks frozen), alternate, feature_d or reptile, optionally +cdc[:W]" in transfer
     assert "(default: finetune)" in transfer
     assert "--loss {nonsaturating,minimax,hinge,wgan-gp}" in transfer and "--target SPEC" in transfer
-    for flag in ("--image-size", "--width", "--latent-dim", "--channels", "--data "):
+    for flag in ("--width", "--latent-dim", "--norm", "--data "):
         assert flag not in transfer  # the source decides these
+    for flag in ("--image-size", "--channels"):  # checked against the source: a large shrink, grey or colour
+        assert flag in transfer
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     train = capsys.readouterr().out
-    assert "--image-size IMAGE_SIZE" in train and "(default: 28)" in train
+    assert "--image-size IMAGE_SIZE" in train and "(default: the size nearest the data's, at most 128" in " ".join(train.split())
     for flag in ("--source", "--strategy", "--reptile-data", "--phase-epochs"):
         assert flag not in train
     # --help in a fresh process, started as the console script is (argv[0] ending in `kgantl`).

@@ -14,8 +14,8 @@ from kgantl.io import DiskWriteError
 def _add_gan_commands(commands):
     """`train` and `transfer`: the options as flags, a preset, a config file and a dry run."""
     train = _command(commands, "train", "train a new GAN in its own run directory (resumes an identical run)")
-    transfer = _command(commands, "transfer", "adapt a source GAN to a few target images (image size, channels "
-                                              "and latent size come from the source)")
+    transfer = _command(commands, "transfer", "adapt a source GAN to a few target images (the architecture comes "
+                                              "from the source; a grayscale source is expanded for colour images)")
     transfer.add_argument("--source", required=True, help="source GAN: a shipped model's name (kgantl models list), "
                                                          "a .keras file or a run directory")
     transfer.add_argument("--target", dest="data", required=True, metavar="SPEC",
@@ -40,7 +40,10 @@ def _add_train_flags(parser, command):
         return
     transfer_defaults = {f.name: f.metadata["transfer_default"] for f in dataclasses.fields(TrainOptions)
                          if "transfer_default" in f.metadata}
-    _add_dataclass_flags(parser, TrainOptions, exclude=FROM_SOURCE + ("data", "source"), defaults=transfer_defaults)
+    # The source decides the architecture; the size (to accept a large shrink) and channels (grayscale or colour)
+    # are offered, and checked against the source by the resolver.
+    from_source = tuple(name for name in FROM_SOURCE if name not in ("image_size", "channels"))
+    _add_dataclass_flags(parser, TrainOptions, exclude=from_source + ("data", "source"), defaults=transfer_defaults)
 
 
 def _train_options(args, argv, parser):
@@ -72,6 +75,18 @@ def _train_options(args, argv, parser):
         return TrainOptions.from_dict(values).validate()
 
 
+def _print_plan(command, resolved):
+    """What the run trains and every conversion of its data, on stderr (stdout holds the options' JSON)."""
+    options, arrays = resolved.options, resolved.arrays
+    colour = "colour" if options.channels == 3 else "grayscale"
+    what = f"transfers {options.source} ({options.strategy}) to" if options.source else "trains a new GAN on"
+    print(f"kgantl {command}: {what} {len(arrays.images)} images of {options.data}, at {options.image_size}x"
+          f"{options.image_size} {colour} ({options.channels} channel{'s' if options.channels > 1 else ''}), "
+          f"{options.steps} steps", file=sys.stderr)
+    for line in resolved.conversions:
+        print(f"kgantl {command}: {line}", file=sys.stderr)
+
+
 def _train(args, options):
     """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are. SIGTERM or
     SIGINT while fitting stops after the current step with a message and exit status 143 or 130."""
@@ -85,7 +100,9 @@ def _train(args, options):
         with _blaming_the_config_file(args.config, getattr(args, "config_keys", ())):
             if args.dry_run:  # every check of a real run, nothing written
                 # The resolved options: the budget (steps, epochs, steps_per_epoch) among them.
-                print(json.dumps(resolve_training(options).options.to_dict(), indent=2, sort_keys=True))
+                resolved = resolve_training(options)
+                _print_plan(args.command, resolved)
+                print(json.dumps(resolved.options.to_dict(), indent=2, sort_keys=True))
                 return 0
             prepared = prepare_training(options, callbacks=[stop])
     except USAGE_ERRORS as error:

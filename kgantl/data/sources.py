@@ -27,12 +27,15 @@ class ImageArrays:
         labels: int64 array (N,), the data set's own class ids (a subset keeps its original ids).
         num_classes: number of classes of the whole data set (so ids stay meaningful across subsets).
         class_names: names of all classes, indexed by id.
+        conversions: one line per conversion loading made (a folder's images made one mode and size), for a dry
+            run to print; empty when the images are as stored.
     """
 
     images: np.ndarray
     labels: np.ndarray
     num_classes: int
     class_names: tuple
+    conversions: tuple = ()
 
 
 def parse_classes(text, num_classes, spec):
@@ -231,8 +234,8 @@ def _conform(image, channels, size):
     return array if channels == 3 else array[..., None]
 
 
-def _log_conversions(folder, images, channels, size):
-    """One log line of what a folder's images went through to become `channels` channels of `size`."""
+def _conversion_note(folder, images, channels, size):
+    """One line of what a folder's images went through to become `channels` channels of `size`, or None."""
     converted = sum((image.mode in _COLOUR_MODES) != (channels == 3) for image in images)
     cmyk = sum(image.mode == "CMYK" for image in images)  # converted with PIL's naive formula, no colour profile
     flattened = sum(_has_alpha(image) for image in images)
@@ -240,12 +243,13 @@ def _log_conversions(folder, images, channels, size):
     target = size[1] / size[0]
     stretched = sum(max(target * image.height / image.width, image.width / image.height / target) > 2
                     for image in images)  # aspect ratio changed by more than 2x (a 40x1 strip made square)
-    if converted or cmyk or flattened or resized:
-        logger.warning("image folder %s: %d images made %s %dx%d (the majority): %d converted from %s, %d from "
-                       "CMYK (no colour profile), %d with transparency flattened onto white, %d resized, %d of "
-                       "them stretched to more than twice or less than half their aspect ratio", folder,
-                       len(images), "colour" if channels == 3 else "grayscale", size[0], size[1], converted,
-                       "grayscale" if channels == 3 else "colour", cmyk, flattened, resized, stretched)
+    if not (converted or cmyk or flattened or resized):
+        return None
+    return (f"image folder {folder}: {len(images)} images made {'colour' if channels == 3 else 'grayscale'} "
+            f"{size[0]}x{size[1]} (the majority): {converted} converted from "
+            f"{'grayscale' if channels == 3 else 'colour'}, {cmyk} from CMYK (no colour profile), {flattened} with "
+            f"transparency flattened onto white, {resized} resized, {stretched} of them stretched to more than "
+            f"twice or less than half their aspect ratio")
 
 
 def _load_folder(folder, split):
@@ -268,11 +272,13 @@ def _load_folder(folder, split):
         )
     images = [_read_image(path) for _, path in files]
     channels, size = _folder_rule(images)
-    _log_conversions(folder, images, channels, size)
+    note = _conversion_note(folder, images, channels, size)
+    if note:
+        logger.warning("%s", note)
     stacked = np.stack([_conform(image, channels, size) for image in images])
     labels = np.array([k for k, _ in files], dtype=np.int64)
     names = tuple(d.name for d in class_dirs)
-    return ImageArrays(stacked, labels, len(names), names)
+    return ImageArrays(stacked, labels, len(names), names, (note,) if note else ())
 
 
 def _load_file(path):
