@@ -16,9 +16,17 @@ logical devices (the split is made first, before TensorFlow starts; the other mo
 With `--torch-python PY` (an interpreter with `pip install torch==2.13.0`), the eager PyTorch
 baseline `shared/bench/torch_dcgan.py` also runs once per round, in its own process.
 
+`--size 64`: the colour reference instead (64x64x3, the classic DCGAN: the baseline's `networks_64`), against
+kgantl's GAN at 64x64x3 with no EMA (the baseline's work) in four designs: `kgantl_w64` (today's default: width
+64, ConvTranspose blocks 512@8 ... 64@64 and a 5x5 convolution to the image), `kgantl_w32` (width 32, G and D
+halved), `kgantl_w64_convt` and `kgantl_w32_convt` (`build_generator(to_image="convt")`: the last stage emits
+the image as in the classic DCGAN; at width 64 the baseline's exact generator). A second table gives each
+row's parameters and forward multiply-adds per image of G and D. With `--bf16`, `plain_keras_bf16` and
+`kgantl_w64_bf16` are added; `--torch-python` is refused (the PyTorch baseline has no 64x64 network).
+
 Usage:
-    python bench/throughput.py [--rounds 9] [--steps 30] [--batch 64] [--bf16] [--mirrored]
-                               [--torch-python PY] [--write docs/benchmarks.md]
+    python bench/throughput.py [--rounds|--repeats 9] [--steps 30] [--batch 64] [--size 28|64] [--bf16]
+                               [--mirrored] [--torch-python PY] [--write docs/benchmarks.md]
 """
 import argparse
 import importlib.util
@@ -49,27 +57,51 @@ BASELINE = ROOT.parent / "shared" / "bench" / "plain_keras_dcgan.py"
 TORCH_BASELINE = BASELINE.with_name("torch_dcgan.py")
 
 
-def _load_baseline(precision="float32"):
+def _load_baseline(precision="float32", size=28):
     if not BASELINE.is_file():
         raise SystemExit(f"baseline not found: {BASELINE} (it lives in shared/bench beside the repository)")
     spec = importlib.util.spec_from_file_location("plain_keras_dcgan", BASELINE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     with precision_policy(precision):
-        model = module.PlainGAN(*module.networks())
+        model = module.PlainGAN(*(module.networks_64() if size == 64 else module.networks()))
     model.compile(jit_compile=False)
     return model
 
 
-def _kgantl(ema_decay, precision="float32", strategy=None):
+def _kgantl(ema_decay, precision="float32", strategy=None, size=28, width=64, to_image="conv5"):
+    channels = 3 if size == 64 else 1
     with (strategy or tf.distribute.get_strategy()).scope(), precision_policy(precision):
-        model = GAN(build_generator(), build_discriminator(), ema_decay=ema_decay, seed=1)
+        model = GAN(build_generator(size, channels, width=width, to_image=to_image),
+                    build_discriminator(size, channels, width=width), ema_decay=ema_decay, seed=1)
         model.compile(jit_compile=False)
     return model
 
 
-def _models(bf16=False, mirrored=False):
+# --size 64: kgantl's designs, all without EMA (the baseline's work)
+DESIGNS_64 = {"kgantl_w64": {"width": 64}, "kgantl_w32": {"width": 32},
+              "kgantl_w64_convt": {"width": 64, "to_image": "convt"},
+              "kgantl_w32_convt": {"width": 32, "to_image": "convt"}}
+
+
+def _models_64(bf16=False, mirrored=False):
+    """name -> compiled model at 64x64x3: the classic DCGAN baseline and kgantl's designs."""
+    models = {"plain_keras": _load_baseline(size=64)}
+    models.update({name: _kgantl(0.0, size=64, **design) for name, design in DESIGNS_64.items()})
+    if bf16:
+        models.update(plain_keras_bf16=_load_baseline("mixed_bfloat16", size=64),
+                      kgantl_w64_bf16=_kgantl(0.0, "mixed_bfloat16", size=64))
+    if mirrored:
+        models["kgantl_mirrored_2cpu"] = _kgantl(0.0, strategy=make_distribution("mirrored", cpu_replicas=2),
+                                                 size=64)
+    assert keras.mixed_precision.global_policy().name == "float32"  # no policy left behind
+    return models
+
+
+def _models(bf16=False, mirrored=False, size=28):
     """name -> compiled model; kgantl_matched does the baseline's work, kgantl_default adds the EMA generator."""
+    if size == 64:
+        return _models_64(bf16, mirrored)
     models = {"plain_keras": _load_baseline(), "kgantl_matched": _kgantl(0.0), "kgantl_default": _kgantl(0.999)}
     if bf16:
         models.update(plain_keras_bf16=_load_baseline("mixed_bfloat16"),
@@ -86,15 +118,27 @@ def _torch_rate(python, steps, batch):
     return float(output.split("img_per_s=")[1].split()[0])
 
 
-def measure(rounds, steps, batch, torch_python=None, bf16=False, mirrored=False):
-    """Images per second of each model in each round.
+def measure(rounds, steps, batch, torch_python=None, bf16=False, mirrored=False, size=28):
+    """Images per second of each model in each round, and the models.
+
+    Args:
+        rounds: rounds; each times every model once, in the same order (A B C A B C ...).
+        steps: train steps (batches) per timed block.
+        batch: batch size.
+        torch_python: interpreter for the PyTorch baseline (28x28 only), or None.
+        bf16, mirrored: add the bfloat16 rows, the mirrored row.
+        size: 28 (the 28x28x1 reference) or 64 (the 64x64x3 colour reference).
 
     Returns:
-        dict name -> list of img/s, one per round.
+        `(rates, models)`: dict name -> list of img/s, one per round; dict name -> compiled model.
+
+    Example:
+        >>> rates, models = measure(rounds=1, steps=3, batch=64, size=64)
     """
-    x = np.random.default_rng(0).uniform(-1, 1, (batch * steps, 28, 28, 1)).astype("float32")
+    shape = (64, 64, 3) if size == 64 else (28, 28, 1)
+    x = np.random.default_rng(0).uniform(-1, 1, (batch * steps, *shape)).astype("float32")
     dataset = tf.data.Dataset.from_tensor_slices(x).batch(batch, drop_remainder=True).cache().prefetch(2)
-    models = _models(bf16, mirrored)
+    models = _models(bf16, mirrored, size)
     for model in models.values():
         model.fit(dataset.take(5), epochs=1, verbose=0)  # build and trace outside the timing
     rates = {name: [] for name in models}
@@ -107,41 +151,99 @@ def measure(rounds, steps, batch, torch_python=None, bf16=False, mirrored=False)
             rates[name].append(steps * batch / (time.perf_counter() - start))
         if torch_python:
             rates["torch_eager"].append(_torch_rate(torch_python, steps, batch))
-    return rates
+    return rates, models
 
 
-def report(rates, command):
-    """Markdown section with medians and the median per-round ratio to the baseline."""
+def forward_macs(model):
+    """Multiply-adds of one image's forward pass through the Dense and (transposed) convolution layers.
+
+    A transposed convolution's are counted on its input grid (each input pixel meets the whole kernel), a
+    convolution's on its output grid. Biases, activations and normalisation are left out.
+
+    Returns:
+        int, per image.
+    """
+    total = 0
+    for layer in model.layers:
+        while isinstance(layer, keras.layers.Wrapper):
+            layer = layer.layer
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+            kernel = layer.kernel.shape  # (kh, kw, in, out); ConvTranspose: (kh, kw, out, in)
+            grid = layer.input.shape if isinstance(layer, keras.layers.Conv2DTranspose) else layer.output.shape
+            total += grid[1] * grid[2] * int(np.prod(kernel))
+        elif isinstance(layer, keras.layers.Dense):
+            total += int(np.prod(layer.kernel.shape))
+    return total
+
+
+def network_rows(models):
+    """Markdown rows `| name | G params | D params | G MMAC | D MMAC | step MMAC |` for each model.
+
+    The step's multiply-adds per real image are estimated as 4 G + 9 D forward passes (a backward pass
+    about twice a forward): D's update runs G forward and D forward and backward on real and fake, G's
+    update runs both forward and backward.
+    """
+    rows = []
+    for name, model in models.items():
+        g, d = (model.g, model.d) if hasattr(model, "g") else (model.generator, model.discriminator)
+        g_macs, d_macs = forward_macs(g), forward_macs(d)
+        rows.append(f"| {name} | {g.count_params():,} | {d.count_params():,} | {g_macs / 1e6:.0f} | "
+                    f"{d_macs / 1e6:.0f} | {(4 * g_macs + 9 * d_macs) / 1e6:.0f} |")
+    return rows
+
+
+def _bf16_units():
+    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
+    found = [flag for flag in ("amx_bf16", "avx512_bf16") if flag in flags]
+    return f"bfloat16 units: {' '.join(found) if found else 'none (no amx_bf16, no avx512_bf16)'}"
+
+
+def report(rates, command, models=None):
+    """Markdown section with medians and the median per-round ratio to the baseline.
+
+    With `models` (the `--size 64` report), the machine line names the CPU's bfloat16 units and a second
+    table gives each model's parameters and multiply-adds (`network_rows`).
+    """
     base = rates["plain_keras"]
     rows = [f"| {name} | {max(values):.0f} | {statistics.median(values):.0f} | {min(values):.0f} | "
             f"{ratio_cells(values, base)} |" for name, values in rates.items()]
-    return "\n".join([
-        *header(command, machine_note=", XLA off"),
-        "| configuration | best img/s | median img/s | worst img/s | ratio of bests | "
-        "per-round ratio, median (range) |",
-        "|---|---|---|---|---|---|",
-        *rows,
-    ])
+    note = ", XLA off" + (f", {_bf16_units()}" if models else "")
+    lines = [*header(command, machine_note=note),
+             "| configuration | best img/s | median img/s | worst img/s | ratio of bests | "
+             "per-round ratio, median (range) |",
+             "|---|---|---|---|---|---|",
+             *rows]
+    if models:
+        lines += ["", "| configuration | G parameters | D parameters | G MMAC/img | D MMAC/img | "
+                      "step MMAC/img (4 G + 9 D) |", "|---|---|---|---|---|---|", *network_rows(models)]
+    return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--rounds", "--repeats", type=int, default=9, help="rounds of A B C ... (alias --repeats)")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--size", type=int, default=28, choices=[28, 64],
+                        help="28: the 28x28x1 reference; 64: the 64x64x3 colour reference and kgantl's designs")
     parser.add_argument("--bf16", action="store_true", help="add the mixed_bfloat16 rows (kgantl and baseline)")
     parser.add_argument("--mirrored", action="store_true", help="add kgantl on two mirrored logical CPU devices")
     parser.add_argument("--torch-python", help="Python interpreter with torch, to run the PyTorch baseline too")
     parser.add_argument("--write", help="markdown file whose throughput section is replaced")
     args = parser.parse_args()
-    rates = measure(args.rounds, args.steps, args.batch, args.torch_python, args.bf16, args.mirrored)
-    flags = "".join(flag for flag, on in ((" --bf16", args.bf16), (" --mirrored", args.mirrored),
+    if args.size == 64 and args.torch_python:
+        parser.error("--torch-python runs the 28x28 PyTorch baseline only. Received: --size 64 --torch-python")
+    rates, models = measure(args.rounds, args.steps, args.batch, args.torch_python, args.bf16, args.mirrored,
+                            args.size)
+    flags = "".join(flag for flag, on in ((" --size 64", args.size == 64), (" --bf16", args.bf16),
+                                          (" --mirrored", args.mirrored),
                                           (" --torch-python PY", args.torch_python)) if on)
     text = report(rates, f"python bench/throughput.py --rounds {args.rounds} --steps {args.steps} "
-                         f"--batch {args.batch}{flags}")
+                         f"--batch {args.batch}{flags}", models if args.size == 64 else None)
     print(text)
     if args.write:  # issue 11's rows get their own section: issue 2's table stays as it was measured
-        section = ("throughput-precision", "Training throughput: bfloat16 and replicas (issue 11)") \
+        section = ("throughput-colour", "Training throughput at 64x64x3") if args.size == 64 else \
+            ("throughput-precision", "Training throughput: bfloat16 and replicas (issue 11)") \
             if args.bf16 or args.mirrored else ("throughput", "Training throughput (issue 2)")
         write_section(*section[:1], text, section[1], Path(args.write))
 

@@ -1,7 +1,8 @@
 """DCGAN-style generator and discriminator builders (functional Keras models), plain or conditional.
 
 With `width=64`, `resolution=28`, `channels=1`, `latent_dim=128`, `norm="none"` the pair is exactly the
-reference DCGAN of BENCHMARKS.md. Layers are named by block (`d_block1_conv`, ...) so that transfer
+reference DCGAN of BENCHMARKS.md; with `resolution=64`, `channels=3`, `to_image="convt"` the generator is its
+64x64x3 colour reference's. Layers are named by block (`d_block1_conv`, ...) so that transfer
 strategies such as FreezeD can address them.
 """
 import keras
@@ -22,39 +23,57 @@ def _check_common(channels, width, num_classes):
         raise ValueError(f"num_classes must be an integer >= 2 or None. Received: num_classes={num_classes!r}")
 
 
+TO_IMAGE = ("conv5", "convt")
+
+
+def _check_generator(norm, latent_dim, to_image):
+    if norm not in ("none", "batch"):
+        raise ValueError(f"norm must be 'none' or 'batch'. Received: norm={norm!r}")
+    if not isinstance(latent_dim, int) or latent_dim < 1:
+        raise ValueError(f"latent_dim must be a positive integer. Received: latent_dim={latent_dim!r}")
+    if to_image not in TO_IMAGE:
+        raise ValueError(f"to_image must be one of {TO_IMAGE}. Received: to_image={to_image!r}")
+
+
 def build_generator(resolution=28, channels=1, latent_dim=128, width=64, num_classes=None, norm="none",
-                    seed=None, name="generator"):
-    """DCGAN generator: Dense -> Reshape -> (ConvTranspose 4x4/2, LeakyReLU) x stages -> Conv 5x5 tanh.
+                    seed=None, name="generator", to_image="conv5"):
+    """DCGAN generator: Dense -> Reshape -> (ConvTranspose 4x4/2, LeakyReLU) x stages -> image.
 
     Args:
         resolution: output side (see `upsampling_plan`).
         channels: 1 or 3 output channels.
         latent_dim: size of the noise vector.
-        width: channels of the last stage; earlier stages double it (capped at 8x).
+        width: channels of the last hidden stage; earlier stages double it (capped at 8x).
         num_classes: if set, the model takes `[noise, labels]` and multiplies the noise by a learned
             per-class embedding (initialised to ones, so it starts as the unconditional generator).
         norm: `"none"` or `"batch"` (BatchNormalization after the dense and each upsampling layer).
         seed: int seed for the weight initialisers, or None.
         name: model name.
+        to_image: how the image is made. `"conv5"` (default): every stage is a hidden ConvTranspose
+            block and a 5x5 tanh convolution at full resolution makes the image. `"convt"`: the classic
+            DCGAN; the last stage is itself the image layer, ConvTranspose(channels, 4, 2, tanh), so there
+            is one hidden block fewer and block i has the filters `"conv5"` gives block i + 1: fewer
+            channels at high resolution (at 64x64x3 and width 64, exactly BENCHMARKS.md's colour
+            reference generator, about a fifth of `"conv5"`'s multiply-adds). Either
+            way the image layer is named `g_to_image` and the hidden blocks `g_block{i}_convt`.
 
     Returns:
         A functional `keras.Model` producing images in [-1, 1] of shape (resolution, resolution, channels).
 
     Example:
         >>> g = build_generator(resolution=32, channels=3, latent_dim=64, width=32)
+        >>> classic = build_generator(resolution=64, channels=3, to_image="convt")
+
+    Reference: Radford et al., Unsupervised Representation Learning with Deep Convolutional GANs,
+    https://arxiv.org/abs/1511.06434
     """
     _check_common(channels, width, num_classes)
-    if norm not in ("none", "batch"):
-        raise ValueError(f"norm must be 'none' or 'batch'. Received: norm={norm!r}")
-    if not isinstance(latent_dim, int) or latent_dim < 1:
-        raise ValueError(f"latent_dim must be a positive integer. Received: latent_dim={latent_dim!r}")
+    _check_generator(norm, latent_dim, to_image)
     base, stages = upsampling_plan(resolution)
     noise = keras.Input((latent_dim,), name="noise")
-    inputs = [noise]
     h = noise
     if num_classes is not None:
         labels = keras.Input((), dtype="int32", name="labels")
-        inputs.append(labels)
         embedding = layers.Embedding(num_classes, latent_dim, embeddings_initializer="ones",
                                      name="g_label_embedding")(labels)
         h = layers.Multiply(name="g_condition")([noise, embedding])
@@ -64,16 +83,46 @@ def build_generator(resolution=28, channels=1, latent_dim=128, width=64, num_cla
         h = layers.BatchNormalization(name="g_dense_bn")(h)
         h = layers.LeakyReLU(0.2, name="g_dense_act")(h)
     h = layers.Reshape((base, base, top_width), name="g_reshape")(h)
-    for i in range(stages):
-        filters = width * min(2 ** (stages - 1 - i), MAX_WIDTH_MULTIPLIER)
+    hidden = stages if to_image == "conv5" else stages - 1
+    for i in range(hidden):
+        filters = width * min(2 ** (hidden - 1 - i), MAX_WIDTH_MULTIPLIER)
         h = layers.Conv2DTranspose(filters, 4, 2, padding="same", kernel_initializer=_initializer(seed, i + 1),
                                    name=f"g_block{i + 1}_convt")(h)
         if norm == "batch":
             h = layers.BatchNormalization(name=f"g_block{i + 1}_bn")(h)
         h = layers.LeakyReLU(0.2, name=f"g_block{i + 1}_act")(h)
-    images = layers.Conv2D(channels, 5, padding="same", activation="tanh",
-                           kernel_initializer=_initializer(seed, stages + 1), name="g_to_image")(h)
-    return keras.Model(inputs if num_classes is not None else noise, images, name=name)
+    images = _image_layer(to_image, channels, seed, stages)(h)
+    return keras.Model([noise, labels] if num_classes is not None else noise, images, name=name)
+
+
+def _image_layer(to_image, channels, seed, stages):
+    """`g_to_image`: a 5x5 convolution at full resolution, or the last stage's transposed convolution."""
+    if to_image == "conv5":
+        return layers.Conv2D(channels, 5, padding="same", activation="tanh",
+                             kernel_initializer=_initializer(seed, stages + 1), name="g_to_image")
+    return layers.Conv2DTranspose(channels, 4, 2, padding="same", activation="tanh",
+                                  kernel_initializer=_initializer(seed, stages), name="g_to_image")
+
+
+def generator_to_image(generator):
+    """The `to_image` a kgantl generator was built with, read from its `g_to_image` layer.
+
+    Args:
+        generator: a generator from `build_generator` (its layers may be wrapped, e.g. by transfer adapters).
+
+    Returns:
+        `"convt"` where `g_to_image` is a transposed convolution, else `"conv5"`.
+
+    Example:
+        >>> generator_to_image(build_generator(64, 3, to_image="convt"))
+        'convt'
+    """
+    for layer in generator.layers:
+        while isinstance(layer, layers.Wrapper):  # transfer adapters, spectral normalisation
+            layer = layer.layer
+        if layer.name == "g_to_image":
+            return "convt" if isinstance(layer, layers.Conv2DTranspose) else "conv5"
+    return "conv5"
 
 
 def build_discriminator(resolution=28, channels=1, width=64, num_classes=None, spectral_norm=False, seed=None,

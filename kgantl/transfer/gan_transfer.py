@@ -196,12 +196,13 @@ def to_conditional(gan, num_classes, seed=0):
         `(generator, discriminator)` with label inputs.
     """
     from kgantl.models import build_discriminator, build_generator
+    from kgantl.models.builders import generator_to_image
 
     generator, discriminator = gan.generator, gan.discriminator
     shape = source_architecture(generator, discriminator)
     height, channels, spectral = shape["image_size"], shape["channels"], shape["spectral_norm"]
     new_generator = build_generator(height, channels, shape["latent_dim"], shape["width"], num_classes=num_classes,
-                                    norm=shape["norm"], seed=seed)
+                                    norm=shape["norm"], seed=seed, to_image=generator_to_image(generator))
     first = discriminator.get_layer("d_block1_conv_sn" if spectral else "d_block1_conv")
     d_width = (first.layer if spectral else first).filters
     new_discriminator = build_discriminator(height, channels, int(d_width), num_classes=num_classes,

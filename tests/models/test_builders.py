@@ -78,3 +78,56 @@ def test_blocks_are_named_for_transfer():
 def test_bad_builder_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         build_generator(16, **{"channels": 1, **kwargs})
+
+
+def _layer_kinds(model):
+    return {layer.name: type(layer).__name__ for layer in model.layers if layer.name.startswith("g_")}
+
+
+def test_default_generator_at_64_keeps_its_layers():
+    # Saved generators and the transfer code name these layers: the default must not move them.
+    g = build_generator(64, 3, latent_dim=8, width=4)
+    assert _layer_kinds(g) == {"g_dense": "Dense", "g_reshape": "Reshape", "g_to_image": "Conv2D",
+                               **{f"g_block{i}_convt": "Conv2DTranspose" for i in range(1, 5)},
+                               **{f"g_block{i}_act": "LeakyReLU" for i in range(1, 5)}}
+    assert [g.get_layer(f"g_block{i}_convt").filters for i in range(1, 5)] == [32, 16, 8, 4]
+    assert g.get_layer("g_to_image").kernel_size == (5, 5)
+
+
+@pytest.mark.parametrize("resolution, channels", [(28, 1), (64, 3)])
+def test_convt_to_image_shapes_range_and_names(resolution, channels):
+    g = build_generator(resolution, channels, latent_dim=8, width=4, to_image="convt", seed=0)
+    images = g(np.random.default_rng(0).standard_normal((2, 8)).astype("float32") * 10)
+    assert images.shape == (2, resolution, resolution, channels)
+    assert float(keras.ops.max(keras.ops.abs(images))) <= 1.0
+    _, stages = upsampling_plan(resolution)
+    kinds = _layer_kinds(g)
+    assert kinds["g_to_image"] == "Conv2DTranspose"
+    assert sorted(name for name in kinds if name.endswith("_convt")) == [f"g_block{i}_convt" for i in range(1, stages)]
+    assert g.get_layer(f"g_block{stages - 1}_convt").filters == 4  # width stays the last hidden block's filters
+
+
+def test_convt_at_64_is_the_colour_reference_generator():
+    # BENCHMARKS.md colour reference: Dense(4*4*512), ConvT 256/128/64, ConvT(3, 4, s2, tanh).
+    g = build_generator(64, 3, to_image="convt")
+    assert [g.get_layer(f"g_block{i}_convt").filters for i in range(1, 4)] == [256, 128, 64]
+    assert g.count_params() == (128 * 8192 + 8192) + (16 * 512 * 256 + 256) + (16 * 256 * 128 + 128) \
+        + (16 * 128 * 64 + 64) + (16 * 64 * 3 + 3)
+
+
+@pytest.mark.parametrize("to_image", ["conv5", "convt"])
+def test_to_image_survives_serialisation(to_image, tmp_path):
+    from kgantl.models.builders import generator_to_image
+
+    g = build_generator(16, 3, latent_dim=8, width=4, num_classes=3, to_image=to_image, seed=0)
+    path = tmp_path / "g.keras"
+    g.save(path)
+    loaded = keras.saving.load_model(path)
+    assert generator_to_image(loaded) == to_image and _layer_kinds(loaded) == _layer_kinds(g)
+    inputs = [np.ones((2, 8), "float32"), np.array([0, 2])]
+    np.testing.assert_allclose(loaded(inputs), g(inputs), atol=1e-6)
+
+
+def test_bad_to_image():
+    with pytest.raises(ValueError, match=r"to_image must be one of \('conv5', 'convt'\). Received: to_image='conv3'"):
+        build_generator(16, 1, to_image="conv3")

@@ -193,3 +193,11 @@ def test_vision_aided_discriminator_trains_its_heads_and_the_base_but_never_its_
     assert str(parse_strategy("vision_d")) == "finetune+vision_d"
     with pytest.raises(ValueError, match="strategy parts after the base"):
         parse_strategy("finetune+vision_d:2")
+
+
+def test_a_convt_source_becomes_an_equivalent_conditional_gan():
+    source = GAN(build_generator(16, 3, 8, width=4, seed=0, to_image="convt"),
+                 build_discriminator(16, 3, width=4, seed=1), seed=0)
+    gan, _ = prepare_transfer(source, "finetune", num_classes=3)
+    noise = np.random.default_rng(0).standard_normal((2, 8)).astype("float32")
+    np.testing.assert_allclose(gan.generator([noise, np.array([0, 2], "int32")]), source.generator(noise), atol=1e-6)
