@@ -2,7 +2,7 @@
 target is colour and the source is not.
 
 The two layers that touch pixels take three channels; every other weight transfers as it is:
-- the generator's output convolution (`g_to_image`) is copied to each of the three outputs, so the colour generator
+- the generator's output layer (`g_to_image`, a convolution or a transposed one) is copied to each of the three outputs, so the colour generator
   starts by drawing the source's grey images in RGB (R = G = B), exactly;
 - the discriminator's first convolution (`d_block1_conv`) splits its kernel equally over the three inputs, so on a
   grey image in RGB it computes exactly what the source did, and on a colour image it sees the channels' mean.
@@ -36,6 +36,7 @@ def _conv(model, name):
 def _colour_networks(gan, seed):
     """New three-channel G and D of the source's architecture, every other layer's weights copied."""
     from kgantl.models import build_discriminator, build_generator
+    from kgantl.models.builders import generator_to_image
 
     generator, discriminator = gan.generator, gan.discriminator
     shape = source_architecture(generator, discriminator)
@@ -43,7 +44,8 @@ def _colour_networks(gan, seed):
     classes = generator.get_layer("g_label_embedding").input_dim if conditional else None
     first, _ = _conv(discriminator, FIRST_CONV)
     new_generator = build_generator(shape["image_size"], 3, shape["latent_dim"], shape["width"], num_classes=classes,
-                                    norm=shape["norm"], seed=seed, name=generator.name)
+                                    norm=shape["norm"], seed=seed, name=generator.name,
+                                    to_image=generator_to_image(generator))
     new_discriminator = build_discriminator(shape["image_size"], 3, int(first.filters), num_classes=classes,
                                             spectral_norm=shape["spectral_norm"], seed=seed,
                                             name=discriminator.name)
@@ -91,9 +93,13 @@ def to_colour(gan, seed=0):
     channels = gan.generator.output_shape[-1]
     if channels != 1:
         raise ValueError(f"to_colour expands a grayscale GAN. Received: a GAN of {channels} channels")
+    from kgantl.models.builders import generator_to_image
+
     generator, discriminator = _colour_networks(gan, seed)
+    # A convolution's kernel is (h, w, in, out); a transposed convolution's is (h, w, out, in).
+    outputs = 2 if generator_to_image(gan.generator) == "convt" else 3
     _expand(gan.generator, generator, TO_IMAGE,
-            lambda kernel, bias: (np.repeat(kernel, 3, axis=3), np.repeat(bias, 3)))
+            lambda kernel, bias: (np.repeat(kernel, 3, axis=outputs), np.repeat(bias, 3)))
     _expand(gan.discriminator, discriminator, FIRST_CONV,
             lambda kernel, bias: (np.repeat(kernel, 3, axis=2) / 3.0, bias))
     kwargs = {"class_ids": gan.trained_class_ids()} if isinstance(gan, ConditionalGAN) else {}

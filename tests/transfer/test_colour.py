@@ -53,9 +53,9 @@ def test_colour_is_dropped_only_when_channels_1_is_given():
     assert conversions(grey, arrays) == ("colour images of x.npz made grayscale (channels 1 was given)",)
 
 
-def _grey_source(tmp_path, spectral_norm=False, conditional=False):
+def _grey_source(tmp_path, spectral_norm=False, conditional=False, to_image="conv5"):
     classes = 3 if conditional else None
-    generator = build_generator(16, 1, 8, width=4, num_classes=classes, seed=0)
+    generator = build_generator(16, 1, 8, width=4, num_classes=classes, seed=0, to_image=to_image)
     discriminator = build_discriminator(16, 1, width=4, num_classes=classes, spectral_norm=spectral_norm, seed=1)
     gan = ConditionalGAN(generator, discriminator, class_ids=[0, 2]) if conditional else GAN(generator, discriminator)
     return export_keras(gan, tmp_path / "source" / "model.keras"), gan
@@ -90,9 +90,9 @@ def test_a_source_shrinking_the_target_more_than_2x_needs_its_size_given(tmp_pat
     assert resolve_options(_transfer_options(path, image_size=16), _arrays(64, 3, count=2), source).image_size == 16
 
 
-@pytest.mark.parametrize("spectral_norm", [False, True])
-def test_to_colour_draws_the_sources_grey_images_and_keeps_every_other_weight(tmp_path, spectral_norm):
-    _, source = _grey_source(tmp_path, spectral_norm=spectral_norm)
+@pytest.mark.parametrize("spectral_norm, to_image", [(False, "conv5"), (True, "conv5"), (False, "convt")])
+def test_to_colour_draws_the_sources_grey_images_and_keeps_every_other_weight(tmp_path, spectral_norm, to_image):
+    _, source = _grey_source(tmp_path, spectral_norm=spectral_norm, to_image=to_image)
     colour = to_colour(source)
     noise = np.random.default_rng(1).normal(size=(4, 8)).astype("float32")
     grey = np.asarray(source.generator(noise))
