@@ -12,27 +12,11 @@ from pathlib import Path
 import numpy as np
 
 import kgantl.data.fashion_mnist as fashion_mnist
+from kgantl.data.arrays import ImageArrays  # defined apart so loaders can build one; importable from here too
 
 logger = logging.getLogger(__name__)
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 _SPLITS = ("train", "test")
-
-
-@dataclasses.dataclass
-class ImageArrays:
-    """Images and labels of one data spec.
-
-    Attributes:
-        images: float32 array (N, H, W, C) with values in [0, 255].
-        labels: int64 array (N,), the data set's own class ids (a subset keeps its original ids).
-        num_classes: number of classes of the whole data set (so ids stay meaningful across subsets).
-        class_names: names of all classes, indexed by id.
-    """
-
-    images: np.ndarray
-    labels: np.ndarray
-    num_classes: int
-    class_names: tuple
 
 
 def parse_classes(text, num_classes, spec):
