@@ -53,7 +53,9 @@ class TrainOptions:
     """
 
     data: str = option_field("fashion_mnist:0-4", "data spec: fashion_mnist[:CLASSES], digits[:CLASSES], tfds:NAME, "
-                                            "a folder, or an .npz/.npy file", metavar="SPEC")
+                                            "emoji:VENDOR[:SELECTION] (VENDOR google or twitter; SELECTION a "
+                                            "category, a subcategory, or !either to leave it out), a folder, or an "
+                                            ".npz/.npy file", metavar="SPEC")
     shots: Optional[int] = option_field(None, "images per class by the n-shot rule (default: all)")
     seed: int = option_field(0, "seed of the n-shot rule, shuffling, weights and noise")
     image_size: Optional[int] = option_field(

@@ -11,31 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
+import kgantl.data.emoji as emoji
 import kgantl.data.fashion_mnist as fashion_mnist
+from kgantl.data.arrays import ImageArrays  # defined apart so loaders can build one; importable from here too
 
 logger = logging.getLogger(__name__)
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 _SPLITS = ("train", "test")
-
-
-@dataclasses.dataclass
-class ImageArrays:
-    """Images and labels of one data spec.
-
-    Attributes:
-        images: float32 array (N, H, W, C) with values in [0, 255].
-        labels: int64 array (N,), the data set's own class ids (a subset keeps its original ids).
-        num_classes: number of classes of the whole data set (so ids stay meaningful across subsets).
-        class_names: names of all classes, indexed by id.
-        conversions: one line per conversion loading made (a folder's images made one mode and size), for a dry
-            run to print; empty when the images are as stored.
-    """
-
-    images: np.ndarray
-    labels: np.ndarray
-    num_classes: int
-    class_names: tuple
-    conversions: tuple = ()
 
 
 def parse_classes(text, num_classes, spec):
@@ -298,10 +280,13 @@ def resolve_source(spec, split="train"):
     """Load the arrays a spec names.
 
     Args:
-        spec: one of `fashion_mnist[:CLASSES]`, `digits[:CLASSES]`, `tfds:NAME[:CLASSES]`, a folder with
-            one sub-folder per class, an `.npz`/`.npy` file, a numpy array of images, or a tuple
-            `(images, labels)`. CLASSES is `7`, `0-4` or `1,3,5`.
-        split: `"train"` or `"test"` (ignored for folders, files and arrays, which have one split).
+        spec: one of `fashion_mnist[:CLASSES]`, `digits[:CLASSES]`, `tfds:NAME[:CLASSES]`,
+            `emoji:VENDOR[:SELECTION]`, a folder with one sub-folder per class, an `.npz`/`.npy` file, a numpy
+            array of images, or a tuple `(images, labels)`. CLASSES is `7`, `0-4` or `1,3,5`. For emoji (see
+            `kgantl.data.emoji`) VENDOR is `google` or `twitter` and SELECTION a category (`Smileys & Emotion`), a
+            subcategory (`animal-mammal`) or `!` and either to leave it out (`emoji:google:!Animals & Nature`).
+        split: `"train"` or `"test"` (ignored for emoji, folders, files and arrays, which have one set: both
+            splits are all of it).
 
     Returns:
         `ImageArrays` restricted to the selected classes.
@@ -319,6 +304,8 @@ def resolve_source(spec, split="train"):
         raise ValueError(f"data must be a spec string, a path, an array or (images, labels). Received: {type(spec).__name__}")
     text = os.fspath(spec)
     name, _, classes = text.partition(":")
+    if text.startswith("emoji:"):  # bare "emoji" may be a folder
+        return emoji.load_emoji(text)  # selects by category name, not by CLASSES
     if name == "tfds":
         tfds_name, _, classes = classes.partition(":")
         arrays = _load_tfds(tfds_name, split)
@@ -337,8 +324,8 @@ def resolve_source(spec, split="train"):
         if path.suffix or os.sep in text:
             raise FileNotFoundError(f"Data path does not exist or is not a folder, .npz or .npy file. Received: {text}")
         raise ValueError(
-            "data must be fashion_mnist[:CLASSES], digits[:CLASSES], tfds:NAME[:CLASSES], a folder, "
-            f"an .npz/.npy file or arrays. Received: {text!r}"
+            "data must be fashion_mnist[:CLASSES], digits[:CLASSES], tfds:NAME[:CLASSES], emoji:VENDOR[:SELECTION], "
+            f"a folder, an .npz/.npy file or arrays. Received: {text!r}"
         )
     if classes:
         keep = np.isin(arrays.labels, parse_classes(classes, arrays.num_classes, text))

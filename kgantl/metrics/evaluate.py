@@ -48,6 +48,10 @@ def _source_fingerprint(ref, split):
         return os.environ.get("TFDS_DATA_DIR")
     if name == "digits":
         return None  # bundled with scikit-learn
+    if str(ref).startswith("emoji:"):  # bare "emoji" may be a folder
+        from kgantl.data import emoji
+
+        return [emoji.VERSION, emoji.PINNED_SHA256]  # a pinned, checksummed package wherever it lies
     return _file_fingerprint(ref)
 
 
@@ -226,11 +230,13 @@ def _say_sizes(report):
 
 
 def reference_kind(ref):
-    """`split` for a data set with train and test splits (`fashion_mnist`, `digits`, `tfds:`), else `folder` or
-    `file`: one set, which a report must not label as a split."""
+    """`split` for a data set with train and test splits (`fashion_mnist`, `digits`, `tfds:`), else `set` (emoji),
+    `folder` or `file`: one set, which a report must not label as a split."""
     name = str(ref).partition(":")[0]
     if name in ("fashion_mnist", "digits", "tfds"):
         return "split"
+    if str(ref).startswith("emoji:"):  # bare "emoji" may be a folder
+        return "set"
     return "folder" if Path(ref).is_dir() else "file"
 
 
