@@ -22,6 +22,12 @@ LOSS_NAMES = ("nonsaturating", "minimax", "hinge", "wgan-gp")
 # Architecture defaults of a new GAN; a transfer run takes these from its source instead. (The image size and
 # channels of a new GAN come from its data: `kgantl.resolve.resolve_options`.)
 ARCHITECTURE_DEFAULTS = {"latent_dim": 128, "width": 64}
+# A new GAN's generator design by image size (the smallest size a row applies from): how the last stage makes the
+# image and the base width. Below 64 px, the reference DCGAN's (measured on Fashion-MNIST); from 64 px, the design
+# docs/benchmarks.md ("Models at 64x64x3") measured best for quality per CPU-hour.
+DESIGN_BY_SIZE = ((8, {"to_image": "conv5", "width": 64}), (64, {"to_image": "convt", "width": 64}))
+# Before `to_image` existed every generator was "conv5": what an old run folder's options mean.
+TO_IMAGE_BEFORE = "conv5"
 # Options that only mean something when adapting a source GAN (`kgantl transfer`).
 TRANSFER_ONLY = ("source", "strategy", "phase_epochs", "pilot_steps", "reptile_data", "reptile_iterations",
                  "reptile_inner_steps", "reptile_step_size")
@@ -37,7 +43,9 @@ MIN_EPOCH_STEPS = 50
 # below about 30 a held-out fifth (at most 6 images) is too few to choose a checkpoint by its KID.
 FEW_SHOTS = 30
 # Options a transfer run takes from its source; `kgantl transfer` does not offer them.
-FROM_SOURCE = ("image_size", "channels", "latent_dim", "width", "norm", "spectral_norm")
+FROM_SOURCE = ("image_size", "channels", "latent_dim", "width", "norm", "spectral_norm", "to_image")
+# Feature extractors a run can score with (kgantl.metrics.extractors; `auto` is resolved by the images' channels).
+EXTRACTOR_CHOICES = ("auto", "fmnist", "noto", "inception_v3")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +76,10 @@ class TrainOptions:
     conditional: bool = option_field(False, "class-conditional GAN (label embedding in G, projection D)")
     latent_dim: Optional[int] = option_field(None, "noise size", default_text="128")
     width: Optional[int] = option_field(None, "base number of filters", default_text="64")
+    to_image: str = option_field(
+        "auto", "how G makes the image: conv5 (a 5x5 convolution after the last upsampling, the reference DCGAN) or "
+                "convt (the last upsampling makes it, the classic 64x64 DCGAN); auto: by image size, convt from 64",
+        choices=("auto", "conv5", "convt"))
     norm: str = option_field("none", "generator normalisation", choices=("none", "batch"))
     spectral_norm: bool = option_field(False, "spectral normalisation in D")
     loss: str = option_field("nonsaturating", "GAN loss", choices=LOSS_NAMES)
@@ -121,7 +133,10 @@ class TrainOptions:
     copy_every: int = option_field(100, "generator steps between copy-check evaluations (at an epoch's end)")
     copy_patience: int = option_field(3, "copy-check evaluations in a row that fail before training stops (0: "
                                          "never stop, only choose best.keras)")
-    eval_extractor: str = option_field("fmnist", "feature extractor for KID", choices=("fmnist", "inception_v3"))
+    eval_extractor: str = option_field(
+        "auto", "feature extractor for KID and the copy check: fmnist (grayscale), noto (colour, shipped), "
+                "inception_v3 (ImageNet weights, when present); auto: fmnist for grayscale runs, for colour "
+                "inception_v3 where its weights are in the Keras cache, else noto", choices=EXTRACTOR_CHOICES)
     source: Optional[str] = option_field(None, "source GAN to transfer from: a .keras file, saved_models/<name> or a "
                                          "run directory (image size, channels, latent size and conditioning "
                                          "then come from it)")
@@ -245,8 +260,12 @@ class TrainOptions:
             raise OptionError("image_size" if "resolution" in str(error) else "diffaugment", str(error)) from None
 
     def with_architecture_defaults(self):
-        """These options with `image_size`, `latent_dim` and `width` filled in where unset (a new GAN's)."""
-        return dataclasses.replace(self, **{k: v for k, v in ARCHITECTURE_DEFAULTS.items() if getattr(self, k) is None})
+        """These options with `latent_dim`, `width` and `to_image` filled in where unset (a new GAN's; the design
+        by `image_size`, which must be set, from `DESIGN_BY_SIZE`)."""
+        design = [row for least, row in DESIGN_BY_SIZE if self.image_size >= least][-1]
+        unset = {k: v for k, v in {**ARCHITECTURE_DEFAULTS, **design}.items()
+                 if getattr(self, k) is None or getattr(self, k) == "auto"}
+        return dataclasses.replace(self, **unset)
 
     def to_dict(self):
         return dataclasses.asdict(self)

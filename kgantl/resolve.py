@@ -27,6 +27,7 @@ from kgantl.distribute import is_chief, make_distribution
 from kgantl.io import free_bytes, state_bytes
 from kgantl.measured import few_shot_recipe, step_budget, transfer_default
 from kgantl.metrics.copying import MIN_SHOTS
+from kgantl.metrics.extractors import default_extractor
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 from kgantl.precision import auto_precision, precision_policy, resolve_precision, with_policy
 from kgantl.runs.artifacts import load_gan
@@ -105,7 +106,7 @@ def _new_gan(options, num_classes, class_ids, gan_kwargs):
     if options.conditional and not num_classes or (classes is not None and classes < 2):
         raise ValueError(f"A conditional GAN needs data with at least 2 classes. Received: num_classes={num_classes}")
     generator = build_generator(options.image_size, options.channels, options.latent_dim, options.width,
-                                num_classes=classes, norm=options.norm, seed=options.seed)
+                                num_classes=classes, norm=options.norm, seed=options.seed, to_image=options.to_image)
     discriminator = build_discriminator(options.image_size, options.channels, options.width, num_classes=classes,
                                         spectral_norm=options.spectral_norm, seed=options.seed + 1)
     if options.conditional:
@@ -161,7 +162,7 @@ def resolve_options(options, arrays, source=None):
         _refuse_implicit_shrink(options, height, width, size, f"the default image size (the data's, at most "
                                                               f"{MAX_DEFAULT_SIZE})")
     channels = options.channels or (1 if data_channels == 1 else 3)
-    return dataclasses.replace(options.with_architecture_defaults(), image_size=size, channels=channels)
+    return dataclasses.replace(options, image_size=size, channels=channels).with_architecture_defaults()
 
 
 def _refuse_implicit_shrink(options, height, width, size, why):
@@ -384,6 +385,8 @@ def resolve_training(options):
     pilot_arrays = train_arrays if auto else None
     arrays = arrays if auto and not options.eval_every else train_arrays
     options = resolve_options(options, arrays, source)
+    if options.eval_extractor == "auto":  # by the images the run makes: a grayscale extractor drops colour
+        options = dataclasses.replace(options, eval_extractor=default_extractor(options.channels))
     if source_channels == 1 and options.channels == 3:
         with building(distribution, options):
             source = to_colour(source, seed=options.seed)

@@ -10,7 +10,7 @@ from kgantl.io import atomic_path, disk_writes
 
 
 class JsonlLogger(keras.callbacks.Callback):
-    """Write `{"epoch": N, "time": seconds, <logs>}` per epoch to a JSON-lines file.
+    """Write `{"epoch": N, "time": seconds, "cpu_time": CPU seconds, <logs>}` per epoch to a JSON-lines file.
 
     When training resumes at epoch N, lines for epochs >= N (written before a crash but not
     covered by a checkpoint) are dropped first, so every epoch appears exactly once.
@@ -33,6 +33,7 @@ class JsonlLogger(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
+        self._epoch_cpu = time.process_time()
         if not self._started:
             self._started = True
             self._drop_from(epoch + 1)
@@ -53,7 +54,10 @@ class JsonlLogger(keras.callbacks.Callback):
             Path(tmp).write_text("".join(line + "\n" for line in kept))
 
     def on_epoch_end(self, epoch, logs=None):
-        record = {"epoch": epoch + 1, "time": round(time.perf_counter() - self._epoch_start, 3)}
+        # CPU seconds of the whole process (every thread) too: on a shared machine they, not the wall time, say what
+        # the epoch cost.
+        record = {"epoch": epoch + 1, "time": round(time.perf_counter() - self._epoch_start, 3),
+                  "cpu_time": round(time.process_time() - self._epoch_cpu, 3)}
         for key, value in (logs or {}).items():
             value = float(value)
             record[key] = value if math.isfinite(value) else str(value)

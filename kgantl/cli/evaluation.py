@@ -15,8 +15,10 @@ def _add_evaluate_command(commands):
     evaluate.add_argument("--ref", required=True, metavar="SPEC", help="reference data spec, e.g. fashion_mnist:7")
     evaluate.add_argument("--split", default="test", choices=("train", "test"), help="reference split (default: test)")
     evaluate.add_argument("--n", type=int, default=1000, help="generated images, at least 10 (default: 1000)")
-    evaluate.add_argument("--extractor", default="fmnist",
-                          help="fmnist (offline), inception_v3, or a .keras model file with --layer (default: fmnist)")
+    evaluate.add_argument("--extractor", default="auto",
+                          help="fmnist (grayscale, offline), noto (colour, offline), inception_v3 (ImageNet weights), "
+                               "or a .keras model file with --layer (default: auto: fmnist for grayscale images; "
+                               "for colour inception_v3 where its weights are in the Keras cache, else noto)")
     evaluate.add_argument("--layer", default=None, help="feature layer of a --extractor model file, which needs "
                                                         "one (default: none, for the named extractors)")
     evaluate.add_argument("--seed", type=int, default=0, help="noise and KID-subset seed (default: 0)")
@@ -53,7 +55,10 @@ def _evaluate(args):
         return
     from kgantl.metrics import evaluate, get_extractor
 
-    extractor = get_extractor(args.extractor, layer=args.layer)
+    if args.layer and args.extractor == "auto":
+        raise UsageError(f"--layer names the feature layer of an --extractor model file: give --extractor FILE too. "
+                         f"Received: --layer {args.layer} without --extractor")
+    extractor = args.extractor if args.extractor == "auto" else get_extractor(args.extractor, layer=args.layer)
     train_images = None
     if args.train_data:
         from kgantl.data import load_arrays

@@ -189,14 +189,40 @@ def _read_image(path):
 
 
 def _folder_rule(images):
-    """The one mode and size every image of a folder becomes: the majority's (ties: colour, the larger size)."""
+    """The one mode and size every image of a folder becomes: colour if any image is colour (grayscale images are
+    repeated to three channels; colour is never dropped unasked: `channels` 1 does that), and the majority's size
+    (ties: the larger)."""
     from collections import Counter
 
-    colour = sum(image.mode in _COLOUR_MODES for image in images)
-    channels = 3 if colour * 2 >= len(images) else 1
+    channels = 3 if any(image.mode in _COLOUR_MODES for image in images) else 1
     sizes = Counter((image.height, image.width) for image in images)
     size = max(sizes, key=lambda hw: (sizes[hw], hw[0] * hw[1]))
     return channels, size
+
+
+# Fewer pixels than this on a side is a strip or a dot, not a picture to learn from: refused, naming the file.
+MIN_IMAGE_SIDE = 4
+
+
+def _check_image(path, image):
+    """Refuse an image too thin to be resized into a picture (a 1-pixel-wide strip), naming the file."""
+    if min(image.width, image.height) < MIN_IMAGE_SIDE:
+        raise ValueError(f"Image file {path} is {image.width}x{image.height} pixels: an image needs at least "
+                         f"{MIN_IMAGE_SIDE} pixels on each side to be resized to the others' size; remove it from the "
+                         f"folder. Received: {image.width}x{image.height}")
+    return image
+
+
+def _as_8_bit(image):
+    """`image` with 8-bit channels: 16- and 32-bit grayscale (PIL's `I;16`/`I` modes, as 16-bit PNGs load) is scaled
+    from its full range (65535 -> 255), where PIL's own conversion would clip everything above 255 to white."""
+    from PIL import Image
+
+    if not image.mode.startswith("I"):
+        return image
+    array = np.asarray(image, dtype=np.float64)
+    full = 65535.0 if image.mode.startswith("I;16") or array.max() <= 65535 else float(2 ** 31 - 1)
+    return Image.fromarray(np.clip(np.round(array * 255.0 / full), 0, 255).astype(np.uint8), mode="L")
 
 
 def _conform(image, channels, size):
@@ -204,6 +230,7 @@ def _conform(image, channels, size):
     area (box filter), growing bilinearly."""
     from PIL import Image
 
+    image = _as_8_bit(image)
     if _has_alpha(image):
         flat = Image.new("RGBA", image.size, (255, 255, 255, 255))
         flat.alpha_composite(image.convert("RGBA"))
@@ -220,16 +247,18 @@ def _conversion_note(folder, images, channels, size):
     """One line of what a folder's images went through to become `channels` channels of `size`, or None."""
     converted = sum((image.mode in _COLOUR_MODES) != (channels == 3) for image in images)
     cmyk = sum(image.mode == "CMYK" for image in images)  # converted with PIL's naive formula, no colour profile
+    deep = sum(image.mode.startswith("I") for image in images)  # 16-bit grayscale, scaled to 8 bits
     flattened = sum(_has_alpha(image) for image in images)
     resized = sum((image.height, image.width) != size for image in images)
     target = size[1] / size[0]
     stretched = sum(max(target * image.height / image.width, image.width / image.height / target) > 2
                     for image in images)  # aspect ratio changed by more than 2x (a 40x1 strip made square)
-    if not (converted or cmyk or flattened or resized):
+    if not (converted or cmyk or flattened or resized or deep):
         return None
     return (f"image folder {folder}: {len(images)} images made {'colour' if channels == 3 else 'grayscale'} "
-            f"{size[0]}x{size[1]} (the majority): {converted} converted from "
-            f"{'grayscale' if channels == 3 else 'colour'}, {cmyk} from CMYK (no colour profile), {flattened} with "
+            f"{size[0]}x{size[1]} (the majority's size): {converted} converted from "
+            f"{'grayscale' if channels == 3 else 'colour'}, {cmyk} from CMYK (no colour profile), {deep} from 16 "
+            f"bits per pixel (scaled to 8), {flattened} with "
             f"transparency flattened onto white, {resized} resized, {stretched} of them stretched to more than "
             f"twice or less than half their aspect ratio")
 
@@ -252,7 +281,7 @@ def _load_folder(folder, split):
             f"images themselves for one class. Received: {folder} with {len(class_dirs)} sub-folder(s) and "
             f"{sum(f.is_file() for f in folder.iterdir())} file(s), none of them an image in a class sub-folder"
         )
-    images = [_read_image(path) for _, path in files]
+    images = [_check_image(path, _read_image(path)) for _, path in files]
     channels, size = _folder_rule(images)
     note = _conversion_note(folder, images, channels, size)
     if note:

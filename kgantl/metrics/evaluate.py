@@ -10,7 +10,7 @@ import numpy as np
 
 from kgantl.io import write_npz
 import kgantl.metrics.distances as distances
-from kgantl.metrics.extractors import get_extractor
+from kgantl.metrics.extractors import default_extractor, get_extractor
 from kgantl.metrics.memorisation import memorisation_check
 from kgantl.metrics.sample_sizes import judge_sizes
 
@@ -160,7 +160,7 @@ def sample_images(generator, count, seed=0, labels=None):
     return np.concatenate(batches)
 
 
-def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, kid_subsets=100,
+def evaluate(generator, ref, split="test", n=1000, extractor="auto", seed=0, kid_subsets=100,
              kid_subset_size=1000, splits=10, use_cache=True, train_images=None):
     """Score generated images against a real reference set.
 
@@ -169,7 +169,8 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
         ref: data spec of the reference images, e.g. `fashion_mnist:7`.
         split: reference split (`test` for every reported number).
         n: generated images.
-        extractor: registry name or `FeatureExtractor`.
+        extractor: registry name or `FeatureExtractor`; `auto` (default): by the generated images' channels
+            (`kgantl.metrics.extractors.default_extractor`: fmnist for grayscale, noto or inception_v3 for colour).
         seed: noise seed.
         kid_subsets: how many KID subsets.
         kid_subset_size: samples per KID subset (the report gives the size used: half the smaller set when
@@ -192,7 +193,7 @@ def evaluate(generator, ref, split="test", n=1000, extractor="fmnist", seed=0, k
         >>> evaluate(kgantl.open_generator("runs/00000-fashion_mnist_7"), ref="fashion_mnist:7")["kid"]
     """
     _check_count(n, splits)
-    extractor = get_extractor(extractor)
+    extractor = get_extractor(_auto_extractor(generator) if extractor == "auto" else extractor)
     real, real_labels, image_shape = reference_set(ref, split, extractor, use_cache=use_cache)
     rng = np.random.default_rng(seed)
     fake_images = _generated_images(generator, n, seed, rng, real_labels, image_shape)
@@ -261,6 +262,13 @@ def _check_count(n, splits):
     if isinstance(n, bool) or not isinstance(n, int) or n < least:
         raise ValueError(f"n must be an integer >= {least} (the Inception Score's {splits} splits need an image each; "
                          f"precision and recall look at {PR_NEIGHBOURS} neighbours). Received: n={n!r}")
+
+
+def _auto_extractor(generator):
+    """The extractor `auto` means for what `generator` makes (a GAN, a sampler or images)."""
+    sampler = as_sampler(generator)
+    channels = sampler.image_shape[-1] if sampler is not None else np.shape(generator)[-1]
+    return default_extractor(channels)
 
 
 def _generated_images(generator, n, seed, rng, real_labels, image_shape):

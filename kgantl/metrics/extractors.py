@@ -22,6 +22,10 @@ EMBEDDING_LAYER = "embedding"
 # RMS of the fmnist embedding over the first 10,000 train images was 4.96; dividing by 5 gives features of
 # about unit RMS, the range the KID kernel (x·y/d + 1)³ is meant for (Inception pool features are similar).
 FMNIST_FEATURE_SCALE = 5.0
+NOTO_MODEL_DIR = "noto-classifier"
+# RMS of the noto embedding over its training images, measured when it was trained (its model card): dividing by
+# it gives features of about unit RMS, as for fmnist.
+NOTO_FEATURE_SCALE = 1.0
 INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
@@ -145,7 +149,42 @@ def inception_v3_extractor():
     return FeatureExtractor("inception_v3", model, None, (299, 299), 3, (1 / 127.5, -1.0), cache / INCEPTION_WEIGHTS)
 
 
-EXTRACTORS = {"fmnist": fmnist_extractor, "inception_v3": inception_v3_extractor}
+def noto_extractor():
+    """kgantl's own colour extractor (`saved_models/noto-classifier`): a classifier of 64x64 RGB Noto emoji outside
+    "Animals & Nature" by category, its embedding scaled to unit RMS; offline. See its model card for the data."""
+    extractor = from_keras_model(find_shipped_model(NOTO_MODEL_DIR), EMBEDDING_LAYER, name="noto")
+    return dataclasses.replace(extractor, feature_scale=NOTO_FEATURE_SCALE)
+
+
+EXTRACTORS = {"fmnist": fmnist_extractor, "noto": noto_extractor, "inception_v3": inception_v3_extractor}
+
+
+def inception_weights_present():
+    """True when InceptionV3's ImageNet weights are in the Keras cache (so `inception_v3` loads offline)."""
+    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+    return (cache / INCEPTION_WEIGHTS).is_file()
+
+
+def default_extractor(channels):
+    """The extractor `auto` means for images of `channels` channels.
+
+    Grayscale: `fmnist`. Colour: `inception_v3` where its ImageNet weights are already in the Keras cache (the
+    papers' extractor), else kgantl's shipped `noto` (offline): a grayscale extractor would score colour images
+    by their luminance alone.
+
+    Args:
+        channels: 1 or 3.
+
+    Returns:
+        A key of `EXTRACTORS`.
+
+    Example:
+        >>> default_extractor(1)
+        'fmnist'
+    """
+    if channels == 1:
+        return "fmnist"
+    return "inception_v3" if inception_weights_present() else "noto"
 
 
 def get_extractor(extractor, layer=None):

@@ -37,11 +37,15 @@ def _comparable(options_dict, ignore=()):
     unset architecture takes its defaults; a transfer run's architecture is its source's, whatever an
     older version recorded for it.
     """
-    from kgantl.config import ARCHITECTURE_DEFAULTS, FROM_SOURCE, TrainOptions
+    from kgantl.config import ARCHITECTURE_DEFAULTS, FROM_SOURCE, TO_IMAGE_BEFORE, TrainOptions
 
     full = TrainOptions.from_dict(options_dict).to_dict()
     if full["precision"] == "auto":  # written unresolved before options.json held resolved values only
         full["precision"] = "float32"  # what auto was then: bfloat16 quality was not shown until 2026-12-06
+    if full["to_image"] == "auto":  # written before the option existed, when every generator was "conv5"
+        full["to_image"] = TO_IMAGE_BEFORE
+    if full["eval_extractor"] == "auto":  # written before `auto`, when the default was fmnist
+        full["eval_extractor"] = "fmnist"
     if full["source"]:
         ignore = (*ignore, *FROM_SOURCE)
     else:

@@ -14,7 +14,7 @@ import numpy as np
 from kgantl.config import FEW_SHOTS
 from kgantl.measured import few_shot_recipe, hundred_shots
 from kgantl.metrics.distances import unbiased_mmd2
-from kgantl.metrics.extractors import get_extractor
+from kgantl.metrics.extractors import default_extractor, get_extractor
 
 EVIDENCE = ("kgantl/measured.json, rendered in docs/benchmarks.md, section 'What the benchmarks set' (the rules), "
             "from the few-shot grid of sections 'Few-shot GAN transfer: kgantl's recipe against the obvious one "
@@ -65,7 +65,7 @@ def _source_images(source, count, seed):
     return arrays.images[pick] / 127.5 - 1.0
 
 
-def recommend(source, target, shots=None, seed=0, extractor="fmnist", count=1000):
+def recommend(source, target, shots=None, seed=0, extractor="auto", count=1000):
     """Suggest a GAN transfer strategy for `target` given `source`.
 
     Args:
@@ -74,7 +74,8 @@ def recommend(source, target, shots=None, seed=0, extractor="fmnist", count=1000
         target: data spec of the target images (train split).
         shots: images per class of the target (the n-shot rule), or None for all.
         seed: seed of the shots and of the source sample.
-        extractor: feature extractor for the distance.
+        extractor: feature extractor for the distance; `auto` (default): by the target images' channels
+            (`kgantl.metrics.extractors.default_extractor`).
         count: source images to compare with.
 
     Returns:
@@ -88,8 +89,9 @@ def recommend(source, target, shots=None, seed=0, extractor="fmnist", count=1000
     """
     from kgantl.data import load_arrays
 
-    extractor = get_extractor(extractor)
     target_arrays = load_arrays(target, shots=shots, seed=seed)
+    channels = target_arrays.images.shape[-1]
+    extractor = get_extractor(default_extractor(1 if channels == 1 else 3) if extractor == "auto" else extractor)
     target_images = target_arrays.images / 127.5 - 1.0
     if len(target_images) < 2:
         raise ValueError(f"recommend needs at least 2 target images. Received: {len(target_images)}")

@@ -14,6 +14,7 @@ import keras
 
 from kgantl.classifier.backbones import build_backbone
 from kgantl.classifier.model import InferenceMode, InputAdapter
+from kgantl.models.builders import generator_to_image
 
 
 def discriminator_blocks(discriminator):
@@ -170,7 +171,7 @@ def source_architecture(generator, discriminator):
     normalisation are read from kgantl-built networks (None where the layers are not kgantl's).
 
     Returns:
-        dict with `image_size`, `channels`, `latent_dim`, `width`, `norm`, `spectral_norm`.
+        dict with `image_size`, `channels`, `latent_dim`, `width`, `norm`, `spectral_norm`, `to_image`.
     """
     from kgantl.transfer.wrapped import unwrapped
 
@@ -183,6 +184,7 @@ def source_architecture(generator, discriminator):
         "norm": "batch" if any(isinstance(layer, keras.layers.BatchNormalization) for layer in generator.layers)
         else "none",
         "spectral_norm": any(isinstance(layer, keras.layers.SpectralNormalization) for layer in discriminator.layers),
+        "to_image": generator_to_image(generator),
     }
 
 
@@ -196,7 +198,6 @@ def to_conditional(gan, num_classes, seed=0):
         `(generator, discriminator)` with label inputs.
     """
     from kgantl.models import build_discriminator, build_generator
-    from kgantl.models.builders import generator_to_image
 
     generator, discriminator = gan.generator, gan.discriminator
     shape = source_architecture(generator, discriminator)

@@ -165,8 +165,9 @@ def test_a_mixed_folder_becomes_the_majority_mode_and_size_whatever_sorts_first(
     np.testing.assert_array_equal(arrays.images[4, 0, 0], [255, 255, 255])  # transparent -> white, not blue
     np.testing.assert_array_equal(arrays.images[5, 0, 0], [0, 250, 0])  # 64x64 shrunk by area
     assert caplog.text.count("image folder") == 1
-    assert ("6 images made colour 32x32 (the majority): 1 converted from grayscale, 0 from CMYK (no colour profile), "
-            "1 with transparency flattened onto white, 2 resized, 0 of them stretched") in caplog.text
+    assert ("6 images made colour 32x32 (the majority's size): 1 converted from grayscale, 0 from CMYK (no colour "
+            "profile), 0 from 16 bits per pixel (scaled to 8), 1 with transparency flattened onto white, 2 resized, 0 of "
+            "them stretched") in caplog.text
 
 
 def test_a_cmyk_jpeg_and_a_strip_stretched_square_are_reported(tmp_path, caplog):
@@ -177,7 +178,7 @@ def test_a_cmyk_jpeg_and_a_strip_stretched_square_are_reported(tmp_path, caplog)
     for i in range(3):
         Image.new("RGB", (40, 40), color=(200, 10 * i, 0)).save(root / f"{i}.png")
     Image.new("CMYK", (40, 40), color=(0, 255, 255, 0)).save(root / "cmyk.jpg")
-    Image.new("RGB", (40, 1), color=(0, 0, 200)).save(root / "strip.png")
+    Image.new("RGB", (40, 5), color=(0, 0, 200)).save(root / "strip.png")
     with caplog.at_level("WARNING", logger="kgantl"):
         arrays = resolve_source(str(tmp_path / "data"))
     assert arrays.images.shape == (5, 40, 40, 3)
@@ -185,15 +186,40 @@ def test_a_cmyk_jpeg_and_a_strip_stretched_square_are_reported(tmp_path, caplog)
     assert "1 resized, 1 of them stretched to more than twice or less than half their aspect ratio" in caplog.text
 
 
-def test_a_mostly_grayscale_folder_stays_grayscale(tmp_path):
+def test_one_colour_image_makes_a_mostly_grayscale_folder_colour_never_the_reverse(tmp_path):
     root = tmp_path / "data"
     (root / "a").mkdir(parents=True)
     Image.new("RGB", (8, 8), color=(255, 0, 0)).save(root / "a" / "0.png")
     for i in range(2):
         Image.new("L", (8, 8), color=50).save(root / "a" / f"{i + 1}.png")
     arrays = resolve_source(str(root))
-    assert arrays.images.shape == (3, 8, 8, 1)
-    assert arrays.images[0, 0, 0, 0] == round(0.299 * 255)  # PIL's luma of pure red
+    assert arrays.images.shape == (3, 8, 8, 3)
+    np.testing.assert_array_equal(arrays.images[0, 0, 0], [255, 0, 0])  # the colour kept
+    np.testing.assert_array_equal(arrays.images[1, 0, 0], [50, 50, 50])  # grey repeated
+    assert "2 converted from grayscale" in arrays.conversions[0]
+
+
+def test_a_16_bit_png_is_scaled_to_8_bits_not_clipped_to_white(tmp_path):
+    root = tmp_path / "scans"
+    root.mkdir()
+    deep = (np.arange(16 * 16).reshape(16, 16) * 256).astype(np.uint16)  # 0 ... 65280
+    Image.fromarray(deep).save(root / "0.png")
+    Image.fromarray(deep[::-1].copy()).save(root / "1.png")
+    arrays = resolve_source(str(root))
+    assert arrays.images.shape == (2, 16, 16, 1)
+    np.testing.assert_allclose(arrays.images[0, ..., 0], np.round(deep * 255.0 / 65535), atol=0.5)
+    assert arrays.images.max() < 255 and arrays.images.min() == 0
+    assert "2 from 16 bits per pixel (scaled to 8)" in arrays.conversions[0]
+
+
+def test_a_one_pixel_wide_image_is_refused_naming_the_file(tmp_path):
+    root = tmp_path / "data"
+    root.mkdir()
+    Image.new("RGB", (16, 16)).save(root / "0.png")
+    Image.new("RGB", (1, 40)).save(root / "strip.png")
+    with pytest.raises(ValueError, match=r"Image file .*strip\.png is 1x40 pixels: an image needs at least 4 pixels "
+                                         r"on each side"):
+        resolve_source(str(root))
 
 
 def test_a_flat_folder_of_images_is_one_class_and_says_so(tmp_path, caplog):

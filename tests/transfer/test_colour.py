@@ -131,5 +131,17 @@ def test_dry_run_of_a_colour_folder_says_it_trains_at_its_size_in_colour(tmp_pat
     out, err = capsys.readouterr()
     resolved = json.loads(out)
     assert (resolved["image_size"], resolved["channels"]) == (64, 3)
+    assert resolved["eval_extractor"] in ("noto", "inception_v3")  # a colour extractor: scores see the colour
+    assert resolved["to_image"] == "convt"  # the design of 64 px and up (config.DESIGN_BY_SIZE)
     assert f"trains a new GAN on 6 images of {folder}, at 64x64 colour (3 channels)" in err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_auto_extractor_is_grayscale_only_for_grayscale_images(monkeypatch, tmp_path):
+    from kgantl.metrics.extractors import default_extractor
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # no InceptionV3 weights there
+    assert (default_extractor(1), default_extractor(3)) == ("fmnist", "noto")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5").write_bytes(b"")
+    assert default_extractor(3) == "inception_v3"
