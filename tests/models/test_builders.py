@@ -16,9 +16,11 @@ def test_bad_resolution(resolution):
         upsampling_plan(resolution)
 
 
-@pytest.mark.parametrize("resolution, channels", [(28, 1), (32, 3), (64, 3)])
-def test_shapes_and_output_range(resolution, channels):
-    g = build_generator(resolution, channels, latent_dim=16, width=8)
+@pytest.mark.parametrize("resolution, channels, to_image", [
+    (8, 1, "conv5"), (14, 1, "conv5"), (16, 3, "conv5"), (28, 1, "conv5"), (32, 3, "conv5"), (56, 3, "conv5"),
+    (64, 3, "conv5"), (64, 3, "convt"), (112, 3, "convt"), (128, 3, "convt"), (128, 1, "convt")])
+def test_every_documented_size_builds_with_its_shapes_and_output_range(resolution, channels, to_image):
+    g = build_generator(resolution, channels, latent_dim=16, width=8, to_image=to_image)
     d = build_discriminator(resolution, channels, width=8)
     images = g(np.random.default_rng(0).standard_normal((3, 16)).astype("float32") * 10)
     assert images.shape == (3, resolution, resolution, channels)
