@@ -24,13 +24,12 @@ from kgantl.data.pipeline import load_arrays
 from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
 from kgantl.distribute import is_chief, make_distribution
-from kgantl.io import free_bytes, state_bytes
 from kgantl.measured import few_shot_recipe, step_budget, transfer_default
 from kgantl.metrics.copying import MIN_SHOTS
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 from kgantl.precision import auto_precision, precision_policy, resolve_precision, with_policy
 from kgantl.runs.artifacts import load_gan
-from kgantl.runs.folder import OPTIONS_FILE, check_writable
+from kgantl.runs.folder import OPTIONS_FILE, check_space, check_writable
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
 from kgantl.transfer.gan_transfer import source_architecture
 from kgantl.transfer.strategy import Strategy, parse_strategy, prepare_transfer
@@ -313,7 +312,7 @@ def resolve_training(options):
     # XLA as Keras resolved `auto` for this machine and distribution (GPU only), so options.json says what ran.
     options = dataclasses.replace(options, jit_compile="on" if gan.jit_compile else "off")
     if is_chief(distribution):
-        _check_space(options, gan)
+        check_space(options, gan)
     return ResolvedRun(options, arrays, gan, strategy, distribution, reference, strategy_data, pilot_arrays,
                        augment, candidates)
 
@@ -328,33 +327,6 @@ def _check_copy_check(options, arrays):
         logger.warning("with %d training images the copy check flags outright copying but misses about a third of "
                        "generators that copy half their samples (docs/metrics.md, \"The copy check's power\"): look "
                        "at the samples too (kgantl compare)", len(arrays.images))
-
-
-def space_needed(options, gan):
-    """Bytes a run holds at its peak, about: three checkpoints (two kept, one being written) and `model.keras`, each
-    about the size of the model's and optimizers' state; `best.keras` where a rule keeps one; the exported generator
-    of a transfer run; a sample grid (64 images, PNG at about half their raw size) per `sample_every` epochs; and
-    128 KB of JSON. Measured against a 6-epoch run of a small GAN: 1.19 MB estimated, 0.87 MB written."""
-    state = state_bytes(gan)
-    keeps_best = options.copy_check == "on" or bool(options.eval_every)
-    grids = math.ceil(options.epochs / options.sample_every)
-    grid = 64 * options.image_size ** 2 * options.channels // 2 + 2048
-    return (4 + keeps_best) * state + (state // 2 if options.source else 0) + grids * grid + 2**17
-
-
-def _check_space(options, gan):
-    """Refuse a run its filesystem cannot hold (the dry run too); warn when it would fill most of it."""
-    folder = options.run_dir or options.runs_root
-    # A resumed run replaces what its folder holds (checkpoints, samples) rather than adding to it.
-    written = sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file()) if options.run_dir and \
-        Path(folder).is_dir() else 0
-    needed, free = max(space_needed(options, gan) - written, state_bytes(gan)), free_bytes(folder)
-    if free < needed:
-        raise OptionError("run_dir" if options.run_dir else "runs_root",
-                          f"{folder} has {free / 2**20:.1f} MB free; this run writes about {needed / 2**20:.1f} MB "
-                          f"(checkpoints, model files, samples): free space or choose another folder")
-    if free < 2 * needed:
-        logger.warning("%s has %.1f MB free and this run writes about %.1f MB", folder, free / 2**20, needed / 2**20)
 
 
 def _warn_large_batch(options, arrays):
