@@ -1,7 +1,8 @@
 """The run's resolver: options in, a checked and built run out (`ResolvedRun`), nothing written.
 
 Every option is parsed and defaulted here, once: the transfer strategy (given, the few-shot recipe, or the measured
-transfer default, then parsed into a `Strategy`), `auto`'s candidates (parsed here too), the DiffAugment policy
+transfer default, then parsed into a `Strategy`), `auto`'s candidates (parsed here too), the backbone of feature_d
+and +vision_d (given, or the one for the images' channels, parsed into a `Backbone`), the DiffAugment policy
 (parsed into its operations), the precision (`auto` decided for this machine) and the options that depend on the
 data or on the source. The code below (`kgantl.training`, the GAN, the strategy, the callbacks) takes those parsed
 values and never reads an option's text again. `kgantl.training.train` runs what this returns; `--dry-run`
@@ -31,6 +32,7 @@ from kgantl.precision import auto_precision, precision_policy, resolve_precision
 from kgantl.runs.artifacts import load_gan
 from kgantl.runs.folder import OPTIONS_FILE, check_space, check_writable
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
+from kgantl.transfer.backbone import Backbone, parse_backbone
 from kgantl.transfer.gan_transfer import source_architecture
 from kgantl.transfer.strategy import Strategy, parse_strategy, prepare_transfer
 
@@ -59,6 +61,7 @@ class ResolvedRun:
     pilot_arrays: Optional[ImageArrays] = None  # `auto`'s pilots train on these (`arrays` less the validation shots)
     augment: Tuple[str, ...] = ()  # the DiffAugment operations, parsed
     candidates: Dict[str, Strategy] = dataclasses.field(default_factory=dict)  # `auto`'s, by their text
+    backbone: Optional[Backbone] = None  # feature_d's and +vision_d's (None where no strategy uses one)
 
     @property
     def reptile_settings(self):
@@ -68,7 +71,7 @@ class ResolvedRun:
                     meta_step_size=options.reptile_step_size, batch_size=options.batch_size, seed=options.seed)
 
 
-def build_gan(options, strategy=None, num_classes=None, class_ids=None, source=None, augment=()):
+def build_gan(options, strategy=None, num_classes=None, class_ids=None, source=None, augment=(), backbone=None):
     """Build and compile the GAN that resolved options describe: new networks, or a source GAN adapted by a strategy.
 
     Args:
@@ -78,6 +81,7 @@ def build_gan(options, strategy=None, num_classes=None, class_ids=None, source=N
         class_ids: the classes the conditional GAN is trained on (kept in the saved model).
         source: the loaded source `GAN` (default: loaded from `options.source`, if any).
         augment: the parsed DiffAugment operations (empty: none).
+        backbone: the parsed `Backbone` of a strategy that uses one (`feature_d`, `+vision_d`).
 
     Returns:
         A compiled `GAN` or `ConditionalGAN`.
@@ -90,7 +94,8 @@ def build_gan(options, strategy=None, num_classes=None, class_ids=None, source=N
                              f"Received: strategy=None, source={options.source!r}")
         gan, _ = prepare_transfer(source if source is not None else load_gan(options.source), strategy,
                                   num_classes=num_classes if options.conditional else None,
-                                  class_ids=class_ids if options.conditional else None, **gan_kwargs)
+                                  class_ids=class_ids if options.conditional else None, backbone=backbone,
+                                  **gan_kwargs)
     else:
         gan = _new_gan(options, num_classes, class_ids, gan_kwargs)
     return _compile(gan, options)
@@ -262,6 +267,18 @@ def _parsed_policy(text):
         raise OptionError("diffaugment", str(error)) from None
 
 
+def _parsed_backbone(options, strategies):
+    """The one place the backbone's text (given, or the default for the images' channels) becomes a `Backbone`;
+    None where none of `strategies` uses one, for which a given backbone is refused."""
+    if not any(strategy is not None and strategy.uses_backbone for strategy in strategies):
+        if options.backbone is not None:
+            raise OptionError("backbone", f"backbone is the pretrained network of feature_d and +vision_d, which "
+                                          f"strategy {options.strategy} does not use: leave it out or choose one of "
+                                          f"them. Received: backbone={options.backbone!r}")
+        return None
+    return parse_backbone(options.backbone, (options.image_size, options.image_size, options.channels))
+
+
 def resolve_training(options):
     """Validate options, load every data set and the source, parse the strategy, build the GAN. Writes nothing.
 
@@ -306,15 +323,17 @@ def resolve_training(options):
     # `auto` picks its strategy by pilots once the run has a directory; its first candidate stands in for the checks.
     built = candidates[AUTO_CANDIDATES[0]] if auto else strategy
     strategy_data = built.load_data(options.reptile_data) if built is not None else None
+    backbone = _parsed_backbone(options, candidates.values() if auto else [strategy])
+    options = dataclasses.replace(options, backbone=backbone.text if backbone else None)
     with building(distribution, options):
         gan = build_gan(options, built, arrays.num_classes, class_ids=class_ids(options, arrays), source=source,
-                        augment=augment)
+                        augment=augment, backbone=backbone)
     # XLA as Keras resolved `auto` for this machine and distribution (GPU only), so options.json says what ran.
     options = dataclasses.replace(options, jit_compile="on" if gan.jit_compile else "off")
     if is_chief(distribution):
         check_space(options, gan)
     return ResolvedRun(options, arrays, gan, strategy, distribution, reference, strategy_data, pilot_arrays,
-                       augment, candidates)
+                       augment, candidates, backbone)
 
 
 def _check_copy_check(options, arrays):

@@ -18,7 +18,7 @@ NON_DEFAULT = {
     "distribute": "mirrored", "cpu_replicas": 2, "precision": "mixed_bfloat16", "sample_every": 2,
     "eval_every": 3, "eval_ref": "digits:0-1", "val_per_class": 2, "copy_check": "off", "copy_every": 50,
     "copy_patience": 5, "eval_extractor": "inception_v3", "source": "unused.keras", "strategy": "freeze_d:1+cdc",
-    "phase_epochs": 2, "pilot_steps": 100, "reptile_data": "digits:2-3", "reptile_iterations": 10,
+    "backbone": "vgg16", "phase_epochs": 2, "pilot_steps": 100, "reptile_data": "digits:2-3", "reptile_iterations": 10,
     "reptile_inner_steps": 2, "reptile_step_size": 0.5, "tensorboard": True, "run_dir": "somewhere",
     "runs_root": "elsewhere",
 }

@@ -36,7 +36,8 @@ def _slug(text):
 def _comparable(options_dict, ignore=()):
     """Resolved options as they decide a run's result, so a run written by an older kgantl compares equal.
 
-    Through `TrainOptions`, a run written before an option existed compares with its default. A new GAN's
+    Through `TrainOptions`, a run written before an option existed compares with its default (for `backbone`,
+    the shipped one feature_d and vision_d always used then). A new GAN's
     unset architecture takes its defaults; a transfer run's architecture is its source's, whatever an
     older version recorded for it.
     """
@@ -45,6 +46,8 @@ def _comparable(options_dict, ignore=()):
     full = TrainOptions.from_dict(options_dict).to_dict()
     if full["precision"] == "auto":  # written unresolved before options.json held resolved values only
         full["precision"] = "float32"  # what auto was then: bfloat16 quality was not shown until 2026-12-06
+    if "backbone" not in options_dict and re.search(r"feature_d|vision_d|^auto$", full["strategy"] or ""):
+        full["backbone"] = "fmnist-0-4-backbone"  # what feature_d and vision_d used before the option existed
     if full["source"]:
         ignore = (*ignore, *FROM_SOURCE)
     else:
