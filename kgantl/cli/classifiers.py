@@ -28,6 +28,10 @@ def _add_classifier_commands(commands):
                                                          ".keras model, e.g. saved_models/fmnist-0-4-backbone/model.keras")
     tune.add_argument("--weights", default="imagenet", help="imagenet, none or a weights file (named backbones; "
                                                             "default: imagenet)")
+    tune.add_argument("--input-size", type=int, default=None, metavar="N",
+                      help="side of the square images a named backbone is fed; the data is resized inside the model "
+                           "(default: the data's image side, at least the family's minimum, 32; a .keras backbone "
+                           "takes its own input size)")
     tune.add_argument("--stages", default="10:0:1e-3,10:2:1e-4",
                       help="EPOCHS:TRAINABLE:LR per stage, TRAINABLE counted from the top or 'all' "
                            "(default: 10:0:1e-3,10:2:1e-4)")
@@ -62,15 +66,16 @@ def _finetune_classifier(args):
     from kgantl.classifier.finetune import finetune_classifier, prepare_finetune
 
     if args.dry_run:  # every check before training: data, test set, shapes, backbone and weights; nothing written
-        train, test, rule, _ = prepare_finetune(args.data, args.backbone, args.shots, args.seed,
-                                                None if args.weights == "none" else args.weights, args.test_data)
+        train, test, rule, _, fed = prepare_finetune(args.data, args.backbone, args.shots, args.seed,
+                                                     None if args.weights == "none" else args.weights, args.test_data,
+                                                     args.input_size)
         print(json.dumps({**arguments, "test_set": {"rule": rule, "images": int(len(test.labels)),
                                                     "train_images": int(len(train.labels))},
-                          "input_shape": list(train.images.shape[1:])}, indent=2))
+                          "input_shape": list(train.images.shape[1:]), "backbone_input": fed}, indent=2))
         return
 
     report, _ = finetune_classifier(args.data, args.backbone, stages, shots=args.shots, seed=args.seed,
-                                    test_data=args.test_data,
+                                    test_data=args.test_data, input_size=args.input_size,
                                     weights=None if args.weights == "none" else args.weights, unit=args.unit,
                                     batch_size=args.batch_size, runs_root=args.runs_root, arguments=arguments,
                                     verbose=_progress())

@@ -58,7 +58,8 @@ PAGES = {
         "split and save it. Named Keras backbones need their ImageNet weights (downloaded once) or --weights none.",
         ["kgantl finetune-classifier --data fashion_mnist:5-9 --shots 10 --backbone saved_models/fmnist-0-4-backbone "
          "--stages 10:0:1e-3,10:2:1e-4",
-         "kgantl finetune-classifier --data fashion_mnist:5-9 --backbone resnet50 --weights none --stages 5:all:1e-3"],
+         "kgantl finetune-classifier --data fashion_mnist:5-9 --backbone resnet50 --weights none --stages 5:all:1e-3",
+         "kgantl finetune-classifier --data my_images/ --backbone vgg16 --input-size 64 --dry-run"],
     ),
     "augment": (
         "Does generated data help a few-shot classifier? Per seed: a conditional GAN on the shots (or transferred "
