@@ -49,9 +49,12 @@ PAGES = {
          "kgantl evaluate runs/sneakers --ref fashion_mnist:7 --train-data fashion_mnist:7 --shots 10"],
     ),
     "train-classifier": (
-        "Train kgantl's small Fashion-MNIST classifier (the offline 'fmnist' feature extractor and the backbone "
-        "of vision_d). The shipped one is in saved_models/; this writes a new one.",
-        ["kgantl train-classifier --data fashion_mnist:0-4 --out runs/fmnist-0-4-classifier --epochs 5"],
+        "Train kgantl's small CNN classifier on labelled data and score it on images it did not train on. On "
+        "Fashion-MNIST it is the offline 'fmnist' feature extractor and the backbone of vision_d (the shipped ones "
+        "are in saved_models/; this writes a new one); on a folder of images, digits or an .npz file its input "
+        "shape and classes come from the data.",
+        ["kgantl train-classifier --data fashion_mnist:0-4 --out runs/fmnist-0-4-classifier --epochs 5",
+         "kgantl train-classifier --data my_images/ --out runs/my-classifier --epochs 20 --dry-run"],
     ),
     "finetune-classifier": (
         "Fine-tune a classifier on a pretrained backbone behind a freeze/unfreeze schedule, score it on the test "
