@@ -29,8 +29,8 @@ DESIGN_BY_SIZE = ((8, {"to_image": "conv5", "width": 64}), (64, {"to_image": "co
 # Before `to_image` existed every generator was "conv5": what an old run folder's options mean.
 TO_IMAGE_BEFORE = "conv5"
 # Options that only mean something when adapting a source GAN (`kgantl transfer`).
-TRANSFER_ONLY = ("source", "strategy", "phase_epochs", "pilot_steps", "reptile_data", "reptile_iterations",
-                 "reptile_inner_steps", "reptile_step_size")
+TRANSFER_ONLY = ("source", "strategy", "backbone", "phase_epochs", "pilot_steps", "reptile_data",
+                 "reptile_iterations", "reptile_inner_steps", "reptile_step_size")
 # Where and in what precision a run trains (kgantl.distribute, kgantl.precision; kept here without TensorFlow).
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multiworker", "tpu")
 PRECISION_CHOICES = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
@@ -147,6 +147,12 @@ class TrainOptions:
               "per-channel scale and shift adapters train), e.g. freeze_d:1+cdc; or auto: "
               "short pilots of several, scored on held-out shots",
         default_text="finetune")
+    backbone: Optional[str] = option_field(
+        None, "frozen pretrained network of feature_d and +vision_d: a keras.applications family (vgg16, resnet50, "
+              "mobilenet_v2, efficientnet_b0; ImageNet weights), a shipped model's name (fmnist-0-4-backbone) or a "
+              ".keras classifier file; the images are resized and converted to its input (a family takes their "
+              "size, at least 32)",
+        default_text="fmnist-0-4-backbone for grey images; colour images need one", metavar="NAME_OR_FILE")
     phase_epochs: int = option_field(1, "epochs per phase of the alternate strategy")
     # 250: a design choice (auto's pilots must cost a fraction of the 2000-step run), not a measured optimum.
     pilot_steps: int = option_field(250, "generator steps of each candidate's pilot under strategy auto")
@@ -231,6 +237,10 @@ class TrainOptions:
             raise OptionError("strategy", f"strategy says how to adapt a source GAN: give source too (kgantl "
                                           f"transfer --source), or leave strategy out to train a new GAN. "
                                           f"Received: strategy={self.strategy!r}, source=None")
+        if self.backbone is not None and not self.source:
+            raise OptionError("backbone", f"backbone is the pretrained network of a transfer strategy (feature_d, "
+                                          f"+vision_d): give source too (kgantl transfer), or leave it out. "
+                                          f"Received: backbone={self.backbone!r}, source=None")
         if self.cpu_replicas != 1 and self.distribute != "mirrored":
             raise OptionError("cpu_replicas", f"cpu_replicas splits the CPU for distribute=mirrored only. "
                              f"Received: cpu_replicas={self.cpu_replicas}, distribute={self.distribute!r}")

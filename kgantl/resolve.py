@@ -1,7 +1,8 @@
 """The run's resolver: options in, a checked and built run out (`ResolvedRun`), nothing written.
 
 Every option is parsed and defaulted here, once: the transfer strategy (given, the few-shot recipe, or the measured
-transfer default, then parsed into a `Strategy`), `auto`'s candidates (parsed here too), the DiffAugment policy
+transfer default, then parsed into a `Strategy`), `auto`'s candidates (parsed here too), the backbone of feature_d
+and +vision_d (given, or the one for the images' channels, parsed into a `Backbone`), the DiffAugment policy
 (parsed into its operations), the precision (`auto` decided for this machine) and the options that depend on the
 data or on the source. The code below (`kgantl.training`, the GAN, the strategy, the callbacks) takes those parsed
 values and never reads an option's text again. `kgantl.training.train` runs what this returns; `--dry-run`
@@ -24,18 +25,17 @@ from kgantl.data.pipeline import load_arrays
 from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
 from kgantl.distribute import is_chief, make_distribution
-from kgantl.io import free_bytes, state_bytes
 from kgantl.measured import few_shot_recipe, step_budget, transfer_default
 from kgantl.metrics.copying import MIN_SHOTS
 from kgantl.metrics.extractors import default_extractor
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 from kgantl.precision import auto_precision, precision_policy, resolve_precision, with_policy
 from kgantl.runs.artifacts import load_gan
-from kgantl.runs.folder import OPTIONS_FILE, check_writable
-from kgantl.sizes import MAX_DEFAULT_SIZE, MAX_IMPLICIT_SHRINK, builder_sizes, shrink_factor, size_for_data
+from kgantl.runs.folder import OPTIONS_FILE, check_space, check_writable
+from kgantl.image_shape import conversions, resolve_new_architecture, resolve_transfer_architecture
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
+from kgantl.transfer.backbone import Backbone, parse_backbone
 from kgantl.transfer.colour import to_colour
-from kgantl.transfer.gan_transfer import source_architecture
 from kgantl.transfer.strategy import Strategy, parse_strategy, prepare_transfer
 
 logger = logging.getLogger("kgantl")
@@ -63,6 +63,7 @@ class ResolvedRun:
     pilot_arrays: Optional[ImageArrays] = None  # `auto`'s pilots train on these (`arrays` less the validation shots)
     augment: Tuple[str, ...] = ()  # the DiffAugment operations, parsed
     candidates: Dict[str, Strategy] = dataclasses.field(default_factory=dict)  # `auto`'s, by their text
+    backbone: Optional[Backbone] = None  # feature_d's and +vision_d's (None where no strategy uses one)
     conversions: Tuple[str, ...] = ()  # what the run does to the data and the source unasked (`conversions`)
 
     @property
@@ -73,7 +74,7 @@ class ResolvedRun:
                     meta_step_size=options.reptile_step_size, batch_size=options.batch_size, seed=options.seed)
 
 
-def build_gan(options, strategy=None, num_classes=None, class_ids=None, source=None, augment=()):
+def build_gan(options, strategy=None, num_classes=None, class_ids=None, source=None, augment=(), backbone=None):
     """Build and compile the GAN that resolved options describe: new networks, or a source GAN adapted by a strategy.
 
     Args:
@@ -83,6 +84,7 @@ def build_gan(options, strategy=None, num_classes=None, class_ids=None, source=N
         class_ids: the classes the conditional GAN is trained on (kept in the saved model).
         source: the loaded source `GAN` (default: loaded from `options.source`, if any).
         augment: the parsed DiffAugment operations (empty: none).
+        backbone: the parsed `Backbone` of a strategy that uses one (`feature_d`, `+vision_d`).
 
     Returns:
         A compiled `GAN` or `ConditionalGAN`.
@@ -95,7 +97,8 @@ def build_gan(options, strategy=None, num_classes=None, class_ids=None, source=N
                              f"Received: strategy=None, source={options.source!r}")
         gan, _ = prepare_transfer(source if source is not None else load_gan(options.source), strategy,
                                   num_classes=num_classes if options.conditional else None,
-                                  class_ids=class_ids if options.conditional else None, **gan_kwargs)
+                                  class_ids=class_ids if options.conditional else None, backbone=backbone,
+                                  **gan_kwargs)
     else:
         gan = _new_gan(options, num_classes, class_ids, gan_kwargs)
     return _compile(gan, options)
@@ -152,96 +155,10 @@ def resolve_options(options, arrays, source=None):
         ValueError: an option contradicts the source, or a default would shrink the images more than 2x.
     """
     options = resolve_budget(_with_the_folder_budget(options), len(arrays.images))
-    height, width, data_channels = arrays.images.shape[1:]
     if options.source:
         return resolve_transfer_architecture(options, arrays, source if source is not None else
                                              load_gan(options.source))
-    size = options.image_size
-    if size is None:
-        size = size_for_data(height, width)
-        _refuse_implicit_shrink(options, height, width, size, f"the default image size (the data's, at most "
-                                                              f"{MAX_DEFAULT_SIZE})")
-    channels = options.channels or (1 if data_channels == 1 else 3)
-    return dataclasses.replace(options, image_size=size, channels=channels).with_architecture_defaults()
-
-
-def _refuse_implicit_shrink(options, height, width, size, why):
-    factor = shrink_factor(height, width, size)
-    if factor > MAX_IMPLICIT_SHRINK:
-        raise OptionError("image_size", f"the images of {options.data} are {height}x{width} and {why} is {size}: "
-                                        f"that shrinks them {factor:.1f}x, more than kgantl does unasked. Give "
-                                        f"image_size {size} (--image-size {size}) to accept it"
-                                        + ("" if options.source else
-                                           f", or another size ({', '.join(map(str, builder_sizes(512)))})")
-                                        + f". Received: image_size=None")
-
-
-def resolve_transfer_architecture(options, arrays, source):
-    """A transfer run's architecture: the source's, with two rules for a target that differs.
-
-    - Size: the target images are resized to the source's image size; shrinking them more than 2x needs
-      `image_size` given as the source's size (it is refused otherwise). Any other `image_size` is refused.
-    - Colour: `channels` defaults to 3 if the target or the source is colour. Grayscale targets with a colour
-      source are repeated to three channels. A grayscale source with a colour run is expanded to colour
-      (`kgantl.transfer.colour.to_colour`: G's output layer and D's input layer take three channels, every other
-      weight transfers as it is). A colour source with `channels` 1 is refused.
-
-    Args:
-        options: validated `TrainOptions` with `source` set, budget resolved.
-        arrays: the target `ImageArrays`.
-        source: the loaded source `GAN`.
-
-    Returns:
-        The resolved `TrainOptions` (the source's architecture, the run's channels).
-    """
-    taken = source_architecture(source.generator, source.discriminator)
-    unset = {f.name: f.default for f in dataclasses.fields(TrainOptions) if f.name in FROM_SOURCE}
-    for name in FROM_SOURCE:
-        given = getattr(options, name)
-        if name != "channels" and given != unset[name] and given != taken[name]:
-            raise OptionError(name, f"{name} comes from the source GAN, which has {taken[name]}: leave it out or give "
-                             f"{taken[name]} (the target images are resized to the source's size). "
-                             f"Received: {name}={given}")
-    height, width, data_channels = arrays.images.shape[1:]
-    if options.image_size is None:
-        _refuse_implicit_shrink(options, height, width, taken["image_size"], "the source GAN's image size")
-    channels = options.channels or max(taken["channels"], 1 if data_channels == 1 else 3)
-    if channels == 1 and taken["channels"] == 3:
-        raise OptionError("channels", f"the source GAN {options.source} makes colour images and a grayscale run "
-                                      f"cannot start from it: leave channels out (grayscale targets are repeated to "
-                                      f"three channels). Received: channels=1")
-    conditional = options.conditional or len(source.generator.inputs) == 2
-    return dataclasses.replace(options, **{**taken, "channels": channels}, conditional=conditional)
-
-
-def conversions(options, arrays, source_channels=None):
-    """Lines saying what the run does to the data and the source that the user did not store: the loader's (a
-    folder's images made one mode and size), a resize to `image_size`, a change of channels, a source expanded
-    to colour. What a dry run prints and a run logs.
-
-    Args:
-        options: resolved `TrainOptions`.
-        arrays: the training `ImageArrays`.
-        source_channels: the source GAN's channels (transfer runs), else None.
-
-    Returns:
-        tuple of str.
-    """
-    height, width, data_channels = arrays.images.shape[1:]
-    size, lines = options.image_size, list(arrays.conversions)
-    if (height, width) != (size, size):
-        lines.append(f"resizing the {height}x{width} images of {options.data} to {size}x{size}"
-                     + (" (the source GAN's size)" if options.source else ""))
-    if data_channels == 1 and options.channels == 3:
-        lines.append(f"grayscale images of {options.data} repeated to three channels (a colour "
-                     + ("source GAN)" if source_channels == 3 else "run: channels 3)"))
-    if data_channels != 1 and options.channels == 1:
-        lines.append(f"colour images of {options.data} made grayscale (channels 1 was given)")
-    if source_channels == 1 and options.channels == 3:
-        lines.append(f"source GAN {options.source} expanded from grayscale to colour: its generator's output layer "
-                     f"and its discriminator's input layer take three channels (starting as grey), every other "
-                     f"weight transferred (kgantl.transfer.colour)")
-    return tuple(lines)
+    return resolve_new_architecture(options, arrays)
 
 
 def _with_the_folder_budget(options):
@@ -346,6 +263,18 @@ def _parsed_policy(text):
         raise OptionError("diffaugment", str(error)) from None
 
 
+def _parsed_backbone(options, strategies):
+    """The one place the backbone's text (given, or the default for the images' channels) becomes a `Backbone`;
+    None where none of `strategies` uses one, for which a given backbone is refused."""
+    if not any(strategy is not None and strategy.uses_backbone for strategy in strategies):
+        if options.backbone is not None:
+            raise OptionError("backbone", f"backbone is the pretrained network of feature_d and +vision_d, which "
+                                          f"strategy {options.strategy} does not use: leave it out or choose one of "
+                                          f"them. Received: backbone={options.backbone!r}")
+        return None
+    return parse_backbone(options.backbone, (options.image_size, options.image_size, options.channels))
+
+
 def resolve_training(options):
     """Validate options, load every data set and the source, parse the strategy, build the GAN. Writes nothing.
 
@@ -396,15 +325,17 @@ def resolve_training(options):
     # `auto` picks its strategy by pilots once the run has a directory; its first candidate stands in for the checks.
     built = candidates[AUTO_CANDIDATES[0]] if auto else strategy
     strategy_data = built.load_data(options.reptile_data) if built is not None else None
+    backbone = _parsed_backbone(options, candidates.values() if auto else [strategy])
+    options = dataclasses.replace(options, backbone=backbone.text if backbone else None)
     with building(distribution, options):
         gan = build_gan(options, built, arrays.num_classes, class_ids=class_ids(options, arrays), source=source,
-                        augment=augment)
+                        augment=augment, backbone=backbone)
     # XLA as Keras resolved `auto` for this machine and distribution (GPU only), so options.json says what ran.
     options = dataclasses.replace(options, jit_compile="on" if gan.jit_compile else "off")
     if is_chief(distribution):
-        _check_space(options, gan)
+        check_space(options, gan)
     return ResolvedRun(options, arrays, gan, strategy, distribution, reference, strategy_data, pilot_arrays,
-                       augment, candidates, conversions(options, arrays, source_channels))
+                       augment, candidates, backbone, conversions(options, arrays, source_channels))
 
 
 def _check_copy_check(options, arrays):
@@ -417,33 +348,6 @@ def _check_copy_check(options, arrays):
         logger.warning("with %d training images the copy check flags outright copying but misses about a third of "
                        "generators that copy half their samples (docs/metrics.md, \"The copy check's power\"): look "
                        "at the samples too (kgantl compare)", len(arrays.images))
-
-
-def space_needed(options, gan):
-    """Bytes a run holds at its peak, about: three checkpoints (two kept, one being written) and `model.keras`, each
-    about the size of the model's and optimizers' state; `best.keras` where a rule keeps one; the exported generator
-    of a transfer run; a sample grid (64 images, PNG at about half their raw size) per `sample_every` epochs; and
-    128 KB of JSON. Measured against a 6-epoch run of a small GAN: 1.19 MB estimated, 0.87 MB written."""
-    state = state_bytes(gan)
-    keeps_best = options.copy_check == "on" or bool(options.eval_every)
-    grids = math.ceil(options.epochs / options.sample_every)
-    grid = 64 * options.image_size ** 2 * options.channels // 2 + 2048
-    return (4 + keeps_best) * state + (state // 2 if options.source else 0) + grids * grid + 2**17
-
-
-def _check_space(options, gan):
-    """Refuse a run its filesystem cannot hold (the dry run too); warn when it would fill most of it."""
-    folder = options.run_dir or options.runs_root
-    # A resumed run replaces what its folder holds (checkpoints, samples) rather than adding to it.
-    written = sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file()) if options.run_dir and \
-        Path(folder).is_dir() else 0
-    needed, free = max(space_needed(options, gan) - written, state_bytes(gan)), free_bytes(folder)
-    if free < needed:
-        raise OptionError("run_dir" if options.run_dir else "runs_root",
-                          f"{folder} has {free / 2**20:.1f} MB free; this run writes about {needed / 2**20:.1f} MB "
-                          f"(checkpoints, model files, samples): free space or choose another folder")
-    if free < 2 * needed:
-        logger.warning("%s has %.1f MB free and this run writes about %.1f MB", folder, free / 2**20, needed / 2**20)
 
 
 def _warn_large_batch(options, arrays):
@@ -484,5 +388,5 @@ def class_ids(options, arrays):
     return sorted(set(arrays.labels.tolist())) if options.conditional else None
 
 
-__all__ = ["ResolvedRun", "build_gan", "building", "class_ids", "conversions", "load_source", "resolve_budget",
-           "resolve_options", "resolve_training", "resolve_transfer_architecture"]
+__all__ = ["ResolvedRun", "build_gan", "building", "class_ids", "load_source", "resolve_budget", "resolve_options",
+           "resolve_training"]

@@ -106,12 +106,12 @@ def _prepare_locked(resolved, run_dir, lock, writes, callbacks):
         reference = None if options.copy_check == "on" else resolved.reference  # None: the copy check scores
         chosen, _ = choose_strategy(options, resolved.pilot_arrays, reference, run_dir,
                                     train_pilot=lambda pilot: train(pilot, verbose=0)[1],
-                                    candidates=tuple(resolved.candidates))
+                                    candidates=resolved.candidates)
         logger.warning("auto chose %s by its pilots (table: %s)", chosen, run_dir / PILOT_FILE)
         strategy = resolved.candidates[chosen]
         with building(resolved.distribution, options):
             gan = build_gan(options, strategy, arrays.num_classes, class_ids=class_ids(options, arrays),
-                            source=load_source(options), augment=resolved.augment)
+                            source=load_source(options), augment=resolved.augment, backbone=resolved.backbone)
     if writes:
         save_architecture(gan, run_dir)  # lets `load_gan` open the run from its checkpoints alone
         # Which label is which class (a folder's sub-folders, in sorted order): what a conditional model's labels mean.

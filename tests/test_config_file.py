@@ -12,13 +12,13 @@ from kgantl.config import FROM_SOURCE, TRANSFER_ONLY, OptionError, TrainOptions
 # A valid value, other than the default, for every option (a new option must be added here).
 NON_DEFAULT = {
     "data": "digits:0-1", "shots": 7, "seed": 3, "image_size": 32, "channels": 3, "conditional": True,
-    "latent_dim": 16, "width": 8, "norm": "batch", "spectral_norm": True, "loss": "hinge", "n_critic": 2,
+    "latent_dim": 16, "width": 8, "to_image": "convt", "norm": "batch", "spectral_norm": True, "loss": "hinge", "n_critic": 2,
     "r1_weight": 0.5, "gp_weight": 5.0, "d_lr": 1e-3, "g_lr": 3e-4, "beta_1": 0.0, "batch_size": 16, "epochs": 4, "steps": 36,
     "steps_per_epoch": 9, "diffaugment": "translation", "ada_target": 0.6, "ema_decay": 0.99, "jit_compile": "off",
     "distribute": "mirrored", "cpu_replicas": 2, "precision": "mixed_bfloat16", "sample_every": 2,
     "eval_every": 3, "eval_ref": "digits:0-1", "val_per_class": 2, "copy_check": "off", "copy_every": 50,
     "copy_patience": 5, "eval_extractor": "inception_v3", "source": "unused.keras", "strategy": "freeze_d:1+cdc",
-    "phase_epochs": 2, "pilot_steps": 100, "reptile_data": "digits:2-3", "reptile_iterations": 10,
+    "backbone": "vgg16", "phase_epochs": 2, "pilot_steps": 100, "reptile_data": "digits:2-3", "reptile_iterations": 10,
     "reptile_inner_steps": 2, "reptile_step_size": 0.5, "tensorboard": True, "run_dir": "somewhere",
     "runs_root": "elsewhere",
 }

@@ -92,10 +92,10 @@ def test_an_export_that_fails_is_one_line(tmp_path, tiny_npz, tiny_source, monke
 
 @pytest.mark.parametrize("free, refused", [(1000, True), (None, False)])
 def test_the_dry_run_estimates_the_space_a_run_needs(tmp_path, tiny_npz, monkeypatch, capsys, free, refused):
-    import kgantl.resolve
+    import kgantl.runs.folder
 
     if free is not None:
-        monkeypatch.setattr(kgantl.resolve, "free_bytes", lambda path: free)
+        monkeypatch.setattr(kgantl.runs.folder, "free_bytes", lambda path: free)
     status = main([*_train_argv(tiny_npz, tmp_path / "run"), "--dry-run"])
     assert status == (2 if refused else 0)
     if refused:

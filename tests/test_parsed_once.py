@@ -1,19 +1,20 @@
 """Each option is parsed and defaulted in one place: the resolver. Counted from the source.
 
-The text of a strategy, a DiffAugment policy, a freeze schedule's stages and a precision is turned into the object
-the code uses at the places listed below, and nowhere else in kgantl/: code below a resolver takes the parsed
-object. A new call site fails this test; if it is a new door (a public function that takes the text from a user),
+The text of a strategy, a backbone, a DiffAugment policy, a freeze schedule's stages and a precision is turned into
+the object the code uses at the places listed below, and nowhere else in kgantl/: code below a resolver takes the
+parsed object. A new call site fails this test; if it is a new door (a public function that takes the text from a user),
 add it here with the reason.
 """
 import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "kgantl"
-PARSERS = ("parse_strategy", "parse_policy", "parse_stages", "resolve_precision")
+PARSERS = ("parse_strategy", "parse_backbone", "parse_policy", "parse_stages", "resolve_precision")
 ALLOWED = {
     # The training run's resolver: the strategy (given, recipe or measured default) and auto's candidates, the
     # DiffAugment policy and the precision, each parsed once (kgantl.resolve).
     ("parse_strategy", "kgantl.resolve", "_parsed_strategy"),
+    ("parse_backbone", "kgantl.resolve", "_parsed_backbone"),
     ("parse_policy", "kgantl.resolve", "_parsed_policy"),
     ("resolve_precision", "kgantl.resolve", "resolve_training"),
     # Doors: validate() refuses bad text, naming the option, before anything loads (the result is not used; the
@@ -28,6 +29,7 @@ ALLOWED = {
     # Public API that takes text from a user (a Strategy passes through unparsed) and a Keras layer rebuilt
     # from its saved config.
     ("parse_strategy", "kgantl.transfer.strategy", "prepare_transfer"),
+    ("parse_backbone", "kgantl.transfer.strategy", "prepare_transfer"),
     ("parse_policy", "kgantl.data.augment", "DiffAugment.__init__"),
 }
 

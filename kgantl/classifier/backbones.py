@@ -48,6 +48,34 @@ BACKBONES = {
 }
 
 
+def input_side(family, image_side, given=None):
+    """The side of the square input a `keras.applications` family is fed: `given`, else the images' side raised to
+    the family's minimum (`BackboneSpec.min_size`, 32 for every family here); smaller images are upsampled.
+
+    Args:
+        family: a key of `BACKBONES`.
+        image_side: the images' side (the larger one of a non-square image).
+        given: a side stated by the user (`--input-size`), or None for the rule.
+
+    Returns:
+        int, the side.
+
+    Raises:
+        ValueError: `given` is below the family's minimum.
+
+    Example:
+        >>> input_side("vgg16", 28), input_side("vgg16", 64), input_side("vgg16", 28, given=48)
+        (32, 64, 48)
+    """
+    least = BACKBONES[family].min_size
+    if given is None:
+        return max(least, int(image_side))
+    if isinstance(given, bool) or not isinstance(given, int) or given < least:
+        raise ValueError(f"input_size must be an integer of at least {least} for {family} (its smallest input). "
+                         f"Received: input_size={given!r}")
+    return given
+
+
 def keras_cache_dir():
     """Where Keras keeps downloaded weights: `$KERAS_HOME/models` or `~/.keras/models`."""
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"

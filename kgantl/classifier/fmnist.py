@@ -1,4 +1,5 @@
-"""kgantl's own Fashion-MNIST classifier, whose `embedding` layer is the offline `fmnist` feature space.
+"""kgantl's own small CNN classifier: trained on Fashion-MNIST, its `embedding` layer is the offline `fmnist` feature
+space; trained on other data (a folder of colour images, digits, an .npz), a classifier of that data.
 
 Train and ship it with kgantl's own command (the model card in `saved_models/fmnist-classifier/`
 records the exact run):
@@ -6,7 +7,8 @@ records the exact run):
     kgantl train-classifier --out saved_models/fmnist-classifier --epochs 10
 
 The same network trained on classes 0-4 only (`--data fashion_mnist:0-4`) is the offline pretrained
-backbone for transfer to classes 5-9.
+backbone for transfer to classes 5-9. On any other data its input shape (size and channels) and its number of
+classes come from the data: `kgantl train-classifier --data photos/ --out runs/photos-classifier`.
 """
 import time
 from pathlib import Path
@@ -17,8 +19,12 @@ from keras import layers
 from kgantl.metrics.extractors import EMBEDDING_LAYER  # the layer the `fmnist` extractor reads
 
 
-def build_fmnist_classifier(num_classes=10, embedding_dim=64, seed=0):
-    """A small CNN for 28x28x1 images in [-1, 1] with a linear `embedding` layer before the softmax head.
+# Two 2x2 max-pools: smaller images would pool away to nothing.
+MIN_SIDE = 4
+
+
+def build_fmnist_classifier(num_classes=10, embedding_dim=64, seed=0, input_shape=(28, 28, 1)):
+    """A small CNN for images in [-1, 1] (28x28x1 by default) with a linear `embedding` layer before the softmax head.
 
     The embedding is linear (ReLU comes after it), so its features have no dead, constant dimensions
     and their covariance is full rank, as FID requires.
@@ -27,12 +33,20 @@ def build_fmnist_classifier(num_classes=10, embedding_dim=64, seed=0):
         num_classes: output classes.
         embedding_dim: size of the feature embedding.
         seed: initialiser seed.
+        input_shape: `(height, width, channels)` of the images, each side at least `MIN_SIDE`.
 
     Returns:
         An uncompiled functional `keras.Model` (images -> class probabilities).
+
+    Example:
+        >>> build_fmnist_classifier(num_classes=2, input_shape=(64, 64, 3)).input_shape
+        (None, 64, 64, 3)
     """
+    if min(input_shape[:2]) < MIN_SIDE:
+        raise ValueError(f"the classifier's images must be at least {MIN_SIDE}x{MIN_SIDE}. "
+                         f"Received: input_shape={tuple(input_shape)}")
     init = lambda i: keras.initializers.GlorotUniform(seed=seed * 100 + i)  # noqa: E731
-    images = keras.Input((28, 28, 1), name="images")
+    images = keras.Input(tuple(input_shape), name="images")
     h = images
     for i, filters in enumerate((32, 32, 64, 64)):
         h = layers.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer=init(i),
@@ -48,29 +62,61 @@ def build_fmnist_classifier(num_classes=10, embedding_dim=64, seed=0):
     return keras.Model(images, probabilities, name="fmnist_classifier")
 
 
-def train_fmnist_classifier(out_dir, epochs=10, batch_size=128, seed=0, data="fashion_mnist", verbose="auto"):
-    """Train on a Fashion-MNIST train split, evaluate on its test split, save `model.keras` + metrics.
+def classifier_data(data="fashion_mnist", seed=0, test_data=None):
+    """What `train_fmnist_classifier` trains and scores on, checked: never the same images
+    (`kgantl.classifier.finetune.train_and_test`: a test split, or for a folder or file the last fifth of each class,
+    or `test_data`), and the number of classes (the highest class id + 1, so a subset keeps its ids).
+
+    Returns:
+        `(train ImageArrays, test ImageArrays, test rule, classes)`.
+
+    Raises:
+        ValueError: the test set has a class the training data lacks, or what the data refuse.
+
+    Example:
+        >>> train, test, rule, classes = classifier_data("photos/")
+    """
+    from kgantl.classifier.finetune import train_and_test
+
+    train, test, rule = train_and_test(data, seed=seed, test_data=test_data)
+    classes = int(train.labels.max()) + 1
+    if int(test.labels.max()) >= classes:
+        raise ValueError(f"the test set has class ids the training data does not ({rule}): the classifier has "
+                         f"{classes} outputs. Received: test class id {int(test.labels.max())}")
+    return train, test, rule, classes
+
+
+def train_fmnist_classifier(out_dir, epochs=10, batch_size=128, seed=0, data="fashion_mnist", verbose="auto",
+                            test_data=None):
+    """Train the CNN on a data spec, score it on images it did not train on, save `model.keras` + metrics.
+
+    Fashion-MNIST (the default) trains on its train split and is scored on its test split, as the shipped
+    classifiers were. The network's input shape and number of classes come from the data.
 
     Args:
         out_dir: folder that receives `model.keras` and `metrics.json`.
-        data: `fashion_mnist` or a class subset such as `fashion_mnist:0-4` (the head then has as many
-            outputs as the highest class id + 1).
         epochs: training epochs.
         batch_size: batch size.
-        seed: seed of shuffling and initialisation.
+        seed: seed of shuffling and initialisation (and of a folder's held-out fifth).
+        data: labelled data spec: `fashion_mnist` or a class subset such as `fashion_mnist:0-4` (the head then
+            has as many outputs as the highest class id + 1), `digits`, a folder, an `.npz` file.
         verbose: Keras progress bar setting.
+        test_data: a data spec to score on instead (all of it; its test split where it has one).
 
     Returns:
-        dict with `test_accuracy`, `test_loss`, `epochs`, `wall_time_s`.
+        dict with `test_accuracy`, `test_loss`, `test_set` (the rule and the counts), `input_shape`, `epochs`,
+        `wall_time_s`.
+
+    Example:
+        >>> metrics = train_fmnist_classifier("runs/photos-classifier", epochs=5, data="photos/")
     """
-    from kgantl.data import load_arrays, load_images, make_dataset
+    from kgantl.data import make_dataset
     from kgantl.io import atomic_path, write_json
 
-    arrays = load_arrays(data)
-    classes = int(arrays.labels.max()) + 1
+    arrays, test_arrays, rule, classes = classifier_data(data, seed, test_data)
     train = make_dataset(arrays, batch_size=batch_size, seed=seed, with_labels=True)
-    test = load_images(data, split="test", batch_size=512, shuffle=False, with_labels=True)
-    model = build_fmnist_classifier(num_classes=classes, seed=seed)
+    test = make_dataset(test_arrays, batch_size=512, shuffle=False, with_labels=True)
+    model = build_fmnist_classifier(num_classes=classes, seed=seed, input_shape=arrays.images.shape[1:])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     start = time.perf_counter()
@@ -81,11 +127,13 @@ def train_fmnist_classifier(out_dir, epochs=10, batch_size=128, seed=0, data="fa
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "model.keras") as tmp:
         model.save(tmp)
-    metrics = {"data": data, "test_accuracy": float(accuracy), "test_loss": float(loss), "epochs": epochs,
+    metrics = {"data": data, "test_accuracy": float(accuracy), "test_loss": float(loss),
+               "test_set": {"rule": rule, "images": int(len(test_arrays.labels)),
+                            "train_images": int(len(arrays.labels))},
+               "input_shape": [int(n) for n in arrays.images.shape[1:]], "epochs": epochs,
                "batch_size": batch_size, "seed": seed, "wall_time_s": round(wall, 1)}
     write_json(out_dir / "metrics.json", metrics)
     return metrics
-
 
 
 if __name__ == "__main__":

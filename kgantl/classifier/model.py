@@ -3,7 +3,7 @@ import keras
 
 from kgantl.data.pipeline import convert_and_resize
 
-from kgantl.classifier.backbones import backbone_family, build_backbone, detect_family
+from kgantl.classifier.backbones import BACKBONES, backbone_family, build_backbone, detect_family, input_side
 
 BACKBONE_NAME = "backbone"
 
@@ -106,7 +106,7 @@ def feature_model(model, feature_layer):
     return keras.Model(model.inputs, output, name=model.name)
 
 
-def build_classifier(backbone, num_classes, input_shape=(28, 28, 1), weights="imagenet", backbone_size=32,
+def build_classifier(backbone, num_classes, input_shape=(28, 28, 1), weights="imagenet", input_size=None,
                      dense_units=(256,), dropout=0.5, feature_layer=None, family=None):
     """A transfer classifier: InputAdapter -> backbone(training=False) -> pooling -> dense head -> softmax.
 
@@ -126,13 +126,17 @@ def build_classifier(backbone, num_classes, input_shape=(28, 28, 1), weights="im
     `mobilenetv2_1.00_224`, `efficientnetb0`), or `family=`. A backbone of unknown family takes the
     [-1, 1] images unchanged.
 
+    Fed (resized and converted inside the model): a named backbone RGB squares of side `input_size`, by default the
+    images' larger side raised to the family's minimum (32; `kgantl.classifier.backbones.input_side`), grey repeated
+    to 3 channels; a `keras.Model` or a `.keras` file its own input shape (an open size: `input_size` or the images').
+
     Args:
         backbone: `vgg16`, `resnet50`, `mobilenet_v2`, `efficientnet_b0`, a `keras.Model`, or a `.keras`
             file (e.g. `saved_models/fmnist-0-4-backbone/model.keras`).
         num_classes: outputs of the new head.
         input_shape: shape of the user's images.
         weights: `"imagenet"`, None or a weights file path (named backbones only).
-        backbone_size: input side for named backbones (images are resized to it; at least 32).
+        input_size: input side of a named backbone (default: the rule above); a fixed input refuses another.
         dense_units: hidden dense layers of the head.
         dropout: dropout before each head layer.
         feature_layer: for a `keras.Model` or a `.keras` file, the layer whose output feeds the head
@@ -151,16 +155,27 @@ def build_classifier(backbone, num_classes, input_shape=(28, 28, 1), weights="im
     """
     if not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"num_classes must be an integer >= 2. Received: num_classes={num_classes!r}")
-    network, preprocess = build_backbone(backbone, (backbone_size, backbone_size, 3), weights=weights,
-                                         family=family)
+    named = isinstance(backbone, str) and backbone in BACKBONES
+    side = input_side(backbone, max(input_shape[:2]), input_size) if named else None
+    network, preprocess = build_backbone(backbone, (side, side, 3) if named else None, weights=weights, family=family)
     family = backbone_family(backbone, network, family)
     network = _feature_network(backbone, network, feature_layer)
-    size, channels = tuple(network.inputs[0].shape[1:3]), int(network.inputs[0].shape[-1])
+    size, channels = _fed_size(network, input_shape, input_size), int(network.inputs[0].shape[-1])
     images = keras.Input(input_shape, name="images")
     h = InputAdapter(size, channels, preprocess, name="input_adapter")(images)
     h = InferenceMode(network, family=family, name=BACKBONE_NAME)(h)
     probabilities = _head(h, num_classes, dense_units, dropout)
     return keras.Model(images, probabilities, name="transfer_classifier")
+
+
+def _fed_size(network, input_shape, input_size):
+    """(height, width) a backbone network is fed: its own input size, where open `input_size` or the images'."""
+    own = tuple(network.inputs[0].shape[1:3])
+    if input_size is not None and None not in own and own != (input_size, input_size):
+        raise ValueError(f"input_size sets the side of a keras.applications backbone; {network.name} takes "
+                         f"{own[0]}x{own[1]} images (its own input): leave input_size out. "
+                         f"Received: input_size={input_size}")
+    return tuple(int(side or input_size or input_shape[i]) for i, side in enumerate(own))
 
 
 def _feature_network(backbone, network, feature_layer):

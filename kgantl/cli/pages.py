@@ -49,16 +49,20 @@ PAGES = {
          "kgantl evaluate runs/sneakers --ref fashion_mnist:7 --train-data fashion_mnist:7 --shots 10"],
     ),
     "train-classifier": (
-        "Train kgantl's small Fashion-MNIST classifier (the offline 'fmnist' feature extractor and the backbone "
-        "of vision_d). The shipped one is in saved_models/; this writes a new one.",
-        ["kgantl train-classifier --data fashion_mnist:0-4 --out runs/fmnist-0-4-classifier --epochs 5"],
+        "Train kgantl's small CNN classifier on labelled data and score it on images it did not train on. On "
+        "Fashion-MNIST it is the offline 'fmnist' feature extractor and the backbone of vision_d (the shipped ones "
+        "are in saved_models/; this writes a new one); on a folder of images, digits or an .npz file its input "
+        "shape and classes come from the data.",
+        ["kgantl train-classifier --data fashion_mnist:0-4 --out runs/fmnist-0-4-classifier --epochs 5",
+         "kgantl train-classifier --data my_images/ --out runs/my-classifier --epochs 20 --dry-run"],
     ),
     "finetune-classifier": (
         "Fine-tune a classifier on a pretrained backbone behind a freeze/unfreeze schedule, score it on the test "
         "split and save it. Named Keras backbones need their ImageNet weights (downloaded once) or --weights none.",
         ["kgantl finetune-classifier --data fashion_mnist:5-9 --shots 10 --backbone saved_models/fmnist-0-4-backbone "
          "--stages 10:0:1e-3,10:2:1e-4",
-         "kgantl finetune-classifier --data fashion_mnist:5-9 --backbone resnet50 --weights none --stages 5:all:1e-3"],
+         "kgantl finetune-classifier --data fashion_mnist:5-9 --backbone resnet50 --weights none --stages 5:all:1e-3",
+         "kgantl finetune-classifier --data my_images/ --backbone vgg16 --input-size 64 --dry-run"],
     ),
     "augment": (
         "Does generated data help a few-shot classifier? Per seed: a conditional GAN on the shots (or transferred "

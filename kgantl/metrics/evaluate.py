@@ -267,8 +267,9 @@ def _check_count(n, splits):
 def _auto_extractor(generator):
     """The extractor `auto` means for what `generator` makes (a GAN, a sampler or images)."""
     sampler = as_sampler(generator)
-    channels = sampler.image_shape[-1] if sampler is not None else np.shape(generator)[-1]
-    return default_extractor(channels)
+    if sampler is not None:
+        return default_extractor(sampler.image_shape[-1])
+    return default_extractor(np.shape(sample_images(generator, 1))[-1])  # images, or an .npy/.npz file of them
 
 
 def _generated_images(generator, n, seed, rng, real_labels, image_shape):

@@ -118,7 +118,8 @@ def choose_strategy(options, train_arrays, validation_arrays, run_dir, train_pil
         run_dir: the run directory; pilots go to `<run_dir>/pilots/`, the table to `pilot.json`.
         train_pilot: `TrainOptions` -> the pilot's run directory (`kgantl.training` passes its `train`; taking
             it as an argument keeps this module below training).
-        candidates: strategy texts to try.
+        candidates: strategy texts to try, or a dict of them to their parsed `Strategy` (the resolver's): a pilot
+            whose strategy uses no backbone then gets none (its resolver would refuse one).
         prior: the candidate kept unless another beats it by more than twice the noise (see `choose`).
 
     Returns:
@@ -146,7 +147,8 @@ def choose_strategy(options, train_arrays, validation_arrays, run_dir, train_pil
     rows = []
     for candidate in candidates:
         pilot_options = dataclasses.replace(
-            options, data=str(shots_file), shots=None, strategy=candidate, epochs=1, steps=None,
+            options, data=str(shots_file), shots=None, strategy=candidate,
+            backbone=_backbone(options, candidates, candidate), epochs=1, steps=None,
             steps_per_epoch=options.pilot_steps, eval_every=0, eval_ref=None, val_per_class=None, copy_check="off",
             tensorboard=False, run_dir=_pilot_dir(pilots, candidate))
         pilot_dir = Path(train_pilot(pilot_options))
@@ -165,6 +167,12 @@ def choose_strategy(options, train_arrays, validation_arrays, run_dir, train_pil
              "validation_images": int(len(validation_arrays.images))}
     write_json(table_path, table)
     return chosen, table
+
+
+def _backbone(options, candidates, candidate):
+    """The run's backbone for a pilot whose parsed strategy uses one, None for the others (texts alone: as it is)."""
+    strategy = candidates.get(candidate) if isinstance(candidates, dict) else None
+    return options.backbone if strategy is None or strategy.uses_backbone else None
 
 
 def _pilot_dir(pilots, candidate):
@@ -199,7 +207,7 @@ def _choose_by_copy_check(options, shots_file, pilots, table_path, train_pilot, 
     for candidate in candidates:
         pilot_options = dataclasses.replace(
             options, data=str(shots_file), shots=None, strategy=candidate, steps=None,
-            epochs=math.ceil(options.pilot_steps / every),
+            backbone=_backbone(options, candidates, candidate), epochs=math.ceil(options.pilot_steps / every),
             steps_per_epoch=every, copy_every=every, eval_every=0, eval_ref=None, val_per_class=None,
             tensorboard=False, run_dir=_pilot_dir(pilots, candidate))
         selection = read_selection(train_pilot(pilot_options))

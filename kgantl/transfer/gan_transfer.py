@@ -12,7 +12,7 @@ import re
 
 import keras
 
-from kgantl.classifier.backbones import build_backbone
+from kgantl.classifier.backbones import BACKBONES, build_backbone, input_side
 from kgantl.classifier.model import InferenceMode, InputAdapter
 from kgantl.models.builders import generator_to_image
 
@@ -43,9 +43,27 @@ def freeze_discriminator_blocks(discriminator, count):
     return frozen
 
 
+def _backbone_for(backbone, image_shape):
+    """`(network, preprocess, adapter size, adapter channels)` of a backbone fed a GAN's images.
+
+    A family is built for RGB at the images' side raised to its minimum (`input_side`); a `.keras` file or a
+    `keras.Model` keeps its own input shape (a spatial size it leaves open takes the images' size).
+    """
+    named = isinstance(backbone, str) and backbone in BACKBONES
+    side = input_side(backbone, image_shape[0]) if named else None
+    network, preprocess = build_backbone(backbone, (side, side, 3) if named else None)
+    shape = network.inputs[0].shape
+    size = tuple(int(s or image_shape[i]) for i, s in enumerate(shape[1:3]))
+    return network, preprocess, size, int(shape[-1])
+
+
 def feature_discriminator(backbone, image_shape, feature_layer=None, head_units=64, name="feature_discriminator",
                           seed=0):
     """A discriminator whose features come from a frozen pretrained network, with a small trainable head.
+
+    The GAN's images are resized and converted to the backbone's input inside the model: to a `.keras` file's or
+    a `keras.Model`'s own input shape, or for a `keras.applications` family to RGB at the images' side, raised to
+    the family's minimum (32) when smaller.
 
     Args:
         backbone: a `.keras` classifier file (e.g. `saved_models/fmnist-0-4-backbone/model.keras`, cut below
@@ -61,12 +79,10 @@ def feature_discriminator(backbone, image_shape, feature_layer=None, head_units=
     """
     from kgantl.classifier.model import feature_model
 
-    is_named = isinstance(backbone, str) and not backbone.endswith(".keras")
-    network, preprocess = build_backbone(backbone, (max(32, image_shape[0]),) * 2 + (3,))
-    if not is_named:
+    network, preprocess, size, channels = _backbone_for(backbone, image_shape)
+    if not (isinstance(backbone, str) and backbone in BACKBONES):
         network = feature_model(network, feature_layer)
     network.trainable = False
-    size, channels = tuple(network.inputs[0].shape[1:3]), int(network.inputs[0].shape[-1])
     images = keras.Input(image_shape, name="images")
     h = InputAdapter(size, channels, preprocess, name="d_input_adapter")(images)
     h = InferenceMode(network, name="d_features")(h)
@@ -95,7 +111,7 @@ def vision_discriminator(backbone, image_shape, scales=2, head_filters=32, seed=
 
     Each chosen feature map (the last layer at each of the `scales` coarsest spatial sizes) feeds a head (1x1 convolution,
     LeakyReLU, global average pooling, one logit); the logit is the sum of the heads'. The backbone runs in
-    inference mode and never trains.
+    inference mode and never trains. The images are fed to the backbone as `feature_discriminator` feeds them.
 
     Args:
         backbone: a `.keras` classifier file (its convolutional part is used), a `keras.Model`, or a
@@ -110,10 +126,9 @@ def vision_discriminator(backbone, image_shape, scales=2, head_filters=32, seed=
 
     Reference: Kumari et al., Ensembling Off-the-shelf Models for GAN Training, https://arxiv.org/abs/2112.09130
     """
-    network, preprocess = build_backbone(backbone, (max(32, image_shape[0]),) * 2 + (3,))
+    network, preprocess, size, channels = _backbone_for(backbone, image_shape)
     features = keras.Model(network.inputs, _multiscale_outputs(network, scales), name=f"{name}_features")
     features.trainable = False
-    size, channels = tuple(network.inputs[0].shape[1:3]), int(network.inputs[0].shape[-1])
     images = keras.Input(image_shape, name="images")
     h = InputAdapter(size, channels, preprocess, name="vd_input_adapter")(images)
     maps = InferenceMode(features, name="vd_features")(h)

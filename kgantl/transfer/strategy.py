@@ -12,8 +12,9 @@ The training code never compares strategy strings; it asks the `Strategy` three 
 Strategies (text form): a base, `finetune`, `freeze_d:K`, `alternate`, `feature_d` or `reptile`, optionally
 composed after a `+` with generator regularisers, `cdc[:WEIGHT]` (cross-domain correspondence) and
 `ewc[:WEIGHT]` (elastic weight consolidation), and with `vision_d` (a second, vision-aided discriminator on a
-frozen pretrained backbone), with `maskd[:RATE]` (random masks on D's last feature map) and with `adapters` (the
-generator's source weights frozen, small per-channel adapters trained; `kgantl.transfer.adapters`),
+frozen pretrained backbone; `feature_d`'s and its backbone is chosen by `kgantl.transfer.backbone`), with
+`maskd[:RATE]` (random masks on D's last feature map) and with `adapters` (the generator's source weights frozen,
+small per-channel adapters trained; `kgantl.transfer.adapters`),
 e.g. `freeze_d:1+cdc`, `finetune+ewc:1e4`, `freeze_d:1+vision_d`, `maskd+adapters`, or `cdc` alone (finetune
 with CDC).
 
@@ -60,6 +61,11 @@ class Strategy:
     name: str
     frozen_blocks: Optional[int] = None
     regularizers: Tuple[Tuple[str, Optional[float]], ...] = ()
+
+    @property
+    def uses_backbone(self):
+        """True when the strategy builds on a frozen pretrained backbone (`feature_d`, `+vision_d`)."""
+        return self.name == "feature_d" or "vision_d" in dict(self.regularizers)
 
     @property
     def is_auto(self):
@@ -118,15 +124,16 @@ class Strategy:
 
         return load_arrays(reptile_data)
 
-    def prepare(self, generator, discriminator, backbone=None, seed=0, backbone_for_vision=None):
+    def prepare(self, generator, discriminator, backbone=None, seed=0):
         """The networks this strategy trains, made from a source GAN's (changed in place where frozen).
 
         Args:
             generator: the source GAN's generator (already made conditional if requested).
             discriminator: the source GAN's discriminator, likewise.
-            backbone: feature network of `feature_d` (default: the shipped classes-0-4 classifier).
-            backbone_for_vision: backbone of `vision_d` (default: the same shipped classifier).
-            seed: seed of any new weights (the `feature_d` head).
+            backbone: the frozen feature network of `feature_d` and `+vision_d`: a parsed
+                `kgantl.transfer.backbone.Backbone` (`prepare_transfer` and the run's resolver parse it), or what
+                `feature_discriminator` takes (a family name, a `.keras` path, a `keras.Model`).
+            seed: seed of any new weights (the `feature_d` head, the vision heads).
 
         Returns:
             `(generator, discriminator, info)`, info saying what was frozen.
@@ -134,6 +141,10 @@ class Strategy:
         if self.is_auto:
             raise ValueError("auto is not a strategy to prepare: choose one with kgantl.transfer.auto first. "
                              "Received: strategy='auto'")
+        if self.uses_backbone and backbone is None:
+            raise ValueError(f"strategy {self} needs its backbone: pass a parsed Backbone (prepare_transfer parses "
+                             f"one). Received: backbone=None")
+        network = getattr(backbone, "network", backbone)
         info = {"strategy": str(self)}
         if self.name == "freeze_d":
             info["frozen"] = gan_transfer.freeze_discriminator_blocks(discriminator, self.frozen_blocks)
@@ -141,11 +152,7 @@ class Strategy:
             if len(generator.inputs) == 2:
                 raise ValueError("feature_d builds an unconditional discriminator; use it with an unconditional "
                                  "target. Received: a conditional GAN")
-            from kgantl.shipped import find_shipped_model
-
-            discriminator = gan_transfer.feature_discriminator(
-                backbone or str(find_shipped_model("fmnist-0-4-backbone")), tuple(generator.output_shape[1:]),
-                seed=seed)
+            discriminator = gan_transfer.feature_discriminator(network, tuple(generator.output_shape[1:]), seed=seed)
             info["frozen"] = ["d_features"]
         additions = dict(self.regularizers)
         if "maskd" in additions:
@@ -160,10 +167,7 @@ class Strategy:
             generator = adapt_generator(generator)
             info["frozen"] = info.get("frozen", []) + ["generator source weights (adapters train)"]
         if "vision_d" in additions:
-            from kgantl.shipped import find_shipped_model
-
-            vision = gan_transfer.vision_discriminator(backbone_for_vision or str(find_shipped_model(
-                "fmnist-0-4-backbone")), tuple(generator.output_shape[1:]), seed=seed + 17)
+            vision = gan_transfer.vision_discriminator(network, tuple(generator.output_shape[1:]), seed=seed + 17)
             discriminator = gan_transfer.with_vision_discriminator(discriminator, vision)
             info["frozen"] = info.get("frozen", []) + ["vd_features"]
         return generator, discriminator, info
@@ -248,7 +252,10 @@ def prepare_transfer(source, strategy, backbone=None, augment=None, ema_decay=0.
         source: a `GAN`, or a path `kgantl.runs.artifacts.load_gan` opens (`.keras` file, `saved_models/<name>`
             folder, run directory).
         strategy: a `Strategy` or its text (see `STRATEGIES`).
-        backbone: feature network for `feature_d` (default: `saved_models/fmnist-0-4-backbone`).
+        backbone: the frozen feature network of `feature_d` and `+vision_d`: a family name of
+            `kgantl.classifier.backbones.BACKBONES` (ImageNet weights), a shipped model's name, a `.keras` file, a
+            `keras.Model` or a parsed `Backbone` (default: the one for the images' channels,
+            `kgantl.transfer.backbone.DEFAULT_BACKBONES`: `fmnist-0-4-backbone` for grey; colour images need one).
         augment: DiffAugment policy for the new GAN.
         ema_decay: EMA decay of the new GAN (the EMA restarts from the source generator).
         seed: seed of the new GAN's noise.
@@ -276,6 +283,10 @@ def prepare_transfer(source, strategy, backbone=None, augment=None, ema_decay=0.
         model_class = ConditionalGAN
     # Anchored at the source networks, before the strategy swaps or freezes anything.
     penalties = strategy.generator_penalties(generator, discriminator, class_ids=class_ids, seed=seed)
+    if strategy.uses_backbone:
+        from kgantl.transfer.backbone import parse_backbone
+
+        backbone = parse_backbone(backbone, tuple(generator.output_shape[1:]))
     generator, discriminator, info = strategy.prepare(generator, discriminator, backbone=backbone, seed=seed)
     if converted:
         info["converted_to_conditional"] = num_classes

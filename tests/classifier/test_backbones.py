@@ -71,3 +71,12 @@ def test_family_of_backbone_objects_comes_from_the_keras_applications_name_or_th
     with pytest.raises(ValueError, match=r"family names the backbone of a keras.Model or a \.keras file.*"
                                          r"Received: backbone='vgg16', family='resnet50'"):
         build_backbone("vgg16", (32, 32, 3), weights=None, family="resnet50")
+
+
+def test_a_family_takes_the_image_side_raised_to_its_minimum_or_the_side_given():
+    from kgantl.classifier.backbones import input_side
+
+    assert [input_side("vgg16", side) for side in (16, 32, 40, 64)] == [32, 32, 40, 64]
+    assert input_side("resnet50", 28, given=96) == 96
+    with pytest.raises(ValueError, match=r"input_size must be an integer of at least 32 for resnet50"):
+        input_side("resnet50", 64, given=28)

@@ -45,3 +45,60 @@ def test_the_report_says_which_images_were_the_test_set(folder, tmp_path):
                                           runs_root=str(tmp_path / "runs"), verbose=0)
     assert report["test_set"]["images"] == 12 and report["test_set"]["train_images"] == 8
     assert "did not pick for training" in json.loads((run_dir / "report.json").read_text())["test_set"]["rule"]
+
+
+@pytest.fixture
+def colour40(tmp_path):
+    """Two classes of 5 distinct 40x40 colour images each, in class sub-folders."""
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    for name in ("red", "blue"):
+        (tmp_path / "colour40" / name).mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(
+                tmp_path / "colour40" / name / f"{i}.png")
+    return tmp_path / "colour40"
+
+
+def test_a_family_is_fed_the_data_size_and_the_report_records_it(colour40, tmp_path):
+    report, run_dir = finetune_classifier(str(colour40), "mobilenet_v2", [Stage(1, 0, 1e-3)], weights=None,
+                                          runs_root=str(tmp_path / "runs"), verbose=0)
+    assert report["backbone_input"] == {"shape": [40, 40, 3], "rule": "the data's 40x40 images"}
+    assert json.loads((run_dir / "report.json").read_text())["backbone_input"]["shape"] == [40, 40, 3]
+
+
+def test_the_input_size_rule_and_flag(folder, colour40, tmp_path, capsys):
+    from kgantl.classifier.finetune import prepare_finetune
+    from kgantl.cli import main
+
+    *_, small = prepare_finetune(str(folder), "mobilenet_v2", weights=None)  # 16x16 images: the family's minimum
+    assert small == {"shape": [32, 32, 3], "rule": "the data's 16x16 images raised to mobilenet_v2's minimum side 32"}
+    argv = ["finetune-classifier", "--data", str(colour40), "--backbone", "mobilenet_v2", "--weights", "none",
+            "--runs-root", str(tmp_path / "runs"), "--dry-run"]
+    assert main([*argv, "--input-size", "48"]) == 0
+    assert json.loads(capsys.readouterr().out)["backbone_input"] == {"shape": [48, 48, 3], "rule": "input_size 48"}
+    assert main([*argv, "--input-size", "16"]) == 2
+    assert "input_size must be an integer of at least 32 for mobilenet_v2" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_keras_backbone_takes_its_own_input_and_grey_data_is_repeated_to_rgb(tmp_path, capsys):
+    import keras
+
+    from kgantl.cli import main
+
+    images = keras.Input((24, 24, 3))
+    h = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(images)
+    h = keras.layers.GlobalAveragePooling2D(name="pool")(h)
+    keras.Model(images, keras.layers.Dense(2, name="classes")(h)).save(tmp_path / "rgb.keras")
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "grey.npz", images=rng.integers(0, 256, (20, 40, 40, 1), dtype=np.uint8),
+             labels=np.arange(20) % 2)
+    argv = ["finetune-classifier", "--data", str(tmp_path / "grey.npz"), "--backbone", str(tmp_path / "rgb.keras"),
+            "--dry-run"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["backbone_input"] == {
+        "shape": [24, 24, 3], "rule": "the backbone's own input; grey images repeated to 3 channels"}
+    assert main([*argv, "--input-size", "40"]) == 2
+    assert "takes 24x24 images (its own input): leave input_size out" in capsys.readouterr().err

@@ -22,7 +22,7 @@ def _snapshot(layer):
 
 
 def test_named_backbone_classifier_adapts_small_grey_images():
-    model = build_classifier("mobilenet_v2", num_classes=3, weights=None, backbone_size=32)
+    model = build_classifier("mobilenet_v2", num_classes=3, weights=None, input_size=32)
     assert model.get_layer("input_adapter").compute_output_shape((None, 28, 28, 1)) == (None, 32, 32, 3)
     out = model(np.zeros((2, 28, 28, 1), "float32"))
     assert out.shape == (2, 3)

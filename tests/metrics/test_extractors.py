@@ -72,5 +72,5 @@ def test_inception_without_weights_names_file_and_cache(tmp_path, monkeypatch):
 
 
 def test_unknown_extractor():
-    with pytest.raises(ValueError, match="extractor must be one of fmnist, inception_v3"):
+    with pytest.raises(ValueError, match="extractor must be one of fmnist, noto, inception_v3"):
         get_extractor("vgg")

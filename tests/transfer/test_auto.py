@@ -61,6 +61,10 @@ def test_auto_picks_the_candidate_its_pilots_score_best_and_the_pick_follows_the
     assert [r["strategy"] for r in table["rows"]] == list(auto.CANDIDATES)
     assert table["validation_images"] == 4 and {n for _, n in scored} == {16}  # validation never trains
     assert json.loads((run_dir / "options.json").read_text())["strategy"] == "auto"
+    pilot_backbones = {c: json.loads((run_dir / "pilots" / c.replace(":", "_").replace("+", "-") / "options.json")
+                                     .read_text())["backbone"] for c in auto.CANDIDATES}
+    # Only the pilots whose strategy builds on a backbone are given one (a pilot's resolver refuses an unused one).
+    assert pilot_backbones == {c: "fmnist-0-4-backbone" if "vision_d" in c else None for c in auto.CANDIDATES}
 
     monkeypatch.setattr(auto, "score_pilot", stub_scores({**kids, "freeze_d:1": 0.2}))
     _, other = train(_options(tmp_path, tiny_npz, source, "second"), verbose=0)

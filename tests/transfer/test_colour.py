@@ -9,7 +9,8 @@ from kgantl.config import OptionError, TrainOptions
 from kgantl.data.sources import arrays_from_numpy
 from kgantl.export import export_keras
 from kgantl.models import GAN, ConditionalGAN, build_discriminator, build_generator
-from kgantl.resolve import conversions, resolve_options
+from kgantl.image_shape import conversions
+from kgantl.resolve import resolve_options
 from kgantl.sizes import builder_sizes, size_for_data
 from kgantl.transfer.colour import to_colour
 
