@@ -1,10 +1,12 @@
 """Emoji in two art styles, Noto (Google) and Twemoji (Twitter), from the npm packages `emoji-datasource-*@16.0.0`.
 
-Spec: `emoji:VENDOR[:SELECTION]`.
+Spec: `emoji:VENDOR[:SELECTION][@LABELS]`.
 
 - VENDOR: `google` (alias `noto`) or `twitter` (alias `twemoji`).
 - SELECTION: a category (`Smileys & Emotion`), a subcategory of the package's `emoji.json` (`animal-mammal`), or
   `!` and either for everything else (`emoji:google:!Animals & Nature`); case does not matter. Without one: all.
+- LABELS: `category` (the default) or `subcategory` (`emoji:google:!Animals & Nature@subcategory`: about a hundred
+  classes, an index into the vendor's subcategories sorted by name).
 
 Images: the package's `img/<vendor>/64/*.png` (64x64 RGBA) composited onto white, RGB float32 in [0, 255], shape
 (N, 64, 64, 3), in `emoji.json` order with each emoji followed by its skin-tone variants; only those the vendor
@@ -294,30 +296,47 @@ def _selected(table, selection, spec):
     return ~mask if exclude else mask
 
 
-def _arrays(table, positions):
-    """`ImageArrays` of the table's images at `positions` (a mask or indices), labelled by category."""
-    ids = {name: k for k, name in enumerate(CATEGORIES)}
-    labels = np.array([ids[name] for name in table["category"][positions].tolist()], dtype=np.int64)
-    return ImageArrays(table["images"][positions].astype(np.float32), labels, len(CATEGORIES), CATEGORIES)
+LABELLINGS = ("category", "subcategory")
+
+
+def split_labels(spec):
+    """`(spec without its @LABELS, labels)`: `emoji:google@subcategory` -> `("emoji:google", "subcategory")`."""
+    text, _, labels = str(spec).partition("@")
+    labels = labels.strip().lower() or "category"
+    if labels not in LABELLINGS:
+        raise ValueError(f"An emoji spec's @LABELS must be @category or @subcategory. Received: {spec!r}")
+    return text, labels
+
+
+def _arrays(table, positions, labels="category"):
+    """`ImageArrays` of the table's images at `positions` (a mask or indices), labelled by `labels`: the category
+    (an index into `CATEGORIES`) or the subcategory (into the vendor's subcategories, sorted)."""
+    names = CATEGORIES if labels == "category" else tuple(sorted(set(table["subcategory"].tolist())))
+    ids = {name: k for k, name in enumerate(names)}
+    values = np.array([ids[name] for name in table[labels][positions].tolist()], dtype=np.int64)
+    return ImageArrays(table["images"][positions].astype(np.float32), values, len(names), names)
 
 
 def load_emoji(spec):
-    """The images an `emoji:VENDOR[:SELECTION]` spec names (see the module docstring), base emoji and variants.
+    """The images an `emoji:VENDOR[:SELECTION][@LABELS]` spec names (see the module docstring), base emoji and
+    variants.
 
     Args:
         spec: e.g. `emoji:google`, `emoji:twitter:Smileys & Emotion`, `emoji:noto:!Animals & Nature`,
-            `emoji:google:animal-mammal`.
+            `emoji:google:animal-mammal`, `emoji:google@subcategory`.
 
     Returns:
-        `ImageArrays`: float32 (N, 64, 64, 3) in [0, 255], labels into `CATEGORIES`, `num_classes` 10.
+        `ImageArrays`: float32 (N, 64, 64, 3) in [0, 255], labels into `CATEGORIES` (`num_classes` 10) or, with
+        `@subcategory`, into the vendor's subcategories.
 
     Example:
         >>> len(load_emoji("emoji:google:Animals & Nature").images)
         159
     """
-    vendor, selection = parse_spec(spec)
+    text, labels = split_labels(spec)
+    vendor, selection = parse_spec(text)
     table = load_table(vendor)
-    return _arrays(table, _selected(table, selection, spec))
+    return _arrays(table, _selected(table, selection, text), labels)
 
 
 def emoji_shots(vendor, selection, n, seed=0):

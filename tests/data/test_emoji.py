@@ -108,6 +108,16 @@ def test_selections(tiny_emoji, spec, count, labels):
     assert len(arrays.images) == count and set(arrays.labels.tolist()) == labels and arrays.num_classes == 10
 
 
+def test_subcategory_labels_index_the_vendors_subcategories_sorted(tiny_emoji):
+    arrays = resolve_source("emoji:google:!Animals & Nature@subcategory")
+    assert arrays.class_names == ("animal-bird", "animal-mammal", "face-neutral-skeptical", "face-smiling",
+                                  "hand-fingers-closed", "hand-fingers-open")
+    assert arrays.labels.tolist() == [3, 3, 2, 5, 5, 5, 4, 4, 4]  # thumbs up has two Noto tones
+    assert resolve_source("emoji:google@category").num_classes == 10
+    with pytest.raises(ValueError, match=r"@LABELS must be @category or @subcategory. Received: 'emoji:google@tone'"):
+        resolve_source("emoji:google@tone")
+
+
 def test_both_splits_are_the_whole_selection(tiny_emoji):
     from kgantl.data.pipeline import load_arrays
 
