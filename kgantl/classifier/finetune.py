@@ -35,8 +35,8 @@ def train_and_test(data, shots=None, seed=0, test_data=None):
     - `data` with a test split (`fashion_mnist`, `digits`, `tfds:`): train on its train split (the n-shot rule
       with `shots`), test on its test split.
     - a folder or a file (one set): with `shots`, the n-shot rule picks the training images and every other image
-      is the test set; without, the last `HELD_OUT_SHARE` of each class in the n-shot rule's order (at least one,
-      each class keeping one to train on) is the test set.
+      is the test set; without, the last `HELD_OUT_SHARE` of each class (of its own size) in the n-shot rule's
+      order (at least one, each class keeping one to train on) is the test set.
 
     Returns:
         `(train ImageArrays, test ImageArrays, rule)`, the rule a sentence for the report.
@@ -64,16 +64,18 @@ def _train_and_test(data, shots, seed, test_data):
     everything = load_arrays(data)
     classes = np.unique(everything.labels)
     if shots is None:
-        counts = np.unique(everything.labels, return_counts=True)[1]
-        held = max(1, int(counts.min() * HELD_OUT_SHARE))
-        if held >= counts.min():
-            raise ValueError(f"{data} holds one set (no test split) with {counts.min()} image(s) in its rarest class: "
-                             f"too few to hold some out for testing; give test_data (--test-data). Received: {data}")
-        order = select_shots(everything.labels, classes, int(counts.min()), seed)  # every class, shuffled
-        by_class = [order[everything.labels[order] == k] for k in classes]
-        train_at = np.concatenate([idx[:-held] for idx in by_class])
-        rule = (f"the last {held} image(s) of each class of {data} in the n-shot rule's order (seed {seed}), never "
-                f"trained on")
+        counts = dict(zip(*np.unique(everything.labels, return_counts=True)))
+        if min(counts.values()) < 2:
+            raise ValueError(f"{data} holds one set (no test split) with {min(counts.values())} image in its rarest "
+                             f"class: too few to hold one out for testing; give test_data (--test-data). "
+                             f"Received: {data}")
+        # Each class in the n-shot rule's order (all its images, shuffled by the seed); its last fifth (at least one,
+        # the class keeping one to train on) is held out. Classes of any size: none is cut to the rarest's size.
+        held = {k: min(max(1, int(count * HELD_OUT_SHARE)), count - 1) for k, count in counts.items()}
+        by_class = {k: select_shots(everything.labels, [k], int(counts[k]), seed) for k in classes}
+        train_at = np.concatenate([by_class[k][:-held[k]] for k in classes])
+        rule = (f"the last fifth (at least 1) of each class of {data} in the n-shot rule's order (seed {seed}), "
+                f"{sum(held.values())} images never trained on")
     else:
         train_at = select_shots(everything.labels, classes, shots, seed)
         rule = f"every image of {data} the n-shot rule (seed {seed}, {shots} per class) did not pick for training"

@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from kgantl.classifier.finetune import finetune_classifier, train_and_test
 from kgantl.classifier.schedule import Stage
@@ -32,7 +33,18 @@ def test_no_training_image_is_in_the_test_set_of_a_folder(folder, shots):
     assert not _rows(train) & _rows(test)
     assert len(train.labels) + len(test.labels) == 20
     assert set(test.labels.tolist()) == {0, 1}  # every class is tested
-    assert (shots is None and "last 2 image(s) of each class" in rule) or f"{shots} per class" in rule
+    assert (shots is None and "last fifth (at least 1) of each class" in rule) or f"{shots} per class" in rule
+
+
+def test_an_unbalanced_folder_trains_on_four_fifths_of_every_class_not_the_rarests_count(tmp_path):
+    rng = np.random.default_rng(0)
+    for name, count in (("many", 20), ("few", 3)):
+        (tmp_path / "set" / name).mkdir(parents=True)
+        for i in range(count):
+            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "set" / name / f"{i}.png")
+    train, test, rule = train_and_test(str(tmp_path / "set"))
+    assert np.bincount(train.labels).tolist() == [2, 16] and np.bincount(test.labels).tolist() == [1, 4]
+    assert not _rows(train) & _rows(test) and "5 images never trained on" in rule
 
 
 def test_a_folder_with_too_few_images_asks_for_test_data(folder):
