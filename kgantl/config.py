@@ -61,8 +61,9 @@ class TrainOptions:
     """
 
     data: str = option_field("fashion_mnist:0-4", "data spec: fashion_mnist[:CLASSES], digits[:CLASSES], tfds:NAME, "
-                                            "emoji:VENDOR[:SELECTION] (VENDOR google or twitter; SELECTION a "
-                                            "category, a subcategory, or !either to leave it out), a folder, or an "
+                                            "emoji:VENDOR[:SELECTION][@LABELS] (VENDOR google or twitter; SELECTION a "
+                                            "category, a subcategory, or !either to leave it out; LABELS category "
+                                            "or subcategory), a folder, or an "
                                             ".npz/.npy file", metavar="SPEC")
     shots: Optional[int] = option_field(None, "images per class by the n-shot rule (default: all)")
     seed: int = option_field(0, "seed of the n-shot rule, shuffling, weights and noise")

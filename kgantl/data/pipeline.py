@@ -161,7 +161,7 @@ def load_images(spec, image_size=None, channels=None, batch_size=64, shots=None,
 
     Args:
         spec: `fashion_mnist[:CLASSES]` (e.g. `fashion_mnist:7`, `fashion_mnist:0-4`), `digits[:CLASSES]`,
-            `tfds:NAME[:CLASSES]`, `emoji:VENDOR[:SELECTION]` (e.g. `emoji:google:!Animals & Nature`), a
+            `tfds:NAME[:CLASSES]`, `emoji:VENDOR[:SELECTION][@LABELS]` (e.g. `emoji:google:!Animals & Nature`), a
             folder with one sub-folder per class, an `.npz`/`.npy` file, a numpy array or `(images, labels)`.
         image_size: int or (height, width); None keeps the source size.
         channels: 1 or 3; None keeps the source channels.

@@ -310,7 +310,7 @@ def resolve_source(spec, split="train"):
 
     Args:
         spec: one of `fashion_mnist[:CLASSES]`, `digits[:CLASSES]`, `tfds:NAME[:CLASSES]`,
-            `emoji:VENDOR[:SELECTION]`, a folder with one sub-folder per class, an `.npz`/`.npy` file, a numpy
+            `emoji:VENDOR[:SELECTION][@LABELS]`, a folder with one sub-folder per class, an `.npz`/`.npy` file, a numpy
             array of images, or a tuple `(images, labels)`. CLASSES is `7`, `0-4` or `1,3,5`. For emoji (see
             `kgantl.data.emoji`) VENDOR is `google` or `twitter` and SELECTION a category (`Smileys & Emotion`), a
             subcategory (`animal-mammal`) or `!` and either to leave it out (`emoji:google:!Animals & Nature`).
@@ -353,7 +353,7 @@ def resolve_source(spec, split="train"):
         if path.suffix or os.sep in text:
             raise FileNotFoundError(f"Data path does not exist or is not a folder, .npz or .npy file. Received: {text}")
         raise ValueError(
-            "data must be fashion_mnist[:CLASSES], digits[:CLASSES], tfds:NAME[:CLASSES], emoji:VENDOR[:SELECTION], "
+            "data must be fashion_mnist[:CLASSES], digits[:CLASSES], tfds:NAME[:CLASSES], emoji:VENDOR[:SELECTION][@LABELS], "
             f"a folder, an .npz/.npy file or arrays. Received: {text!r}"
         )
     if classes:
