@@ -21,10 +21,24 @@ from kgantl.metrics.extractors import EMBEDDING_LAYER  # the layer the `fmnist` 
 
 # Two 2x2 max-pools: smaller images would pool away to nothing.
 MIN_SIDE = 4
+# Larger images get further convolution pairs and pools until the last map is at most this side (28 px: 7).
+MAX_POOLED_SIDE = 8
+
+
+def _conv_filters(side):
+    """Filters of each 3x3 convolution, a max-pool after every second: 32-32-64-64 (Fashion-MNIST's 28 px pool to
+    7), and a further 64-64 pair per halving while the map is over `MAX_POOLED_SIDE`, so larger images (64 px: 8)
+    do not make a flatten of thousands of features and a multi-megabyte embedding layer."""
+    filters, side = [32, 32, 64, 64], side // 4
+    while side > MAX_POOLED_SIDE:
+        filters, side = filters + [64, 64], side // 2
+    return filters
 
 
 def build_fmnist_classifier(num_classes=10, embedding_dim=64, seed=0, input_shape=(28, 28, 1)):
-    """A small CNN for images in [-1, 1] (28x28x1 by default) with a linear `embedding` layer before the softmax head.
+    """A small CNN for images in [-1, 1] (28x28x1 by default) with a linear `embedding` layer before the softmax head:
+    3x3 convolutions 32-32-64-64 with a max-pool after each pair, another 64-64 pair and pool per halving while the
+    map is larger than 8 px (64 px images: three pools), flatten, dropout, the embedding.
 
     The embedding is linear (ReLU comes after it), so its features have no dead, constant dimensions
     and their covariance is full rank, as FID requires.
@@ -48,7 +62,7 @@ def build_fmnist_classifier(num_classes=10, embedding_dim=64, seed=0, input_shap
     init = lambda i: keras.initializers.GlorotUniform(seed=seed * 100 + i)  # noqa: E731
     images = keras.Input(tuple(input_shape), name="images")
     h = images
-    for i, filters in enumerate((32, 32, 64, 64)):
+    for i, filters in enumerate(_conv_filters(max(input_shape[:2]))):
         h = layers.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer=init(i),
                           name=f"conv{i + 1}")(h)
         if i % 2 == 1:
