@@ -16,7 +16,8 @@ Designs (`kgantl.models.build_generator`; D is kgantl's DCGAN discriminator of t
 
 Usage:
     python bench/colour_design.py train [--cpu-minutes 15] [--designs w64_conv5,w64_convt,w32_convt]
-    python bench/colour_design.py score [--write docs/benchmarks.md]
+    python bench/colour_design.py score
+    python bench/colour_design.py report         # the table into docs/benchmarks.md ("colour-design")
 Results: bench/results/colour_design.jsonl (one line per design); run folders under bench/runs/colour_design/.
 """
 import argparse
@@ -108,9 +109,32 @@ def score(names):
         print(json.dumps(record), flush=True)
 
 
+def report():
+    """The last scored record of each design as a table in docs/benchmarks.md (section `colour-design`)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from sections import header, write_section
+
+    records = {}
+    for line in RESULTS.read_text().splitlines():
+        record = json.loads(line)
+        records[record["design"]] = record
+    rows = ["| design | steps | CPU s | wall s | steps per CPU-hour | KID (noto) | FID | precision | recall | "
+            "near-copy share |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for name in DESIGNS:
+        if name in records:
+            r = records[name]
+            rows.append(f"| {name} | {r['steps']} | {r['cpu_seconds']:.0f} | {r['wall_seconds']:.0f} | "
+                        f"{r['steps'] * 3600 / r['cpu_seconds']:.0f} | {r['kid']:.3f} ± {r['kid_std']:.3f} | "
+                        f"{r['fid']:.1f} | {r['precision']:.2f} | {r['recall']:.2f} | {r['near_copy_share']:.3f} |")
+    machine = next(iter(records.values()))["machine"] if records else "none"
+    lines = header("python bench/colour_design.py train --cpu-minutes 20 && python bench/colour_design.py score",
+                   machine_note=f" (training: {machine})")
+    write_section("colour-design", "\n".join(lines + rows), "Models at 64x64x3")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("phase", choices=("train", "score"))
+    parser.add_argument("phase", choices=("train", "score", "report"))
     parser.add_argument("--cpu-minutes", type=float, default=15.0, help="CPU minutes per design (default: 15)")
     parser.add_argument("--designs", default=",".join(DESIGNS), help="comma-separated designs (default: all)")
     args = parser.parse_args()
@@ -118,6 +142,8 @@ def main():
     unknown = [name for name in names if name not in DESIGNS]
     if unknown:
         parser.error(f"--designs must name {', '.join(DESIGNS)}. Received: {', '.join(unknown)}")
+    if args.phase == "report":
+        return report()
     train(names, args.cpu_minutes) if args.phase == "train" else score(names)
 
 

@@ -25,7 +25,8 @@ def test_saved_models_stay_under_30_mb():
     assert total < 30 * 2**20, f"saved_models/ holds {total / 2**20:.1f} MB"
 
 
-@pytest.mark.parametrize("name", ["fmnist-classifier", "fmnist-0-4-backbone", *SOURCES])
+@pytest.mark.parametrize("name", ["fmnist-classifier", "fmnist-0-4-backbone", "noto-classifier", "noto-backbone",
+                                  *SOURCES])
 def test_every_model_has_a_card_with_the_command_that_made_it(name):
     card = (SAVED / name / "README.md").read_text()
     assert "Command" in card and ("kgantl " in card or "python -m kgantl" in card)

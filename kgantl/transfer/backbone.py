@@ -15,9 +15,9 @@ to grey by ITU-R 601 luma). A family is fed RGB at the GAN's image size when tha
 (32 for all four), else at the minimum (the images are upsampled: `kgantl.classifier.backbones.input_side`).
 
 Unset, the backbone is the one `DEFAULT_BACKBONES` holds for the images' channels: the shipped grey
-`fmnist-0-4-backbone` for grey images. Colour images have no default yet, and a grey backbone is never used on them
-unasked: the run is refused with one line naming the choices. A grey backbone given explicitly for colour images is
-fed their luminance, and the run says so in a warning.
+`fmnist-0-4-backbone` for grey images, the shipped colour `noto-backbone` (Noto emoji outside "Animals & Nature",
+64x64 RGB) for colour ones; a grey backbone is never used on colour images unasked. A grey backbone given
+explicitly for colour images is fed their luminance, and the run says so in a warning.
 """
 import dataclasses
 import logging
@@ -29,9 +29,9 @@ from kgantl.classifier.backbones import BACKBONES, input_side
 from kgantl.config import OptionError
 
 logger = logging.getLogger("kgantl")
-# The backbone a run takes when none is given, by the images' channels. kgantl ships a grey one only; a colour one
-# (e.g. a future saved_models/noto-backbone) is added here as `3: "<its name>"`.
-DEFAULT_BACKBONES = {1: "fmnist-0-4-backbone"}
+# The backbone a run takes when none is given, by the images' channels: kgantl's shipped ones (their model cards say
+# what they were trained on; neither is the network of the extractor that scores the same images).
+DEFAULT_BACKBONES = {1: "fmnist-0-4-backbone", 3: "noto-backbone"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,19 +64,8 @@ def _rule(text):
 
 
 def default_backbone(channels):
-    """The backbone's text for images of `channels` channels when none is given (`DEFAULT_BACKBONES`).
-
-    Raises:
-        OptionError: no default for these channels (colour, today): one line naming what to give.
-    """
-    if channels in DEFAULT_BACKBONES:
-        return DEFAULT_BACKBONES[channels]
-    grey = DEFAULT_BACKBONES[1]
-    raise OptionError("backbone", f"feature_d and +vision_d need a pretrained backbone for {channels}-channel images "
-                                  f"and kgantl ships none (the shipped {grey} is grey): give backbone (--backbone), a "
-                                  f"keras.applications family ({', '.join(BACKBONES)}; ImageNet weights), a .keras "
-                                  f"classifier file, or {grey} to feed it the images' luminance. Received: "
-                                  f"backbone=None, channels={channels}")
+    """The backbone's text for images of `channels` (1 or 3) channels when none is given (`DEFAULT_BACKBONES`)."""
+    return DEFAULT_BACKBONES[channels]
 
 
 def _model_file(text):

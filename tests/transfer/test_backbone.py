@@ -50,17 +50,13 @@ def test_a_keras_file_backbone_on_colour_images(rgb_backbone, strategy, features
     assert features in info["frozen"]
 
 
-def test_grey_images_default_to_the_shipped_backbone_and_colour_images_to_none():
-    assert DEFAULT_BACKBONES == {1: "fmnist-0-4-backbone"}
+def test_grey_and_colour_images_default_to_the_shipped_backbone_of_their_channels():
+    assert DEFAULT_BACKBONES == {1: "fmnist-0-4-backbone", 3: "noto-backbone"}
     grey = parse_backbone(None, (16, 16, 1))
     assert grey.text == "fmnist-0-4-backbone" and grey.network.endswith("fmnist-0-4-backbone/model.keras")
     assert grey.input_shape == (28, 28, 1)
-    with pytest.raises(OptionError, match=r"need a pretrained backbone for 3-channel images and kgantl ships none .* "
-                                          r"give backbone \(--backbone\), a keras.applications family \(vgg16, "
-                                          r"resnet50, mobilenet_v2, efficientnet_b0.*Received: backbone=None, "
-                                          r"channels=3") as error:
-        parse_backbone(None, (16, 16, 3))
-    assert error.value.option == "backbone" and "\n" not in str(error.value)
+    colour = parse_backbone(None, (16, 16, 3))
+    assert colour.text == "noto-backbone" and colour.input_shape == (64, 64, 3)  # never the grey one, unasked
 
 
 def test_the_grey_backbone_given_for_colour_images_sees_their_luminance_and_says_so(caplog):
