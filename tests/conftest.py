@@ -52,3 +52,17 @@ def tiny_source(tmp_path):
 
     gan = GAN(build_generator(16, 1, 8, width=4, seed=0), build_discriminator(16, 1, width=4, seed=1))
     return export_keras(gan, tmp_path / "source" / "model.keras")
+
+
+@pytest.fixture
+def offline_vgg16(monkeypatch, tmp_path):
+    """`vgg16` whose ImageNet weights fail to download as they do offline, with the Keras cache in `tmp_path`."""
+    from kgantl.classifier.backbones import BACKBONES, BackboneSpec
+
+    def offline(**kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/tensorflow/keras-applications/"
+                        "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5: None -- Name or service not known")
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setitem(BACKBONES, "vgg16", BackboneSpec(offline, "vgg16", r"^(block\d+)_"))
+    return tmp_path

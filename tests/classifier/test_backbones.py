@@ -21,15 +21,9 @@ def test_blocks_follow_the_family_naming():
     assert len(block_names(model)) == 13  # as layers: the 13 convolutions
 
 
-def test_imagenet_offline_names_the_file_and_the_cache(monkeypatch, tmp_path):
-    def offline(**kwargs):
-        raise Exception("URL fetch failure on https://storage.googleapis.com/tensorflow/keras-applications/"
-                        "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5: None -- Name or service not known")
-
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setitem(BACKBONES, "vgg16", BackboneSpec(offline, "vgg16", r"^(block\d+)_"))
+def test_imagenet_offline_names_the_file_and_the_cache(offline_vgg16):
     with pytest.raises(FileNotFoundError, match=r"put vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5 into "
-                                                rf"{tmp_path}/models"):
+                                                rf"{offline_vgg16}/models"):
         build_backbone("vgg16", (32, 32, 3), weights="imagenet")
 
 

@@ -9,18 +9,20 @@ from kgantl.classifier.finetune import finetune_classifier, train_and_test
 from kgantl.classifier.schedule import Stage
 
 
+def _random_folder(root, counts, side, seed):
+    """A folder of class sub-folders (`counts`: name -> images) of distinct random colour images of `side` px."""
+    rng = np.random.default_rng(seed)
+    for name, count in counts.items():
+        (root / name).mkdir(parents=True)
+        for i in range(count):
+            Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(root / name / f"{i}.png")
+    return root
+
+
 @pytest.fixture
 def folder(tmp_path):
     """Two classes of 10 distinct 16x16 colour images each: every image differs, so overlap is visible."""
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    for name in ("cats", "dogs"):
-        (tmp_path / "photos" / name).mkdir(parents=True)
-        for i in range(10):
-            Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(
-                tmp_path / "photos" / name / f"{i}.png")
-    return tmp_path / "photos"
+    return _random_folder(tmp_path / "photos", {"cats": 10, "dogs": 10}, 16, seed=0)
 
 
 def _rows(arrays):
@@ -37,12 +39,8 @@ def test_no_training_image_is_in_the_test_set_of_a_folder(folder, shots):
 
 
 def test_an_unbalanced_folder_trains_on_four_fifths_of_every_class_not_the_rarests_count(tmp_path):
-    rng = np.random.default_rng(0)
-    for name, count in (("many", 20), ("few", 3)):
-        (tmp_path / "set" / name).mkdir(parents=True)
-        for i in range(count):
-            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "set" / name / f"{i}.png")
-    train, test, rule = train_and_test(str(tmp_path / "set"))
+    folder = _random_folder(tmp_path / "set", {"many": 20, "few": 3}, 8, seed=0)
+    train, test, rule = train_and_test(str(folder))
     assert np.bincount(train.labels).tolist() == [2, 16] and np.bincount(test.labels).tolist() == [1, 4]
     assert not _rows(train) & _rows(test) and "5 images never trained on" in rule
 
@@ -62,15 +60,7 @@ def test_the_report_says_which_images_were_the_test_set(folder, tmp_path):
 @pytest.fixture
 def colour40(tmp_path):
     """Two classes of 5 distinct 40x40 colour images each, in class sub-folders."""
-    from PIL import Image
-
-    rng = np.random.default_rng(1)
-    for name in ("red", "blue"):
-        (tmp_path / "colour40" / name).mkdir(parents=True)
-        for i in range(5):
-            Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(
-                tmp_path / "colour40" / name / f"{i}.png")
-    return tmp_path / "colour40"
+    return _random_folder(tmp_path / "colour40", {"red": 5, "blue": 5}, 40, seed=1)
 
 
 def test_a_family_is_fed_the_data_size_and_the_report_records_it(colour40, tmp_path):

@@ -76,15 +76,10 @@ def test_families_take_the_image_size_at_least_their_minimum(monkeypatch):
     assert gan.discriminator.get_layer("d_input_adapter").size == (32, 32)
 
 
-def test_a_family_offline_names_the_weights_file_and_the_cache(monkeypatch, tmp_path):
-    def offline(**kwargs):
-        raise Exception("URL fetch failure on https://storage.googleapis.com/tensorflow/keras-applications/"
-                        "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5: None -- Name or service not known")
-
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setitem(BACKBONES, "vgg16", BackboneSpec(offline, "vgg16", r"^(block\d+)_"))
+def test_a_family_offline_names_the_weights_file_and_the_cache(offline_vgg16):
     with pytest.raises(FileNotFoundError, match=r"ImageNet weights for vgg16 are not available offline: put "
-                                                rf"vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5 into {tmp_path}"):
+                                                rf"vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5 into "
+                                                rf"{offline_vgg16}"):
         prepare_transfer(_colour_source(), "vision_d", backbone="vgg16")
 
 
@@ -110,11 +105,12 @@ def test_the_resolver_records_the_backbone_and_refuses_a_bad_one_before_writing(
                                                   backbone=rgb_backbone))
     assert resolved.options.backbone == rgb_backbone and resolved.backbone.input_shape == (32, 32, 3)
     assert json.loads(json.dumps(resolved.options.to_dict()))["backbone"] == rgb_backbone  # what options.json holds
+    colour_default = resolve_training(_transfer_options(tmp_path, data, source, strategy="feature_d"))
+    assert colour_default.options.backbone == "noto-backbone"  # the shipped colour one, never the grey one unasked
     for backbone, expected in [
         ("alexnet", r"backbone must be a keras.applications family \(vgg16, resnet50, mobilenet_v2, efficientnet_b0; "
                     r"ImageNet weights\), a shipped model's name .* or a .keras classifier file .*Received: "
-                    r"backbone='alexnet'"),
-        (None, r"need a pretrained backbone for 3-channel images")]:
+                    r"backbone='alexnet'")]:
         with pytest.raises(OptionError, match=expected) as error:
             resolve_training(_transfer_options(tmp_path, data, source, strategy="feature_d", backbone=backbone))
         assert error.value.option == "backbone"
