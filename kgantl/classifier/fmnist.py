@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 from keras import layers
 
 from kgantl.metrics.extractors import EMBEDDING_LAYER  # the layer the `fmnist` extractor reads
@@ -100,6 +101,15 @@ def classifier_data(data="fashion_mnist", seed=0, test_data=None):
     return train, test, rule, classes
 
 
+def embedding_rms(model, images, count=10_000):
+    """RMS of the `embedding` layer over up to `count` of `images` (pixels in [0, 255]): the scale that brings the
+    layer's features to about unit RMS as an extractor (`fmnist` divides by 5, its 4.96)."""
+    features = keras.Model(model.inputs, model.get_layer(EMBEDDING_LAYER).output)
+    batch = np.asarray(images[:count], np.float32) / 127.5 - 1.0
+    values = np.concatenate([features(batch[i:i + 512], training=False) for i in range(0, len(batch), 512)])
+    return round(float(np.sqrt(np.mean(np.square(values)))), 3)
+
+
 def train_fmnist_classifier(out_dir, epochs=10, batch_size=128, seed=0, data="fashion_mnist", verbose="auto",
                             test_data=None):
     """Train the CNN on a data spec, score it on images it did not train on, save `model.keras` + metrics.
@@ -119,7 +129,8 @@ def train_fmnist_classifier(out_dir, epochs=10, batch_size=128, seed=0, data="fa
 
     Returns:
         dict with `test_accuracy`, `test_loss`, `test_set` (the rule and the counts), `input_shape`, `epochs`,
-        `wall_time_s`.
+        `wall_time_s`, `embedding_rms` (see `embedding_rms`). `model.keras` holds the weights without optimizer
+        state (it loads uncompiled).
 
     Example:
         >>> metrics = train_fmnist_classifier("runs/photos-classifier", epochs=5, data="photos/")
@@ -139,13 +150,18 @@ def train_fmnist_classifier(out_dir, epochs=10, batch_size=128, seed=0, data="fa
     loss, accuracy = model.evaluate(test, verbose=0)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # Weights only (a shipped model carries no optimizer state): rebuilt from its config, which clone_model is not
+    # (in Keras 3 it copies the compilation, optimizer included).
+    bare = keras.Model.from_config(model.get_config())
+    bare.set_weights(model.get_weights())
     with atomic_path(out_dir / "model.keras") as tmp:
-        model.save(tmp)
+        bare.save(tmp)
     metrics = {"data": data, "test_accuracy": float(accuracy), "test_loss": float(loss),
                "test_set": {"rule": rule, "images": int(len(test_arrays.labels)),
                             "train_images": int(len(arrays.labels))},
                "input_shape": [int(n) for n in arrays.images.shape[1:]], "epochs": epochs,
-               "batch_size": batch_size, "seed": seed, "wall_time_s": round(wall, 1)}
+               "batch_size": batch_size, "seed": seed, "wall_time_s": round(wall, 1),
+               "embedding_rms": embedding_rms(model, arrays.images)}
     write_json(out_dir / "metrics.json", metrics)
     return metrics
 

@@ -21,6 +21,8 @@ def test_training_script_writes_model_and_metrics(tmp_path, fake_fmnist):
     model = keras.saving.load_model(tmp_path / "clf" / "model.keras")
     assert model.output_shape == (None, 5)
     assert np.allclose(model(np.zeros((1, 28, 28, 1), "float32")).numpy().sum(), 1.0, atol=1e-5)
+    assert not model.compiled and getattr(model, "optimizer", None) is None  # weights only, as shipped models are
+    assert metrics["embedding_rms"] > 0
 
 
 def test_the_default_network_is_the_fashion_mnist_one():
