@@ -133,7 +133,7 @@ def test_dry_run_of_a_colour_folder_says_it_trains_at_its_size_in_colour(tmp_pat
     resolved = json.loads(out)
     assert (resolved["image_size"], resolved["channels"]) == (64, 3)
     assert resolved["eval_extractor"] in ("noto", "inception_v3")  # a colour extractor: scores see the colour
-    assert resolved["to_image"] == "convt"  # the design of 64 px and up (config.DESIGN_BY_SIZE)
+    assert (resolved["to_image"], resolved["width"]) == ("convt", 32)  # the design from 64 px (DESIGN_BY_SIZE)
     assert f"trains a new GAN on 6 images of {folder}, at 64x64 colour (3 channels)" in err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
