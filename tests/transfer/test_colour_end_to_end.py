@@ -43,10 +43,13 @@ def test_a_colour_source_transfers_to_a_colour_folder_at_64(tmp_path, folders, c
     source, target = tmp_path / "source", tmp_path / "target"
     assert main(["train", "--data", str(red), "--steps", "4", "--run-dir", str(source), *SMALL]) == 0
     assert json.loads((source / "options.json").read_text())["image_size"] == 64  # no size flag: the data's
-    assert main(["transfer", "--source", str(source), "--target", str(blue), "--steps", "4", "--copy-check", "off",
+    assert main(["transfer", "--source", str(source), "--target", str(blue), "--steps", "4", "--copy-every", "2",
                  "--run-dir", str(target), "--batch-size", "8", "--steps-per-epoch", "2"]) == 0
     options = json.loads((target / "options.json").read_text())
     assert (options["image_size"], options["channels"], options["eval_extractor"]) == (64, 3, "noto")
+    assert options["copy_check"] == "on"  # 12 shots: the copy check watched, in the colour extractor's features
+    scored = [json.loads(line) for line in (target / "metrics.jsonl").read_text().splitlines()]
+    assert all("copy_z" in record for record in scored)
     capsys.readouterr()
     assert main(["evaluate", str(target), "--ref", str(blue), "--n", "12", "--runs-root", str(tmp_path / "r")]) == 0
     report = json.loads(capsys.readouterr().out)
