@@ -33,6 +33,14 @@ def test_every_model_has_a_card_with_the_command_that_made_it(name):
     assert (SAVED / name / "model.keras").is_file()
 
 
+@pytest.mark.parametrize("name, shape", [("fmnist-classifier", (28, 28, 1)), ("fmnist-0-4-backbone", (28, 28, 1)),
+                                         ("noto-classifier", (64, 64, 3)), ("noto-backbone", (64, 64, 3))])
+def test_shipped_classifiers_are_weights_only_with_an_embedding(name, shape):
+    model = keras.saving.load_model(SAVED / name / "model.keras")
+    assert not model.compiled  # no optimizer state shipped
+    assert tuple(model.input_shape[1:]) == shape and model.get_layer("embedding").units == 64
+
+
 @pytest.mark.parametrize("name", SOURCES)
 def test_source_gans_load_uncompiled_and_generate(name):
     import kgantl  # noqa: F401  importing the package registers its Keras classes
