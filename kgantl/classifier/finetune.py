@@ -91,7 +91,12 @@ def prepare_finetune(data, backbone, shots=None, seed=0, weights="imagenet", tes
     image shapes, and the classifier built on the backbone with its weights. Writes nothing (`--dry-run` runs it).
 
     Args:
-        data, backbone, shots, seed, weights, test_data: see `finetune_classifier`.
+        data: labelled data spec (see `finetune_classifier`).
+        backbone: a `keras.applications` family, a `keras.Model` or a `.keras` file.
+        shots: images per class by the n-shot rule, or None for all.
+        seed: seed of the n-shot rule and of the held-out fifth.
+        weights: `"imagenet"`, None or a weights file (named backbones).
+        test_data: a data spec to score on instead, or None.
         input_size: side a named backbone is fed (default: the data's image side, at least the family's minimum).
 
     Returns:
