@@ -13,8 +13,11 @@ Images: the package's `img/<vendor>/64/*.png` (64x64 RGBA) composited onto white
 has an image of (`has_img_<vendor>`). Labels: the emoji's category as an index into `CATEGORIES` (the ten
 categories sorted by name); `num_classes` is 10 whatever the selection, so ids mean the same in every spec.
 
-Splits: the packages have none, so `split="train"` and `split="test"` are both the whole selection (as for a
-folder). `emoji_shots` is the benchmark's n-shot rule for emoji: the shots and the test images of a set.
+Splits (kgantl's; the packages have none): the vendor's base emoji sorted by their `unified` ids, every tenth
+(positions 9, 19, ...) with its skin-tone variants is the `test` split, the rest `train` (3,415 and 371 images
+of either vendor; outside "Animals & Nature" 3,272 and 355). The rule needs no seed and does not depend on the selection, so a selection's test images are
+the whole set's that it selects. A source GAN trains on `train` and is scored on `test`. `emoji_shots` is the
+benchmark's n-shot rule for a few-shot target instead: the shots and the test images of a whole set, splits aside.
 
 Data: the tarball `emoji-datasource-<vendor>-16.0.0.tgz` in `data_dir()` (`$KGANTL_DATA_DIR`, else
 `~/.cache/kgantl/data`), put there by hand or fetched there with `npm pack`, its sha256 checked against
@@ -297,6 +300,16 @@ def _selected(table, selection, spec):
 
 
 LABELLINGS = ("category", "subcategory")
+SPLITS = ("train", "test")
+# Every TEST_EVERY-th base emoji in sorted `unified` order, with its variants, is the test split (a design choice:
+# about a tenth held out, without a seed, the same emoji for both vendors).
+TEST_EVERY = 10
+
+
+def in_test_split(table):
+    """Boolean mask of the table's images in the `test` split (see the module docstring)."""
+    bases = sorted(set(table["base"].tolist()))
+    return np.isin(table["base"], bases[TEST_EVERY - 1::TEST_EVERY])
 
 
 def split_labels(spec):
@@ -317,26 +330,32 @@ def _arrays(table, positions, labels="category"):
     return ImageArrays(table["images"][positions].astype(np.float32), values, len(names), names)
 
 
-def load_emoji(spec):
+def load_emoji(spec, split=None):
     """The images an `emoji:VENDOR[:SELECTION][@LABELS]` spec names (see the module docstring), base emoji and
     variants.
 
     Args:
         spec: e.g. `emoji:google`, `emoji:twitter:Smileys & Emotion`, `emoji:noto:!Animals & Nature`,
             `emoji:google:animal-mammal`, `emoji:google@subcategory`.
+        split: `"train"`, `"test"` (see the module docstring) or None for both.
 
     Returns:
         `ImageArrays`: float32 (N, 64, 64, 3) in [0, 255], labels into `CATEGORIES` (`num_classes` 10) or, with
         `@subcategory`, into the vendor's subcategories.
 
     Example:
-        >>> len(load_emoji("emoji:google:Animals & Nature").images)
-        159
+        >>> len(load_emoji("emoji:google:Animals & Nature").images), len(load_emoji("emoji:google", "test").images)
+        (159, 371)
     """
+    if split not in (None, *SPLITS):
+        raise ValueError(f"split must be one of {SPLITS} or None. Received: split={split!r}")
     text, labels = split_labels(spec)
     vendor, selection = parse_spec(text)
     table = load_table(vendor)
-    return _arrays(table, _selected(table, selection, text), labels)
+    chosen = _selected(table, selection, text)
+    if split is not None:
+        chosen &= in_test_split(table) == (split == "test")
+    return _arrays(table, chosen, labels)
 
 
 def emoji_shots(vendor, selection, n, seed=0):

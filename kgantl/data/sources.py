@@ -314,8 +314,8 @@ def resolve_source(spec, split="train"):
             array of images, or a tuple `(images, labels)`. CLASSES is `7`, `0-4` or `1,3,5`. For emoji (see
             `kgantl.data.emoji`) VENDOR is `google` or `twitter` and SELECTION a category (`Smileys & Emotion`), a
             subcategory (`animal-mammal`) or `!` and either to leave it out (`emoji:google:!Animals & Nature`).
-        split: `"train"` or `"test"` (ignored for emoji, folders, files and arrays, which have one set: both
-            splits are all of it).
+        split: `"train"` or `"test"` (emoji: kgantl's rule, every tenth emoji is test; ignored for folders, files
+            and arrays, which have one set: both splits are all of it).
 
     Returns:
         `ImageArrays` restricted to the selected classes.
@@ -334,7 +334,7 @@ def resolve_source(spec, split="train"):
     text = os.fspath(spec)
     name, _, classes = text.partition(":")
     if text.startswith("emoji:"):  # bare "emoji" may be a folder
-        return emoji.load_emoji(text)  # selects by category name, not by CLASSES
+        return emoji.load_emoji(text, split)  # selects by category name, not by CLASSES
     if name == "tfds":
         tfds_name, _, classes = classes.partition(":")
         arrays = _load_tfds(tfds_name, split)

@@ -231,13 +231,11 @@ def _say_sizes(report):
 
 
 def reference_kind(ref):
-    """`split` for a data set with train and test splits (`fashion_mnist`, `digits`, `tfds:`), else `set` (emoji),
+    """`split` for a data set with train and test splits (`fashion_mnist`, `digits`, `tfds:`, `emoji:`), else
     `folder` or `file`: one set, which a report must not label as a split."""
     name = str(ref).partition(":")[0]
-    if name in ("fashion_mnist", "digits", "tfds"):
+    if name in ("fashion_mnist", "digits", "tfds") or str(ref).startswith("emoji:"):  # bare "emoji": a folder
         return "split"
-    if str(ref).startswith("emoji:"):  # bare "emoji" may be a folder
-        return "set"
     return "folder" if Path(ref).is_dir() else "file"
 
 

@@ -118,13 +118,24 @@ def test_subcategory_labels_index_the_vendors_subcategories_sorted(tiny_emoji):
         resolve_source("emoji:google@tone")
 
 
-def test_both_splits_are_the_whole_selection(tiny_emoji):
+def test_every_tenth_base_emoji_and_its_variants_is_the_test_split(tiny_emoji, monkeypatch):
     from kgantl.data.pipeline import load_arrays
 
-    train, test = resolve_source("emoji:google:People & Body"), resolve_source("emoji:google:People & Body", "test")
-    assert np.array_equal(train.images, test.images) and np.array_equal(train.labels, test.labels)
-    per_category = load_arrays("emoji:google", shots=2, seed=0)  # --shots: the per-class rule, as for any spec
-    assert sorted(per_category.labels.tolist()) == sorted([SMILEYS, PEOPLE, ANIMALS] * 2)
+    assert emoji.TEST_EVERY == 10
+    monkeypatch.setattr(emoji, "TEST_EVERY", 3)  # 7 base emoji here: the 3rd and 6th of the sorted ids
+    test = resolve_source("emoji:google", "test")
+    train = resolve_source("emoji:google")  # the default split is train
+    table = emoji.load_table("google")
+    bases_in_test = {b for b, t in zip(table["base"].tolist(), emoji.in_test_split(table).tolist()) if t}
+    assert bases_in_test == {"1F44B", "1F603"}  # sorted: 1F426 1F431 [1F44B] 1F44D 1F600 [1F603] 1F610
+    assert len(test.images) == 4 and len(train.images) == 7  # waving hand with its two tones, grinning face
+    assert not {x.tobytes() for x in train.images} & {x.tobytes() for x in test.images}
+    people = resolve_source("emoji:google:People & Body", "test")  # a selection's test images: the set's it selects
+    assert len(people.images) == 3 and set(people.labels.tolist()) == {PEOPLE}
+    per_category = load_arrays("emoji:google", shots=1, seed=0)  # --shots: the per-class rule on the train split
+    assert sorted(per_category.labels.tolist()) == sorted([SMILEYS, PEOPLE, ANIMALS])
+    with pytest.raises(ValueError, match="split must be one of"):
+        emoji.load_emoji("emoji:google", "validation")
 
 
 def _base_of(table):
@@ -236,6 +247,10 @@ def test_the_real_packages(tmp_path, monkeypatch):
         assert table["images"].shape == (3786, 64, 64, 3)
         base = table["category"][table["unified"] == table["base"]].tolist()
         assert len(base) == 1911 and base.count("Animals & Nature") == 159 and base.count("People & Body") == 386
-    assert len(resolve_source("emoji:google:!Animals & Nature").images) == 3627  # the benchmark's source domain
+    assert len(emoji.load_emoji("emoji:google:!Animals & Nature").images) == 3627  # the benchmark's source domain
+    assert len(emoji.load_emoji("emoji:google", "test").images) == 371  # every tenth emoji (191), with its tones
+    source_train = resolve_source("emoji:google:!Animals & Nature")  # train split: what a source GAN trains on
+    source_test = resolve_source("emoji:google:!Animals & Nature", "test")
+    assert (len(source_train.images), len(source_test.images)) == (3272, 355)
     shots, test = emoji.emoji_shots("google", "Animals & Nature", 10, seed=0)
     assert len(shots.images) == 10 and len(test.images) == 149

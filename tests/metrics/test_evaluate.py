@@ -162,10 +162,10 @@ def test_twelve_reference_images_in_a_folder_give_no_scores_as_if_valid(tmp_path
     assert "the Inception Score over 10 splits on 100 generated images is unreliable" in caplog.text
 
 
-def test_an_emoji_reference_is_one_set_named_by_its_pinned_package(tmp_path):
+def test_an_emoji_reference_is_a_split_named_by_its_pinned_package(tmp_path):
     from kgantl.data import emoji
     from kgantl.metrics.evaluate import _source_fingerprint, reference_kind
 
-    assert reference_kind("emoji:google:Animals & Nature") == "set"  # both splits are the whole selection
+    assert reference_kind("emoji:google:Animals & Nature") == "split"  # kgantl's train/test rule (every tenth)
     assert reference_kind(tmp_path) == "folder" and reference_kind("emoji") == "file"  # bare "emoji" is a path
     assert _source_fingerprint("emoji:twitter", "test") == [emoji.VERSION, emoji.PINNED_SHA256]
