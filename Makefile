@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FMNIST_DEB_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data test test-all docs demo demo-10 bench notebooks clean
+.PHONY: setup data test test-all docs demo demo-10 bench notebooks source-emoji clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,15 @@ demo-10: setup
 		--train-data fashion_mnist:7 --shots 10
 	$(BIN)/kgantl evaluate runs/demo-10-scratch --ref fashion_mnist:7 --split test --n 1000 \
 		--train-data fashion_mnist:7 --shots 10
+
+# The colour source GAN (issue 35): Noto emoji outside "Animals & Nature" (the train split), 64x64 RGB, the design
+# of 64 px (config.DESIGN_BY_SIZE), bfloat16 (every CPU these runs met has bfloat16 units), hours of CPU: stop it
+# at any time (Ctrl-C, a kill, the session's end) and run the same target again to resume it exactly.
+SOURCE_EMOJI_STEPS := 60000
+source-emoji: setup
+	nice -n 10 $(BIN)/kgantl train --data "emoji:google:!Animals & Nature" --run-dir runs/source-emoji-noto-64 \
+		--steps $(SOURCE_EMOJI_STEPS) --steps-per-epoch 500 --precision mixed_bfloat16 --spectral-norm \
+		--r1-weight 0.1 --diffaugment color,translation,cutout
 
 # Run every notebook top to bottom in full mode and save its outputs into the file (what is committed).
 notebooks: setup

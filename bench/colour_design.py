@@ -4,9 +4,10 @@ Each design trains a new GAN with kgantl's defaults (batch 64, non-saturating lo
 augmentation, float32) on the colour source domain of BENCHMARKS.md (Noto emoji outside "Animals & Nature", 3,627
 images, `emoji:google:!Animals & Nature`) for the same budget of process CPU seconds (all threads; on a shared
 machine the CPU time, not the wall time, is what a step costs), then its EMA generator is scored: KID (and
-precision/recall) of 1000 samples against those same 3,627 images in the `noto` extractor's features. The source
+precision/recall) of 1000 samples against the set's train split in the `noto` extractor's features. The source
 domain is the reference because this compares designs for a source GAN (what it should learn to draw); no design
-is near copying at these budgets, which the near-copy share in the table checks.
+is near copying at these budgets, which the near-copy share in the table checks. (The runs in docs/benchmarks.md
+trained on all 3,627 images, before kgantl's emoji split existed; `train` now reads the 3,272 of the train split.)
 
 Designs (`kgantl.models.build_generator`; D is kgantl's DCGAN discriminator of the same width):
 - `w64_conv5`: today's default below 64 px (ConvTranspose 512@8 ... 64@64, then a 5x5 convolution to the image);

@@ -25,8 +25,8 @@ ARCHITECTURE_DEFAULTS = {"latent_dim": 128, "width": 64}
 # A new GAN's design by image size (the smallest size a row applies from): how G's last stage makes the image, and
 # the width (G's last and D's first filters; the others double it, up to 8x). Below 64 px, the reference DCGAN's
 # (the Fashion-MNIST benchmarks). From 64 px, the design docs/benchmarks.md ("Models at 64x64x3") measured best for
-# quality per CPU-hour on Noto emoji: the classic DCGAN's last stage at half its width (KID 0.48 after 20 CPU-minutes,
-# against 0.80 at full width and 0.98 for the 28-px design scaled up; one seed, short budgets).
+# quality per CPU-hour on Noto emoji: the classic DCGAN's last stage at half its width (KID 0.40 after 20 CPU-minutes,
+# against 0.69 at full width and 0.63 for the 28-px design scaled up; one seed, short budgets).
 DESIGN_BY_SIZE = ((8, {"to_image": "conv5", "width": 64}), (64, {"to_image": "convt", "width": 32}))
 # Before `to_image` existed every generator was "conv5": what an old run folder's options mean.
 TO_IMAGE_BEFORE = "conv5"
