@@ -81,7 +81,8 @@ def train(names, cpu_minutes):
         run_training(prepared, verbose=0)
         steps = int(prepared.gan.g_optimizer.iterations.numpy())
         record = {"design": name, "width": width, "to_image": to_image, "steps": steps,
-                  "cpu_seconds": round(time.process_time() - cpu, 1), "wall_seconds": round(time.perf_counter() - wall, 1),
+                  "cpu_seconds": round(time.process_time() - cpu, 1),
+                  "wall_seconds": round(time.perf_counter() - wall, 1),
                   "cpu_budget_minutes": cpu_minutes, "machine": cpu_model(), "date": time.strftime("%Y-%m-%d")}
         (run_dir / "design.json").write_text(json.dumps(record, indent=2))
         print(json.dumps(record), flush=True)

@@ -19,12 +19,13 @@ from typing import Dict, Optional, Tuple
 import keras
 import numpy as np
 
-from kgantl.config import DEFAULT_BATCH_SIZE, FEW_SHOTS, FROM_SOURCE, MIN_EPOCH_STEPS, OptionError, TrainOptions
+from kgantl.config import DEFAULT_BATCH_SIZE, FEW_SHOTS, MIN_EPOCH_STEPS, OptionError, TrainOptions
 from kgantl.data.augment import parse_policy
 from kgantl.data.pipeline import load_arrays
 from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
 from kgantl.distribute import is_chief, make_distribution
+from kgantl.image_shape import conversions, resolve_new_architecture, resolve_transfer_architecture
 from kgantl.measured import few_shot_recipe, step_budget, transfer_default
 from kgantl.metrics.copying import MIN_SHOTS
 from kgantl.metrics.extractors import default_extractor
@@ -32,7 +33,6 @@ from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_genera
 from kgantl.precision import auto_precision, precision_policy, resolve_precision, with_policy
 from kgantl.runs.artifacts import load_gan
 from kgantl.runs.folder import OPTIONS_FILE, check_space, check_writable
-from kgantl.image_shape import conversions, resolve_new_architecture, resolve_transfer_architecture
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
 from kgantl.transfer.backbone import Backbone, parse_backbone
 from kgantl.transfer.colour import to_colour
@@ -275,6 +275,14 @@ def _parsed_backbone(options, strategies):
     return parse_backbone(options.backbone, (options.image_size, options.image_size, options.channels))
 
 
+def _with_resolved_precision(options):
+    """The options with a concrete `precision` (no "auto" below the resolver), saying what auto chose and why."""
+    options, given = dataclasses.replace(options, precision=resolve_precision(options.precision)), options.precision
+    if given == "auto":
+        logger.warning("precision auto: %s, since %s", options.precision, auto_precision()[1])
+    return options
+
+
 def resolve_training(options):
     """Validate options, load every data set and the source, parse the strategy, build the GAN. Writes nothing.
 
@@ -285,10 +293,7 @@ def resolve_training(options):
     Returns:
         `ResolvedRun`.
     """
-    given_precision = options.validate().precision
-    options = dataclasses.replace(options, precision=resolve_precision(given_precision))  # no "auto" below here
-    if given_precision == "auto":
-        logger.warning("precision auto: %s, since %s", options.precision, auto_precision()[1])
+    options = _with_resolved_precision(options.validate())
     # Parsed now so a bad strategy is reported before any data loads; an unset one is resolved with the data.
     given = _parsed_strategy(options.strategy) if options.source and options.strategy is not None else None
     auto = given is not None and given.is_auto

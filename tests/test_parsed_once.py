@@ -16,7 +16,7 @@ ALLOWED = {
     ("parse_strategy", "kgantl.resolve", "_parsed_strategy"),
     ("parse_backbone", "kgantl.resolve", "_parsed_backbone"),
     ("parse_policy", "kgantl.resolve", "_parsed_policy"),
-    ("resolve_precision", "kgantl.resolve", "resolve_training"),
+    ("resolve_precision", "kgantl.resolve", "_with_resolved_precision"),
     # Doors: validate() refuses bad text, naming the option, before anything loads (the result is not used; the
     # resolver parses the value the run takes, which may be a default the door never saw).
     ("parse_policy", "kgantl.config", "TrainOptions._check_text_forms"),

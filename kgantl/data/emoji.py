@@ -14,10 +14,11 @@ has an image of (`has_img_<vendor>`). Labels: the emoji's category as an index i
 categories sorted by name); `num_classes` is 10 whatever the selection, so ids mean the same in every spec.
 
 Splits (kgantl's; the packages have none): the vendor's base emoji sorted by their `unified` ids, every tenth
-(positions 9, 19, ...) with its skin-tone variants is the `test` split, the rest `train` (3,415 and 371 images
-of either vendor; outside "Animals & Nature" 3,272 and 355). The rule needs no seed and does not depend on the selection, so a selection's test images are
-the whole set's that it selects. A source GAN trains on `train` and is scored on `test`. `emoji_shots` is the
-benchmark's n-shot rule for a few-shot target instead: the shots and the test images of a whole set, splits aside.
+(positions 9, 19, ...) with its skin-tone variants is the `test` split, the rest `train` (3,415 and 371 images of
+either vendor; outside "Animals & Nature" 3,272 and 355). The rule needs no seed and does not depend on the
+selection, so a selection's test images are the whole set's that it selects. A source GAN trains on `train` and is
+scored on `test`. `emoji_shots` is the benchmark's n-shot rule for a few-shot target instead: the shots and the test
+images of a whole set, splits aside.
 
 Data: the tarball `emoji-datasource-<vendor>-16.0.0.tgz` in `data_dir()` (`$KGANTL_DATA_DIR`, else
 `~/.cache/kgantl/data`), put there by hand or fetched there with `npm pack`, its sha256 checked against

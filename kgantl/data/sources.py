@@ -353,7 +353,8 @@ def resolve_source(spec, split="train"):
         if path.suffix or os.sep in text:
             raise FileNotFoundError(f"Data path does not exist or is not a folder, .npz or .npy file. Received: {text}")
         raise ValueError(
-            "data must be fashion_mnist[:CLASSES], digits[:CLASSES], tfds:NAME[:CLASSES], emoji:VENDOR[:SELECTION][@LABELS], "
+            "data must be fashion_mnist[:CLASSES], digits[:CLASSES], tfds:NAME[:CLASSES], "
+            "emoji:VENDOR[:SELECTION][@LABELS], "
             f"a folder, an .npz/.npy file or arrays. Received: {text!r}"
         )
     if classes:
