@@ -41,15 +41,16 @@ def recipe(method):
     return RECIPES.get(method, TRANSFER_RECIPE)
 
 
-def recipe_options(method):
-    """The `TrainOptions` fields `method`'s recipe sets (the recipes of few_shot.py's docstring)."""
+def recipe_options(method, source=SOURCE):
+    """The `TrainOptions` fields `method`'s recipe sets (the recipes of few_shot.py's docstring); `source`: the
+    source GAN the transfer methods start from (the emoji grid passes the colour one)."""
     if method == "default":  # what `kgantl transfer --source S --target T --shots N` resolves to, nothing forced
-        return dict(source=SOURCE, eval_every=None)
+        return dict(source=source, eval_every=None)
     if method == "scratch":
         return dict(batch_size=32, diffaugment="color,translation,cutout", ema_decay=0.999)
     # plain finetune and every kgantl method: the `kgantl transfer` defaults, less EMA for plain
     return dict(batch_size=64, diffaugment="", ema_decay=0.0 if method == "plain finetune" else 0.999,
-                source=SOURCE, strategy="finetune" if method == "plain finetune" else method)
+                source=source, strategy="finetune" if method == "plain finetune" else method)
 
 
 def _recipe_of(record):

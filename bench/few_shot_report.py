@@ -27,10 +27,12 @@ def _cell_records(records, k, shots, steps):
             and _recipe_of(r) == recipe(r["method"])]
 
 
-def _table(records, title):
+def _table(records, title, methods=None):
+    """A Markdown table of `records`' mean (± std over seeds) scores per method of `methods` (default: the grid's
+    METHODS), with `copy the shots` first."""
     lines = [f"**{title}**", "", "| method | KID | FID | precision | recall | near-copy | KID (random CNN) | "
              "train s | CPU s | runs |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for method in ["copy the shots", *METHODS]:
+    for method in ["copy the shots", *(METHODS if methods is None else methods)]:
         rows = [r for r in records if r["method"] == method]
         if not rows:
             continue

@@ -42,12 +42,17 @@ class ScoreCurve(keras.callbacks.Callback):
     changes (wall seconds it inflates).
     """
 
-    def __init__(self, k, shots, seed, steps_per_epoch, every=CURVE_EVERY, kid_every=None, score_last=False):
+    def __init__(self, k, shots, seed, steps_per_epoch, every=CURVE_EVERY, kid_every=None, score_last=False,
+                 score=None, score_kid=None, steps=None):
         """`kid_every`: also score KID alone (and recall) at these multiples, e.g. every copy-check evaluation.
-        `score_last`: score the model at STEPS here too, for a run whose saved model is a chosen checkpoint."""
+        `score_last`: score the model at `steps` here too, for a run whose saved model is a chosen checkpoint.
+        `score`, `score_kid`: functions of the model giving the full and the KID-only scores (default: the
+        Fashion-MNIST protocol's `_score` and `_score_kid` for the cell); `steps`: the run's budget."""
         super().__init__()
         self.cell, self.steps_per_epoch, self.every = (k, shots, seed), steps_per_epoch, every
-        self.kid_every, self.score_last = kid_every, score_last
+        self.kid_every, self.score_last, self.steps = kid_every, score_last, STEPS if steps is None else steps
+        self.score = score or (lambda model: _score(model, k, shots, seed))
+        self.score_kid = score_kid or (lambda model: _score_kid(model, k, shots, seed))
         self.points, self.scoring_s, self.start = [], 0.0, time.perf_counter()
         self.scoring_cpu_s, self.cpu_start = 0.0, time.process_time()
 
@@ -59,13 +64,13 @@ class ScoreCurve(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         steps = (epoch + 1) * self.steps_per_epoch
         # The last point is normally the saved model's own score, taken after training.
-        full = (steps % self.every == 0 and steps < STEPS) or (steps >= STEPS and self.score_last)
+        full = (steps % self.every == 0 and steps < self.steps) or (steps >= self.steps and self.score_last)
         kid_only = bool(self.kid_every) and steps % self.kid_every == 0
         if not (full or kid_only):
             return
         wall_s, cpu_s = self.train_seconds()
         began, began_cpu = time.perf_counter(), time.process_time()
-        report = _score(self.model, *self.cell) if full else _score_kid(self.model, *self.cell)
+        report = self.score(self.model) if full else self.score_kid(self.model)
         self.points.append({"steps": steps, "train_s": round(wall_s, 1), "cpu_s": round(cpu_s, 1), **report})
         self.scoring_s += time.perf_counter() - began
         self.scoring_cpu_s += time.process_time() - began_cpu
@@ -113,16 +118,16 @@ def random_cnn(seed=0, image_shape=(28, 28, 1)):
     return keras.Model(images, features, name=f"random_cnn_seed{seed}")
 
 
-_RANDOM_CNN = []
+_RANDOM_CNN = {}
 
 
-def _random_cnn_extractor():
-    """`random_cnn()` as a kgantl extractor, built once per process."""
-    if not _RANDOM_CNN:
+def _random_cnn_extractor(image_shape=(28, 28, 1)):
+    """`random_cnn()` for images of `image_shape` as a kgantl extractor, built once per process and shape."""
+    if image_shape not in _RANDOM_CNN:
         from kgantl.metrics.extractors import from_keras_model
 
-        _RANDOM_CNN.append(from_keras_model(random_cnn(), "features"))
-    return _RANDOM_CNN[0]
+        _RANDOM_CNN[image_shape] = from_keras_model(random_cnn(image_shape=image_shape), "features")
+    return _RANDOM_CNN[image_shape]
 
 
 def run_method(k, shots, seed, method, workdir, shared_machine=False, keep=None, precision=None):
@@ -133,37 +138,48 @@ def run_method(k, shots, seed, method, workdir, shared_machine=False, keep=None,
     `<class>-<shots>-<seed>-<method>.keras`, for sample grids (the run directory itself is temporary).
     `precision`: `mixed_bfloat16` for a bfloat16 parity run (its recipe gets BF16_SUFFIX), else float32.
     """
+    # One folder per run: a parity pair (float32 and mixed_bfloat16 of the same cell and method) are two runs.
+    name = f"{k}-{shots}-{seed}-{method.replace(':', '_').replace(' ', '_')}" + (f"-{precision}" if precision else "")
+    options = dict(data=f"fashion_mnist:{k}", shots=shots, seed=seed, run_dir=str(workdir / name),
+                   **recipe_options(method))
+    if precision:
+        options["precision"] = precision
+    score = (lambda model: _score(model, k, shots, seed)), (lambda model: _score_kid(model, k, shots, seed))
+    curve, final, chosen = train_scored(options, method, shots, *score, keep=keep)
+    base = {"class": k, "shots": shots, "seed": seed, "method": method, "batch": chosen.pop("batch"),
+            "recipe": recipe(method) + (BF16_SUFFIX if precision == "mixed_bfloat16" else ""), **chosen,
+            "cpu": cpu_line(),  # wall times differ ~3x between CPUs
+            "date": time.strftime("%Y-%m-%d"), **({"shared_machine": True} if shared_machine else {})}
+    return _records(base, curve, final)
+
+
+def train_scored(options, method, shots, score, score_kid, steps=None, keep=None):
+    """Train `options` (`TrainOptions` fields less the epochs) for `steps` generator steps, scoring the sampler
+    every CURVE_EVERY steps with `score` (KID alone with `score_kid` at each copy-check evaluation), then the
+    saved model with `score`. Returns `(curve, final, chosen)`: the `ScoreCurve`, the saved model's point, and
+    the run's batch size with what it chose (`_choices`). `keep`: a folder to copy the scored model into."""
     from kgantl.config import FEW_SHOTS, TrainOptions
     from kgantl.training import train
 
+    steps = STEPS if steps is None else steps
     # `default` evaluates its copy check every 100 steps at epoch ends, so its epochs are shorter.
     steps_per_epoch = 50 if method == "default" else CURVE_EVERY
-    # One folder per run: a parity pair (float32 and mixed_bfloat16 of the same cell and method) are two runs.
-    name = f"{k}-{shots}-{seed}-{method.replace(':', '_').replace(' ', '_')}" + (f"-{precision}" if precision else "")
-    options = dict(data=f"fashion_mnist:{k}", shots=shots, seed=seed, epochs=STEPS // steps_per_epoch,
-                   steps_per_epoch=steps_per_epoch, sample_every=STEPS // steps_per_epoch,
-                   run_dir=str(workdir / name), **recipe_options(method))
-    if precision:
-        options["precision"] = precision
-    # With few shots `default` saves the copy check's chosen checkpoint, not the model at STEPS: its curve scores the
-    # model at STEPS during training, and KID at every copy-check evaluation, so the chosen step's KID is on it.
+    # With few shots `default` saves the copy check's chosen checkpoint, not the model at `steps`: its curve scores
+    # the model at `steps` during training, and KID at every copy-check evaluation, so the chosen step's KID is on it.
     chooses = method == "default" and shots <= FEW_SHOTS
-    curve = ScoreCurve(k, shots, seed, steps_per_epoch, every=CURVE_EVERY,
-                       kid_every=100 if chooses else None, score_last=chooses)
+    curve = ScoreCurve(None, shots, None, steps_per_epoch, every=CURVE_EVERY, kid_every=100 if chooses else None,
+                       score_last=chooses, score=score, score_kid=score_kid, steps=steps)
+    options = dict(options, epochs=steps // steps_per_epoch, steps_per_epoch=steps_per_epoch,
+                   sample_every=steps // steps_per_epoch)
     _, run_dir = train(TrainOptions(**options), callbacks=[curve], verbose=0)
     train_s, cpu_s = curve.train_seconds()
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(run_dir / "model.keras", Path(keep) / f"{Path(run_dir).name}.keras")
-    final = {"steps": STEPS, "train_s": round(train_s, 1), "cpu_s": round(cpu_s, 1),
-             **_score(str(run_dir / "model.keras"), k, shots, seed)}
-    base = {"class": k, "shots": shots, "seed": seed, "method": method,
-            "batch": json.loads((run_dir / "options.json").read_text())["batch_size"],
-            "recipe": recipe(method) + (BF16_SUFFIX if precision == "mixed_bfloat16" else ""),
-            **_choices(run_dir, method, steps_per_epoch),
-            "cpu": cpu_line(),  # wall times differ ~3x between CPUs
-            "date": time.strftime("%Y-%m-%d"), **({"shared_machine": True} if shared_machine else {})}
-    return _records(base, curve, final)
+    final = {"steps": steps, "train_s": round(train_s, 1), "cpu_s": round(cpu_s, 1),
+             **score(str(run_dir / "model.keras"))}
+    batch = json.loads((run_dir / "options.json").read_text())["batch_size"]
+    return curve, final, {"batch": batch, **_choices(run_dir, method, steps_per_epoch)}
 
 
 def _choices(run_dir, method, steps_per_epoch):
@@ -187,20 +203,22 @@ def _choices(run_dir, method, steps_per_epoch):
     return extra
 
 
-def _records(base, curve, final):
-    """The run's STEPS record (with its curve) and, where the curve has a full point at READ_OFF, the READ_OFF
-    record read off it; `base` holds what both share, `final` the saved model's score."""
+def _records(base, curve, final, steps=None, read_off=READ_OFF):
+    """The run's `steps` record (with its curve) and, where the curve has a full point at `read_off` (None: no
+    read-off), the `read_off` record read off it; `base` holds what both share, `final` the saved model's score.
+    `steps`: the run's budget (default STEPS)."""
+    steps = STEPS if steps is None else steps
     # With a copy check the saved model is the chosen checkpoint, kept off the curve (which scored STEPS itself).
     curve_points = [*curve.points] + ([] if curve.score_last else [final])
-    record = {**base, "steps": STEPS, "wall_s": final["train_s"], "cpu_s": final["cpu_s"], **_metrics(final),
+    record = {**base, "steps": steps, "wall_s": final["train_s"], "cpu_s": final["cpu_s"], **_metrics(final),
               "curve": [{key: p[key] for key in ("steps", "kid", "recall", "near_copy", "train_s", "cpu_s",
                                                  "kid_random_cnn") if key in p} for p in curve_points]}
-    point = next((p for p in curve_points if p["steps"] == READ_OFF and "fid" in p), None)  # a full point
+    point = next((p for p in curve_points if p["steps"] == read_off and "fid" in p), None)  # a full point
     if point is None:  # stopped by the copy check before the read-off step
         return (record,)
-    read_off = {**base, "steps": READ_OFF, "wall_s": point["train_s"], "cpu_s": point["cpu_s"], **_metrics(point),
-                "read_off": STEPS}
-    return record, read_off
+    read = {**base, "steps": read_off, "wall_s": point["train_s"], "cpu_s": point["cpu_s"], **_metrics(point),
+            "read_off": steps}
+    return record, read
 
 
 def _shots(k, shots, seed):

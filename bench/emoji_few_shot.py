@@ -1,0 +1,168 @@
+"""Colour few-shot GAN transfer benchmark (issue 35, item 3): emoji in two art styles, from the colour source.
+
+Cells (`emoji_few_shot_cells.cells`): cross-style (Twemoji outside "Animals & Nature") at 10 shots, seeds 0-2, and
+100 shots, seed 0; cross-subject (Noto "Animals & Nature") at 10 shots, seeds 0-2. Methods: `scratch` (DiffAugment
+color,translation,cutout, batch 32, EMA), `plain finetune` (the source's G and D, no augmentation, EMA, selection or
+copy check), `default` (`kgantl transfer` with no recipe flags: its own few-shot recipe and, at <= 30 images, the
+copy check's chosen checkpoint), `vision_d` (`--strategy vision_d`, the colour backbone by default), and up to two
+probe-chosen methods (`PROBE_CHOSEN`). Each run trains `--steps` generator steps (default 2000) and its sampler is
+scored every 250 steps against the cell's test images (all, or 1000 drawn with `default_rng(0)`) in the `noto`
+extractor's features: KID, FID, precision, recall, near-copy share (and KID/recall in a random CNN's features);
+`default` also KID every 100 steps, and its record is the chosen checkpoint's score. Each cell also gets a `copy
+the shots` record. Records (the Fashion-MNIST grid's fields, `target` and `data` for `class`, the CPU's model and
+bf16 flags in `cpu`, wall and CPU seconds) are appended to `bench/results/emoji_few_shot.jsonl` as each run ends;
+a (cell, method) with a record is skipped, so the grid resumes in parts (`--only-*`, `--methods`).
+
+Usage:
+    python bench/emoji_few_shot.py [--only-target cross-style] [--only-shots 10] [--only-seed 0] \\
+        [--methods default scratch] [--source saved_models/source-emoji-noto-64] [--steps 2000]
+    python bench/emoji_few_shot.py --report   # rewrite the `emoji-few-shot` section of docs/benchmarks.md
+
+Sizing (an estimate, not a measurement): 7 cells x 4 methods x 2000 steps = 56,000 generator steps; at roughly
+9,000 steps per CPU-hour for the 64x64 width-32 design that is about 6 CPU-hours of training, plus scoring (8
+full points per run, roughly 20% more), so one working day of a 2-core machine. Run it in parts,
+e.g. one `--only-target`/`--only-shots` at a time; two probe-chosen methods add about half again.
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+import emoji_few_shot_cells as grid  # noqa: E402
+import few_shot_runner as runner  # noqa: E402
+from emoji_few_shot_cells import recipe, recipe_options  # noqa: E402
+from few_shot_cells import STEPS, _metrics  # noqa: E402
+from few_shot_report import _table, at_current_rule  # noqa: E402
+from sections import cpu_line, header, write_section  # noqa: E402
+
+
+def score(generator, shots_path, test_path, kid_only=False):
+    """The protocol's scores against the cell's test images (`noto` features); with `kid_only`, KID, recall and
+    near-copy share alone (the points between the full ones), else also KID/recall in a random CNN's features."""
+    from kgantl.metrics import evaluate
+
+    generator = runner._opened(generator)
+    with np.load(shots_path) as shots:
+        train_images = shots["images"].astype(np.float32)
+    report = evaluate(generator, ref=str(test_path), split="test", n=1000, seed=0, extractor="noto",
+                      train_images=train_images)
+    if kid_only:
+        return {**{m: report[m] for m in ("kid", "kid_std", "recall")}, "near_copy": report["near_copy_share"]}
+    independent = evaluate(generator, ref=str(test_path), split="test", n=1000, seed=0, use_cache=False,
+                           extractor=runner._random_cnn_extractor(train_images.shape[1:]))
+    return {**{m: report[m] for m in ("kid", "kid_std", "fid", "precision", "recall")},
+            "near_copy": report["near_copy_share"], "real_near_copy": report["memorisation"]["real_near_copy_share"],
+            "protocol": report["protocol"], "kid_random_cnn": independent["kid"],
+            "recall_random_cnn": independent["recall"]}
+
+
+def _base(cell, method, extra):
+    target, shots, seed = cell
+    return {"target": target, "data": grid.spec(target), "shots": shots, "seed": seed, "method": method, **extra,
+            "cpu": cpu_line(), "date": time.strftime("%Y-%m-%d")}
+
+
+def run_method(cell, method, source, steps, workdir, cache=None, shared_machine=False):
+    """Train `method` on `cell` for `steps` steps from `source`, scored along; returns its record."""
+    shots_path, test_path = grid.cell_files(*cell, cache=cache)
+    target, shots, seed = cell
+    options = dict(data=str(shots_path), seed=seed, run_dir=str(workdir / f"{target}-{shots}-{seed}-"
+                                                                f"{method.replace(':', '_').replace(' ', '_')}"),
+                   **recipe_options(method, str(source)))
+    curve, final, chosen = runner.train_scored(
+        options, method, shots, lambda model: score(model, shots_path, test_path),
+        lambda model: score(model, shots_path, test_path, kid_only=True), steps=steps)
+    base = _base(cell, method, {"batch": chosen.pop("batch"), "recipe": recipe(method), **chosen,
+                                **({"shared_machine": True} if shared_machine else {})})
+    return runner._records(base, curve, final, steps=steps, read_off=None)[0]
+
+
+def copy_the_shots(cell, cache=None):
+    """1000 draws (with repetition) from the shots themselves, scored like a generator."""
+    shots_path, test_path = grid.cell_files(*cell, cache=cache)
+    with np.load(shots_path) as shots:
+        images = shots["images"]
+    draws = images[np.random.default_rng(cell[2]).integers(0, len(images), 1000)]
+    return _base(cell, "copy the shots", {"steps": 0, "batch": 0, "recipe": "copy", "wall_s": 0.0,
+                                          **_metrics(score(draws, shots_path, test_path))})
+
+
+def _append(record, results):
+    results.parent.mkdir(parents=True, exist_ok=True)
+    with open(results, "a") as f:
+        f.write(json.dumps(record) + "\n")
+    print(json.dumps({key: v for key, v in record.items() if key not in ("curve", "selection")}), flush=True)
+
+
+def run_grid(args, results=None, cache=None):
+    """Run the selected cells' `copy the shots` records and each selected method without a record yet."""
+    results = grid.RESULTS if results is None else results
+    done = grid._done(results)
+    if not Path(args.source).exists():
+        raise SystemExit(f"The colour source GAN is missing: train it first (make source-emoji) or pass --source. "
+                         f"Received: --source {args.source}")
+    wanted = (args.only_target, args.only_shots, args.only_seed)
+    selected = lambda cell: all(w is None or v in w for v, w in zip(cell, wanted))  # noqa: E731
+    workdir = Path(tempfile.mkdtemp(prefix="kgantl-emoji-few-shot-"))
+    try:
+        for cell in filter(selected, grid.cells()):
+            if (*cell, "copy the shots", 0, "copy") not in done:
+                _append(copy_the_shots(cell, cache), results)
+        for cell, method in grid.todo(done, args.steps, args.methods, selected, args.force):
+            _append(run_method(cell, method, args.source, args.steps, workdir, cache, args.shared_machine), results)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report(results=None, steps=STEPS):
+    """The `emoji-few-shot` section: a table per (target, shots) at `steps`, `default` at today's checkpoint rule."""
+    records = [at_current_rule(r)[0] if r["method"] == "default" else r
+               for r in grid._done(results).values() if r["steps"] in (steps, 0) and r["recipe"] == recipe(r["method"])]
+    parts = header("python bench/emoji_few_shot.py", " (then `--report`)",
+                   date_note="; raw records: `bench/results/emoji_few_shot.jsonl`")
+    parts.append(f"Scores against each cell's test images in the `noto` extractor's features; {steps} steps; "
+                 "`default` at the copy check's chosen checkpoint; train s on the CPU each record names.")
+    for target, shots in dict.fromkeys((t, n) for t, n, _ in grid.cells()):
+        cell = [r for r in records if (r["target"], r["shots"]) == (target, shots)]
+        if any(r["method"] != "copy the shots" for r in cell):
+            seeds = ", ".join(map(str, sorted({r["seed"] for r in cell})))
+            parts += ["", _table(cell, f"{target} ({grid.spec(target)}), {shots} shots, seeds {seeds}",
+                                 grid.METHODS)]
+    return "\n".join(parts)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only-target", nargs="+", choices=list(grid.TARGETS), help="run only these targets")
+    parser.add_argument("--only-shots", type=int, nargs="+", help="run only cells with these shot counts")
+    parser.add_argument("--only-seed", type=int, nargs="+", help="run only cells with these seeds")
+    parser.add_argument("--methods", nargs="+", choices=grid.METHODS, default=grid.METHODS, help="default: all")
+    parser.add_argument("--source", default=str(grid.SOURCE), help="the colour source GAN (default: %(default)s)")
+    parser.add_argument("--steps", type=int, default=STEPS, help="generator steps per run (default: %(default)s)")
+    parser.add_argument("--report", action="store_true", help="only rewrite the section in docs/benchmarks.md")
+    parser.add_argument("--force", action="store_true", help="re-run the selected methods even where recorded")
+    parser.add_argument("--shared-machine", action="store_true",
+                        help="mark the records: other work ran on this CPU, so wall times are upper bounds")
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    if args.report:
+        text = report(steps=args.steps)
+        write_section("emoji-few-shot", text, "Colour few-shot GAN transfer: emoji (issue 35)")
+        print(text)
+        return
+    run_grid(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The colour few-shot grid's definition (issue 35): its cells, methods, recipes, records and the cell files.
+
+The cells are (target, shots, seed): cross-style (Twemoji outside "Animals & Nature") at 10 shots, seeds 0-2,
+and at 100 shots, seed 0; cross-subject (Noto "Animals & Nature") at 10 shots, seeds 0-2. Each cell's shots and
+test images follow `kgantl.data.emoji.emoji_shots` (BENCHMARKS.md's emoji n-shot rule) and are written once as
+two `.npz` files (`images` uint8, `labels` all 0: one class, so `kgantl transfer --target FILE` and `kgantl train
+--data FILE` read the shots as an unconditional set) under `bench/runs/emoji_few_shot/`. A test set of more
+than 1000 images is cut to 1000 drawn with `np.random.default_rng(0)` (BENCHMARKS.md). The recipes are the
+Fashion-MNIST grid's (`few_shot_cells.recipe`, `recipe_options`), started from the colour source.
+"""
+import json
+
+import numpy as np
+
+import few_shot_cells
+from few_shot_cells import ROOT
+
+RESULTS = ROOT / "bench" / "results" / "emoji_few_shot.jsonl"
+CACHE = ROOT / "bench" / "runs" / "emoji_few_shot"
+SOURCE = ROOT / "saved_models" / "source-emoji-noto-64"
+TARGETS = {"cross-style": ("twitter", "!Animals & Nature"), "cross-subject": ("google", "Animals & Nature")}
+TEST_SIZE = 1000
+# Room for at most two more methods, chosen by a probe on the colour targets (issue 35: maskd and adapters among
+# the candidates). Add their names here once the probe has run; `recipe_options` trains them as `--strategy NAME`.
+PROBE_CHOSEN = []
+METHODS = ["scratch", "plain finetune", "default", "vision_d", *PROBE_CHOSEN]
+
+
+def recipe(method):
+    """The record's recipe name: the Fashion-MNIST grid's, but `plain finetune` with the copy check off (the
+    brief's plain fine-tune has no selection; `kgantl transfer` turns the check on at <= 30 shots by default)."""
+    return "plain-b64-no-copy-check" if method == "plain finetune" else few_shot_cells.recipe(method)
+
+
+def recipe_options(method, source):
+    """`few_shot_cells.recipe_options` from `source`, and `copy_check` off for `plain finetune` (see `recipe`)."""
+    options = few_shot_cells.recipe_options(method, str(source))
+    return {**options, "copy_check": "off"} if method == "plain finetune" else options
+
+
+def cells():
+    """The grid's cells as (target, shots, seed), in the order they run."""
+    return ([("cross-style", 10, s) for s in (0, 1, 2)] + [("cross-style", 100, 0)]
+            + [("cross-subject", 10, s) for s in (0, 1, 2)])
+
+
+def spec(target):
+    """The target's emoji data spec, e.g. `emoji:twitter:!Animals & Nature`."""
+    vendor, selection = TARGETS[target]
+    return f"emoji:{vendor}:{selection}"
+
+
+def cell_files(target, shots, seed, cache=None):
+    """The cell's shots and test `.npz` files, written from `emoji_shots` the first time. Returns both paths."""
+    from kgantl.data.emoji import emoji_shots
+    from kgantl.io import write_npz
+
+    cache = CACHE if cache is None else cache
+    shots_path, test_path = (cache / f"{target}-{shots}-{seed}-{part}.npz" for part in ("shots", "test"))
+    if not (shots_path.is_file() and test_path.is_file()):
+        vendor, selection = TARGETS[target]
+        train, test = emoji_shots(vendor, selection, shots, seed)
+        images = test.images
+        if len(images) > TEST_SIZE:
+            images = images[np.sort(np.random.default_rng(0).choice(len(images), TEST_SIZE, replace=False))]
+        cache.mkdir(parents=True, exist_ok=True)
+        for path, pixels in ((shots_path, train.images), (test_path, images)):
+            write_npz(path, images=np.round(pixels).astype(np.uint8), labels=np.zeros(len(pixels), np.int64))
+    return shots_path, test_path
+
+
+def _done(results=None):
+    """Every record by (target, shots, seed, method, steps, recipe); the newest record of a key wins."""
+    results = RESULTS if results is None else results
+    if not results.exists():
+        return {}
+    records = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    return {key(r): r for r in records}
+
+
+def key(record):
+    """A record's key in `_done`."""
+    return record["target"], record["shots"], record["seed"], record["method"], record["steps"], record["recipe"]
+
+
+def todo(done, steps, methods, selected=lambda cell: True, force=False):
+    """The (cell, method) pairs still to run: those of `methods` in the `selected` cells without a record."""
+    return [(cell, method) for cell in cells() if selected(cell) for method in methods
+            if force or (*cell, method, steps, recipe(method)) not in done]

@@ -1,0 +1,79 @@
+"""`python bench/emoji_few_shot.py`: the colour grid's cells, its cell files on a tiny emoji tarball, the missing
+source refused in one line, and one tiny run (64x64 colour, width 4, two steps, scoring stubbed)."""
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kgantl.data.emoji import emoji_shots
+from tests.data.test_emoji import tiny_emoji  # noqa: F401 (a fixture)
+
+ROOT = Path(__file__).resolve().parents[1]
+SCORES = {"kid": 0.5, "kid_std": 0.1, "fid": 3.0, "precision": 0.6, "recall": 0.5, "near_copy": 0.1,
+          "real_near_copy": 0.1, "protocol": "file", "kid_random_cnn": 0.001, "recall_random_cnn": 0.4}
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    yield importlib.import_module("emoji_few_shot")
+    for name in ("emoji_few_shot", "emoji_few_shot_cells", "few_shot_runner"):
+        sys.modules.pop(name, None)
+
+
+def test_the_cells_are_issue_35s(bench):
+    cells = bench.grid.cells()
+    assert cells == [("cross-style", 10, 0), ("cross-style", 10, 1), ("cross-style", 10, 2), ("cross-style", 100, 0),
+                     ("cross-subject", 10, 0), ("cross-subject", 10, 1), ("cross-subject", 10, 2)]
+    assert bench.grid.spec("cross-style") == "emoji:twitter:!Animals & Nature"
+    assert bench.grid.METHODS[:4] == ["scratch", "plain finetune", "default", "vision_d"]
+    assert len(bench.grid.PROBE_CHOSEN) <= 2
+
+
+def test_the_cell_files_follow_the_emoji_rule(bench, tiny_emoji, tmp_path, monkeypatch):  # noqa: F811
+    shots_path, test_path = bench.grid.cell_files("cross-style", 2, 1, cache=tmp_path)
+    shots, test = emoji_shots("twitter", "!Animals & Nature", 2, seed=1)
+    with np.load(shots_path) as written_shots, np.load(test_path) as written_test:
+        assert np.array_equal(written_shots["images"], shots.images.astype(np.uint8))
+        assert np.array_equal(written_test["images"], test.images.astype(np.uint8))
+        assert written_shots["images"].dtype == np.uint8 and not written_shots["labels"].any()
+    flat = lambda images: {image.tobytes() for image in images}  # noqa: E731 (tiny images differ in colour)
+    assert not flat(shots.images) & flat(test.images) and len(shots.images) == 2
+    monkeypatch.setattr(bench.grid, "TEST_SIZE", 3)  # a test set above the cap is cut to TEST_SIZE images
+    _, cut = bench.grid.cell_files("cross-subject", 1, 0, cache=tmp_path / "cut")
+    with np.load(cut) as written:
+        assert len(written["images"]) == 1  # two Noto animals, one a shot: under the cap, kept whole
+    _, cut = bench.grid.cell_files("cross-style", 1, 0, cache=tmp_path / "cut")
+    with np.load(cut) as written:
+        assert len(written["images"]) == 3
+
+
+def test_a_missing_source_is_refused_in_one_line(bench, tmp_path):
+    args = bench._parser().parse_args(["--source", str(tmp_path / "nothing")])
+    with pytest.raises(SystemExit, match="colour source GAN is missing.*Received: --source"):
+        bench.run_grid(args, results=tmp_path / "results.jsonl", cache=tmp_path)
+
+
+def test_one_tiny_run_writes_a_resumable_record(bench, tiny_emoji, tmp_path, monkeypatch):  # noqa: F811
+    from kgantl.export import export_keras
+    from kgantl.models import GAN, build_discriminator, build_generator
+
+    source = export_keras(GAN(build_generator(64, 3, 8, width=4, seed=0), build_discriminator(64, 3, width=4, seed=1)),
+                          tmp_path / "source" / "model.keras")
+    monkeypatch.setattr(bench, "score", lambda *args, **kwargs: dict(SCORES))
+    monkeypatch.setattr(bench.runner, "CURVE_EVERY", 1)
+    monkeypatch.setattr(bench.grid, "cells", lambda: [("cross-style", 2, 0)])
+    results = tmp_path / "results.jsonl"
+    args = bench._parser().parse_args(["--source", str(source), "--steps", "2", "--methods", "plain finetune"])
+    bench.run_grid(args, results=results, cache=tmp_path / "cache")
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [(r["method"], r["steps"]) for r in records] == [("copy the shots", 0), ("plain finetune", 2)]
+    run = records[1]
+    assert (run["target"], run["data"], run["recipe"], run["batch"]) == (
+        "cross-style", "emoji:twitter:!Animals & Nature", "plain-b64-no-copy-check", 64)
+    assert run["cpu"] and run["wall_s"] >= 0 and [p["steps"] for p in run["curve"]] == [1, 2]
+    bench.run_grid(args, results=results, cache=tmp_path / "cache")  # resumes: nothing left to run
+    assert len(results.read_text().splitlines()) == 2
