@@ -73,7 +73,7 @@ def test_one_tiny_run_writes_a_resumable_record(bench, tiny_emoji, tmp_path, mon
     assert [(r["method"], r["steps"]) for r in records] == [("copy the shots", 0), ("plain finetune", 2)]
     run = records[1]
     assert (run["target"], run["data"], run["recipe"], run["batch"]) == (
-        "cross-style", "emoji:twitter:!Animals & Nature", "plain-b64-no-copy-check", 64)
+        "cross-style", "emoji:twitter:!Animals & Nature", "plain-b64-no-selection", 64)
     assert run["cpu"] and run["wall_s"] >= 0 and [p["steps"] for p in run["curve"]] == [1, 2]
     bench.run_grid(args, results=results, cache=tmp_path / "cache")  # resumes: nothing left to run
     assert len(results.read_text().splitlines()) == 2
