@@ -41,6 +41,7 @@ import few_shot_runner as runner  # noqa: E402
 from emoji_few_shot_cells import recipe, recipe_options  # noqa: E402
 from few_shot_cells import STEPS, _metrics  # noqa: E402
 from few_shot_report import _table, at_current_rule  # noqa: E402
+from emoji_few_shot_verdict import verdict_table  # noqa: E402
 from sections import cpu_line, header, write_section  # noqa: E402
 
 
@@ -136,6 +137,8 @@ def report(results=None, steps=STEPS):
             seeds = ", ".join(map(str, sorted({r["seed"] for r in cell})))
             parts += ["", _table(cell, f"{target} ({grid.spec(target)}), {shots} shots, seeds {seeds}",
                                  grid.METHODS)]
+    parts += ["", "Issue 35's targets (`default` against the baselines; `bench/emoji_few_shot_verdict.py`):", "",
+              verdict_table(records, grid.cells())]
     return "\n".join(parts)
 
 

@@ -77,3 +77,29 @@ def test_one_tiny_run_writes_a_resumable_record(bench, tiny_emoji, tmp_path, mon
     assert run["cpu"] and run["wall_s"] >= 0 and [p["steps"] for p in run["curve"]] == [1, 2]
     bench.run_grid(args, results=results, cache=tmp_path / "cache")  # resumes: nothing left to run
     assert len(results.read_text().splitlines()) == 2
+    text = bench.report(results, steps=2)
+    assert "cross-style (emoji:twitter:!Animals & Nature), 2 shots, seeds 0" in text and "Issue 35's targets" in text
+
+
+def _record(target, shots, seed, method, kid, recall, near_copy=0.02, real=0.02, **extra):
+    return {"target": target, "shots": shots, "seed": seed, "method": method, "kid": kid, "recall": recall,
+            "near_copy": near_copy, "real_near_copy": real, **extra}
+
+
+def test_the_verdict_reads_each_target_off_the_records(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    verdict = importlib.import_module("emoji_few_shot_verdict")
+    curve = [{"steps": 250, "kid": 0.3}, {"steps": 500, "kid": 0.2}, {"steps": 1000, "kid": 0.4}]
+    records = []
+    for seed in (0, 1, 2):
+        records += [_record("cross-style", 10, seed, "scratch", 1.0, 0.1),
+                    _record("cross-style", 10, seed, "plain finetune", 0.6, 0.1),
+                    _record("cross-style", 10, seed, "default", 0.4, 0.25, near_copy=0.05 if seed == 2 else 0.02,
+                            curve=curve, chosen_step=500 if seed else 1000)]
+    table = verdict.verdict_table(records, [("cross-style", 10, s) for s in (0, 1, 2)]
+                                  + [("cross-subject", 10, 0)])
+    row = [line for line in table.splitlines() if line.startswith("| cross-style, 10 shots")][0]
+    # KID 0.4 / 1.0 and 0.4 / 0.6 both met; recall 2.5x met; seed 2's near-copy is 2.5x the real images': missed.
+    assert row == "| cross-style, 10 shots | 0, 1, 2 | 0.40 (yes) | 0.67 (yes) | 2.50 (yes) | 2.50 (no) |"
+    assert "cross-subject" not in table  # no record there yet: no row
+    assert "within 250 steps of the test-KID-best step on its curve: 2 of 3 cells (most); 1000 vs 500" in table
