@@ -87,14 +87,15 @@ def export_generator(gan, export_dir, use_ema=True):
 
 
 def export_keras(gan, path):
-    """Save the GAN (generator, discriminator, EMA generator, augmentation) without optimizer state.
+    """Save the GAN (generator, discriminator, EMA generator, augmentation), or any Keras model, without optimizer
+    state (rebuilt from its config: Keras 3's `clone_model` would copy the compilation, optimizer included).
 
     The file is about a third of a training checkpoint's size and loads with
     `keras.saving.load_model` as an uncompiled model: compile it with fresh optimizers to fine-tune,
     as transfer learning does anyway.
 
     Args:
-        gan: a `GAN` / `ConditionalGAN`.
+        gan: a `GAN` / `ConditionalGAN`, or another Keras model (e.g. kgantl's classifier).
         path: target `.keras` file (written atomically).
 
     Returns:

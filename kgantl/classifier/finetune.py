@@ -28,6 +28,11 @@ def _subset(arrays, positions):
     return dataclasses.replace(arrays, images=arrays.images[positions], labels=arrays.labels[positions])
 
 
+def test_set_record(rule, train, test):
+    """What a report says of the test set: `{"rule": sentence, "images": N, "train_images": M}`."""
+    return {"rule": rule, "images": int(len(test.labels)), "train_images": int(len(train.labels))}
+
+
 def train_and_test(data, shots=None, seed=0, test_data=None):
     """The images a classifier trains on and the ones it is scored on, never the same, and the rule that chose them.
 
@@ -190,7 +195,7 @@ def finetune_classifier(data, backbone, stages, shots=None, seed=0, weights="ima
     with atomic_path(run_dir / "model.keras") as tmp:
         model.save(tmp)
     report = {"test_accuracy": accuracy, "test_macro_f1": macro_f1,
-              "test_set": {"rule": test_rule, "images": int(len(test.labels)), "train_images": int(len(train.labels))},
+              "test_set": test_set_record(test_rule, train, test),
               "backbone_input": fed,
               "stages": [{k: v for k, v in r.items() if k != "history"} | {"final_loss": r["history"]["loss"][-1]}
                          for r in results],

@@ -135,8 +135,10 @@ def train_fmnist_classifier(out_dir, epochs=10, batch_size=128, seed=0, data="fa
     Example:
         >>> metrics = train_fmnist_classifier("runs/photos-classifier", epochs=5, data="photos/")
     """
+    from kgantl.classifier.finetune import test_set_record
     from kgantl.data import make_dataset
-    from kgantl.io import atomic_path, write_json
+    from kgantl.export import export_keras
+    from kgantl.io import write_json
 
     arrays, test_arrays, rule, classes = classifier_data(data, seed, test_data)
     train = make_dataset(arrays, batch_size=batch_size, seed=seed, with_labels=True)
@@ -149,16 +151,9 @@ def train_fmnist_classifier(out_dir, epochs=10, batch_size=128, seed=0, data="fa
     wall = time.perf_counter() - start
     loss, accuracy = model.evaluate(test, verbose=0)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    # Weights only (a shipped model carries no optimizer state): rebuilt from its config, which clone_model is not
-    # (in Keras 3 it copies the compilation, optimizer included).
-    bare = keras.Model.from_config(model.get_config())
-    bare.set_weights(model.get_weights())
-    with atomic_path(out_dir / "model.keras") as tmp:
-        bare.save(tmp)
+    export_keras(model, out_dir / "model.keras")  # weights only: a shipped model carries no optimizer state
     metrics = {"data": data, "test_accuracy": float(accuracy), "test_loss": float(loss),
-               "test_set": {"rule": rule, "images": int(len(test_arrays.labels)),
-                            "train_images": int(len(arrays.labels))},
+               "test_set": test_set_record(rule, arrays, test_arrays),
                "input_shape": [int(n) for n in arrays.images.shape[1:]], "epochs": epochs,
                "batch_size": batch_size, "seed": seed, "wall_time_s": round(wall, 1),
                "embedding_rms": embedding_rms(model, arrays.images)}

@@ -55,14 +55,14 @@ def _add_classifier_commands(commands):
 def _train_classifier(args):
     if args.epochs < 1 or args.batch_size < 1:
         raise UsageError(f"--epochs and --batch-size must be positive. Received: {args.epochs}, {args.batch_size}")
+    from kgantl.classifier.finetune import test_set_record
     from kgantl.classifier.fmnist import classifier_data, train_fmnist_classifier
 
     if args.dry_run:  # the data and its test set checked; nothing written
         train, test, rule, classes = classifier_data(args.data, args.seed, args.test_data)
         print(json.dumps({**{k: v for k, v in vars(args).items() if k not in ("dry_run", "command")},
                           "input_shape": list(train.images.shape[1:]), "classes": classes,
-                          "test_set": {"rule": rule, "images": int(len(test.labels)),
-                                       "train_images": int(len(train.labels))}}, indent=2))
+                          "test_set": test_set_record(rule, train, test)}, indent=2))
         return
     metrics = train_fmnist_classifier(args.out, args.epochs, args.batch_size, args.seed, args.data,
                                       verbose=_progress(), test_data=args.test_data)
@@ -74,14 +74,13 @@ def _finetune_classifier(args):
 
     stages = parse_stages(args.stages)
     arguments = {k: v for k, v in vars(args).items() if k not in ("dry_run", "command")}
-    from kgantl.classifier.finetune import finetune_classifier, prepare_finetune
+    from kgantl.classifier.finetune import finetune_classifier, prepare_finetune, test_set_record
 
     if args.dry_run:  # every check before training: data, test set, shapes, backbone and weights; nothing written
         train, test, rule, _, fed = prepare_finetune(args.data, args.backbone, args.shots, args.seed,
                                                      None if args.weights == "none" else args.weights, args.test_data,
                                                      args.input_size)
-        print(json.dumps({**arguments, "test_set": {"rule": rule, "images": int(len(test.labels)),
-                                                    "train_images": int(len(train.labels))},
+        print(json.dumps({**arguments, "test_set": test_set_record(rule, train, test),
                           "input_shape": list(train.images.shape[1:]), "backbone_input": fed}, indent=2))
         return
 
