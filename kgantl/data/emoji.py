@@ -95,6 +95,11 @@ def cache_path(vendor):
     return data_dir() / f"emoji-{vendor}-{VERSION}.npz"
 
 
+def is_emoji_spec(spec):
+    """True for an `emoji:...` spec (a bare `emoji` is a path: a folder of that name keeps working)."""
+    return str(spec).startswith("emoji:")
+
+
 def parse_spec(spec):
     """Split `emoji:VENDOR[:SELECTION]` into the vendor's canonical name and the selection.
 

@@ -333,7 +333,7 @@ def resolve_source(spec, split="train"):
         raise ValueError(f"data must be a spec string, a path, an array or (images, labels). Received: {type(spec).__name__}")
     text = os.fspath(spec)
     name, _, classes = text.partition(":")
-    if text.startswith("emoji:"):  # bare "emoji" may be a folder
+    if emoji.is_emoji_spec(text):
         return emoji.load_emoji(text, split)  # selects by category name, not by CLASSES
     if name == "tfds":
         tfds_name, _, classes = classes.partition(":")

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
+from kgantl.data import emoji
 from kgantl.io import write_npz
 import kgantl.metrics.distances as distances
 from kgantl.metrics.extractors import default_extractor, get_extractor
 from kgantl.metrics.memorisation import memorisation_check
 from kgantl.metrics.sample_sizes import judge_sizes
-
-logger = logging.getLogger("kgantl")
 from kgantl.models.sampler import as_sampler
 
+logger = logging.getLogger("kgantl")
 PR_NEIGHBOURS = 3  # k of the k-nearest-neighbour manifolds behind precision and recall (Kynkaanniemi et al. 2019)
 
 PIPELINE = ("images in [-1, 1] quantised to 8 bit, resized (bilinear, antialiased) to the extractor's input "
@@ -48,9 +48,7 @@ def _source_fingerprint(ref, split):
         return os.environ.get("TFDS_DATA_DIR")
     if name == "digits":
         return None  # bundled with scikit-learn
-    if str(ref).startswith("emoji:"):  # bare "emoji" may be a folder
-        from kgantl.data import emoji
-
+    if emoji.is_emoji_spec(ref):
         return [emoji.VERSION, emoji.PINNED_SHA256]  # a pinned, checksummed package wherever it lies
     return _file_fingerprint(ref)
 
@@ -234,7 +232,7 @@ def reference_kind(ref):
     """`split` for a data set with train and test splits (`fashion_mnist`, `digits`, `tfds:`, `emoji:`), else
     `folder` or `file`: one set, which a report must not label as a split."""
     name = str(ref).partition(":")[0]
-    if name in ("fashion_mnist", "digits", "tfds") or str(ref).startswith("emoji:"):  # bare "emoji": a folder
+    if name in ("fashion_mnist", "digits", "tfds") or emoji.is_emoji_spec(ref):
         return "split"
     return "folder" if Path(ref).is_dir() else "file"
 
