@@ -20,7 +20,8 @@ from kgantl.sizes import upsampling_plan
 # The names of `kgantl.losses.LOSSES`, kept here so the options load without TensorFlow (a test keeps them equal).
 LOSS_NAMES = ("nonsaturating", "minimax", "hinge", "wgan-gp")
 # Architecture defaults of a new GAN; a transfer run takes these from its source instead. (The image size and
-# channels of a new GAN come from its data: `kgantl.resolve.resolve_options`.)
+# channels come from the data, `kgantl.image_shape`; the width and `to_image` from DESIGN_BY_SIZE, whose rows
+# override the width here, which is also what an old run folder's unset width meant.)
 ARCHITECTURE_DEFAULTS = {"latent_dim": 128, "width": 64}
 # A new GAN's design by image size (the smallest size a row applies from): how G's last stage makes the image, and
 # the width (G's last and D's first filters; the others double it, up to 8x). Below 64 px, the reference DCGAN's

@@ -132,12 +132,17 @@ def fmnist_extractor():
     return dataclasses.replace(extractor, feature_scale=FMNIST_FEATURE_SCALE)
 
 
+def _keras_models_dir():
+    """Where Keras keeps downloaded weights: `$KERAS_HOME/models` or `~/.keras/models`."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+
+
 def inception_v3_extractor():
     """keras.applications InceptionV3 (ImageNet weights), 2048-d pool features at 299x299, as in papers.
 
     Probabilities for IS need the top layer too, which is a second download; only features are provided.
     """
-    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+    cache = _keras_models_dir()
     try:
         model = keras.applications.InceptionV3(include_top=False, pooling="avg", weights="imagenet",
                                                input_shape=(299, 299, 3))
@@ -151,7 +156,7 @@ def inception_v3_extractor():
 
 def noto_extractor():
     """kgantl's own colour extractor (`saved_models/noto-classifier`): a classifier of 64x64 RGB Noto emoji outside
-    "Animals & Nature" by category, its embedding scaled to unit RMS; offline. See its model card for the data."""
+    "Animals & Nature" by subcategory, its embedding scaled to unit RMS; offline. See its model card for the data."""
     extractor = from_keras_model(find_shipped_model(NOTO_MODEL_DIR), EMBEDDING_LAYER, name="noto")
     return dataclasses.replace(extractor, feature_scale=NOTO_FEATURE_SCALE)
 
@@ -161,8 +166,7 @@ EXTRACTORS = {"fmnist": fmnist_extractor, "noto": noto_extractor, "inception_v3"
 
 def inception_weights_present():
     """True when InceptionV3's ImageNet weights are in the Keras cache (so `inception_v3` loads offline)."""
-    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
-    return (cache / INCEPTION_WEIGHTS).is_file()
+    return (_keras_models_dir() / INCEPTION_WEIGHTS).is_file()
 
 
 def default_extractor(channels):
