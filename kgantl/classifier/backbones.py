@@ -76,6 +76,39 @@ def input_side(family, image_side, given=None):
     return given
 
 
+def fed_backbone(backbone, image_shape, input_size=None, weights="imagenet", family=None):
+    """A backbone built to be fed images of `image_shape`, and what it is fed (resized and converted in the model).
+
+    A family is built for RGB squares of side `input_size`, by default the images' larger side raised to its minimum
+    (`input_side`); a `.keras` file or a `keras.Model` keeps its own input shape, a spatial size it leaves open taking
+    `input_size` or the images' size (another `input_size` for a fixed input is refused).
+
+    Args:
+        backbone: a key of `BACKBONES`, a `keras.Model` or a `.keras` file.
+        image_shape: `(height, width, channels)` of the images.
+        input_size: the side a family is fed, or None for the rule above.
+        weights: `"imagenet"`, None or a weights file (families only).
+        family: see `build_backbone`.
+
+    Returns:
+        `(network, preprocess, (height, width) fed, channels fed)`.
+
+    Example:
+        >>> fed_backbone("vgg16", (28, 28, 1), weights=None)[2:]
+        ((32, 32), 3)
+    """
+    named = isinstance(backbone, str) and backbone in BACKBONES
+    side = input_side(backbone, max(image_shape[:2]), input_size) if named else None
+    network, preprocess = build_backbone(backbone, (side, side, 3) if named else None, weights=weights, family=family)
+    own = tuple(network.inputs[0].shape[1:3])
+    if input_size is not None and None not in own and own != (input_size, input_size):
+        raise ValueError(f"input_size sets the side of a keras.applications backbone; {network.name} takes "
+                         f"{own[0]}x{own[1]} images (its own input): leave input_size out. "
+                         f"Received: input_size={input_size}")
+    size = tuple(int(given or input_size or image_shape[i]) for i, given in enumerate(own))
+    return network, preprocess, size, int(network.inputs[0].shape[-1])
+
+
 def keras_cache_dir():
     """Where Keras keeps downloaded weights: `$KERAS_HOME/models` or `~/.keras/models`."""
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"

@@ -3,7 +3,7 @@ import keras
 
 from kgantl.data.pipeline import convert_and_resize
 
-from kgantl.classifier.backbones import BACKBONES, backbone_family, build_backbone, detect_family, input_side
+from kgantl.classifier.backbones import backbone_family, detect_family, fed_backbone
 
 BACKBONE_NAME = "backbone"
 
@@ -155,27 +155,14 @@ def build_classifier(backbone, num_classes, input_shape=(28, 28, 1), weights="im
     """
     if not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"num_classes must be an integer >= 2. Received: num_classes={num_classes!r}")
-    named = isinstance(backbone, str) and backbone in BACKBONES
-    side = input_side(backbone, max(input_shape[:2]), input_size) if named else None
-    network, preprocess = build_backbone(backbone, (side, side, 3) if named else None, weights=weights, family=family)
+    network, preprocess, size, channels = fed_backbone(backbone, input_shape, input_size, weights, family)
     family = backbone_family(backbone, network, family)
     network = _feature_network(backbone, network, feature_layer)
-    size, channels = _fed_size(network, input_shape, input_size), int(network.inputs[0].shape[-1])
     images = keras.Input(input_shape, name="images")
     h = InputAdapter(size, channels, preprocess, name="input_adapter")(images)
     h = InferenceMode(network, family=family, name=BACKBONE_NAME)(h)
     probabilities = _head(h, num_classes, dense_units, dropout)
     return keras.Model(images, probabilities, name="transfer_classifier")
-
-
-def _fed_size(network, input_shape, input_size):
-    """(height, width) a backbone network is fed: its own input size, where open `input_size` or the images'."""
-    own = tuple(network.inputs[0].shape[1:3])
-    if input_size is not None and None not in own and own != (input_size, input_size):
-        raise ValueError(f"input_size sets the side of a keras.applications backbone; {network.name} takes "
-                         f"{own[0]}x{own[1]} images (its own input): leave input_size out. "
-                         f"Received: input_size={input_size}")
-    return tuple(int(side or input_size or input_shape[i]) for i, side in enumerate(own))
 
 
 def _feature_network(backbone, network, feature_layer):

@@ -12,7 +12,7 @@ import re
 
 import keras
 
-from kgantl.classifier.backbones import BACKBONES, build_backbone, input_side
+from kgantl.classifier.backbones import BACKBONES, fed_backbone
 from kgantl.classifier.model import InferenceMode, InputAdapter
 from kgantl.models.builders import generator_to_image
 
@@ -43,20 +43,6 @@ def freeze_discriminator_blocks(discriminator, count):
     return frozen
 
 
-def _backbone_for(backbone, image_shape):
-    """`(network, preprocess, adapter size, adapter channels)` of a backbone fed a GAN's images.
-
-    A family is built for RGB at the images' side raised to its minimum (`input_side`); a `.keras` file or a
-    `keras.Model` keeps its own input shape (a spatial size it leaves open takes the images' size).
-    """
-    named = isinstance(backbone, str) and backbone in BACKBONES
-    side = input_side(backbone, image_shape[0]) if named else None
-    network, preprocess = build_backbone(backbone, (side, side, 3) if named else None)
-    shape = network.inputs[0].shape
-    size = tuple(int(s or image_shape[i]) for i, s in enumerate(shape[1:3]))
-    return network, preprocess, size, int(shape[-1])
-
-
 def feature_discriminator(backbone, image_shape, feature_layer=None, head_units=64, name="feature_discriminator",
                           seed=0):
     """A discriminator whose features come from a frozen pretrained network, with a small trainable head.
@@ -79,7 +65,7 @@ def feature_discriminator(backbone, image_shape, feature_layer=None, head_units=
     """
     from kgantl.classifier.model import feature_model
 
-    network, preprocess, size, channels = _backbone_for(backbone, image_shape)
+    network, preprocess, size, channels = fed_backbone(backbone, image_shape)
     if not (isinstance(backbone, str) and backbone in BACKBONES):
         network = feature_model(network, feature_layer)
     network.trainable = False
@@ -126,7 +112,7 @@ def vision_discriminator(backbone, image_shape, scales=2, head_filters=32, seed=
 
     Reference: Kumari et al., Ensembling Off-the-shelf Models for GAN Training, https://arxiv.org/abs/2112.09130
     """
-    network, preprocess, size, channels = _backbone_for(backbone, image_shape)
+    network, preprocess, size, channels = fed_backbone(backbone, image_shape)
     features = keras.Model(network.inputs, _multiscale_outputs(network, scales), name=f"{name}_features")
     features.trainable = False
     images = keras.Input(image_shape, name="images")
