@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from kgantl.data.arrays import ImageArrays
+from kgantl.data.pixels import onto_white
 from kgantl.io import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -218,9 +219,7 @@ def _composite(data, name):
         rgba = image.convert("RGBA")
     if rgba.size != (_SIZE, _SIZE):
         raise ValueError(f"emoji images must be {_SIZE}x{_SIZE}. Received: {name} of {rgba.size[0]}x{rgba.size[1]}")
-    flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    flat.alpha_composite(rgba)
-    return np.asarray(flat.convert("RGB"), dtype=np.uint8)
+    return np.asarray(onto_white(rgba).convert("RGB"), dtype=np.uint8)
 
 
 def _build_table(path, vendor):

@@ -14,6 +14,7 @@ import numpy as np
 import kgantl.data.emoji as emoji
 import kgantl.data.fashion_mnist as fashion_mnist
 from kgantl.data.arrays import ImageArrays  # defined apart so loaders can build one; importable from here too
+from kgantl.data.pixels import onto_white
 
 logger = logging.getLogger(__name__)
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -232,9 +233,7 @@ def _conform(image, channels, size):
 
     image = _as_8_bit(image)
     if _has_alpha(image):
-        flat = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        flat.alpha_composite(image.convert("RGBA"))
-        image = flat
+        image = onto_white(image)
     image = image.convert("RGB" if channels == 3 else "L")
     if (image.height, image.width) != size:
         shrinking = image.height * image.width > size[0] * size[1]
