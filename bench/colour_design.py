@@ -24,7 +24,6 @@ Results: bench/results/colour_design.jsonl (one line per design); run folders un
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -32,20 +31,13 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from sections import cpu_line  # noqa: E402
 
 DATA = "emoji:google:!Animals & Nature"
 DESIGNS = {"w64_conv5": (64, "conv5"), "w64_convt": (64, "convt"), "w32_convt": (32, "convt")}
 RUNS = ROOT / "bench" / "runs" / "colour_design"
 RESULTS = ROOT / "bench" / "results" / "colour_design.jsonl"
-
-
-def cpu_model():
-    """The CPU model and its bfloat16 flags, for every figure's machine line."""
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
-                 platform.processor())
-    flags = [flag for flag in ("amx_bf16", "avx512_bf16") if f" {flag}" in text]
-    return f"{model} ({', '.join(flags) or 'no bf16 units'}), {os.cpu_count()} cores"
 
 
 def _budget_callback(seconds):
@@ -83,7 +75,8 @@ def train(names, cpu_minutes):
         record = {"design": name, "width": width, "to_image": to_image, "steps": steps,
                   "cpu_seconds": round(time.process_time() - cpu, 1),
                   "wall_seconds": round(time.perf_counter() - wall, 1),
-                  "cpu_budget_minutes": cpu_minutes, "machine": cpu_model(), "date": time.strftime("%Y-%m-%d")}
+                  "cpu_budget_minutes": cpu_minutes, "machine": f"{cpu_line()}, {os.cpu_count()} cores",
+                  "date": time.strftime("%Y-%m-%d")}
         (run_dir / "design.json").write_text(json.dumps(record, indent=2))
         print(json.dumps(record), flush=True)
 
@@ -113,7 +106,6 @@ def score(names):
 
 def report():
     """The last scored record of each design as a table in docs/benchmarks.md (section `colour-design`)."""
-    sys.path.insert(0, str(ROOT / "bench"))
     from sections import header, write_section
 
     records = {}
