@@ -192,23 +192,16 @@ def network_rows(models):
     return rows
 
 
-def _bf16_units():
-    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else []
-    found = [flag for flag in ("amx_bf16", "avx512_bf16") if flag in flags]
-    return f"bfloat16 units: {' '.join(found) if found else 'none (no amx_bf16, no avx512_bf16)'}"
-
-
 def report(rates, command, models=None):
     """Markdown section with medians and the median per-round ratio to the baseline.
 
-    With `models` (the `--size 64` report), the machine line names the CPU's bfloat16 units and a second
-    table gives each model's parameters and multiply-adds (`network_rows`).
+    With `models` (the `--size 64` report), a second table gives each model's parameters and multiply-adds
+    (`network_rows`). The machine line (`sections.cpu_line`) already names the CPU's bfloat16 flags.
     """
     base = rates["plain_keras"]
     rows = [f"| {name} | {max(values):.0f} | {statistics.median(values):.0f} | {min(values):.0f} | "
             f"{ratio_cells(values, base)} |" for name, values in rates.items()]
-    note = ", XLA off" + (f", {_bf16_units()}" if models else "")
-    lines = [*header(command, machine_note=note),
+    lines = [*header(command, machine_note=", XLA off"),
              "| configuration | best img/s | median img/s | worst img/s | ratio of bests | "
              "per-round ratio, median (range) |",
              "|---|---|---|---|---|---|",
