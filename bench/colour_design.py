@@ -19,6 +19,7 @@ Usage:
     python bench/colour_design.py train [--cpu-minutes 15] [--designs w64_conv5,w64_convt,w32_convt]
     python bench/colour_design.py score
     python bench/colour_design.py report         # the table into docs/benchmarks.md ("colour-design")
+    python bench/colour_design.py scale          # KIDs between real sets, for the table's scale
 Results: bench/results/colour_design.jsonl (one line per design); run folders under bench/runs/colour_design/.
 """
 import argparse
@@ -104,6 +105,29 @@ def score(names):
         print(json.dumps(record), flush=True)
 
 
+def scale():
+    """KIDs between real sets in `noto` features, for the scale of the design table's numbers (printed as JSON):
+    two halves of the source's train split, its test split against its train split, the same emoji by Twemoji, and
+    Noto's "Animals & Nature" (1000 images each where a set has more, drawn with `default_rng(0)`)."""
+    import numpy as np
+
+    from kgantl.data import load_arrays
+    from kgantl.metrics import get_extractor
+    from kgantl.metrics.distances import unbiased_mmd2
+
+    extractor = get_extractor("noto")
+    features = {name: extractor.features(load_arrays(spec, split=split).images / 127.5 - 1.0)
+                for name, spec, split in (("train", DATA, "train"), ("test", DATA, "test"),
+                                          ("twemoji", "emoji:twitter:!Animals & Nature", "train"),
+                                          ("animals", "emoji:google:Animals & Nature", "train"))}
+    order = np.random.default_rng(0).permutation(len(features["train"]))
+    first, second = features["train"][order[:1000]], features["train"][order[1000:2000]]
+    print(json.dumps({"train half vs train half": unbiased_mmd2(first, second),
+                      "test vs train": unbiased_mmd2(features["test"], first),
+                      "twemoji vs noto train": unbiased_mmd2(features["twemoji"][:1000], first),
+                      "noto animals vs noto train": unbiased_mmd2(features["animals"], first)}, indent=2))
+
+
 def report():
     """The last scored record of each design as a table in docs/benchmarks.md (section `colour-design`)."""
     from sections import header, write_section
@@ -128,7 +152,7 @@ def report():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("phase", choices=("train", "score", "report"))
+    parser.add_argument("phase", choices=("train", "score", "report", "scale"))
     parser.add_argument("--cpu-minutes", type=float, default=15.0, help="CPU minutes per design (default: 15)")
     parser.add_argument("--designs", default=",".join(DESIGNS), help="comma-separated designs (default: all)")
     args = parser.parse_args()
@@ -136,8 +160,8 @@ def main():
     unknown = [name for name in names if name not in DESIGNS]
     if unknown:
         parser.error(f"--designs must name {', '.join(DESIGNS)}. Received: {', '.join(unknown)}")
-    if args.phase == "report":
-        return report()
+    if args.phase in ("report", "scale"):
+        return report() if args.phase == "report" else scale()
     train(names, args.cpu_minutes) if args.phase == "train" else score(names)
 
 
