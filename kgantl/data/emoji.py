@@ -5,8 +5,8 @@ Spec: `emoji:VENDOR[:SELECTION][@LABELS]`.
 - VENDOR: `google` (alias `noto`) or `twitter` (alias `twemoji`).
 - SELECTION: a category (`Smileys & Emotion`), a subcategory of the package's `emoji.json` (`animal-mammal`), or
   `!` and either for everything else (`emoji:google:!Animals & Nature`); case does not matter. Without one: all.
-- LABELS: `category` (the default) or `subcategory` (`emoji:google:!Animals & Nature@subcategory`: about a hundred
-  classes, an index into the vendor's subcategories sorted by name).
+- LABELS: `category` (the default), `subcategory` (`emoji:google:!Animals & Nature@subcategory`: about a hundred
+  classes, an index into the vendor's subcategories sorted by name) or `none` (one class: a set to learn as a whole).
 
 Images: the package's `img/<vendor>/64/*.png` (64x64 RGBA) composited onto white, RGB float32 in [0, 255], shape
 (N, 64, 64, 3), in `emoji.json` order with each emoji followed by its skin-tone variants; only those the vendor
@@ -17,83 +17,18 @@ Splits (kgantl's; the packages have none): the vendor's base emoji sorted by the
 (positions 9, 19, ...) with its skin-tone variants is the `test` split, the rest `train` (3,415 and 371 images of
 either vendor; outside "Animals & Nature" 3,272 and 355). The rule needs no seed and does not depend on the
 selection, so a selection's test images are the whole set's that it selects. A source GAN trains on `train` and is
-scored on `test`. `emoji_shots` is the benchmark's n-shot rule for a few-shot target instead: the shots and the test
-images of a whole set, splits aside.
+scored on `test`. `--shots n` on a spec (`spec_shots`) takes n base emoji per class of its labelling from the
+`train` split by the emoji n-shot rule, so `--split test` never holds a shot; `emoji_shots` is BENCHMARKS.md's rule
+itself for a few-shot target: the shots and the test images of a whole set, splits aside.
 
-Data: the tarball `emoji-datasource-<vendor>-16.0.0.tgz` in `data_dir()` (`$KGANTL_DATA_DIR`, else
-`~/.cache/kgantl/data`), put there by hand or fetched there with `npm pack`, its sha256 checked against
-`PINNED_SHA256`. The composited images and their metadata are cached once, atomically, as
-`emoji-<vendor>-16.0.0.npz` in the same folder; later loads read only that file.
-
-Licences (`ATTRIBUTION`): Noto Emoji by Google, Apache-2.0; Twemoji by Twitter/X, Inc. and contributors,
-CC-BY-4.0; packaged by emoji-datasource (iamcal), MIT.
+Data and licences: `kgantl.data.emoji_package` (the npm tarball, its checksum, the cache, `ATTRIBUTION`).
 """
 import difflib
-import hashlib
-import io
-import json
-import logging
-import os
-import shutil
-import subprocess
-import tarfile
-import tempfile
-import zipfile
-from pathlib import Path
 
 import numpy as np
 
 from kgantl.data.arrays import ImageArrays
-from kgantl.data.pixels import onto_white
-from kgantl.io import atomic_path
-
-logger = logging.getLogger(__name__)
-
-VERSION = "16.0.0"
-VENDORS = {"google": "google", "noto": "google", "twitter": "twitter", "twemoji": "twitter"}
-# The published tarballs; a module-level dict so tests can pin their own tiny ones.
-PINNED_SHA256 = {
-    "google": "fb5fd131b362aab7a55542d2a147a79708cce0a8b1c1bbacd470172708b5c438",
-    "twitter": "f64a530c63bca463bd8317fdc4615ce63a53a0c65018e4ce2d848aaba7a28877",
-}
-# Sorted by name: emoji.json's own order of first appearance follows code points and means nothing.
-CATEGORIES = ("Activities", "Animals & Nature", "Component", "Flags", "Food & Drink", "Objects", "People & Body",
-              "Smileys & Emotion", "Symbols", "Travel & Places")
-_PACKAGER = ("Packaged by emoji-datasource (https://github.com/iamcal/emoji-data), Copyright (c) 2013 Cal Henderson, "
-             "MIT License.")
-ATTRIBUTION = {
-    "google": "Noto Emoji graphics, Copyright Google Inc., Apache License 2.0 "
-              "(https://github.com/googlefonts/noto-emoji). " + _PACKAGER,
-    "twitter": "Twemoji graphics, Copyright Twitter/X, Inc. and other contributors, licensed under CC-BY 4.0 "
-               "(https://creativecommons.org/licenses/by/4.0/); graphics from https://github.com/twitter/twemoji "
-               "(continued at https://github.com/jdecked/twemoji). " + _PACKAGER,
-}
-_SIZE = 64
-_CACHE_FORMAT = 1  # raise when the cached arrays change meaning, so old caches are rebuilt
-_COLUMNS = ("images", "unified", "base", "category", "subcategory")
-
-
-def data_dir():
-    """The folder emoji tarballs and caches live in: `$KGANTL_DATA_DIR` if set, else `~/.cache/kgantl/data`.
-
-    Returns:
-        `Path` (not created here).
-
-    Example:
-        >>> data_dir()
-        PosixPath('/home/me/.cache/kgantl/data')
-    """
-    return Path(os.environ.get("KGANTL_DATA_DIR") or Path.home() / ".cache" / "kgantl" / "data")
-
-
-def tarball_name(vendor):
-    """File name of a vendor's npm tarball, e.g. `emoji-datasource-google-16.0.0.tgz`."""
-    return f"emoji-datasource-{vendor}-{VERSION}.tgz"
-
-
-def cache_path(vendor):
-    """Where a vendor's composited images are cached: `data_dir()/emoji-<vendor>-16.0.0.npz`."""
-    return data_dir() / f"emoji-{vendor}-{VERSION}.npz"
+from kgantl.data.emoji_package import CATEGORIES, VENDORS, load_table
 
 
 def is_emoji_spec(spec):
@@ -122,163 +57,6 @@ def parse_spec(spec):
                          f"noto, twemoji). Received: {spec!r}")
     return vendor, selection.strip()
 
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _check_sha256(path, vendor):
-    """Refuse a tarball that is not the published one (a truncated download, another version)."""
-    found, expected = _sha256(path), PINNED_SHA256[vendor]
-    if found != expected:
-        raise ValueError(f"{path} is not emoji-datasource-{vendor}@{VERSION}: its sha256 must be {expected}; delete "
-                         f"or replace it. Received: sha256 {found}")
-
-
-def find_tarball(vendor):
-    """The checked npm tarball of a vendor: the one in `data_dir()`, else fetched there with `npm pack`.
-
-    Args:
-        vendor: `"google"` or `"twitter"`.
-
-    Returns:
-        `Path` of `data_dir()/emoji-datasource-<vendor>-16.0.0.tgz`, its sha256 the pinned one.
-
-    Raises:
-        ValueError: the tarball's sha256 is not the pinned one (the file is not used).
-        FileNotFoundError: no tarball and no npm, or `npm pack` failed; the message says how to get it.
-
-    Example:
-        >>> find_tarball("twitter")
-    """
-    path = data_dir() / tarball_name(vendor)
-    if path.is_file():
-        _check_sha256(path, vendor)
-        return path
-    package = f"emoji-datasource-{vendor}@{VERSION}"
-    npm = shutil.which("npm")
-    if npm is None:
-        raise FileNotFoundError(f"emoji:{vendor} needs the npm package {package}: run `npm pack {package}` and put "
-                                f"the .tgz in {path.parent}, or install npm so kgantl fetches it there. Received: no "
-                                f"{path.name} in {path.parent} and no npm on PATH")
-    return _npm_pack(npm, package, vendor, path)
-
-
-def _npm_pack(npm, package, vendor, path):
-    """Fetch into a temporary folder beside `path` and move it in only once checked: a kill leaves no bad tarball."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    logger.warning("fetching %s with npm into %s (once; about 70 MB)", package, path.parent)
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".npm-pack-") as tmp:
-        done = subprocess.run([npm, "pack", package], cwd=tmp, capture_output=True, text=True)
-        fetched = Path(tmp) / path.name
-        if done.returncode != 0 or not fetched.is_file():
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise FileNotFoundError(f"`npm pack {package}` failed: download the .tgz elsewhere and put it in "
-                                    f"{path.parent} as {path.name}. Received: exit {done.returncode}, {last}")
-        _check_sha256(fetched, vendor)
-        os.replace(fetched, path)
-    return path
-
-
-def _read_tarball(path, vendor):
-    """`emoji.json` and the vendor's 64x64 PNGs (bytes by file name), in one streaming pass over the tarball."""
-    prefix = f"package/img/{vendor}/{_SIZE}/"
-    entries, pngs = None, {}
-    with tarfile.open(path, "r|gz") as tar:
-        for member in tar:
-            if member.isfile() and member.name.startswith(prefix):
-                pngs[member.name[len(prefix):]] = tar.extractfile(member).read()
-            elif member.isfile() and member.name == "package/emoji.json":
-                entries = json.loads(tar.extractfile(member).read())
-    if entries is None:
-        raise ValueError(f"An emoji-datasource tarball must hold package/emoji.json. Received: {path} without it")
-    return entries, pngs
-
-
-def _rows(entries, vendor):
-    """(unified, base unified, category, subcategory, image file) of each image the vendor has, in emoji.json
-    order, each emoji followed by its skin-tone variants (which take their emoji's category and subcategory)."""
-    rows = []
-    for entry in entries:
-        for item in [entry, *entry.get("skin_variations", {}).values()]:
-            if item.get(f"has_img_{vendor}"):
-                rows.append((item["unified"], entry["unified"], entry["category"], entry["subcategory"],
-                             item["image"]))
-    return rows
-
-
-def _composite(data, name):
-    """A PNG's RGBA pixels over white, as uint8 RGB (64, 64, 3)."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as image:
-        rgba = image.convert("RGBA")
-    if rgba.size != (_SIZE, _SIZE):
-        raise ValueError(f"emoji images must be {_SIZE}x{_SIZE}. Received: {name} of {rgba.size[0]}x{rgba.size[1]}")
-    return np.asarray(onto_white(rgba).convert("RGB"), dtype=np.uint8)
-
-
-def _build_table(path, vendor):
-    """Every image of a vendor's tarball composited, with its metadata, as the columns `_COLUMNS`."""
-    entries, pngs = _read_tarball(path, vendor)
-    rows = _rows(entries, vendor)
-    missing = [row[4] for row in rows if row[4] not in pngs]
-    unknown = sorted({row[2] for row in rows} - set(CATEGORIES))
-    if not rows or missing:
-        raise ValueError(f"{path} must hold package/img/{vendor}/{_SIZE}/<image> for each emoji emoji.json says "
-                         f"{vendor} has. Received: {len(rows)} promised, {len(missing)} missing {missing[:3]}")
-    if unknown:
-        raise ValueError(f"emoji categories must be among {', '.join(CATEGORIES)}. Received: {unknown} in {path}")
-    images = np.stack([_composite(pngs[row[4]], row[4]) for row in rows])
-    unified, base, category, subcategory, _ = (np.array(column) for column in zip(*rows))
-    return {"images": images, "unified": unified, "base": base, "category": category, "subcategory": subcategory}
-
-
-def _read_cache(path, vendor):
-    """The cached table, or None when there is none or it is stale (another tarball, another format) or damaged."""
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            if str(archive["sha256"]) != PINNED_SHA256[vendor] or int(archive["format"]) != _CACHE_FORMAT:
-                logger.warning("emoji cache %s is of another tarball or format: rebuilding it", path)
-                return None
-            return {key: archive[key] for key in _COLUMNS}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        logger.warning("emoji cache %s is unreadable (%s): rebuilding it", path, error)
-        return None
-
-
-def load_table(vendor):
-    """Every image of a vendor with its metadata: from the cache, else built from the tarball and cached.
-
-    Args:
-        vendor: `google`, `twitter` or an alias (`noto`, `twemoji`).
-
-    Returns:
-        dict of equal-length arrays: `images` uint8 (N, 64, 64, 3) on white, and the strings `unified` (the image's
-        code points), `base` (its emoji's; equal to `unified` for a base emoji), `category`, `subcategory`.
-
-    Example:
-        >>> table = load_table("google")
-        >>> int((table["unified"] == table["base"]).sum())
-        1911
-    """
-    vendor, _ = parse_spec(f"emoji:{vendor}")
-    path = cache_path(vendor)
-    table = _read_cache(path, vendor)
-    if table is None:
-        table = _build_table(find_tarball(vendor), vendor)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:  # a kill never leaves a half-written cache
-            np.savez_compressed(f, sha256=np.array(PINNED_SHA256[vendor]), format=np.array(_CACHE_FORMAT), **table)
-    return table
-
-
 def _unknown_selection(spec, table):
     names = list(CATEGORIES) + sorted(set(table["subcategory"].tolist()))
     selection = parse_spec(spec)[1].lstrip("!").strip()
@@ -304,7 +82,7 @@ def _selected(table, selection, spec):
     return ~mask if exclude else mask
 
 
-LABELLINGS = ("category", "subcategory")
+LABELLINGS = ("category", "subcategory", "none")
 SPLITS = ("train", "test")
 # Every TEST_EVERY-th base emoji in sorted `unified` order, with its variants, is the test split (a design choice:
 # about a tenth held out, without a seed, the same emoji for both vendors).
@@ -322,17 +100,30 @@ def split_labels(spec):
     text, _, labels = str(spec).partition("@")
     labels = labels.strip().lower() or "category"
     if labels not in LABELLINGS:
-        raise ValueError(f"An emoji spec's @LABELS must be @category or @subcategory. Received: {spec!r}")
+        raise ValueError(f"An emoji spec's @LABELS must be @category, @subcategory or @none. Received: {spec!r}")
     return text, labels
+
+
+def _label_names(table, labels):
+    """The class names of a labelling: the categories, the vendor's subcategories sorted, or one class."""
+    if labels == "none":
+        return ("emoji",)
+    return CATEGORIES if labels == "category" else tuple(sorted(set(table["subcategory"].tolist())))
+
+
+def _class_ids(table, labels):
+    """Each image's class id under `labels` (all 0 for `none`)."""
+    if labels == "none":
+        return np.zeros(len(table["unified"]), dtype=np.int64)
+    ids = {name: k for k, name in enumerate(_label_names(table, labels))}
+    return np.array([ids[name] for name in table[labels].tolist()], dtype=np.int64)
 
 
 def _arrays(table, positions, labels="category"):
     """`ImageArrays` of the table's images at `positions` (a mask or indices), labelled by `labels`: the category
-    (an index into `CATEGORIES`) or the subcategory (into the vendor's subcategories, sorted)."""
-    names = CATEGORIES if labels == "category" else tuple(sorted(set(table["subcategory"].tolist())))
-    ids = {name: k for k, name in enumerate(names)}
-    values = np.array([ids[name] for name in table[labels][positions].tolist()], dtype=np.int64)
-    return ImageArrays(table["images"][positions].astype(np.float32), values, len(names), names)
+    (an index into `CATEGORIES`), the subcategory (into the vendor's subcategories, sorted) or none (all 0)."""
+    return ImageArrays(table["images"][positions].astype(np.float32), _class_ids(table, labels)[positions],
+                       len(_label_names(table, labels)), _label_names(table, labels))
 
 
 def load_emoji(spec, split=None):
@@ -345,22 +136,38 @@ def load_emoji(spec, split=None):
         split: `"train"`, `"test"` (see the module docstring) or None for both.
 
     Returns:
-        `ImageArrays`: float32 (N, 64, 64, 3) in [0, 255], labels into `CATEGORIES` (`num_classes` 10) or, with
-        `@subcategory`, into the vendor's subcategories.
+        `ImageArrays`: float32 (N, 64, 64, 3) in [0, 255], labels into `CATEGORIES` (`num_classes` 10), with
+        `@subcategory` into the vendor's subcategories, with `@none` all 0 (`num_classes` 1).
 
     Example:
         >>> len(load_emoji("emoji:google:Animals & Nature").images), len(load_emoji("emoji:google", "test").images)
         (159, 371)
     """
+    text, labels = split_labels(spec)
+    table = load_table(parse_spec(text)[0])
+    return _arrays(table, _in_set(table, text, split), labels)
+
+
+def _in_set(table, spec, split):
+    """Mask of the images an emoji spec (no @LABELS) selects, within `split` (None: both)."""
     if split not in (None, *SPLITS):
         raise ValueError(f"split must be one of {SPLITS} or None. Received: split={split!r}")
-    text, labels = split_labels(spec)
-    vendor, selection = parse_spec(text)
-    table = load_table(vendor)
-    chosen = _selected(table, selection, text)
+    chosen = _selected(table, parse_spec(spec)[1], spec)
     if split is not None:
         chosen &= in_test_split(table) == (split == "test")
-    return _arrays(table, chosen, labels)
+    return chosen
+
+
+def _first_bases(table, in_set, n, rng, where):
+    """The emoji n-shot rule on the base emoji in `in_set`: their `unified` ids sorted as strings, ordered by
+    `rng.permutation`, the first n; returns their positions in the table."""
+    is_base = table["unified"] == table["base"]
+    ids = sorted(table["unified"][in_set & is_base].tolist())
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= len(ids):
+        raise ValueError(f"n must be an integer in 1..{len(ids)} (the base emoji of {where}). Received: n={n!r}")
+    chosen = [ids[k] for k in rng.permutation(len(ids))[:n]]
+    base_at = {u: k for k, u in enumerate(table["unified"].tolist()) if is_base[k]}
+    return np.array([base_at[u] for u in chosen], dtype=np.int64)
 
 
 def emoji_shots(vendor, selection, n, seed=0):
@@ -369,7 +176,8 @@ def emoji_shots(vendor, selection, n, seed=0):
     The set's base emoji (entries of emoji.json, not their skin-tone variants) have their `unified` ids sorted as
     strings; `np.random.default_rng(seed).permutation` orders them and the first n are the shots. A shot's
     skin-tone variants are neither shots nor test images; every other image of the set, variants included, is a
-    test image. The shots for n are the first n of those for any larger n.
+    test image. The shots for n are the first n of those for any larger n. The set is the whole selection, splits
+    aside (BENCHMARKS.md); `--shots` on a spec is `spec_shots` instead.
 
     Args:
         vendor: `google`, `twitter` or an alias.
@@ -378,7 +186,8 @@ def emoji_shots(vendor, selection, n, seed=0):
         seed: the rule's seed.
 
     Returns:
-        `(shots, test)` `ImageArrays`, the shots in the permutation's order, the test images in emoji.json order.
+        `(shots, test)` `ImageArrays` (labels: categories), the shots in the permutation's order, the test images
+        in emoji.json order.
 
     Example:
         >>> shots, test = emoji_shots("google", "Animals & Nature", 10, seed=0)
@@ -386,15 +195,40 @@ def emoji_shots(vendor, selection, n, seed=0):
         (10, 149)
     """
     spec = f"emoji:{vendor}:{selection}" if selection else f"emoji:{vendor}"
-    vendor, selection = parse_spec(spec)
-    table = load_table(vendor)
-    in_set = _selected(table, selection, spec)
-    is_base = table["unified"] == table["base"]
-    ids = sorted(table["unified"][in_set & is_base].tolist())
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= len(ids):
-        raise ValueError(f"n must be an integer in 1..{len(ids)} (the base emoji of {spec}). Received: n={n!r}")
-    chosen = [ids[k] for k in np.random.default_rng(seed).permutation(len(ids))[:n]]
-    base_at = {u: k for k, u in enumerate(table["unified"].tolist()) if is_base[k]}
-    shots_at = np.array([base_at[u] for u in chosen], dtype=np.int64)
-    test_at = np.flatnonzero(in_set & ~np.isin(table["base"], chosen))
+    table = load_table(parse_spec(spec)[0])
+    in_set = _in_set(table, spec, None)
+    shots_at = _first_bases(table, in_set, n, np.random.default_rng(seed), spec)
+    test_at = np.flatnonzero(in_set & ~np.isin(table["base"], table["unified"][shots_at]))
     return _arrays(table, shots_at), _arrays(table, test_at)
+
+
+def spec_shots(spec, n, seed=0, split="train"):
+    """What `--shots n --seed seed` takes of an emoji spec: the emoji n-shot rule (`emoji_shots`) in each class of
+    the spec's labelling, within `split`; one `np.random.default_rng(seed)` permutes the classes' base emoji in
+    class order. With `@none` (one class) that is BENCHMARKS.md's rule for the set, cut to `split`: shots come from
+    `train` by default, so the `test` split never holds a shot or a shot's variant.
+
+    Args:
+        spec: an `emoji:VENDOR[:SELECTION][@LABELS]` spec.
+        n: shots per class.
+        seed: the rule's seed.
+        split: the split the shots come from (`"train"`, `"test"`, or None for both).
+
+    Returns:
+        The shots' `ImageArrays`, labelled as the spec says, class by class.
+
+    Example:
+        >>> len(spec_shots("emoji:twitter:!Animals & Nature@none", 10).images)
+        10
+    """
+    text, labels = split_labels(spec)
+    table = load_table(parse_spec(text)[0])
+    in_set = _in_set(table, text, split)
+    class_of = _class_ids(table, labels)
+    rng = np.random.default_rng(seed)
+    where = text + ("" if split is None else f", {split} split")
+    names = _label_names(table, labels)
+    shots_at = [_first_bases(table, in_set & (class_of == c), n, rng, where + ("" if labels == "none" else
+                                                                                f", class {names[c]}"))
+                for c in np.unique(class_of[in_set])]
+    return _arrays(table, np.concatenate(shots_at) if shots_at else np.zeros(0, np.int64), labels)

@@ -4,6 +4,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from kgantl.data.emoji import is_emoji_spec, spec_shots
 from kgantl.data.shots import select_shots
 from kgantl.data.sources import resolve_source
 
@@ -14,7 +15,9 @@ def load_arrays(spec, split="train", shots=None, seed=0):
     Args:
         spec: see `kgantl.data.sources.resolve_source`.
         split: `"train"` or `"test"`.
-        shots: images per class (the n-shot rule of BENCHMARKS.md), or None for all.
+        shots: images per class (the n-shot rule of BENCHMARKS.md), or None for all. For an `emoji:` spec, base
+            emoji of the whole selection within `split` (BENCHMARKS.md's emoji rule, `kgantl.data.emoji.spec_shots`),
+            not per class.
         seed: seed of the n-shot rule.
 
     Returns:
@@ -23,6 +26,8 @@ def load_arrays(spec, split="train", shots=None, seed=0):
     Example:
         >>> arrays = load_arrays("fashion_mnist:7", shots=10, seed=0)
     """
+    if shots is not None and is_emoji_spec(spec):
+        return spec_shots(spec, shots, seed=seed, split=split)
     arrays = resolve_source(spec, split=split)
     if len(arrays.images) == 0:
         raise ValueError(f"The data spec selects no images. Received: {spec!r} split={split!r}")

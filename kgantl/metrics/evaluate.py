@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kgantl.data import emoji
+from kgantl.data import emoji, emoji_package
 from kgantl.io import write_npz
 import kgantl.metrics.distances as distances
 from kgantl.metrics.extractors import default_extractor, get_extractor
@@ -49,7 +49,7 @@ def _source_fingerprint(ref, split):
     if name == "digits":
         return None  # bundled with scikit-learn
     if emoji.is_emoji_spec(ref):
-        return [emoji.VERSION, emoji.PINNED_SHA256]  # a pinned, checksummed package wherever it lies
+        return [emoji_package.VERSION, emoji_package.PINNED_SHA256]  # a pinned, checksummed package wherever it lies
     return _file_fingerprint(ref)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kgantl.data import emoji
+from kgantl.data import emoji, emoji_package as package
 from kgantl.data.sources import resolve_source
 
 SMILEYS, PEOPLE, ANIMALS = (emoji.CATEGORIES.index(name) for name in
@@ -77,8 +77,8 @@ def tiny_emoji(tmp_path, monkeypatch):
     folder = tmp_path / "data"
     folder.mkdir()
     for vendor in ("google", "twitter"):
-        path = write_tarball(folder / emoji.tarball_name(vendor), vendor)
-        monkeypatch.setitem(emoji.PINNED_SHA256, vendor, hashlib.sha256(path.read_bytes()).hexdigest())
+        path = write_tarball(folder / package.tarball_name(vendor), vendor)
+        monkeypatch.setitem(package.PINNED_SHA256, vendor, hashlib.sha256(path.read_bytes()).hexdigest())
     monkeypatch.setenv("KGANTL_DATA_DIR", str(folder))
     return folder
 
@@ -114,7 +114,7 @@ def test_subcategory_labels_index_the_vendors_subcategories_sorted(tiny_emoji):
                                   "hand-fingers-closed", "hand-fingers-open")
     assert arrays.labels.tolist() == [3, 3, 2, 5, 5, 5, 4, 4, 4]  # thumbs up has two Noto tones
     assert resolve_source("emoji:google@category").num_classes == 10
-    with pytest.raises(ValueError, match=r"@LABELS must be @category or @subcategory. Received: 'emoji:google@tone'"):
+    with pytest.raises(ValueError, match=r"@LABELS must be @category, @subcategory or @none. Received: 'emoji:google@tone'"):
         resolve_source("emoji:google@tone")
 
 
@@ -125,7 +125,7 @@ def test_every_tenth_base_emoji_and_its_variants_is_the_test_split(tiny_emoji, m
     monkeypatch.setattr(emoji, "TEST_EVERY", 3)  # 7 base emoji here: the 3rd and 6th of the sorted ids
     test = resolve_source("emoji:google", "test")
     train = resolve_source("emoji:google")  # the default split is train
-    table = emoji.load_table("google")
+    table = package.load_table("google")
     bases_in_test = {b for b, t in zip(table["base"].tolist(), emoji.in_test_split(table).tolist()) if t}
     assert bases_in_test == {"1F44B", "1F603"}  # sorted: 1F426 1F431 [1F44B] 1F44D 1F600 [1F603] 1F610
     assert len(test.images) == 4 and len(train.images) == 7  # waving hand with its two tones, grinning face
@@ -143,7 +143,7 @@ def _base_of(table):
 
 
 def test_emoji_shots_follow_the_benchmark_rule(tiny_emoji):
-    table = emoji.load_table("google")
+    table = package.load_table("google")
     base_of, colour = _base_of(table), {int(table["images"][k, 30, 30, 0]): u
                                         for k, u in enumerate(table["unified"].tolist())}
     previous = []
@@ -167,9 +167,29 @@ def test_emoji_shots_of_a_subset(tiny_emoji):
         emoji.emoji_shots("google", "Animals & Nature", 3)
 
 
+def test_shots_of_a_spec_take_the_emoji_rule_per_class_from_the_train_split(tiny_emoji, monkeypatch):
+    from kgantl.data.pipeline import load_arrays
+
+    whole = load_arrays("emoji:google@none", split=None, shots=4, seed=3)  # one class, both splits: BENCHMARKS.md's
+    assert whole.images.tobytes() == emoji.emoji_shots("google", None, 4, seed=3)[0].images.tobytes()
+    assert whole.labels.tolist() == [0] * 4 and whole.num_classes == 1 and whole.class_names == ("emoji",)
+    monkeypatch.setattr(emoji, "TEST_EVERY", 3)  # test split: waving hand (and its tones), grinning face
+    table = package.load_table("google")
+    colour = {int(table["images"][k, 30, 30, 0]): u for k, u in enumerate(table["unified"].tolist())}
+    for seed in range(5):
+        shots = load_arrays("emoji:google:!Animals & Nature", shots=1, seed=seed)  # the default split: train
+        chosen = [colour[int(v)] for v in shots.images[:, 30, 30, 0]]
+        assert not {"1F44B", "1F603"} & set(chosen) and shots.labels.tolist() == [PEOPLE, SMILEYS]  # class order
+        rng = np.random.default_rng(seed)  # one generator, classes in id order
+        assert chosen == [["1F44D"][rng.permutation(1)[0]], ["1F600", "1F610"][rng.permutation(2)[0]]]
+    with pytest.raises(ValueError, match=r"n must be an integer in 1\.\.1 \(the base emoji of emoji:google:!Animals "
+                                         r"& Nature, train split, class People & Body\)\. Received: n=2"):
+        load_arrays("emoji:google:!Animals & Nature", shots=2)
+
+
 def test_the_cache_is_reused_without_the_tarball(tiny_emoji):
     first = emoji.load_emoji("emoji:google")
-    (tiny_emoji / emoji.tarball_name("google")).unlink()
+    (tiny_emoji / package.tarball_name("google")).unlink()
     second = emoji.load_emoji("emoji:google:Smileys & Emotion")
     assert np.array_equal(first.images[:3], second.images)
     assert sorted(p.name for p in tiny_emoji.iterdir()) == ["emoji-datasource-twitter-16.0.0.tgz",
@@ -177,20 +197,20 @@ def test_the_cache_is_reused_without_the_tarball(tiny_emoji):
 
 
 def test_a_damaged_cache_is_rebuilt(tiny_emoji, caplog):
-    emoji.cache_path("google").write_bytes(b"not a zip file")
+    package.cache_path("google").write_bytes(b"not a zip file")
     assert len(emoji.load_emoji("emoji:google").images) == 11
-    assert "unreadable" in caplog.text and len(emoji.load_table("google")["images"]) == 11
+    assert "unreadable" in caplog.text and len(package.load_table("google")["images"]) == 11
 
 
 def test_a_wrong_checksum_is_refused(tiny_emoji, monkeypatch):
-    monkeypatch.setitem(emoji.PINNED_SHA256, "google", "0" * 64)
-    path = tiny_emoji / emoji.tarball_name("google")
+    monkeypatch.setitem(package.PINNED_SHA256, "google", "0" * 64)
+    path = tiny_emoji / package.tarball_name("google")
     with pytest.raises(ValueError) as caught:
         emoji.load_emoji("emoji:google")
     message = str(caught.value)
     assert "\n" not in message and str(path) in message and "0" * 64 in message
     assert message.endswith(f"Received: sha256 {hashlib.sha256(path.read_bytes()).hexdigest()}")
-    assert not emoji.cache_path("google").exists()
+    assert not package.cache_path("google").exists()
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -206,7 +226,7 @@ def test_bad_specs(tiny_emoji, spec, message):
 
 
 def test_no_tarball_and_no_npm_says_how_to_get_it(tiny_emoji, monkeypatch):
-    (tiny_emoji / emoji.tarball_name("google")).unlink()
+    (tiny_emoji / package.tarball_name("google")).unlink()
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(FileNotFoundError) as caught:
         emoji.load_emoji("emoji:google")
@@ -218,32 +238,32 @@ def _fake_npm(folder, tarball):
     """An `npm` whose `pack` copies `tarball` into the working folder, as the real one downloads it."""
     folder.mkdir(exist_ok=True)
     script = folder / "npm"
-    script.write_text(f"#!/bin/sh\ncp '{tarball}' ./{emoji.tarball_name('google')}\n")
+    script.write_text(f"#!/bin/sh\ncp '{tarball}' ./{package.tarball_name('google')}\n")
     script.chmod(0o755)
     return folder
 
 
 def test_npm_pack_fetches_into_the_data_folder(tiny_emoji, tmp_path, monkeypatch):
-    shutil.move(tiny_emoji / emoji.tarball_name("google"), tmp_path / "published.tgz")
+    shutil.move(tiny_emoji / package.tarball_name("google"), tmp_path / "published.tgz")
     fake = _fake_npm(tmp_path / "bin", tmp_path / "published.tgz")
     monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
     assert len(emoji.load_emoji("emoji:google").images) == 11
-    assert (tiny_emoji / emoji.tarball_name("google")).is_file()
+    assert (tiny_emoji / package.tarball_name("google")).is_file()
     write_tarball(tmp_path / "published.tgz", "google", ENTRIES[:2])  # npm now serves another tarball
-    emoji.cache_path("google").unlink()
-    (tiny_emoji / emoji.tarball_name("google")).unlink()
+    package.cache_path("google").unlink()
+    (tiny_emoji / package.tarball_name("google")).unlink()
     with pytest.raises(ValueError, match="its sha256 must be"):
         emoji.load_emoji("emoji:google")
     assert sorted(p.name for p in tiny_emoji.iterdir()) == ["emoji-datasource-twitter-16.0.0.tgz"]  # not kept
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (REAL / emoji.tarball_name("google")).is_file(), reason="the real tarballs are not here")
+@pytest.mark.skipif(not (REAL / package.tarball_name("google")).is_file(), reason="the real tarballs are not here")
 def test_the_real_packages(tmp_path, monkeypatch):
     monkeypatch.setenv("KGANTL_DATA_DIR", str(tmp_path))
     for vendor in ("google", "twitter"):
-        (tmp_path / emoji.tarball_name(vendor)).symlink_to(REAL / emoji.tarball_name(vendor))
-        table = emoji.load_table(vendor)
+        (tmp_path / package.tarball_name(vendor)).symlink_to(REAL / package.tarball_name(vendor))
+        table = package.load_table(vendor)
         assert table["images"].shape == (3786, 64, 64, 3)
         base = table["category"][table["unified"] == table["base"]].tolist()
         assert len(base) == 1911 and base.count("Animals & Nature") == 159 and base.count("People & Body") == 386

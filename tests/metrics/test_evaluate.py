@@ -163,9 +163,9 @@ def test_twelve_reference_images_in_a_folder_give_no_scores_as_if_valid(tmp_path
 
 
 def test_an_emoji_reference_is_a_split_named_by_its_pinned_package(tmp_path):
-    from kgantl.data import emoji
+    from kgantl.data import emoji_package
     from kgantl.metrics.evaluate import _source_fingerprint, reference_kind
 
     assert reference_kind("emoji:google:Animals & Nature") == "split"  # kgantl's train/test rule (every tenth)
     assert reference_kind(tmp_path) == "folder" and reference_kind("emoji") == "file"  # bare "emoji" is a path
-    assert _source_fingerprint("emoji:twitter", "test") == [emoji.VERSION, emoji.PINNED_SHA256]
+    assert _source_fingerprint("emoji:twitter", "test") == [emoji_package.VERSION, emoji_package.PINNED_SHA256]
