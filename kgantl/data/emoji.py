@@ -3,8 +3,9 @@
 Spec: `emoji:VENDOR[:SELECTION][@LABELS]`.
 
 - VENDOR: `google` (alias `noto`) or `twitter` (alias `twemoji`).
-- SELECTION: a category (`Smileys & Emotion`), a subcategory of the package's `emoji.json` (`animal-mammal`), or
-  `!` and either for everything else (`emoji:google:!Animals & Nature`); case does not matter. Without one: all.
+- SELECTION: a category (`Smileys & Emotion`), a subcategory of the package's `emoji.json` (`animal-mammal`),
+  several of either comma-separated (`emoji:twitter:clothing,country-flag`), or `!` and those for everything else
+  (`emoji:google:!Animals & Nature`); case does not matter. Without one: all.
 - LABELS: `category` (the default), `subcategory` (`emoji:google:!Animals & Nature@subcategory`: about a hundred
   classes, an index into the vendor's subcategories sorted by name) or `none` (one class: a set to learn as a whole).
 
@@ -57,28 +58,31 @@ def parse_spec(spec):
                          f"noto, twemoji). Received: {spec!r}")
     return vendor, selection.strip()
 
-def _unknown_selection(spec, table):
+def _unknown_selection(name, spec, table):
     names = list(CATEGORIES) + sorted(set(table["subcategory"].tolist()))
-    selection = parse_spec(spec)[1].lstrip("!").strip()
-    closest = difflib.get_close_matches(selection, names, n=3)
-    hint = f" Closest: {', '.join(closest)}." if closest else ""
-    return ValueError(f"An emoji selection must be a category ({', '.join(CATEGORIES)}), a subcategory of the "
-                      f"package's emoji.json (such as animal-mammal), or ! and either.{hint} Received: {spec!r}")
+    closest = difflib.get_close_matches(name, names, n=3)
+    hint = f" Closest to {name!r}: {', '.join(closest)}." if closest else f" Unknown: {name!r}."
+    return ValueError(f"An emoji selection must be categories ({', '.join(CATEGORIES)}) or subcategories of the "
+                      f"package's emoji.json (such as animal-mammal), comma-separated, or ! and those.{hint} "
+                      f"Received: {spec!r}")
 
 
 def _selected(table, selection, spec):
-    """Boolean mask of the table's images in the selection (a category, a subcategory, or ! and either)."""
+    """Boolean mask of the table's images in the selection: categories or subcategories, comma-separated, or `!`
+    and those (everything else)."""
     if not selection:
         return np.ones(len(table["unified"]), dtype=bool)
     exclude = selection.startswith("!")
-    name = selection[1:].strip().casefold() if exclude else selection.casefold()
-    if name in {c.casefold() for c in CATEGORIES}:
-        column = table["category"]
-    elif name in {s.casefold() for s in table["subcategory"].tolist()}:
-        column = table["subcategory"]
-    else:
-        raise _unknown_selection(spec, table)
-    mask = np.array([value.casefold() == name for value in column.tolist()], dtype=bool)
+    mask = np.zeros(len(table["unified"]), dtype=bool)
+    for name in (selection[1:] if exclude else selection).split(","):
+        folded = name.strip().casefold()
+        if folded in {c.casefold() for c in CATEGORIES}:
+            column = table["category"]
+        elif folded in {s.casefold() for s in table["subcategory"].tolist()}:
+            column = table["subcategory"]
+        else:
+            raise _unknown_selection(name.strip(), spec, table)
+        mask |= np.array([value.casefold() == folded for value in column.tolist()], dtype=bool)
     return ~mask if exclude else mask
 
 

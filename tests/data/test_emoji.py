@@ -102,6 +102,8 @@ def test_images_are_rgba_over_white_labelled_by_category(tiny_emoji):
     ("emoji:google:animal-mammal", 1, {ANIMALS}),
     ("emoji:twitter:hand-fingers-closed", 4, {PEOPLE}),  # thumbs up and its three tones
     ("emoji:google:!face-smiling", 9, {SMILEYS, PEOPLE, ANIMALS}),
+    ("emoji:google:face-smiling,Animals & Nature", 4, {SMILEYS, ANIMALS}),  # several, comma-separated
+    ("emoji:google:!face-smiling, animal-bird", 8, {SMILEYS, PEOPLE, ANIMALS}),  # ! applies to the whole list
 ])
 def test_selections(tiny_emoji, spec, count, labels):
     arrays = resolve_source(spec)
@@ -215,9 +217,10 @@ def test_a_wrong_checksum_is_refused(tiny_emoji, monkeypatch):
 
 @pytest.mark.parametrize("spec, message", [
     ("emoji:apple", r"emoji:VENDOR\[:SELECTION\] with VENDOR google or twitter .* Received: 'emoji:apple'"),
-    ("emoji:google:Animals", r"a category \(Activities, Animals & Nature, .*\), a subcategory of the package's "
-                             r"emoji\.json .* Closest: Animals & Nature\. Received: 'emoji:google:Animals'"),
-    ("emoji:google:!nothing", r"Received: 'emoji:google:!nothing'"),
+    ("emoji:google:Animals", r"categories \(Activities, Animals & Nature, .*\) or subcategories of the package's "
+                             r"emoji\.json .* Closest to 'Animals': Animals & Nature\. Received: 'emoji:google:Animals'"),
+    ("emoji:google:!nothing", r"Unknown: 'nothing'\. Received: 'emoji:google:!nothing'"),
+    ("emoji:google:face-smiling, nothing", r"Unknown: 'nothing'\. Received: 'emoji:google:face-smiling, nothing'"),
 ])
 def test_bad_specs(tiny_emoji, spec, message):
     with pytest.raises(ValueError, match=message) as caught:
