@@ -23,7 +23,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from kgantl.synthetic import AugmentSettings, augment_experiment  # noqa: E402
-from kgantl.synthetic.experiment import markdown_report, summarise  # noqa: E402
+from kgantl.synthetic.report import markdown_report, summarise  # noqa: E402
 from sections import header, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -41,7 +41,8 @@ def _augment_settings(args, argv, parser):
 
 def _augment(args, settings):
     """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are."""
-    from kgantl.synthetic.experiment import markdown_report, prepare_experiment, run_experiment
+    from kgantl.synthetic.experiment import prepare_experiment, run_experiment
+    from kgantl.synthetic.report import markdown_report
 
     try:
         if args.dry_run:

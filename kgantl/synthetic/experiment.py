@@ -9,7 +9,6 @@ import dataclasses
 import json
 import logging
 import math
-import statistics
 from pathlib import Path
 
 import keras
@@ -17,6 +16,8 @@ import numpy as np
 
 from kgantl.data.classic_augment import augment_dataset, classic_augmentation
 from kgantl.synthetic.mix import GenerationStats, mix_real_and_generated
+from kgantl.option_fields import OptionError
+from kgantl.synthetic.report import CLASSIC, score_text, markdown_report, summarise
 from kgantl.synthetic.settings import AugmentSettings
 from kgantl.data import load_arrays, make_dataset
 from kgantl.data.shots import split_validation
@@ -29,9 +30,6 @@ from kgantl.classifier.finetune import score_classifier
 from kgantl.classifier.schedule import FreezeSchedule
 
 logger = logging.getLogger("kgantl")
-
-CLASSIC = "classic augmentation"
-
 
 def resolve_backbone(backbone):
     """A `saved_models/<name>` folder means its `model.keras`; anything else is passed on as it is."""
@@ -98,6 +96,25 @@ def _score(model, val, test):
     return {"val_accuracy": val_accuracy, "test_accuracy": accuracy, "test_macro_f1": macro_f1}
 
 
+def test_reference(settings):
+    """`(spec, split)` the experiment scores on: `test_data`, all of it (its test split where it has one), else the
+    test split of `data`.
+
+    Raises:
+        OptionError: `data` is one set (a folder or a file: its "test split" is its training images) and no
+            `test_data` is given.
+    """
+    from kgantl.metrics.evaluate import reference_kind
+
+    if settings.test_data is not None:
+        return settings.test_data, "test" if reference_kind(settings.test_data) == "split" else "train"
+    if reference_kind(settings.data) != "split":
+        raise OptionError("test_data", f"data is one set with no test split, so the classifiers would be scored on "
+                                       f"their own training images; give test_data (--test-data SPEC). "
+                                       f"Received: data={settings.data!r}")
+    return settings.data, "test"
+
+
 def run_seed(settings, seed, run_dir, test, verbose=0):
     """One seed of the experiment; returns its record (GAN check, one row per method, chosen ratio)."""
     from kgantl.metrics import evaluate
@@ -108,12 +125,12 @@ def run_seed(settings, seed, run_dir, test, verbose=0):
     gan = None
     if any(r > 0 for r in settings.ratios):
         gan, gan_dir = train_shot_gan(train, settings, seed, run_dir / f"seed{seed}", verbose=verbose)
-        check = evaluate(gan, ref=settings.data, split="test", n=settings.eval_n, seed=seed,
-                         train_images=train.images)
+        ref, split = test_reference(settings)
+        check = evaluate(gan, ref=ref, split=split, n=settings.eval_n, seed=seed, train_images=train.images)
         record["gan"] = {"run_dir": str(gan_dir), **{k: check[k] for k in (
             "protocol", "kid", "kid_std", "fid", "precision", "recall", "near_copy_share", "memorisation")}}
-        logger.warning("seed %d: GAN KID %s, recall %s, near-copy share %.3f", seed, _number(check["kid"], 4),
-                       _number(check["recall"], 3), check["near_copy_share"])
+        logger.warning("seed %d: GAN KID %s, recall %s, near-copy share %.3f", seed, score_text(check["kid"], 4),
+                       score_text(check["recall"], 3), check["near_copy_share"])
     reference = None
     for ratio in sorted(settings.ratios):
         use_filter = settings.filter_threshold is not None and ratio > 0
@@ -135,88 +152,6 @@ def run_seed(settings, seed, run_dir, test, verbose=0):
     record["selected"] = {"ratio": chosen["ratio"], "test_accuracy": chosen["test_accuracy"],
                           "test_macro_f1": chosen["test_macro_f1"]}
     return record
-
-
-def _mean_spread(values):
-    return {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "values": values}
-
-
-def verdict(seed_records):
-    """Plain words on whether generated data helped, from paired per-seed differences in test accuracy.
-
-    "helped" / "hurt" only when at least two seeds all move the same way; "no clear effect" when they
-    disagree; "inconclusive" with a single seed.
-    """
-    real = [next(r for r in s["rows"] if r["ratio"] == 0 and r["method"] != CLASSIC) for s in seed_records]
-    gains = [s["selected"]["test_accuracy"] - r["test_accuracy"] for s, r in zip(seed_records, real)]
-    mean = statistics.mean(gains)
-    if len(gains) < 2:
-        word, phrase = "inconclusive", "cannot be judged from one seed"
-    elif all(g > 0 for g in gains):
-        word, phrase = "helped", "helped"
-    elif all(g < 0 for g in gains):
-        word, phrase = "hurt", "hurt"
-    else:
-        word, phrase = "no clear effect", "had no clear effect"
-    chosen = [s["selected"]["ratio"] for s in seed_records]
-    text = (f"Generated data {phrase}: the ratio chosen on the validation shots ({', '.join(f'{c:g}' for c in chosen)}"
-            f" per seed) changed test accuracy by {mean:+.4f} on average over {len(gains)} seed(s) "
-            f"(per seed: {', '.join(f'{g:+.4f}' for g in gains)}) against real images only.")
-    return {"effect": word, "mean_gain": mean, "gains": gains, "text": text}
-
-
-def summarise(seed_records):
-    """Mean and spread over seeds of every method, the chosen ratio, and the verdict."""
-    methods = [r["method"] for r in seed_records[0]["rows"]]
-    summary = []
-    for method in methods:
-        rows = [next(r for r in s["rows"] if r["method"] == method) for s in seed_records]
-        kept = [r["generated"]["kept_share"] for r in rows if r["generated"]]
-        summary.append({"method": method, "test_accuracy": _mean_spread([r["test_accuracy"] for r in rows]),
-                        "test_macro_f1": _mean_spread([r["test_macro_f1"] for r in rows]),
-                        "val_accuracy": _mean_spread([r["val_accuracy"] for r in rows]),
-                        "kept_share": statistics.mean(kept) if kept else None})
-    selected = {"method": "ratio chosen on validation",
-                "test_accuracy": _mean_spread([s["selected"]["test_accuracy"] for s in seed_records]),
-                "test_macro_f1": _mean_spread([s["selected"]["test_macro_f1"] for s in seed_records])}
-    return {"methods": summary, "selected": selected, "verdict": verdict(seed_records)}
-
-
-def _number(value, digits):
-    """A score for the report, or n/a where the evaluation had too few images for it (`not_computed`)."""
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def markdown_report(report):
-    """The report's tables as Markdown (what `report.md` holds and docs/benchmarks.md quotes)."""
-    s = AugmentSettings.from_report(report)
-    gan = f"transfer from `{s['source']}` with `{s['strategy']}`" if s["source"] else "conditional GAN from scratch"
-    recipe = f"batch {s['gan_batch_size']}, DiffAugment {s['gan_diffaugment'] or 'none'}"
-    held_out = s["val_per_class"] or max(1, s["shots"] // 5)
-    lines = [f"Data `{s['data']}`, {s['shots']} shots per class ({held_out} of them held out for validation), "
-             f"backbone `{s['backbone']}`, stages `{s['stages']}` ({s['unit']}), seeds "
-             f"{', '.join(map(str, s['seeds']))}; GAN: {gan}, {recipe}, {s['gan_steps']} generator steps.",
-             "", "| method | test accuracy | test macro-F1 | val accuracy | generated kept |", "|---|---|---|---|---|"]
-
-    def cell(stat):
-        return f"{stat['mean']:.4f} ± {stat['std']:.4f}"
-
-    for row in report["summary"]["methods"] + [report["summary"]["selected"]]:
-        kept = row.get("kept_share")
-        lines.append(f"| {row['method']} | {cell(row['test_accuracy'])} | {cell(row['test_macro_f1'])} | "
-                     f"{cell(row['val_accuracy']) if 'val_accuracy' in row else '-'} | "
-                     f"{'-' if kept is None else f'{kept:.2f}'} |")
-    gans = [r["gan"] for r in report["seeds"] if "gan" in r]
-    if gans:
-        lines += ["", "| seed | GAN KID | FID | precision | recall | near-copy share | same for real test images |",
-                  "|---|---|---|---|---|---|---|"]
-        for record, gan in zip([r for r in report["seeds"] if "gan" in r], gans):
-            lines.append(f"| {record['seed']} | {_number(gan['kid'], 4)} | {_number(gan['fid'], 2)} | "
-                         f"{_number(gan['precision'], 3)} | {_number(gan['recall'], 3)} | {gan['near_copy_share']:.3f} | "
-                         f"{gan['memorisation']['real_near_copy_share']:.3f} |")
-    lines += ["", report["summary"]["verdict"]["text"]]
-    return "\n".join(lines)
 
 
 SETTINGS_FILE = "settings.json"
@@ -312,7 +247,8 @@ def prepare_experiment(settings, runs_root="runs", run_dir=None):
     """
     settings.validate()
     run_dir = _experiment_dir(settings, runs_root, run_dir)
-    test = load_arrays(settings.data, split="test")
+    ref, split = test_reference(settings)
+    test = load_arrays(ref, split=split)
     load_arrays(settings.data, shots=settings.shots, seed=settings.seeds[0])  # enough images for the n-shot rule
     _check_backbone(settings)
     if settings.source and any(r > 0 for r in settings.ratios) and not resolve_model_path(settings.source).exists():

@@ -34,6 +34,10 @@ class AugmentSettings:
                                                          "must include 0, the real-only classifier")
     seeds: Tuple[int, ...] = option_field((0,), "n-shot, GAN and classifier seeds, comma-separated; the report gives "
                                           "mean and spread over them")
+    test_data: Optional[str] = option_field(None, "labelled data spec to score the classifiers (and the GAN) on, all "
+                                            "of it, its test split where it has one (default: the test split of "
+                                            "data; required where data is one set, a folder or a file)",
+                                            metavar="SPEC")
     val_per_class: Optional[int] = option_field(None, "shots per class held out to choose the ratio "
                                                 "(default: a fifth, at least 1)")
     source: Optional[str] = option_field(None, "source GAN to transfer from (default: train the conditional GAN "
@@ -72,7 +76,7 @@ class AugmentSettings:
         for name in ("data", "backbone"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise OptionError(name, f"{name} must be a non-empty string. Received: {name}={getattr(self, name)!r}")
-        for name in ("source", "feature_layer", "weights"):
+        for name in ("source", "feature_layer", "weights", "test_data"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 raise OptionError(name, f"{name} must be None or a non-empty string. Received: {name}={value!r}")

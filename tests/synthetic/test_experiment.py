@@ -6,7 +6,8 @@ import pytest
 
 from kgantl.synthetic import AugmentSettings, split_validation
 from kgantl.synthetic import experiment
-from kgantl.synthetic.experiment import CLASSIC, find_resumable_experiment, verdict
+from kgantl.synthetic.experiment import find_resumable_experiment
+from kgantl.synthetic.report import CLASSIC, verdict
 from kgantl.cli import UsageError, _augment, _augment_settings, build_parser, main
 from kgantl.data import load_arrays
 
@@ -251,7 +252,7 @@ NON_DEFAULT = {
     "val_per_class": 2, "source": "source-fmnist-0-4", "strategy": "finetune", "gan_steps": 20,
     "gan_batch_size": 8, "gan_diffaugment": "translation", "stages": "1:0:1e-3", "unit": "blocks",
     "feature_layer": "flatten", "weights": None, "batch_size": 4, "balance": True, "filter_threshold": 0.5,
-    "classic_baseline": False, "eval_n": 50,
+    "classic_baseline": False, "eval_n": 50, "test_data": "fashion_mnist:5-6",
 }
 
 
@@ -302,3 +303,33 @@ def test_a_second_experiment_on_a_held_run_directory_exits_2_and_writes_nothing(
         held.lock.release()
     assert f"run directory {tmp_path / 'augment'} is in use by process" in capsys.readouterr().err
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "augment").iterdir()} == before
+
+
+def _npz(path, per_class, classes=(5, 6), seed=0):
+    from kgantl.io import write_npz
+
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.array(classes), per_class)
+    write_npz(path, images=rng.integers(0, 256, (len(labels), 28, 28, 1), dtype=np.uint8), labels=labels)
+    return str(path)
+
+
+def test_classifiers_are_scored_on_test_data_all_of_it(fake_fmnist, tmp_path):
+    shots, test = _npz(tmp_path / "shots.npz", 5), _npz(tmp_path / "test.npz", 7, seed=1)
+    settings = AugmentSettings(shots, shots=5, backbone=BACKBONE, feature_layer="flatten", test_data=test)
+    prepared = experiment.prepare_experiment(settings, run_dir=tmp_path / "augment")
+    prepared.lock.release()
+    assert len(prepared.test.labels) == 14 and experiment.test_reference(settings) == (test, "train")  # one set
+    with_split = AugmentSettings("fashion_mnist:5-9", shots=5, backbone=BACKBONE, test_data="fashion_mnist:5-6")
+    assert experiment.test_reference(with_split) == ("fashion_mnist:5-6", "test")
+    assert experiment.test_reference(dataclasses.replace(with_split, test_data=None)) == ("fashion_mnist:5-9", "test")
+
+
+def test_one_set_without_test_data_is_refused_before_anything_is_written(tmp_path, capsys):
+    shots = _npz(tmp_path / "shots.npz", 5)
+    assert main(["augment", "--data", shots, "--shots", "5", "--backbone", BACKBONE, "--feature-layer", "flatten",
+                 "--runs-root", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"kgantl augment: error: data is one set with no test split, so the classifiers would be scored "
+                   f"on their own training images; give test_data (--test-data SPEC). Received: data={shots!r}"]
+    assert not (tmp_path / "runs").exists()
