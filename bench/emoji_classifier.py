@@ -1,0 +1,180 @@
+"""The classifier side on colour (issue 35, item 5): a 10-shot Twemoji subcategory classifier, with a backbone
+pretrained on Noto or from scratch, with and without images from the adapted colour GAN.
+
+Task: the ten Twemoji subcategories outside "Animals & Nature" with the most base emoji (`CLASSES`), 10 shots per
+class by the emoji n-shot rule in each class (`kgantl.data.emoji.spec_shots` with `split=None`: BENCHMARKS.md's
+rule, the whole set, per class), 2 of them per class held out to choose the ratio of generated images. Test: every
+other image of those classes, a shot's skin-tone variants excluded (BENCHMARKS.md's emoji rule), so the test set
+differs a little per seed. Seeds 0, 1, 2 (each picks the shots and seeds the GAN and the classifiers).
+
+Backbones: `pretrained` = `saved_models/noto-backbone` (trained on Noto emoji outside "Animals & Nature", labelled
+by category; it never saw a Twemoji) cut below its head, staged (40 epochs head only at 1e-3, 20 with the top two
+layers at 1e-4); `scratch` = the same network with fresh random weights (`keras.models.clone_model`, seeded),
+every layer trained for the same 60 epochs at 1e-3. Generated images: `kgantl augment`'s conditional GAN, the
+shipped unconditional `source-emoji-noto-64` made conditional and transferred to the 80 training shots
+(freeze_d:1, DiffAugment, batch 32, `--gan-steps`), mixed in at ratios 0.25 and 0.5 against 0 (real only), the
+ratio chosen on the held-out shots; and flips-and-crops (classic augmentation) beside them. Every classifier of a
+seed trains for the same number of steps.
+
+Each (backbone, seed) is one `kgantl augment` run (resumable: run the same command again); the records go to
+`bench/results/emoji_classifier.json` and `--report` writes the `emoji-classifier` section of docs/benchmarks.md.
+
+Usage:
+    python bench/emoji_classifier.py [--seeds 0 1 2] [--backbones pretrained scratch] [--gan-steps 1000]
+    python bench/emoji_classifier.py --report
+"""
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from sections import cpu_line, header, write_section  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULT = ROOT / "bench" / "results" / "emoji_classifier.json"
+CACHE = ROOT / "bench" / "runs" / "emoji_classifier"
+BACKBONE = "saved_models/noto-backbone"
+SOURCE = "source-emoji-noto-64"
+# The ten Twemoji subcategories outside "Animals & Nature" with the most base emoji (259 down to 34), by name.
+CLASSES = ("alphanum", "clothing", "country-flag", "family", "food-prepared", "person-activity", "person-role",
+           "person-sport", "sky & weather", "transport-ground")
+SPEC = "emoji:twitter:" + ",".join(CLASSES) + "@subcategory"
+SHOTS = 10
+STAGES = {"pretrained": "40:0:1e-3,20:2:1e-4", "scratch": "60:all:1e-3"}
+
+
+def seed_files(seed, cache=CACHE):
+    """The seed's shots and test `.npz` files (labels 0-9, an index into `CLASSES`), written the first time."""
+    from kgantl.data.emoji import spec_shots
+    from kgantl.data.emoji_package import load_table
+    from kgantl.io import write_npz
+
+    shots_path, test_path = cache / f"shots-seed{seed}.npz", cache / f"test-seed{seed}.npz"
+    if not (shots_path.is_file() and test_path.is_file()):
+        shots = spec_shots(SPEC, SHOTS, seed=seed, split=None)
+        table = load_table("twitter")
+        shot_pixels = {image.tobytes() for image in shots.images.astype(np.uint8)}
+        shot_bases = {b for image, b in zip(table["images"], table["base"]) if image.tobytes() in shot_pixels}
+        in_test = np.isin(table["subcategory"], CLASSES) & ~np.isin(table["base"], list(shot_bases))
+        class_id = {name: k for k, name in enumerate(CLASSES)}
+        cache.mkdir(parents=True, exist_ok=True)
+        write_npz(shots_path, images=shots.images.astype(np.uint8),
+                  labels=np.array([class_id[shots.class_names[k]] for k in shots.labels], np.int64))
+        write_npz(test_path, images=table["images"][in_test],
+                  labels=np.array([class_id[name] for name in table["subcategory"][in_test]], np.int64))
+    return shots_path, test_path
+
+
+def scratch_backbone(seed, cache=CACHE):
+    """`noto-backbone`'s network with fresh random weights (`clone_model` after seeding), saved once."""
+    import keras
+
+    from kgantl.runs.artifacts import model_file
+
+    path = cache / f"scratch-backbone-seed{seed}.keras"
+    if not path.is_file():
+        keras.utils.set_random_seed(seed)
+        trained = keras.saving.load_model(model_file(BACKBONE), compile=False)
+        fresh = keras.models.clone_model(trained)  # the same layers, initialised anew
+        cache.mkdir(parents=True, exist_ok=True)
+        fresh.save(path)
+    return path
+
+
+def settings_for(backbone, seed, gan_steps, cache=CACHE):
+    """The `AugmentSettings` of one (backbone, seed) run."""
+    from kgantl.synthetic import AugmentSettings
+
+    shots_path, test_path = seed_files(seed, cache)
+    network = BACKBONE if backbone == "pretrained" else str(scratch_backbone(seed, cache))
+    return AugmentSettings(data=str(shots_path), test_data=str(test_path), shots=SHOTS, backbone=network,
+                           stages=STAGES[backbone], seeds=(seed,), source=SOURCE, gan_steps=gan_steps)
+
+
+def run(backbones, seeds, gan_steps, runs_root):
+    """Run (or resume) every (backbone, seed); store each record in `RESULT` as it ends."""
+    from kgantl.synthetic import augment_experiment
+
+    results = json.loads(RESULT.read_text()) if RESULT.is_file() else {}
+    for backbone in backbones:
+        for seed in seeds:
+            key = f"{backbone}/{seed}"
+            if key in results:
+                continue
+            started, cpu = time.time(), time.process_time()
+            settings = settings_for(backbone, seed, gan_steps)
+            report, run_dir = augment_experiment(settings, runs_root=runs_root)
+            with np.load(settings.test_data) as test:
+                test_images = int(test["labels"].size)
+            results[key] = {**report["seeds"][0], "settings": report["settings"], "run_dir": str(run_dir),
+                            "test_images": test_images,
+                            "wall_s": time.time() - started, "cpu_s": time.process_time() - cpu,
+                            "cpu": cpu_line(), "date": time.strftime("%Y-%m-%d")}
+            RESULT.parent.mkdir(parents=True, exist_ok=True)
+            RESULT.write_text(json.dumps(results, indent=1) + "\n")
+    return results
+
+
+def _mean_std(values):
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values) if len(values) > 1 else 0.0:.3f}"
+
+
+def report_table(results):
+    """Markdown: per backbone and method, test accuracy and macro-F1 (mean ± std over seeds), then the paired
+    verdicts (generated images against real only; pretrained against scratch)."""
+    from kgantl.synthetic.report import summarise
+
+    lines = ["| backbone | method | test accuracy | test macro-F1 | seeds |", "|---|---|---|---|---|"]
+    verdicts = []
+    for backbone in STAGES:
+        records = [results[k] for k in sorted(results) if k.startswith(backbone + "/")]
+        if not records:
+            continue
+        summary = summarise(records)
+        for row in summary["methods"] + [summary["selected"]]:
+            lines.append(f"| {backbone} | {row['method']} | {_mean_std(row['test_accuracy']['values'])} | "
+                         f"{_mean_std(row['test_macro_f1']['values'])} | {len(records)} |")
+        verdicts.append(f"{backbone}: {summary['verdict']['text']}")
+    paired = [(results[f"pretrained/{s}"], results[f"scratch/{s}"]) for s in range(10)
+              if f"pretrained/{s}" in results and f"scratch/{s}" in results]
+    if paired:
+        gains = [_real_only(p) - _real_only(s) for p, s in paired]
+        verdicts.append(f"Pretrained on Noto against scratch (real images only, paired by seed): test accuracy "
+                        f"{statistics.mean(gains):+.3f} on average (per seed: {', '.join(f'{g:+.3f}' for g in gains)}).")
+    return "\n".join(lines + [""] + verdicts)
+
+
+def _real_only(record):
+    return next(r["test_accuracy"] for r in record["rows"] if r["method"] == "ratio 0")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--backbones", nargs="+", default=list(STAGES), choices=list(STAGES))
+    parser.add_argument("--gan-steps", type=int, default=1000)
+    parser.add_argument("--runs-root", default=str(ROOT / "runs"))
+    parser.add_argument("--report", action="store_true", help="only rewrite the docs section from the stored records")
+    args = parser.parse_args()
+    results = json.loads(RESULT.read_text()) if args.report else run(args.backbones, args.seeds, args.gan_steps,
+                                                                      args.runs_root)
+    first = next(iter(results.values()))
+    bench = (f"python bench/emoji_classifier.py --seeds {' '.join(map(str, args.seeds))} --gan-steps "
+             f"{first['settings']['gan_steps']}")
+    text = "\n".join([*header(bench, date_note=f"; raw records: `{RESULT.relative_to(ROOT)}`"),
+                      f"Records made on: {first['cpu']}, {first['date']}.", "", f"Classes: {', '.join(CLASSES)} (Twemoji). Test images per seed: "
+                      f"{', '.join(str(r['test_images']) for r in results.values())}.", "",
+                      report_table(results)])
+    print(text)
+    write_section("emoji-classifier", text, "Few-shot Twemoji classifier: Noto-pretrained backbone and generated "
+                                            "images (issue 35)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""`python bench/emoji_classifier.py` (issue 35, item 5): each seed's shots and test files on a tiny emoji tarball,
+the random-weight copy of the colour backbone, and the settings of a run."""
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.data.test_emoji import tiny_emoji  # noqa: F401 (a fixture)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    yield importlib.import_module("emoji_classifier")
+    sys.modules.pop("emoji_classifier", None)
+
+
+def test_a_seed_trains_on_its_shots_and_tests_on_the_rest_of_the_classes(bench, tiny_emoji, tmp_path,  # noqa: F811
+                                                                          monkeypatch):
+    monkeypatch.setattr(bench, "CLASSES", ("face-smiling", "hand-fingers-closed"))
+    monkeypatch.setattr(bench, "SPEC", "emoji:twitter:face-smiling,hand-fingers-closed@subcategory")
+    monkeypatch.setattr(bench, "SHOTS", 1)
+    shots_path, test_path = bench.seed_files(0, tmp_path)
+    with np.load(shots_path) as shots, np.load(test_path) as test:
+        assert shots["images"].shape == (2, 64, 64, 3) and shots["labels"].tolist() == [0, 1]  # class by class
+        # Thumbs up is the only base emoji of hand-fingers-closed: a shot, so its three tones are not test images;
+        # of the two smiling faces the other one is the whole test set.
+        assert test["images"].shape == (1, 64, 64, 3) and test["labels"].tolist() == [0]
+        assert not {x.tobytes() for x in test["images"]} & {x.tobytes() for x in shots["images"]}
+    assert bench.seed_files(0, tmp_path) == (shots_path, test_path)  # written once
+
+
+def test_the_scratch_backbone_is_the_colour_backbone_with_fresh_seeded_weights(bench, tmp_path):
+    import keras
+
+    from kgantl.runs.artifacts import model_file
+
+    trained = keras.saving.load_model(model_file(bench.BACKBONE), compile=False)
+    fresh = keras.saving.load_model(bench.scratch_backbone(3, tmp_path / "a"), compile=False)
+    again = keras.saving.load_model(bench.scratch_backbone(3, tmp_path / "b"), compile=False)
+    assert [w.shape for w in fresh.weights] == [w.shape for w in trained.weights]
+    kernels = [k for k, w in enumerate(trained.weights) if len(w.shape) > 1]
+    assert kernels and all(not np.allclose(fresh.weights[k], trained.weights[k]) for k in kernels)
+    assert all(np.array_equal(a, b) for a, b in zip(fresh.get_weights(), again.get_weights()))  # seeded
+
+
+def test_the_runs_settings(bench, tiny_emoji, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(bench, "seed_files", lambda seed, cache: (cache / "s.npz", cache / "t.npz"))
+    pretrained = bench.settings_for("pretrained", 1, 500, tmp_path)
+    assert (pretrained.backbone, pretrained.stages, pretrained.seeds) == (bench.BACKBONE, "40:0:1e-3,20:2:1e-4", (1,))
+    assert pretrained.test_data == str(tmp_path / "t.npz") and pretrained.source == "source-emoji-noto-64"
+    scratch = bench.settings_for("scratch", 1, 500, tmp_path)
+    assert scratch.backbone == str(tmp_path / "scratch-backbone-seed1.keras") and scratch.stages == "60:all:1e-3"
