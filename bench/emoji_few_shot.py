@@ -41,8 +41,11 @@ import few_shot_runner as runner  # noqa: E402
 from emoji_few_shot_cells import recipe, recipe_options  # noqa: E402
 from few_shot_cells import STEPS, _metrics  # noqa: E402
 from few_shot_report import _table, at_current_rule  # noqa: E402
+from emoji_few_shot_pictures import cell_picture, plot_curves, run_name  # noqa: E402
 from emoji_few_shot_verdict import verdict_table  # noqa: E402
-from sections import cpu_line, header, write_section  # noqa: E402
+from sections import DOC, cpu_line, header, write_section  # noqa: E402
+
+DOCS = DOC.parent
 
 
 def score(generator, shots_path, test_path, kid_only=False):
@@ -75,12 +78,12 @@ def run_method(cell, method, source, steps, workdir, cache=None, shared_machine=
     """Train `method` on `cell` for `steps` steps from `source`, scored along; returns its record."""
     shots_path, test_path = grid.cell_files(*cell, cache=cache)
     target, shots, seed = cell
-    options = dict(data=str(shots_path), seed=seed, run_dir=str(workdir / f"{target}-{shots}-{seed}-"
-                                                                f"{method.replace(':', '_').replace(' ', '_')}"),
+    options = dict(data=str(shots_path), seed=seed, run_dir=str(workdir / run_name(cell, method)),
                    **recipe_options(method, str(source)))
     curve, final, chosen = runner.train_scored(
         options, method, shots, lambda model: score(model, shots_path, test_path),
-        lambda model: score(model, shots_path, test_path, kid_only=True), steps=steps)
+        lambda model: score(model, shots_path, test_path, kid_only=True), steps=steps,
+        keep=(grid.CACHE if cache is None else Path(cache)) / "models")
     base = _base(cell, method, {"batch": chosen.pop("batch"), "recipe": recipe(method), **chosen,
                                 **({"shared_machine": True} if shared_machine else {})})
     return runner._records(base, curve, final, steps=steps, read_off=None)[0]
@@ -123,8 +126,9 @@ def run_grid(args, results=None, cache=None):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def report(results=None, steps=STEPS):
-    """The `emoji-few-shot` section: a table per (target, shots) at `steps`, `default` at today's checkpoint rule."""
+def report(results=None, steps=STEPS, docs=DOCS, cache=None):
+    """The `emoji-few-shot` section: a table per (target, shots) at `steps`, `default` at today's checkpoint rule,
+    then the pictures (`pictures`, written into `docs`, from the models kept under `cache`)."""
     records = [at_current_rule(r)[0] if r["method"] == "default" else r
                for r in grid._done(results).values() if r["steps"] in (steps, 0) and r["recipe"] == recipe(r["method"])]
     parts = header("python bench/emoji_few_shot.py", " (then `--report`)",
@@ -139,7 +143,23 @@ def report(results=None, steps=STEPS):
                                  grid.METHODS)]
     parts += ["", "Issue 35's targets (`default` against the baselines; `bench/emoji_few_shot_verdict.py`):", "",
               verdict_table(records, grid.cells())]
-    return "\n".join(parts)
+    return "\n".join(parts + pictures(records, docs, cache))
+
+
+def pictures(records, docs, cache=None):
+    """Write the KID-against-steps plot and, for seed 0 of each (target, shots), the shots beside every method's
+    samples (from the models kept under `cache`/models) into `docs`; returns the Markdown lines that show them."""
+    cache = grid.CACHE if cache is None else Path(cache)
+    lines = []
+    if plot_curves(records, grid.METHODS, docs / "emoji_few_shot_curves.png"):
+        lines += ["", "![KID against generator steps, one panel per cell](emoji_few_shot_curves.png)"]
+    for target, shots in dict.fromkeys((t, n) for t, n, _ in grid.cells()):
+        name = f"emoji_few_shot_{target}_{shots}.png"
+        drawn = cell_picture((target, shots, 0), grid.METHODS, docs / name, models=cache / "models", cache=cache)
+        if drawn:
+            lines += ["", f"![{target}, {shots} shots, seed 0: the shots, then {', '.join(drawn)} (16 samples each, "
+                          f"2x)]({name})"]
+    return lines
 
 
 def _parser():

@@ -20,7 +20,7 @@ SCORES = {"kid": 0.5, "kid_std": 0.1, "fid": 3.0, "precision": 0.6, "recall": 0.
 def bench(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
     yield importlib.import_module("emoji_few_shot")
-    for name in ("emoji_few_shot", "emoji_few_shot_cells", "few_shot_runner"):
+    for name in ("emoji_few_shot", "emoji_few_shot_cells", "emoji_few_shot_pictures", "few_shot_runner"):
         sys.modules.pop(name, None)
 
 
@@ -77,8 +77,17 @@ def test_one_tiny_run_writes_a_resumable_record(bench, tiny_emoji, tmp_path, mon
     assert run["cpu"] and run["wall_s"] >= 0 and [p["steps"] for p in run["curve"]] == [1, 2]
     bench.run_grid(args, results=results, cache=tmp_path / "cache")  # resumes: nothing left to run
     assert len(results.read_text().splitlines()) == 2
-    text = bench.report(results, steps=2)
+    assert (tmp_path / "cache" / "models" / "cross-style-2-0-plain_finetune.keras").is_file()  # kept for pictures
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    text = bench.report(results, steps=2, docs=docs, cache=tmp_path / "cache")
     assert "cross-style (emoji:twitter:!Animals & Nature), 2 shots, seeds 0" in text and "Issue 35's targets" in text
+    assert "](emoji_few_shot_curves.png)" in text and "the shots, then plain finetune (16 samples each" in text
+    from PIL import Image
+
+    with Image.open(docs / "emoji_few_shot_cross-style_2.png") as picture:  # shots and one method, 128-px tiles
+        assert picture.size[0] > 2 * 4 * 128 and picture.size[1] > 4 * 128
+    assert (docs / "emoji_few_shot_curves.png").stat().st_size > 0
 
 
 def _record(target, shots, seed, method, kid, recall, near_copy=0.02, real=0.02, **extra):
