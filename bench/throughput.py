@@ -20,9 +20,12 @@ baseline `shared/bench/torch_dcgan.py` also runs once per round, in its own proc
 kgantl's GAN at 64x64x3 with no EMA (the baseline's work) in four designs: `kgantl_w64` (today's default: width
 64, ConvTranspose blocks 512@8 ... 64@64 and a 5x5 convolution to the image), `kgantl_w32` (width 32, G and D
 halved), `kgantl_w64_convt` and `kgantl_w32_convt` (`build_generator(to_image="convt")`: the last stage emits
-the image as in the classic DCGAN; at width 64 the baseline's exact generator). A second table gives each
-row's parameters and forward multiply-adds per image of G and D. With `--bf16`, `plain_keras_bf16` and
-`kgantl_w64_bf16` are added; `--torch-python` is refused (the PyTorch baseline has no 64x64 network).
+the image as in the classic DCGAN; at width 64 the baseline's exact generator), and `kgantl_source_recipe`: the
+shipped colour source's whole training step (`kgantl_w32_convt` with spectral normalisation in D, R1 0.1,
+DiffAugment and EMA, what `make source-emoji` trains). A second table gives each
+row's parameters and forward multiply-adds per image of G and D. With `--bf16`, `plain_keras_bf16`,
+`kgantl_w64_bf16`, `kgantl_source_recipe_bf16` (the source as it is trained) are added; `--torch-python` is
+refused (the PyTorch baseline has no 64x64 network).
 
 Usage:
     python bench/throughput.py [--rounds|--repeats 9] [--steps 30] [--batch 64] [--size 28|64] [--bf16]
@@ -84,13 +87,27 @@ DESIGNS_64 = {"kgantl_w64": {"width": 64}, "kgantl_w32": {"width": 32},
               "kgantl_w32_convt": {"width": 32, "to_image": "convt"}}
 
 
+def _source_recipe(precision="float32"):
+    """The shipped colour source's whole training step (`make source-emoji`): width-32 `convt` design, spectral
+    normalisation in D, R1 0.1, DiffAugment color,translation,cutout, EMA 0.999: what its extra work costs."""
+    with precision_policy(precision):
+        model = GAN(build_generator(64, 3, width=32, to_image="convt"),
+                    build_discriminator(64, 3, width=32, spectral_norm=True),
+                    augment="color,translation,cutout", ema_decay=0.999, seed=1)
+        model.compile(r1_weight=0.1, jit_compile=False)
+    return model
+
+
 def _models_64(bf16=False, mirrored=False):
-    """name -> compiled model at 64x64x3: the classic DCGAN baseline and kgantl's designs."""
+    """name -> compiled model at 64x64x3: the classic DCGAN baseline, kgantl's designs, and the shipped colour
+    source's training recipe."""
     models = {"plain_keras": _load_baseline(size=64)}
     models.update({name: _kgantl(0.0, size=64, **design) for name, design in DESIGNS_64.items()})
+    models["kgantl_source_recipe"] = _source_recipe()
     if bf16:
         models.update(plain_keras_bf16=_load_baseline("mixed_bfloat16", size=64),
-                      kgantl_w64_bf16=_kgantl(0.0, "mixed_bfloat16", size=64))
+                      kgantl_w64_bf16=_kgantl(0.0, "mixed_bfloat16", size=64),
+                      kgantl_source_recipe_bf16=_source_recipe("mixed_bfloat16"))
     if mirrored:
         models["kgantl_mirrored_2cpu"] = _kgantl(0.0, strategy=make_distribution("mirrored", cpu_replicas=2),
                                                  size=64)
@@ -164,12 +181,13 @@ def forward_macs(model):
         int, per image.
     """
     total = 0
-    for layer in model.layers:
+    for outer in model.layers:
+        layer = outer  # a wrapper (spectral normalisation) was called in the model, its inner layer was not
         while isinstance(layer, keras.layers.Wrapper):
             layer = layer.layer
         if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
             kernel = layer.kernel.shape  # (kh, kw, in, out); ConvTranspose: (kh, kw, out, in)
-            grid = layer.input.shape if isinstance(layer, keras.layers.Conv2DTranspose) else layer.output.shape
+            grid = outer.input.shape if isinstance(layer, keras.layers.Conv2DTranspose) else outer.output.shape
             total += grid[1] * grid[2] * int(np.prod(kernel))
         elif isinstance(layer, keras.layers.Dense):
             total += int(np.prod(layer.kernel.shape))
