@@ -145,8 +145,9 @@ def report_table(results):
               if f"pretrained/{s}" in results and f"scratch/{s}" in results]
     if paired:
         gains = [_real_only(p) - _real_only(s) for p, s in paired]
+        per_seed = ", ".join(f"{g:+.3f}" for g in gains)
         verdicts.append(f"Pretrained on Noto against scratch (real images only, paired by seed): test accuracy "
-                        f"{statistics.mean(gains):+.3f} on average (per seed: {', '.join(f'{g:+.3f}' for g in gains)}).")
+                        f"{statistics.mean(gains):+.3f} on average (per seed: {per_seed}).")
     return "\n".join(lines + [""] + verdicts)
 
 
@@ -168,7 +169,8 @@ def main():
     bench = (f"python bench/emoji_classifier.py --seeds {' '.join(map(str, args.seeds))} --gan-steps "
              f"{first['settings']['gan_steps']}")
     text = "\n".join([*header(bench, date_note=f"; raw records: `{RESULT.relative_to(ROOT)}`"),
-                      f"Records made on: {first['cpu']}, {first['date']}.", "", f"Classes: {', '.join(CLASSES)} (Twemoji). Test images per seed: "
+                      f"Records made on: {first['cpu']}, {first['date']}.", "",
+                      f"Classes: {', '.join(CLASSES)} (Twemoji). Test images per seed: "
                       f"{', '.join(str(r['test_images']) for r in results.values())}.", "",
                       report_table(results)])
     print(text)

@@ -83,7 +83,8 @@ def markdown_report(report):
                   "|---|---|---|---|---|---|---|"]
         for record, gan in zip([r for r in report["seeds"] if "gan" in r], gans):
             lines.append(f"| {record['seed']} | {score_text(gan['kid'], 4)} | {score_text(gan['fid'], 2)} | "
-                         f"{score_text(gan['precision'], 3)} | {score_text(gan['recall'], 3)} | {gan['near_copy_share']:.3f} | "
+                         f"{score_text(gan['precision'], 3)} | {score_text(gan['recall'], 3)} | "
+                         f"{gan['near_copy_share']:.3f} | "
                          f"{gan['memorisation']['real_near_copy_share']:.3f} |")
     lines += ["", report["summary"]["verdict"]["text"]]
     return "\n".join(lines)

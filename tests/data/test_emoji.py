@@ -116,7 +116,8 @@ def test_subcategory_labels_index_the_vendors_subcategories_sorted(tiny_emoji):
                                   "hand-fingers-closed", "hand-fingers-open")
     assert arrays.labels.tolist() == [3, 3, 2, 5, 5, 5, 4, 4, 4]  # thumbs up has two Noto tones
     assert resolve_source("emoji:google@category").num_classes == 10
-    with pytest.raises(ValueError, match=r"@LABELS must be @category, @subcategory or @none. Received: 'emoji:google@tone'"):
+    with pytest.raises(ValueError, match=r"@LABELS must be @category, @subcategory or @none\. "
+                                         r"Received: 'emoji:google@tone'"):
         resolve_source("emoji:google@tone")
 
 
@@ -218,7 +219,8 @@ def test_a_wrong_checksum_is_refused(tiny_emoji, monkeypatch):
 @pytest.mark.parametrize("spec, message", [
     ("emoji:apple", r"emoji:VENDOR\[:SELECTION\] with VENDOR google or twitter .* Received: 'emoji:apple'"),
     ("emoji:google:Animals", r"categories \(Activities, Animals & Nature, .*\) or subcategories of the package's "
-                             r"emoji\.json .* Closest to 'Animals': Animals & Nature\. Received: 'emoji:google:Animals'"),
+                             r"emoji\.json .* Closest to 'Animals': Animals & Nature\. "
+                             r"Received: 'emoji:google:Animals'"),
     ("emoji:google:!nothing", r"Unknown: 'nothing'\. Received: 'emoji:google:!nothing'"),
     ("emoji:google:face-smiling, nothing", r"Unknown: 'nothing'\. Received: 'emoji:google:face-smiling, nothing'"),
 ])
