@@ -1,12 +1,16 @@
 """The models kgantl ships: present, loadable offline, and scoring what their model cards say."""
 import json
+import re
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-SAVED = Path(__file__).resolve().parents[1] / "saved_models"
+ROOT = Path(__file__).resolve().parents[1]
+SAVED = ROOT / "saved_models"
+# Folders that are no shipped model: `make demo` writes demo-generator/ here (git-ignored, the user's own).
+UNSHIPPED = {"demo-generator", "__pycache__"}
 SOURCES = ["source-fmnist-0-4", "source-fmnist-0-4-conditional"]
 
 
@@ -30,7 +34,19 @@ def test_saved_models_stay_under_30_mb():
 def test_every_model_has_a_card_with_the_command_that_made_it(name):
     card = (SAVED / name / "README.md").read_text()
     assert "Command" in card and ("kgantl " in card or "python -m kgantl" in card)
+    assert "Licence" in card  # of the data it was trained on
     assert (SAVED / name / "model.keras").is_file()
+
+
+def test_notice_credits_the_data_of_every_shipped_model():
+    """A model shipped without attribution fails here: every folder in saved_models/ (and every name kgantl finds
+    as shipped) must be named in NOTICE, beside the licence of the data it was trained on."""
+    from kgantl.shipped import SHIPPED
+
+    folders = {p.name for p in SAVED.iterdir() if p.is_dir() and p.name not in UNSHIPPED}
+    named = set(re.findall(r"[\w-]+", (ROOT / "NOTICE").read_text()))  # whole names: no credit by prefix
+    missing = sorted((folders | set(SHIPPED)) - named)
+    assert folders and not missing, f"every shipped model must be credited in NOTICE. Missing: {missing}"
 
 
 @pytest.mark.parametrize("name, shape", [("fmnist-classifier", (28, 28, 1)), ("fmnist-0-4-backbone", (28, 28, 1)),

@@ -19,7 +19,7 @@ import pytest
 # One worker builds the wheel once for all three tests (make test runs pytest-xdist with --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("wheel")
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGING = ("setup.cfg", "pyproject.toml", "README.md", "kgantl", "saved_models")
+PACKAGING = ("setup.cfg", "pyproject.toml", "README.md", "LICENSE", "NOTICE", "kgantl", "saved_models")
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +59,21 @@ def _run(command, installed, **kwargs):
 
 
 @pytest.mark.slow
-def test_the_wheel_carries_the_shipped_models_and_opens_them_by_name(installed):
+def test_the_wheel_carries_the_shipped_models_its_licence_and_notice(installed):
     python = installed[0]
-    done = _run([python, "-c", "import json, kgantl; from kgantl.runs.artifacts import open_generator; "
+    # The licence files are read back through the installed metadata, as a user's tools would find them.
+    done = _run([python, "-c", "import json, kgantl; from importlib import metadata; "
+                 "from kgantl.runs.artifacts import open_generator; "
                  "g = open_generator('source-fmnist-0-4'); "
-                 "print(json.dumps({'package': kgantl.__file__, 'latent': g.latent_dim}))"], installed)
+                 "legal = {f.name: f.locate().read_text() for f in metadata.files('kgantl') "
+                 "         if '.dist-info' in str(f) and f.name in ('LICENSE', 'NOTICE')}; "
+                 "print(json.dumps({'package': kgantl.__file__, 'latent': g.latent_dim, 'legal': legal, "
+                 "                  'license': metadata.metadata('kgantl')['License']}))"], installed)
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout.strip().splitlines()[-1])
     assert str(ROOT) not in printed["package"] and printed["latent"] == 128
+    assert printed["license"] == "Apache-2.0"
+    assert printed["legal"] == {name: (ROOT / name).read_text() for name in ("LICENSE", "NOTICE")}
 
 
 @pytest.mark.slow
