@@ -62,6 +62,15 @@ def test_abbreviated_flags_are_refused(capsys):
     (["compare", ".", ".", "--names", "one", "--out", "c.png"],
      "kgantl compare: error: --names needs one title per MODEL: 2 models, 1 names"),
     (["compare", ".", "--out", "c.jpg"], "kgantl compare: error: --out must end in .png"),
+    (["generate", "m.keras", "--out", "x.png", "--scale", "0"],
+     "kgantl generate: error: --scale must be a positive integer (1: the images' own size). Received: --scale 0\n"),
+    (["compare", ".", "--out", "c.png", "--scale", "-2"],
+     "kgantl compare: error: --scale must be a positive integer (1: the images' own size). Received: --scale -2\n"),
+    (["compare", ".", "--out", "c.png", "--scale", "2.5"],
+     "kgantl compare: error: argument --scale: invalid int value: '2.5'\n"),
+    (["generate", "m.keras", "--out", "x.npy", "--scale", "2"],
+     "kgantl generate: error: --scale enlarges .png pictures; .npy and .npz keep the images as generated. "
+     "Received: --scale 2 with --out x.npy\n"),
     (["fly"], "kgantl: error: argument COMMAND: invalid choice: 'fly'"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys, fake_fmnist, tmp_path, monkeypatch):
@@ -82,7 +91,7 @@ def test_train_generate_export_end_to_end(tmp_path, tiny_npz, capsys):
     assert main(["export", str(run_dir), "--out", str(tmp_path / "exported")]) == 0
     assert main(["generate", str(tmp_path / "exported"), "--n", "4", "--labels", "1",
                  "--out", str(tmp_path / "grid.png")]) == 0
-    assert np.asarray(Image.open(tmp_path / "grid.png")).shape == (2 * 17 + 1, 2 * 17 + 1)
+    assert np.asarray(Image.open(tmp_path / "grid.png")).shape == (6 * 35, 6 * 35)  # 16-px images 6x: 96 px
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "exported"), "--ref", str(tiny_npz), "--split", "train", "--n", "20",
                  "--runs-root", str(tmp_path / "runs")]) == 0  # a SavedModel, conditioned on the reference labels
@@ -97,7 +106,7 @@ def test_train_generate_export_end_to_end(tmp_path, tiny_npz, capsys):
 
 def test_compare_draws_the_shots_then_each_model_on_the_same_noise(tmp_path, tiny_npz, capsys):
     from kgantl.data import load_arrays
-    from kgantl.images import make_grid
+    from kgantl.images import make_grid, upscale
 
     run_dir = tmp_path / "run"
     assert main(["train", "--data", str(tiny_npz), "--epochs", "1", "--run-dir", str(run_dir), *TINY]) == 0
@@ -106,10 +115,11 @@ def test_compare_draws_the_shots_then_each_model_on_the_same_noise(tmp_path, tin
                  "--shots-from", str(tiny_npz), "--shots", "2", "--n", "4", "--out", str(out)]) == 0
     assert capsys.readouterr().out.endswith(f"wrote {out}: 2 shots, run, file\n")
     picture = np.asarray(Image.open(out))
-    grid = 2 * 17 + 1  # 4 images of 16 px in 2 columns; 2 shots of each of 2 classes: a 2 x 2 grid too
-    assert picture.shape == (4 + 14 + grid + 4, 4 + 3 * (grid + 4), 3)
-    top = 4 + 14
-    shots = make_grid(load_arrays(str(tiny_npz), shots=2, seed=0).images[:4] / 127.5 - 1.0)  # pixels as drawn
+    # 4 images of 16 px in 2 columns, 6x (the smallest factor to 84 px); 2 shots of each of 2 classes: the same grid.
+    grid = 6 * (2 * 17 + 1)
+    top = picture.shape[0] - grid - 4  # below the title strip, whose height follows the font
+    assert top >= 4 + 16 and picture.shape == (top + grid + 4, 4 + 3 * (grid + 4), 3)
+    shots = upscale(make_grid(load_arrays(str(tiny_npz), shots=2, seed=0).images[:4] / 127.5 - 1.0), 6)
     np.testing.assert_array_equal(picture[top:top + shots.shape[0], 4:4 + shots.shape[1], 0], shots[..., 0])
     run_panel = picture[top:top + grid, 8 + grid:8 + 2 * grid]
     file_panel = picture[top:top + grid, 12 + 2 * grid:12 + 3 * grid]

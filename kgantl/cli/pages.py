@@ -25,8 +25,11 @@ PAGES = {
          "kgantl transfer --source source-fmnist-0-4 --target fashion_mnist:7 --shots 100 --strategy auto"],
     ),
     "generate": (
-        "Sample images from a trained generator: a grid picture, or the images as an array.",
+        "Sample images from a trained generator: a grid picture, or the images as an array. The picture is "
+        "enlarged (nearest neighbour) until each image is at least 84 px on its shorter side: 28-px Fashion-MNIST "
+        "3x, 64-px emoji 2x; --scale sets the factor. Arrays keep the images as generated.",
         ["kgantl generate runs/sneakers --n 64 --out sneakers.png",
+         "kgantl generate runs/sneakers --n 16 --scale 1 --out sneakers-actual-size.png",
          "kgantl generate saved_models/source-fmnist-0-4-conditional --labels 0-4 --n 500 --out tops.npz"],
     ),
     "export": (
@@ -37,7 +40,8 @@ PAGES = {
     ),
     "compare": (
         "One picture of several models' samples side by side (same noise for every model), after the shots they "
-        "learned from.",
+        "learned from. Each panel is enlarged (nearest neighbour) until its images are at least 84 px on the "
+        "shorter side: 28-px Fashion-MNIST 3x, 64-px emoji 2x; --scale sets one factor for every panel.",
         ["kgantl compare runs/scratch runs/sneakers --names scratch transfer --shots-from fashion_mnist:7 "
          "--shots 10 --out comparison.png"],
     ),
