@@ -45,3 +45,44 @@ def test_the_api_reference_covers_every_module():
                      if not m.startswith("kgantl.cli."))
     assert not missing, f"modules not in docs/api/*.md: {missing}"
     assert not documented - modules, "docs/api names a module that does not exist"
+
+
+# --- The documentation site (mkdocs.yml): what a newcomer opens, from disk and offline. ---
+
+def _mkdocs_config():
+    import yaml
+
+    return yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+
+
+def _python_handler_options():
+    return _mkdocs_config()["plugins"][1]["mkdocstrings"]["handlers"]["python"]["options"]
+
+
+def test_the_site_opens_from_disk_and_fetches_nothing():
+    config = _mkdocs_config()
+    # build/site/index.html opened as a file: a link to guide/ would show a folder listing, guide.html the page.
+    assert config["use_directory_urls"] is False
+    # The mkdocs theme fetches highlight.js from a CDN unless told not to; Pygments highlights at build time.
+    assert config["theme"]["highlightjs"] is False
+    extensions = [next(iter(e)) if isinstance(e, dict) else e for e in config["markdown_extensions"]]
+    assert "codehilite" in extensions or "pymdownx.highlight" in extensions
+    for asset in config.get("extra_css", []) + config.get("extra_javascript", []):
+        assert not re.match(r"[a-z]+:|//", asset) and (ROOT / "docs" / asset).is_file(), asset
+
+
+@pytest.mark.slow
+def test_the_built_site_links_pages_as_files_and_loads_nothing_remote(tmp_path):
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    build(load_config(str(ROOT / "mkdocs.yml"), site_dir=str(tmp_path)))  # strict: a warning fails it
+    pages = sorted(tmp_path.rglob("*.html"))
+    assert (tmp_path / "guide.html").is_file() and not (tmp_path / "guide").exists()
+    for page in pages:
+        html = page.read_text()
+        links = re.findall(r"<a\b[^>]*\bhref=\"([^\"#]+)", html)
+        assert not [link for link in links if not re.match(r"[a-z]+:", link) and not link.endswith(".html")
+                    and not (page.parent / link).is_file()], f"{page.name}: a link to a folder"
+        remote = re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"((?:https?:)?//[^\"]+)", html)
+        assert not remote, f"{page.relative_to(tmp_path)} loads {remote}"
