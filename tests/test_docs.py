@@ -1,4 +1,5 @@
 """The front door: the README's size and links, the docs' links, and an API reference that misses no module."""
+import functools
 import re
 from pathlib import Path
 
@@ -69,6 +70,36 @@ def test_the_site_opens_from_disk_and_fetches_nothing():
     assert "codehilite" in extensions or "pymdownx.highlight" in extensions
     for asset in config.get("extra_css", []) + config.get("extra_javascript", []):
         assert not re.match(r"[a-z]+:|//", asset) and (ROOT / "docs" / asset).is_file(), asset
+
+
+@functools.lru_cache(maxsize=None)
+def _griffe_package():
+    """kgantl as the API reference sees it: Griffe with mkdocs.yml's docstring options and extensions."""
+    import griffe
+
+    options = _python_handler_options()
+    extensions = griffe.load_extensions(*(str(ROOT / extension) for extension in options["extensions"]))
+    return griffe.load("kgantl", search_paths=[ROOT], extensions=extensions, docstring_parser="google",
+                       docstring_options=options.get("docstring_options"), allow_inspection=False)
+
+
+def _public_objects(obj):
+    """Every object the reference shows: no underscore name, nothing of the command line (its --help documents it)."""
+    if obj.is_alias or obj.name.startswith("_") or obj.path == "kgantl.cli" or obj.path.startswith("kgantl.cli."):
+        return
+    yield obj
+    for member in obj.members.values():
+        yield from _public_objects(member)
+
+
+def test_every_returns_section_describes_one_value():
+    # Google-style parsing reads each line under Returns at the item indentation as a return value of its own, so a
+    # description wrapped without a hanging indent renders as several table rows.
+    several = [f"{obj.path} ({obj.relative_filepath}:{obj.lineno}): {len(section.value)} items"
+               for obj in _public_objects(_griffe_package()) if obj.docstring
+               for section in obj.docstring.parsed if section.kind.value in ("returns", "yields")
+               and len(section.value) > 1]
+    assert not several, "indent a Returns description's continuation lines by 4 more spaces:\n" + "\n".join(several)
 
 
 @pytest.mark.slow
