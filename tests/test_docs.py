@@ -1,4 +1,5 @@
 """The front door: the README's size and links, the docs' links, and an API reference that misses no module."""
+import dataclasses
 import functools
 import re
 from pathlib import Path
@@ -102,6 +103,19 @@ def test_every_returns_section_describes_one_value():
     assert not several, "indent a Returns description's continuation lines by 4 more spaces:\n" + "\n".join(several)
 
 
+@pytest.mark.parametrize("name", ["TrainOptions", "AugmentSettings"])
+def test_every_option_field_is_in_the_reference(name):
+    import kgantl
+
+    cls = getattr(kgantl, name)
+    documented = _griffe_package()[f"{cls.__module__}.{name}".removeprefix("kgantl.")]
+    sections = [s for s in documented.docstring.parsed if s.kind.value == "attributes"]
+    assert len(sections) == 1, f"{name}: one Attributes section (docs/griffe_options.py writes it)"
+    rows = {attribute.name: attribute.description for attribute in sections[0].value}
+    assert list(rows) == [field.name for field in dataclasses.fields(cls)]
+    assert all(rows.values()), f"{name}: a field without help text"
+
+
 @pytest.mark.slow
 def test_the_built_site_links_pages_as_files_and_loads_nothing_remote(tmp_path):
     from mkdocs.commands.build import build
@@ -117,3 +131,9 @@ def test_the_built_site_links_pages_as_files_and_loads_nothing_remote(tmp_path):
                     and not (page.parent / link).is_file()], f"{page.name}: a link to a folder"
         remote = re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"((?:https?:)?//[^\"]+)", html)
         assert not remote, f"{page.relative_to(tmp_path)} loads {remote}"
+    from kgantl.config import TrainOptions
+
+    options = (tmp_path / "api" / "training.html").read_text()
+    for field in dataclasses.fields(TrainOptions):
+        assert f'title="kgantl.config.TrainOptions.{field.name}">{field.name}<' in options, \
+            f"the options page lacks {field.name}"
