@@ -116,6 +116,31 @@ def test_every_option_field_is_in_the_reference(name):
     assert all(rows.values()), f"{name}: a field without help text"
 
 
+def _flags(parser):
+    """Every optional argument of `parser` and of its sub-commands: (command, the flag's long forms)."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command, sub in action.choices.items():
+                yield from ((f"{command} {where}".strip(), flags) for where, flags in _flags(sub))
+        elif action.option_strings and not isinstance(action, argparse._HelpAction):
+            yield "", [flag for flag in action.option_strings if flag.startswith("--")] or action.option_strings
+
+
+# benchmarks.md records what was run, not what a flag does; it is restructured on its own schedule.
+USER_PAGES = [page for page in sorted((ROOT / "docs").rglob("*.md")) if page.name != "benchmarks.md"]
+
+
+def test_every_command_line_flag_is_in_the_docs():
+    from kgantl.cli import build_parser
+
+    text = "\n".join(page.read_text() for page in USER_PAGES)
+    missing = sorted({f"kgantl {command} {flags[0]}".replace("  ", " ") for command, flags in _flags(build_parser())
+                      if not any(re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text) for flag in flags)})
+    assert not missing, "flags no page of docs/ mentions:\n" + "\n".join(missing)
+
+
 @pytest.mark.slow
 def test_the_built_site_links_pages_as_files_and_loads_nothing_remote(tmp_path):
     from mkdocs.commands.build import build
