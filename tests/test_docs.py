@@ -141,6 +141,18 @@ def test_every_command_line_flag_is_in_the_docs():
     assert not missing, "flags no page of docs/ mentions:\n" + "\n".join(missing)
 
 
+@pytest.mark.parametrize("page", USER_PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_user_docs_name_no_tracker_or_files_outside_the_repository(page):
+    text = page.read_text()
+    tracker = re.findall(r"\b(?:issues?|tickets?|PR)[ -]#?\d+|(?<![\w&/])#\d+\b|\bthe issue's\b", text,
+                         flags=re.IGNORECASE)
+    assert not tracker, f"{page.name} refers to the tracker: {tracker}"
+    outside = [path for path in re.findall(r"(?:\.\./)+[\w.\-/]*", text)
+               if not (page.parent / path).resolve().is_relative_to(ROOT)]
+    outside += re.findall(r"BENCHMARKS\.md|beside the repository|outside the repository", text)
+    assert not outside, f"{page.name} names files outside the repository: {outside}"
+
+
 @pytest.mark.slow
 def test_the_built_site_links_pages_as_files_and_loads_nothing_remote(tmp_path):
     from mkdocs.commands.build import build
