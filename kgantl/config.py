@@ -60,7 +60,7 @@ class TrainOptions:
 
     Example:
         >>> options = TrainOptions(data="fashion_mnist:7", shots=100, epochs=20, diffaugment="translation,cutout")
-        >>> history = kgantl.training.train(options)
+        >>> history, run_dir = kgantl.training.train(options)
     """
 
     data: str = option_field("fashion_mnist:0-4", "data spec: fashion_mnist[:CLASSES], digits[:CLASSES], tfds:NAME, "

@@ -221,8 +221,8 @@ def train(options, callbacks=(), verbose="auto"):
         verbose: passed to `fit` (progress bars).
 
     Returns:
-        `(history, run_dir)`: the Keras `History` of this call (None when only the saving was left) and the
-        run directory `Path`.
+        `(history, run_dir)`: the Keras `History` of this call (None when only the saving was left) and the run
+            directory `Path`.
 
     Example:
         >>> history, run_dir = train(TrainOptions(data="fashion_mnist:7", shots=100, epochs=5))

@@ -174,8 +174,8 @@ def build_backbone(name, input_shape, weights="imagenet", family=None):
             files.
 
     Returns:
-        `(backbone_model, preprocess_name)`; `preprocess_name` is None for user models of unknown family,
-        which take the classifier's input range ([-1, 1]) directly.
+        `(backbone_model, preprocess_name)`; `preprocess_name` is None for user models of unknown family, which take the
+            classifier's input range ([-1, 1]) directly.
 
     Example:
         >>> backbone, preprocess = build_backbone("vgg16", (32, 32, 3), weights=None)

@@ -105,8 +105,8 @@ def prepare_finetune(data, backbone, shots=None, seed=0, weights="imagenet", tes
         input_size: side a named backbone is fed (default: the data's image side, at least the family's minimum).
 
     Returns:
-        `(train, test, test rule, model, backbone_input)`; `backbone_input` is a dict: the `shape` the backbone is
-        fed and the `rule` that chose it (size and channel conversion), as the report records them.
+        `(train, test, test rule, model, backbone_input)`; `backbone_input` is a dict: the `shape` the backbone is fed
+            and the `rule` that chose it (size and channel conversion), as the report records them.
 
     Raises:
         ValueError: the test images' shape differs from the training images', or what the data, the backbone or
@@ -134,7 +134,7 @@ def backbone_input(model, backbone, image_shape, input_size=None):
 
     Returns:
         dict with `shape` and `rule`, e.g. the data's 28x28 grey images for vgg16: `[32, 32, 3]`, "the data's 28x28
-        images raised to vgg16's minimum side 32; grey images repeated to 3 channels".
+            images raised to vgg16's minimum side 32; grey images repeated to 3 channels".
 
     Example:
         >>> backbone_input(build_classifier("vgg16", 2, (28, 28, 1), weights=None), "vgg16", (28, 28, 1))["shape"]
@@ -176,8 +176,8 @@ def finetune_classifier(data, backbone, stages, shots=None, seed=0, weights="ima
             minimum, 32; a `.keras` backbone takes its own input size).
 
     Returns:
-        `(report, run_dir)`; the run directory holds `model.keras` and `report.json` (test accuracy,
-        macro-F1, the test set's rule, what the backbone was fed, per-stage trainable counts and final loss).
+        `(report, run_dir)`; the run directory holds `model.keras` and `report.json` (test accuracy, macro-F1, the test
+            set's rule, what the backbone was fed, per-stage trainable counts and final loss).
 
     Example:
         >>> report, _ = finetune_classifier("fashion_mnist:5-9", "saved_models/fmnist-0-4-backbone/model.keras",

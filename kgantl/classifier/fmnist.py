@@ -129,8 +129,8 @@ def train_fmnist_classifier(out_dir, epochs=10, batch_size=128, seed=0, data="fa
 
     Returns:
         dict with `test_accuracy`, `test_loss`, `test_set` (the rule and the counts), `input_shape`, `epochs`,
-        `wall_time_s`, `embedding_rms` (see `embedding_rms`). `model.keras` holds the weights without optimizer
-        state (it loads uncompiled).
+            `wall_time_s`, `embedding_rms` (see `embedding_rms`). `model.keras` holds the weights without optimizer
+            state (it loads uncompiled).
 
     Example:
         >>> metrics = train_fmnist_classifier("runs/photos-classifier", epochs=5, data="photos/")

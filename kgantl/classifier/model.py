@@ -145,8 +145,8 @@ def build_classifier(backbone, num_classes, input_shape=(28, 28, 1), weights="im
             to (default: detected from a `keras.Model`'s name, none for files). Recorded in the model.
 
     Returns:
-        An uncompiled `keras.Model`; `get_backbone(model)` returns its backbone network and
-        `get_backbone_family(model)` its family.
+        An uncompiled `keras.Model`; `get_backbone(model)` returns its backbone network and `get_backbone_family(model)`
+            its family.
 
     Example:
         >>> model = build_classifier("saved_models/fmnist-0-4-backbone/model.keras", num_classes=10)

@@ -105,8 +105,8 @@ class FreezeSchedule:
         """Run every stage with `model.fit`, recompiling with a fresh Adam at each stage boundary.
 
         Returns:
-            list of dicts, one per stage: `stage`, `epochs`, `trainable`, `learning_rate`,
-            `trainable_backbone_params`, `trainable_params`, `history` (the stage's `History.history`).
+            list of dicts, one per stage: `stage`, `epochs`, `trainable`, `learning_rate`, `trainable_backbone_params`,
+                `trainable_params`, `history` (the stage's `History.history`).
         """
         results, epoch = [], 0
         for number, stage in enumerate(self.stages, start=1):

@@ -141,7 +141,7 @@ def load_emoji(spec, split=None):
 
     Returns:
         `ImageArrays`: float32 (N, 64, 64, 3) in [0, 255], labels into `CATEGORIES` (`num_classes` 10), with
-        `@subcategory` into the vendor's subcategories, with `@none` all 0 (`num_classes` 1).
+            `@subcategory` into the vendor's subcategories, with `@none` all 0 (`num_classes` 1).
 
     Example:
         >>> len(load_emoji("emoji:google:Animals & Nature").images), len(load_emoji("emoji:google", "test").images)
@@ -190,8 +190,8 @@ def emoji_shots(vendor, selection, n, seed=0):
         seed: the rule's seed.
 
     Returns:
-        `(shots, test)` `ImageArrays` (labels: categories), the shots in the permutation's order, the test images
-        in emoji.json order.
+        `(shots, test)` `ImageArrays` (labels: categories), the shots in the permutation's order, the test images in
+            emoji.json order.
 
     Example:
         >>> shots, test = emoji_shots("google", "Animals & Nature", 10, seed=0)

@@ -223,8 +223,8 @@ def load_table(vendor):
         vendor: `google`, `twitter` or an alias (`noto`, `twemoji`).
 
     Returns:
-        dict of equal-length arrays: `images` uint8 (N, 64, 64, 3) on white, and the strings `unified` (the image's
-        code points), `base` (its emoji's; equal to `unified` for a base emoji), `category`, `subcategory`.
+        dict of equal-length arrays: `images` uint8 (N, 64, 64, 3) on white, and the strings `unified` (the image's code
+            points), `base` (its emoji's; equal to `unified` for a base emoji), `category`, `subcategory`.
 
     Example:
         >>> table = load_table("google")

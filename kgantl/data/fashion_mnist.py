@@ -46,7 +46,7 @@ def data_files(split="train"):
 
     Returns:
         `(image_path, label_path)` as `Path`s, or None when no folder of `search_dirs()` holds them (then
-        `load_fashion_mnist` downloads into the Keras cache).
+            `load_fashion_mnist` downloads into the Keras cache).
 
     Example:
         >>> image_path, label_path = data_files("test")

@@ -255,8 +255,8 @@ def inception_score(probabilities, splits=10):
         splits: number of parts (each needs at least one sample).
 
     Returns:
-        `(mean, std)` over the parts. 1.0 for constant predictions; the class count for confident
-        predictions spread evenly over the classes.
+        `(mean, std)` over the parts. 1.0 for constant predictions; the class count for confident predictions spread
+            evenly over the classes.
 
     Reference: Salimans et al., Improved Techniques for Training GANs, https://arxiv.org/abs/1606.03498
     """

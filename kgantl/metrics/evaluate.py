@@ -180,12 +180,11 @@ def evaluate(generator, ref, split="test", n=1000, extractor="auto", seed=0, kid
             `kgantl.metrics.memorisation_check`; the test set is the reference) and `near_copy_share`.
 
     Returns:
-        dict with `protocol` (e.g. `fmnist_1k_test`; a folder or file reference, which has no split, ends
-        `_folder` or `_file`), `kid`, `kid_std`, `fid`, `precision`, `recall`, `is`, `is_std` (None without a
-        classifier head), `near_copy_share` and `memorisation` (None without `train_images`), the protocol's
-        details, `not_computed` (metric -> why, for those the set sizes are too small for: their values are None)
-        and `warnings` (metrics computed on fewer images than recommended, also logged; see
-        `kgantl.metrics.sample_sizes`).
+        dict with `protocol` (e.g. `fmnist_1k_test`; a folder or file reference, which has no split, ends `_folder` or
+            `_file`), `kid`, `kid_std`, `fid`, `precision`, `recall`, `is`, `is_std` (None without a classifier head),
+            `near_copy_share` and `memorisation` (None without `train_images`), the protocol's details, `not_computed`
+            (metric -> why, for those the set sizes are too small for: their values are None) and `warnings` (metrics
+            computed on fewer images than recommended, also logged; see `kgantl.metrics.sample_sizes`).
 
     Example:
         >>> evaluate(kgantl.open_generator("runs/00000-fashion_mnist_7"), ref="fashion_mnist:7")["kid"]

@@ -37,14 +37,13 @@ def memorisation_check(generated, train, test):
         test: features of held-out real images of the same classes, (t, d), t >= 2.
 
     Returns:
-        dict with `to_train` and `to_test` (quantiles q05..q95 of each sample's nearest distance),
-        `test_nn` (quantiles of the nearest-neighbour distance among test images), `threshold` (its
-        median), `near_copy_share` (share of samples whose nearest training image is closer than
-        `threshold`; 1.0 for exact copies, near 0 for a generator that makes new images),
-        `closer_to_train_share` (share nearer to a training image than to any test image),
-        `real_near_copy_share` (the same count for the test images themselves: what a generator of new
-        real images would score, since a dense test set sits closer to the shots than its median) and
-        the three set sizes.
+        dict with `to_train` and `to_test` (quantiles q05..q95 of each sample's nearest distance), `test_nn` (quantiles
+            of the nearest-neighbour distance among test images), `threshold` (its median), `near_copy_share` (share of
+            samples whose nearest training image is closer than `threshold`; 1.0 for exact copies, near 0 for a
+            generator that makes new images), `closer_to_train_share` (share nearer to a training image than to any test
+            image), `real_near_copy_share` (the same count for the test images themselves: what a generator of new real
+            images would score, since a dense test set sits closer to the shots than its median) and the three set
+            sizes.
 
     Example:
         >>> report = memorisation_check(extractor.features(fake), extractor.features(shots),

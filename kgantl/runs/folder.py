@@ -152,8 +152,8 @@ def prepare_run_dir(options, write=True):
             only read the chief's run directory (they name it with `options.run_dir`, so no search is needed).
 
     Returns:
-        `(run_dir, lock)`: the `Path`, and the held `kgantl.runs.lock.RunDirLock` (None without `write`), which
-        the caller releases when the run ends.
+        `(run_dir, lock)`: the `Path`, and the held `kgantl.runs.lock.RunDirLock` (None without `write`), which the
+            caller releases when the run ends.
 
     Raises:
         RunDirInUse: another process holds the run directory (nothing was written).

@@ -318,8 +318,8 @@ def augment_experiment(settings, runs_root="runs", run_dir=None, verbose=0):
         verbose: Keras verbosity of the GAN training.
 
     Returns:
-        `(report, run_dir)`: the report dict has `settings`, `seeds` (per-seed records) and `summary`
-        (mean and spread per method, the validation-chosen ratio, the verdict in words).
+        `(report, run_dir)`: the report dict has `settings`, `seeds` (per-seed records) and `summary` (mean and spread
+            per method, the validation-chosen ratio, the verdict in words).
 
     Example:
         >>> report, _ = augment_experiment(AugmentSettings("fashion_mnist:5-9", shots=10,

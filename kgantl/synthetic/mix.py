@@ -271,8 +271,8 @@ def mix_real_and_generated(real_ds, generator, ratio, seed=0, batch_size=None, c
             pipeline generated, including up to two chunks made ahead and not yet consumed).
 
     Returns:
-        `tf.data.Dataset` of `(images, labels)` batches; when `real_ds` has a static batch size equal to
-        `batch_size`, the batches are full and keep it (`element_spec` equals the real one).
+        `tf.data.Dataset` of `(images, labels)` batches; when `real_ds` has a static batch size equal to `batch_size`,
+            the batches are full and keep it (`element_spec` equals the real one).
 
     Raises:
         ValueError: a ratio outside [0, 1], an unconditional generator, a generator whose image shape or

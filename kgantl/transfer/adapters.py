@@ -56,8 +56,8 @@ def adapt_generator(generator):
     """The generator with `ChannelAdapter`s on its dense and transposed-convolution layers (those frozen).
 
     Returns:
-        A new `keras.Model` sharing `generator`'s layers and weights; its trainable weights are the adapters',
-        the output convolution's and a conditional generator's label embedding.
+        A new `keras.Model` sharing `generator`'s layers and weights; its trainable weights are the adapters', the
+            output convolution's and a conditional generator's label embedding.
     """
     def replace(layer):
         return ChannelAdapter(layer, name=f"{layer.name}_adapted") if ADAPTED.fullmatch(layer.name) else None

@@ -80,9 +80,9 @@ def recommend(source, target, shots=None, seed=0, extractor="auto", count=1000):
 
     Returns:
         dict with `distance` (KID source vs target on the whole sets, for information: it did not predict the best
-        strategy in the benchmark), `strategy` and `diffaugment` (the few-shot recipe when the rarest class has at
-        most `FEW_SHOTS` images, else the 100-shot grid's best fixed strategy), `alternative`, `reason` and
-        `evidence`, all from kgantl/measured.json.
+            strategy in the benchmark), `strategy` and `diffaugment` (the few-shot recipe when the rarest class has at
+            most `FEW_SHOTS` images, else the 100-shot grid's best fixed strategy), `alternative`, `reason` and
+            `evidence`, all from kgantl/measured.json.
 
     Example:
         >>> recommend("saved_models/source-fmnist-0-4", "fashion_mnist:7", shots=100)["strategy"]

@@ -47,9 +47,9 @@ def score_pilot(model_path, validation_file, train_images, seed=0, extractor="fm
     sets (no subsets), recall uses k = min(3, validation images - 1) neighbours.
 
     Returns:
-        dict with `kid`, `recall` (None with fewer than 2 validation images), `near_copy_share` and
-        `kid_leave_one_out` (KID with each validation image left out in turn, for the jackknife in `choose`;
-        None with fewer than 3 validation images).
+        dict with `kid`, `recall` (None with fewer than 2 validation images), `near_copy_share` and `kid_leave_one_out`
+            (KID with each validation image left out in turn, for the jackknife in `choose`; None with fewer than 3
+            validation images).
     """
     from kgantl.data.sources import resolve_source
     from kgantl.metrics.distances import precision_recall, unbiased_mmd2

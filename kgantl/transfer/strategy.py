@@ -265,8 +265,8 @@ def prepare_transfer(source, strategy, backbone=None, augment=None, ema_decay=0.
         **gan_kwargs: further `GAN` arguments (e.g. `ada_target`).
 
     Returns:
-        `(gan, info)`: the GAN to compile and fit (for `alternate`, phase by phase), and a dict describing
-        what was frozen.
+        `(gan, info)`: the GAN to compile and fit (for `alternate`, phase by phase), and a dict describing what was
+            frozen.
 
     Example:
         >>> gan, info = prepare_transfer("saved_models/source-fmnist-0-4", "freeze_d:1")
