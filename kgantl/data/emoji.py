@@ -19,8 +19,8 @@ Splits (kgantl's; the packages have none): the vendor's base emoji sorted by the
 either vendor; outside "Animals & Nature" 3,272 and 355). The rule needs no seed and does not depend on the
 selection, so a selection's test images are the whole set's that it selects. A source GAN trains on `train` and is
 scored on `test`. `--shots n` on a spec (`spec_shots`) takes n base emoji per class of its labelling from the
-`train` split by the emoji n-shot rule, so `--split test` never holds a shot; `emoji_shots` is BENCHMARKS.md's rule
-itself for a few-shot target: the shots and the test images of a whole set, splits aside.
+`train` split by the emoji n-shot rule, so `--split test` never holds a shot; `emoji_shots` is the benchmark
+protocol's rule itself for a few-shot target: the shots and the test images of a whole set, splits aside.
 
 Data and licences: `kgantl.data.emoji_package` (the npm tarball, its checksum, the cache, `ATTRIBUTION`).
 """
@@ -181,7 +181,7 @@ def emoji_shots(vendor, selection, n, seed=0):
     strings; `np.random.default_rng(seed).permutation` orders them and the first n are the shots. A shot's
     skin-tone variants are neither shots nor test images; every other image of the set, variants included, is a
     test image. The shots for n are the first n of those for any larger n. The set is the whole selection, splits
-    aside (BENCHMARKS.md); `--shots` on a spec is `spec_shots` instead.
+    aside (the benchmark protocol); `--shots` on a spec is `spec_shots` instead.
 
     Args:
         vendor: `google`, `twitter` or an alias.
@@ -209,8 +209,8 @@ def emoji_shots(vendor, selection, n, seed=0):
 def spec_shots(spec, n, seed=0, split="train"):
     """What `--shots n --seed seed` takes of an emoji spec: the emoji n-shot rule (`emoji_shots`) in each class of
     the spec's labelling, within `split`; one `np.random.default_rng(seed)` permutes the classes' base emoji in
-    class order. With `@none` (one class) that is BENCHMARKS.md's rule for the set, cut to `split`: shots come from
-    `train` by default, so the `test` split never holds a shot or a shot's variant.
+    class order. With `@none` (one class) that is the benchmark protocol's rule for the set, cut to `split`: shots
+    come from `train` by default, so the `test` split never holds a shot or a shot's variant.
 
     Args:
         spec: an `emoji:VENDOR[:SELECTION][@LABELS]` spec.

@@ -15,8 +15,8 @@ def load_arrays(spec, split="train", shots=None, seed=0):
     Args:
         spec: see `kgantl.data.sources.resolve_source`.
         split: `"train"` or `"test"`.
-        shots: images per class (the n-shot rule of BENCHMARKS.md), or None for all. For an `emoji:` spec, base
-            emoji of the whole selection within `split` (BENCHMARKS.md's emoji rule, `kgantl.data.emoji.spec_shots`),
+        shots: images per class (the benchmark protocol's n-shot rule), or None for all. For an `emoji:` spec, base
+            emoji of the whole selection within `split` (the protocol's emoji rule, `kgantl.data.emoji.spec_shots`),
             not per class.
         seed: seed of the n-shot rule.
 
@@ -171,7 +171,7 @@ def load_images(spec, image_size=None, channels=None, batch_size=64, shots=None,
         image_size: int or (height, width); None keeps the source size.
         channels: 1 or 3; None keeps the source channels.
         batch_size: images per batch.
-        shots: images per class by the n-shot rule of BENCHMARKS.md, or None for all.
+        shots: images per class by the benchmark protocol's n-shot rule, or None for all.
         seed: seed of the n-shot rule and of shuffling.
         split: `"train"` or `"test"`.
         with_labels: yield `(images, labels)`; labels keep the data set's own class ids.

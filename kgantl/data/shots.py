@@ -1,4 +1,4 @@
-"""The n-shot rule of BENCHMARKS.md: which training images a few-shot experiment may see, and which of them
+"""The benchmark protocol's n-shot rule: which training images a few-shot experiment may see, and which of them
 are held out for validation."""
 import dataclasses
 

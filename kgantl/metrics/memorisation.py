@@ -1,6 +1,6 @@
 """Does a generator copy its training images? Nearest-neighbour distances in feature space.
 
-A few-shot GAN can score a low KID by reproducing its shots (BENCHMARKS.md: copying 100 shots beats a
+A few-shot GAN can score a low KID by reproducing its shots (in kgantl's benchmark, copying 100 shots beats a
 good GAN on KID). This check puts each generated sample beside its nearest training image and its
 nearest test image, and counts near-copies: samples closer to a training image than real images of
 the class typically are to each other (the median nearest-neighbour distance within the test set).

@@ -2,7 +2,7 @@
 and the report says why; between the minimum and the recommended size it is computed with a warning.
 
 The minimums are design choices stated here, not measurements: the size below which an estimate is too noisy,
-or too biased, to compare two generators by. The recommended sizes are the protocol's (BENCHMARKS.md scores
+or too biased, to compare two generators by. The recommended sizes are the benchmark protocol's (it scores
 against 1000 real test images of a class with 1000 generated ones).
 
 | metric | minimum | recommended | why |

@@ -1,8 +1,8 @@
 """DCGAN-style generator and discriminator builders (functional Keras models), plain or conditional.
 
 With `width=64`, `resolution=28`, `channels=1`, `latent_dim=128`, `norm="none"` the pair is exactly the
-reference DCGAN of BENCHMARKS.md; with `resolution=64`, `channels=3`, `to_image="convt"` the generator is its
-64x64x3 colour reference's. Layers are named by block (`d_block1_conv`, ...) so that transfer
+reference DCGAN of kgantl's benchmark protocol; with `resolution=64`, `channels=3`, `to_image="convt"` the
+generator is its 64x64x3 colour reference's. Layers are named by block (`d_block1_conv`, ...) so that transfer
 strategies such as FreezeD can address them.
 """
 import keras
@@ -53,7 +53,7 @@ def build_generator(resolution=28, channels=1, latent_dim=128, width=64, num_cla
             block and a 5x5 tanh convolution at full resolution makes the image. `"convt"`: the classic
             DCGAN; the last stage is itself the image layer, ConvTranspose(channels, 4, 2, tanh), so there
             is one hidden block fewer and block i has the filters `"conv5"` gives block i + 1: fewer
-            channels at high resolution (at 64x64x3 and width 64, exactly BENCHMARKS.md's colour
+            channels at high resolution (at 64x64x3 and width 64, exactly the benchmark protocol's colour
             reference generator, about a fifth of `"conv5"`'s multiply-adds). Either
             way the image layer is named `g_to_image` and the hidden blocks `g_block{i}_convt`.
 
