@@ -1,5 +1,9 @@
 """Every sub-command's page: a description, examples, and for every option a help text that states its default."""
 import argparse
+import configparser
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +60,16 @@ def test_every_page_shows_a_description_and_examples(command, capsys, monkeypatc
 def test_train_classifier_does_not_overwrite_the_shipped_classifier_by_default():
     args = PARSER.parse_args(["train-classifier"])
     assert not args.out.startswith("saved_models")
+
+
+def test_version_is_the_installed_packages_and_loads_no_tensorflow():
+    """`kgantl --version` in a fresh process started as the console script is: the version setup.cfg installs."""
+    setup = configparser.ConfigParser()
+    setup.read(Path(__file__).resolve().parents[1] / "setup.cfg")
+    code = ("import sys; sys.argv = ['/usr/bin/kgantl', '--version']\n"
+            "from kgantl.cli import main\n"
+            "try:\n    main(['--version'])\nexcept SystemExit as exit:\n    print('status:', exit.code)\n"
+            "print('tensorflow loaded:', 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.splitlines() == [f"kgantl {setup['metadata']['version']}", "status: 0",
+                                          "tensorflow loaded: False"], result.stderr
