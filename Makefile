@@ -57,10 +57,8 @@ demo-10: setup
 		--epochs 20 --steps-per-epoch 50 --run-dir runs/demo-10-scratch
 	$(BIN)/kgantl compare runs/demo-10-scratch runs/demo-10 --names "scratch, 1000 steps" \
 		"kgantl transfer, chosen step" --shots-from fashion_mnist:7 --shots 10 --out runs/demo-10/comparison.png
-	$(BIN)/kgantl evaluate runs/demo-10 --ref fashion_mnist:7 --split test --n 1000 \
-		--train-data fashion_mnist:7 --shots 10
-	$(BIN)/kgantl evaluate runs/demo-10-scratch --ref fashion_mnist:7 --split test --n 1000 \
-		--train-data fashion_mnist:7 --shots 10
+	$(BIN)/kgantl evaluate runs/demo-10 --ref fashion_mnist:7 --split test --n 1000
+	$(BIN)/kgantl evaluate runs/demo-10-scratch --ref fashion_mnist:7 --split test --n 1000
 
 # Colour, from one art style to another: the shipped Noto source GAN adapted to ten Twemoji from outside "Animals &
 # Nature" (`@none`: one set; the emoji n-shot rule on the train split), beside scratch with DiffAugment at the same
@@ -75,10 +73,8 @@ demo-emoji: setup
 		--batch-size 32 --epochs $(DEMO_EMOJI_EPOCHS) --steps-per-epoch 100 --run-dir runs/demo-emoji-scratch
 	$(BIN)/kgantl compare runs/demo-emoji-scratch runs/demo-emoji --names "scratch" "kgantl transfer, chosen step" \
 		--shots-from "$(EMOJI_TARGET)@none" --shots 10 --out runs/demo-emoji/comparison.png
-	$(BIN)/kgantl evaluate runs/demo-emoji --ref "$(EMOJI_TARGET)" --split test --n 1000 \
-		--train-data "$(EMOJI_TARGET)@none" --shots 10
-	$(BIN)/kgantl evaluate runs/demo-emoji-scratch --ref "$(EMOJI_TARGET)" --split test --n 1000 \
-		--train-data "$(EMOJI_TARGET)@none" --shots 10
+	$(BIN)/kgantl evaluate runs/demo-emoji --ref "$(EMOJI_TARGET)" --split test --n 1000
+	$(BIN)/kgantl evaluate runs/demo-emoji-scratch --ref "$(EMOJI_TARGET)" --split test --n 1000
 
 # The colour source GAN (issue 35): Noto emoji outside "Animals & Nature" (the train split), 64x64 RGB, the design
 # of 64 px (config.DESIGN_BY_SIZE), bfloat16 (every CPU these runs met has bfloat16 units), hours of CPU: stop it

@@ -49,6 +49,17 @@ FEW_SHOTS = 30
 FROM_SOURCE = ("image_size", "channels", "latent_dim", "width", "norm", "spectral_norm", "to_image")
 # Feature extractors a run can score with (kgantl.metrics.extractors; `auto` is resolved by the images' channels).
 EXTRACTOR_CHOICES = ("auto", "fmnist", "noto", "inception_v3")
+# The sections of `kgantl train --help` and `kgantl transfer --help` (name: what its options decide), in the order
+# shown. Each field names its own in its `group` metadata; the command line refuses a field without one, so a new
+# option cannot fall outside them.
+OPTION_GROUPS = {
+    "data": "what the run learns from: the images (which, how many, at what size and colour) and a transfer's source",
+    "recipe": "how it learns: the networks, loss, optimizers, augmentation, EMA and a transfer's strategy",
+    "budget": "how long it trains",
+    "evaluation": "val_kid, the copy check and which checkpoint becomes best.keras",
+    "output": "what the run directory receives, and where it is",
+    "machine": "where and in what precision it computes",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,110 +78,122 @@ class TrainOptions:
                                             "emoji:VENDOR[:SELECTION][@LABELS] (VENDOR google or twitter; SELECTION a "
                                             "category, a subcategory, or !either to leave it out; LABELS category "
                                             "or subcategory), a folder, or an "
-                                            ".npz/.npy file", metavar="SPEC")
-    shots: Optional[int] = option_field(None, "images per class by the n-shot rule (default: all)")
-    seed: int = option_field(0, "seed of the n-shot rule, shuffling, weights and noise")
+                                            ".npz/.npy file", metavar="SPEC", group="data")
+    shots: Optional[int] = option_field(None, "images per class by the n-shot rule (default: all)", group="data")
+    seed: int = option_field(0, "seed of the n-shot rule, shuffling, weights and noise", group="data")
     image_size: Optional[int] = option_field(
         None, "image side; 4 or 7 times a power of two (8, 14, 16, 28, 32, 56, 64, 112, 128, ...); other data is "
               "resized. Under transfer only the source's size may be given, to accept shrinking the target more "
-              "than 2x", default_text="the size nearest the data's, at most 128 (transfer: the source's)")
+              "than 2x", default_text="the size nearest the data's, at most 128 (transfer: the source's)", group="data")
     channels: Optional[int] = option_field(
         None, "1 or 3 (default: the data's; transfer: 3 if the source or the data is colour, a grayscale source "
-              "then expanded to colour)")
-    conditional: bool = option_field(False, "class-conditional GAN (label embedding in G, projection D)")
-    latent_dim: Optional[int] = option_field(None, "noise size", default_text="128")
+              "then expanded to colour)", group="data")
+    conditional: bool = option_field(False, "class-conditional GAN (label embedding in G, projection D)",
+                                     group="recipe")
+    latent_dim: Optional[int] = option_field(None, "noise size", default_text="128", group="recipe")
     width: Optional[int] = option_field(None, "base number of filters: G's last, D's first (the others double it, "
-                                              "up to 8x)", default_text="64 below 64 px, 32 from 64 px")
+                                              "up to 8x)", default_text="64 below 64 px, 32 from 64 px", group="recipe")
     to_image: str = option_field(
         "auto", "how G makes the image: conv5 (a 5x5 convolution after the last upsampling, the reference DCGAN) or "
                 "convt (the last upsampling makes it, the classic 64x64 DCGAN); auto: by image size, convt from 64",
-        choices=("auto", "conv5", "convt"))
-    norm: str = option_field("none", "generator normalisation", choices=("none", "batch"))
-    spectral_norm: bool = option_field(False, "spectral normalisation in D")
-    loss: str = option_field("nonsaturating", "GAN loss", choices=LOSS_NAMES)
-    n_critic: int = option_field(1, "discriminator updates per generator update")
-    r1_weight: float = option_field(0.0, "R1 penalty gamma (0: off)")
-    gp_weight: float = option_field(10.0, "gradient penalty weight (wgan-gp only)")
-    d_lr: float = option_field(2e-4, "discriminator learning rate")
-    g_lr: float = option_field(2e-4, "generator learning rate")
-    beta_1: float = option_field(0.5, "Adam beta_1 of both optimizers")
-    batch_size: int = option_field(DEFAULT_BATCH_SIZE, "images per batch")
+        choices=("auto", "conv5", "convt"), group="recipe")
+    norm: str = option_field("none", "generator normalisation", choices=("none", "batch"), group="recipe")
+    spectral_norm: bool = option_field(False, "spectral normalisation in D", group="recipe")
+    loss: str = option_field("nonsaturating", "GAN loss", choices=LOSS_NAMES, group="recipe")
+    n_critic: int = option_field(1, "discriminator updates per generator update", group="recipe")
+    r1_weight: float = option_field(0.0, "R1 penalty gamma (0: off)", group="recipe")
+    gp_weight: float = option_field(10.0, "gradient penalty weight (wgan-gp only)", group="recipe")
+    d_lr: float = option_field(2e-4, "discriminator learning rate", group="recipe")
+    g_lr: float = option_field(2e-4, "generator learning rate", group="recipe")
+    beta_1: float = option_field(0.5, "Adam beta_1 of both optimizers", group="recipe")
+    batch_size: int = option_field(DEFAULT_BATCH_SIZE, "images per batch", group="budget")
     steps: Optional[int] = option_field(
         None, "the budget: generator steps to train, rounded up to whole epochs (default: "
               f"{step_budget()}, what the benchmarks showed the recipes need, kgantl/measured.json; give steps or "
-              "epochs, not both)")
+              "epochs, not both)", group="budget")
     epochs: Optional[int] = option_field(None, "the budget in epochs of steps_per_epoch instead of steps",
-                                         default_text="steps / steps_per_epoch")
+                                         default_text="steps / steps_per_epoch", group="budget")
     steps_per_epoch: Optional[int] = option_field(
         None, "batches per epoch: a sample grid, a checkpoint and a log line each (default: one pass over the data, "
-              f"at least {MIN_EPOCH_STEPS} steps unless epochs is given)")
+              f"at least {MIN_EPOCH_STEPS} steps unless epochs is given)", group="budget")
     diffaugment: Optional[str] = option_field(
         None, "DiffAugment policy, e.g. color,translation,cutout; '' for none (default: none, except in a transfer "
-              f"run whose rarest class has at most {FEW_SHOTS} images: color,translation,cutout)")
+              f"run whose rarest class has at most {FEW_SHOTS} images: color,translation,cutout)", group="recipe")
     ada_target: Optional[float] = option_field(None, "adaptive augmentation target for E[sign(D(real))], e.g. 0.6 "
-                                                     "(default: none, DiffAugment at a fixed probability)")
-    ema_decay: float = option_field(0.999, "generator EMA decay (0: off)")
-    jit_compile: str = option_field("auto", "XLA: auto (GPU only), on or off", choices=("auto", "on", "off"))
+                                                     "(default: none, DiffAugment at a fixed probability)",
+                                                 group="recipe")
+    ema_decay: float = option_field(0.999, "generator EMA decay (0: off)", group="recipe")
+    jit_compile: str = option_field("auto", "XLA: auto (GPU only), on or off", choices=("auto", "on", "off"),
+                                    group="machine")
     distribute: str = option_field("none", "tf.distribute strategy: none (one device), mirrored (this host's GPUs, "
                                            "or --cpu-replicas CPU devices), multiworker (cluster from TF_CONFIG) "
-                                           "or tpu; batch_size is the global batch", choices=DISTRIBUTE_CHOICES)
+                                           "or tpu; batch_size is the global batch", choices=DISTRIBUTE_CHOICES,
+                                    group="machine")
     cpu_replicas: int = option_field(1, "with distribute mirrored: split the CPU into N devices and train on them "
-                                        "(to test multi-device training without GPUs)")
+                                        "(to test multi-device training without GPUs)", group="machine")
     precision: str = option_field("float32", "mixed_bfloat16 or mixed_float16: the Keras mixed-precision policy "
                                              "(16-bit compute, float32 weights, logits and losses); auto: "
                                              "mixed_bfloat16 where bfloat16 units exist and the benchmark shows it "
                                              "costs no quality (kgantl/measured.json), else float32",
-                             choices=PRECISION_CHOICES)
-    sample_every: int = option_field(1, "write a sample grid every N epochs")
+                             choices=PRECISION_CHOICES, group="machine")
+    sample_every: int = option_field(1, "write a sample grid every N epochs", group="output")
     eval_every: Optional[int] = option_field(
         0, "compute val_kid every N epochs on held-out shots and keep best.keras by it (0: off; under transfer the "
-           "default is 1, or 0 where the copy check chooses best.keras)", transfer_default=None)
+           "default is 1, or 0 where the copy check chooses best.keras)", transfer_default=None, group="evaluation")
     eval_ref: Optional[str] = option_field(None, "reference data spec for val_kid, its train split (default: images "
                                                  "held out of the training data; a run never reads a test split)",
-                                            metavar="SPEC")
+                                            metavar="SPEC", group="evaluation")
     val_per_class: Optional[int] = option_field(None, "images per class held out of the training data for val_kid "
                                                       "and best.keras, never trained on (default: a fifth of the "
-                                                      "rarest class, at least 1; none with eval_ref)")
+                                                      "rarest class, at least 1; none with eval_ref)",
+                                                group="evaluation")
     copy_check: str = option_field(
         "auto", "watch for copying of the shots (scores from the shots alone, leave-one-out), keep best.keras "
                 "before it sets in and stop once it has: on, off, or auto (on for transfer runs whose rarest class "
-                f"has at most {FEW_SHOTS} training images)", choices=("auto", "on", "off"))
-    copy_every: int = option_field(100, "generator steps between copy-check evaluations (at an epoch's end)")
+                f"has at most {FEW_SHOTS} training images)", choices=("auto", "on", "off"),
+        group="evaluation")
+    copy_every: int = option_field(100, "generator steps between copy-check evaluations (at an epoch's end)",
+                                   group="evaluation")
     copy_patience: int = option_field(3, "copy-check evaluations in a row that fail before training stops (0: "
-                                         "never stop, only choose best.keras)")
+                                         "never stop, only choose best.keras)", group="evaluation")
     eval_extractor: str = option_field(
         "auto", "feature extractor for KID and the copy check: fmnist (grayscale), noto (colour, shipped), "
                 "inception_v3 (ImageNet weights, when present); auto: fmnist for grayscale runs, for colour "
-                "inception_v3 where its weights are in the Keras cache, else noto", choices=EXTRACTOR_CHOICES)
+                "inception_v3 where its weights are in the Keras cache, else noto", choices=EXTRACTOR_CHOICES,
+        group="evaluation")
     source: Optional[str] = option_field(None, "source GAN to transfer from: a .keras file, saved_models/<name> or a "
                                          "run directory (image size, channels, latent size and conditioning "
-                                         "then come from it)")
+                                         "then come from it)", group="data")
     strategy: Optional[str] = option_field(
         None, "transfer strategy: finetune, freeze_d:K (K lowest D blocks frozen), alternate, feature_d or reptile, "
               "optionally +cdc[:W], +ewc[:W] (generator regularisers), +vision_d (a vision-aided second D), "
               "+maskd[:RATE] (random masks on D's last feature map) and +adapters (G's source weights frozen, "
               "per-channel scale and shift adapters train), e.g. freeze_d:1+cdc; or auto: "
               "short pilots of several, scored on held-out shots",
-        default_text="finetune")
+        default_text="finetune", group="recipe")
     backbone: Optional[str] = option_field(
         None, "frozen pretrained network of feature_d and +vision_d: a keras.applications family (vgg16, resnet50, "
               "mobilenet_v2, efficientnet_b0; ImageNet weights), a shipped model's name (fmnist-0-4-backbone) or a "
               ".keras classifier file; the images are resized and converted to its input (a family takes their "
               "size, at least 32)",
-        default_text="fmnist-0-4-backbone for grey images; colour images need one", metavar="NAME_OR_FILE")
-    phase_epochs: int = option_field(1, "epochs per phase of the alternate strategy")
+        default_text="fmnist-0-4-backbone for grey images; colour images need one", metavar="NAME_OR_FILE",
+        group="recipe")
+    phase_epochs: int = option_field(1, "epochs per phase of the alternate strategy", group="recipe")
     # 250: a design choice (auto's pilots must cost a fraction of the 2000-step run), not a measured optimum.
-    pilot_steps: int = option_field(250, "generator steps of each candidate's pilot under strategy auto")
+    pilot_steps: int = option_field(250, "generator steps of each candidate's pilot under strategy auto",
+                                    group="recipe")
     reptile_data: Optional[str] = option_field(None, "source data spec whose classes are Reptile's tasks "
                                                "(strategy reptile), e.g. fashion_mnist:0-4 (default: none; "
-                                               "reptile needs it)", metavar="SPEC")
-    reptile_iterations: int = option_field(100, "Reptile meta-iterations (tasks)")
-    reptile_inner_steps: int = option_field(5, "GAN steps per Reptile task")
-    reptile_step_size: float = option_field(0.1, "initial Reptile meta step size (decays linearly to 0)")
+                                               "reptile needs it)", metavar="SPEC", group="recipe")
+    reptile_iterations: int = option_field(100, "Reptile meta-iterations (tasks)", group="recipe")
+    reptile_inner_steps: int = option_field(5, "GAN steps per Reptile task", group="recipe")
+    reptile_step_size: float = option_field(0.1, "initial Reptile meta step size (decays linearly to 0)",
+                                            group="recipe")
     tensorboard: bool = option_field(False, "also write TensorBoard event files (scalars and sample grids) into "
-                                      "<run>/tensorboard")
-    run_dir: Optional[str] = option_field(None, "run directory (default: a new numbered one under runs_root)")
-    runs_root: str = option_field("runs", "parent of the numbered run directories")
+                                      "<run>/tensorboard", group="output")
+    run_dir: Optional[str] = option_field(None, "run directory (default: a new numbered one under runs_root)",
+                                          group="output")
+    runs_root: str = option_field("runs", "parent of the numbered run directories", group="output")
 
     def __post_init__(self):
         apply_field_types(self)

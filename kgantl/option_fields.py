@@ -10,8 +10,21 @@ import typing
 
 
 def option_field(default, help_text, **kwargs):
-    """A dataclass field whose help text, allowed values (`choices`), shown default (`default_text`) and
-    placeholder (`metavar`, SPEC for every data spec) the command line reads."""
+    """A dataclass field whose help text, allowed values (`choices`), shown default (`default_text`),
+    placeholder (`metavar`, SPEC for every data spec) and `--help` section (`group`) the command line reads.
+
+    Args:
+        default: the field's default.
+        help_text: what the option does, shown by `--help` (the builder adds the default).
+        **kwargs: metadata: `choices`, `default_text`, `metavar`, `group` (`TrainOptions` fields: a key of
+            `kgantl.config.OPTION_GROUPS`), `transfer_default`.
+
+    Returns:
+        A `dataclasses.field` carrying the metadata.
+
+    Example:
+        >>> shots: Optional[int] = option_field(None, "images per class (default: all)", group="data")
+    """
     return dataclasses.field(default=default, metadata={"help": help_text, **kwargs})
 
 

@@ -47,8 +47,30 @@ def _flag_type(field):
     return args[0] if args else field.type
 
 
-def _add_dataclass_flags(parser, options_class, exclude=(), defaults=None, argparse_required=True):
-    """One flag per field of a dataclass, with the default, help and choices declared in its metadata.
+def _argument_groups(parser, descriptions):
+    """One `--help` section (argparse argument group) per entry of `descriptions` (name -> what its options
+    decide), in its order; returns name -> group."""
+    return {name: parser.add_argument_group(name, description) for name, description in descriptions.items()}
+
+
+def _field_groups(parser, options_class, groups):
+    """field name -> where its flag goes: the group its `group` metadata names, or `parser` when `groups` is None.
+
+    Raises:
+        ValueError: a field names no group, or one `groups` lacks (a new option must say where it belongs).
+    """
+    if groups is None:
+        return {field.name: parser for field in dataclasses.fields(options_class)}
+    missing = [f"{f.name} (group={f.metadata.get('group')!r})" for f in dataclasses.fields(options_class)
+               if f.metadata.get("group") not in groups]
+    if missing:
+        raise ValueError(f"every {options_class.__name__} field needs group= metadata naming one of "
+                         f"{', '.join(groups)}. Received: {', '.join(missing)}")
+    return {field.name: groups[field.metadata["group"]] for field in dataclasses.fields(options_class)}
+
+
+def _add_dataclass_flags(parser, options_class, exclude=(), defaults=None, argparse_required=True, groups=None):
+    """One flag per field of a dataclass, with the default, help, choices and section declared in its metadata.
 
     `--field-name` for `field_name`; a field without a default is a required flag; bools get `--x/--no-x`;
     tuples take comma-separated values; fields with choices show them (`{a,b}`) instead of a placeholder.
@@ -60,11 +82,21 @@ def _add_dataclass_flags(parser, options_class, exclude=(), defaults=None, argpa
         defaults: field name -> default of this command, where it differs from the field's.
         argparse_required: a field without a default is a required flag; False where `--config` may set it
             (the command then checks it after merging).
+        groups: `--help` sections by name (`_argument_groups`); each field's flag goes into the one its `group`
+            metadata names, and every field must name one. None: all flags in one list.
+
+    Raises:
+        ValueError: with `groups`, a field whose `group` metadata names none of them.
+
+    Example:
+        >>> _add_dataclass_flags(parser, TrainOptions, groups=_argument_groups(parser, OPTION_GROUPS))
     """
     defaults = defaults or {}
+    group_of = _field_groups(parser, options_class, groups)
     for field in dataclasses.fields(options_class):
         if field.name in exclude:
             continue
+        group = group_of[field.name]
         flag = "--" + field.name.replace("_", "-")
         kind = _flag_type(field)
         default = defaults.get(field.name, None if field.default is dataclasses.MISSING else field.default)
@@ -75,12 +107,12 @@ def _add_dataclass_flags(parser, options_class, exclude=(), defaults=None, argpa
         if field.default is dataclasses.MISSING and not argparse_required:
             help_text += " (required: on the command line or in --config)"
         if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
         else:
             choices = field.metadata.get("choices")
-            parser.add_argument(flag, type=kind, default=default, choices=choices, help=help_text,
-                                required=argparse_required and field.default is dataclasses.MISSING,
-                                metavar=None if choices else field.metadata.get("metavar", field.name.upper()))
+            group.add_argument(flag, type=kind, default=default, choices=choices, help=help_text,
+                               required=argparse_required and field.default is dataclasses.MISSING,
+                               metavar=None if choices else field.metadata.get("metavar", field.name.upper()))
 
 
 def _command(commands, name, summary):

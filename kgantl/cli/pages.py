@@ -47,10 +47,10 @@ PAGES = {
     ),
     "evaluate": (
         "Score a generator against real images: FID, KID (with its spread), Inception Score, precision and recall, "
-        "and with --train-data the near-copy share of its training images. Writes evaluation_*.json beside the "
-        "model (or in a new run directory).",
+        "and the near-copy share of its training images: a run folder's own shots (the data, shots and seed of its "
+        "options.json), or --train-data. Writes evaluation_*.json beside the model (or in a new run directory).",
         ["kgantl evaluate runs/sneakers --ref fashion_mnist:7 --split test --n 1000",
-         "kgantl evaluate runs/sneakers --ref fashion_mnist:7 --train-data fashion_mnist:7 --shots 10"],
+         "kgantl evaluate sneakers.keras --ref fashion_mnist:7 --train-data fashion_mnist:7 --shots 10 --shots-seed 0"],
     ),
     "train-classifier": (
         "Train kgantl's small CNN classifier on labelled data and score it on images it did not train on. On "

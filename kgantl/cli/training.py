@@ -5,23 +5,23 @@ import dataclasses
 import json
 import sys
 
-from kgantl.cli.common import (USAGE_ERRORS, UsageError, _add_dataclass_flags, _blaming_the_config_file, _command,
-                               _given_options, _progress, _with_config_file)
-from kgantl.config import FROM_SOURCE, PRESETS, TRANSFER_ONLY, TrainOptions
+from kgantl.cli.common import (USAGE_ERRORS, UsageError, _add_dataclass_flags, _argument_groups,
+                               _blaming_the_config_file, _command, _given_options, _progress, _with_config_file)
+from kgantl.config import FROM_SOURCE, OPTION_GROUPS, PRESETS, TRANSFER_ONLY, TrainOptions
 from kgantl.io import DiskWriteError
 
 
 def _add_gan_commands(commands):
-    """`train` and `transfer`: the options as flags, a preset, a config file and a dry run."""
+    """`train` and `transfer`: the options as flags in their `--help` sections, a preset, a config file and a dry
+    run."""
     train = _command(commands, "train", "train a new GAN in its own run directory (resumes an identical run)")
     transfer = _command(commands, "transfer", "adapt a source GAN to a few target images (the architecture comes "
                                               "from the source; a grayscale source is expanded for colour images)")
-    transfer.add_argument("--source", required=True, help="source GAN: a shipped model's name (kgantl models list), "
-                                                         "a .keras file or a run directory")
-    transfer.add_argument("--target", dest="data", required=True, metavar="SPEC",
-                          help="target data spec, e.g. fashion_mnist:7 (resized to the source's image size)")
     for name, command in (("train", train), ("transfer", transfer)):
-        _add_train_flags(command, name)
+        groups = _argument_groups(command, OPTION_GROUPS)
+        if name == "transfer":
+            _add_source_and_target(groups)
+        _add_train_flags(command, name, groups)
         command.add_argument("--preset", choices=sorted(PRESETS), help="start from a named preset of options "
                                                                        "(under transfer, without its architecture "
                                                                        "entries: the source decides them; default: "
@@ -33,17 +33,30 @@ def _add_gan_commands(commands):
                                                                     "strategy), print the resolved options and exit")
 
 
-def _add_train_flags(parser, command):
-    """`train` builds a new GAN; `transfer` adapts a source, whose architecture it does not let flags change."""
+def _add_source_and_target(groups):
+    """`transfer`'s required `--source` and `--target` (the `data` field), in the sections their fields name."""
+    group_of = {field.name: field.metadata["group"] for field in dataclasses.fields(TrainOptions)}
+    groups[group_of["source"]].add_argument("--source", required=True, help="source GAN: a shipped model's name "
+                                                                            "(kgantl models list), a .keras file "
+                                                                            "or a run directory")
+    groups[group_of["data"]].add_argument("--target", dest="data", required=True, metavar="SPEC",
+                                          help="target data spec, e.g. fashion_mnist:7 (resized to the source's "
+                                               "image size)")
+
+
+def _add_train_flags(parser, command, groups):
+    """`train` builds a new GAN; `transfer` adapts a source, whose architecture it does not let flags change. Each
+    flag goes into the `--help` section (of `groups`) its field names."""
     if command == "train":
-        _add_dataclass_flags(parser, TrainOptions, exclude=TRANSFER_ONLY)
+        _add_dataclass_flags(parser, TrainOptions, exclude=TRANSFER_ONLY, groups=groups)
         return
     transfer_defaults = {f.name: f.metadata["transfer_default"] for f in dataclasses.fields(TrainOptions)
                          if "transfer_default" in f.metadata}
     # The source decides the architecture; the size (to accept a large shrink) and channels (grayscale or colour)
     # are offered, and checked against the source by the resolver.
     from_source = tuple(name for name in FROM_SOURCE if name not in ("image_size", "channels"))
-    _add_dataclass_flags(parser, TrainOptions, exclude=from_source + ("data", "source"), defaults=transfer_defaults)
+    _add_dataclass_flags(parser, TrainOptions, exclude=from_source + ("data", "source"), defaults=transfer_defaults,
+                         groups=groups)
 
 
 def _train_options(args, argv, parser):
