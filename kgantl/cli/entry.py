@@ -103,9 +103,10 @@ def main(argv=None):
         argv: arguments without the program name (default: `sys.argv[1:]`).
 
     Returns:
-        Exit status: 0 success, 1 training diverged or a write failed on a full, failing or read-only disk (the
-        last checkpoint intact: the same command resumes), 2 usage or input error (also a run directory in use),
-        143 or 130 training stopped by SIGTERM or SIGINT (its last epoch checkpoint kept; the same command resumes).
+        Exit status: 0 success, 1 training diverged or a write failed on a full, failing or read-only disk
+            (the last checkpoint intact: the same command resumes), 2 usage or input error (also a run directory
+            in use), 143 or 130 training stopped by SIGTERM or SIGINT (its last epoch checkpoint kept; the same
+            command resumes).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()

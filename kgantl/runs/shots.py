@@ -92,7 +92,7 @@ def training_shots(path):
 
     Returns:
         `TrainingShots` with the run's `data`, `shots`, `seed`, `image_size` and `channels` (a transfer run's
-        `data` is its target), or None when `path` is not in a run folder (`run_folder_of`).
+            `data` is its target), or None when `path` is not in a run folder (`run_folder_of`).
 
     Raises:
         ValueError: the `options.json` cannot be read as a run's options (the message names it).
