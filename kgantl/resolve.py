@@ -370,8 +370,10 @@ def _resolve_few_shot_defaults(options, arrays):
     turns the copy check on (the copy-aware rule, not `val_kid` on a hold-out of two shots, chooses `best.keras`),
     an unset `eval_every` becomes 0 (every shot trains), and an unset `diffaugment` and strategy take the few-shot
     recipe the 10-shot benchmark backs (`kgantl.measured.few_shot_recipe`). Elsewhere the transfer defaults
-    stay: `eval_every` 1, no augmentation, and the strategy the 100-shot benchmark's rule sets
-    (`kgantl.measured.transfer_default`); `auto` turns the copy check off.
+    stay: `eval_every` 1 (`val_kid` on a held-out fifth, `best.keras` by it), no augmentation, and the strategy the
+    100-shot benchmark's rule sets (`kgantl.measured.transfer_default`); `auto` turns the copy check off. A new GAN
+    leaves `eval_every` 0 unless told (every image trains). Unset is None for `kgantl transfer`, `kgantl train`
+    and `TrainOptions` alike, so each resolves the same defaults here.
     """
     rarest = int(np.unique(arrays.labels, return_counts=True)[1].min())
     few_shot = bool(options.source) and rarest <= FEW_SHOTS
@@ -380,7 +382,7 @@ def _resolve_few_shot_defaults(options, arrays):
         copy_check = "on" if few_shot and options.distribute != "multiworker" else "off"
     resolved = dict(copy_check=copy_check)
     if options.eval_every is None:
-        resolved["eval_every"] = 0 if copy_check == "on" else 1
+        resolved["eval_every"] = 1 if options.source and copy_check == "off" else 0
     if options.diffaugment is None:
         resolved["diffaugment"] = few_shot_recipe()["diffaugment"] if few_shot else ""
     if options.source and options.strategy is None:
