@@ -32,7 +32,7 @@ from kgantl.metrics.extractors import default_extractor
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 from kgantl.precision import auto_precision, precision_policy, resolve_precision, with_policy
 from kgantl.runs.artifacts import load_gan
-from kgantl.runs.folder import OPTIONS_FILE, check_space, check_writable
+from kgantl.runs.folder import OPTIONS_FILE, check_space, check_writable, has_trained
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
 from kgantl.transfer.backbone import Backbone, parse_backbone
 from kgantl.transfer.colour import to_colour
@@ -161,15 +161,23 @@ def resolve_options(options, arrays, source=None):
     return resolve_new_architecture(options, arrays)
 
 
-def _with_the_folder_budget(options):
-    """A run folder's budget where the command gives none, so the same command resumes and `--epochs` extends: its
-    steps per epoch, and for a folder written before budgets were in steps (no `steps` recorded), its epochs."""
+def _recorded_options(options):
+    """The options `options.run_dir` records (its options.json, as written), or None where it records none."""
     path = Path(options.run_dir) / OPTIONS_FILE if options.run_dir else None
     if path is None or not path.is_file():
-        return options
+        return None
     try:
         recorded = json.loads(path.read_text())
     except ValueError:
+        return None
+    return recorded if isinstance(recorded, dict) else None
+
+
+def _with_the_folder_budget(options):
+    """A run folder's budget where the command gives none, so the same command resumes and `--epochs` extends: its
+    steps per epoch, and for a folder written before budgets were in steps (no `steps` recorded), its epochs."""
+    recorded = _recorded_options(options)
+    if recorded is None:
         return options
     changes = {}
     if options.steps_per_epoch is None and recorded.get("steps_per_epoch"):
@@ -308,7 +316,7 @@ def resolve_training(options):
     with building(distribution, options):  # expanded to colour below, once the run's channels are known
         source = load_source(options, colour=False) if options.source else None
     source_channels = int(source.generator.output_shape[-1]) if source is not None else None
-    options = _resolve_few_shot_defaults(options, arrays)
+    options = _resolve_few_shot_defaults(_with_the_folder_eval_every(options), arrays)
     strategy = given if given is not None or not options.source else _parsed_strategy(options.strategy)
     augment = _parsed_policy(options.diffaugment)  # (the options keep the text as given: options.json compares it)
     # `auto` scores its pilots on held-out shots, except where the copy check scores them on all the shots.
@@ -361,6 +369,20 @@ def _warn_large_batch(options, arrays):
                        "%d times and a step costs what %d images do; the benchmarks train few shots with batches "
                        "of at most %d", options.batch_size, len(arrays.images),
                        round(options.batch_size / len(arrays.images)), options.batch_size, DEFAULT_BATCH_SIZE)
+
+
+def _with_the_folder_eval_every(options):
+    """A trained run folder's `eval_every` where the options leave it unset, so the code that started the run resumes
+    it as it ran. Before `kgantl.train` took kgantl's rule for an unset `eval_every` (issue 36), a transfer run it
+    started above `FEW_SHOTS` images recorded 0 (every shot trained, no `val_kid`) where the rule now gives 1; a
+    folder that trained nothing is taken over with the rule (`kgantl.runs.folder.prepare_run_dir`)."""
+    recorded = _recorded_options(options) if options.eval_every is None else None
+    if recorded is None or not has_trained(Path(options.run_dir)):
+        return options
+    eval_every = recorded.get("eval_every")
+    if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 0:
+        return options  # not what a run records: the rule decides, and the folder's check names the difference
+    return dataclasses.replace(options, eval_every=eval_every)
 
 
 def _resolve_few_shot_defaults(options, arrays):

@@ -89,3 +89,18 @@ def test_the_readme_example_is_what_kgantl_transfer_runs(capsys, tmp_path):
         assert cli == python, shots
         assert python["eval_every"] == (0 if shots <= FEW_SHOTS else 1)
 
+
+def test_an_unset_eval_every_keeps_what_a_trained_run_folder_recorded(tmp_path, hundred_npz, tiny_source):
+    """A transfer that `kgantl.train` started above FEW_SHOTS images before issue 36 recorded eval_every 0 (its
+    default then); the same code resumes it as it ran. A folder that trained nothing takes kgantl's rule."""
+    run_dir = tmp_path / "run"
+    options = TrainOptions(data=str(hundred_npz), shots=100, source=str(tiny_source), run_dir=str(run_dir))
+    run_dir.mkdir()
+    (run_dir / "options.json").write_text(json.dumps({"eval_every": 0}))
+    untrained = resolve_training(options).options
+    assert untrained.eval_every == 1 and untrained.val_per_class == 20
+    (run_dir / "model.keras").write_bytes(b"")  # what a finished run leaves: it trained
+    trained = resolve_training(options).options
+    assert trained.eval_every == 0 and trained.val_per_class is None
+    given = resolve_training(TrainOptions(**{**options.to_dict(), "eval_every": 2})).options
+    assert given.eval_every == 2  # a value given wins over the folder's, as before
