@@ -48,9 +48,11 @@ def recipe_options(method, source=SOURCE):
         return dict(source=source, eval_every=None)
     if method == "scratch":
         return dict(batch_size=32, diffaugment="color,translation,cutout", ema_decay=0.999)
-    # plain finetune and every kgantl method: the `kgantl transfer` defaults, less EMA for plain
+    # plain finetune and every kgantl method: the `kgantl transfer` defaults, less EMA for plain, and without val_kid
+    # on held-out shots (eval_every 0: every shot trains, as the grid's records did; kgantl's rule turns it on above
+    # FEW_SHOTS images where the copy check is off, and `TrainOptions` took 0 for unset before issue 36)
     return dict(batch_size=64, diffaugment="", ema_decay=0.0 if method == "plain finetune" else 0.999,
-                source=source, strategy="finetune" if method == "plain finetune" else method)
+                source=source, strategy="finetune" if method == "plain finetune" else method, eval_every=0)
 
 
 def _recipe_of(record):

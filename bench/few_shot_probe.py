@@ -32,7 +32,8 @@ def probe(k, shots, seed, strategy, batch, diffaugment, ema_decay, steps=STEPS):
     with tempfile.TemporaryDirectory(prefix="kgantl-probe-") as workdir:
         options = TrainOptions(data=f"fashion_mnist:{k}", shots=shots, seed=seed, batch_size=batch, epochs=5,
                                steps_per_epoch=steps // 5, diffaugment=diffaugment, ema_decay=ema_decay,
-                               source=SOURCE, strategy=strategy, run_dir=f"{workdir}/run", sample_every=5)
+                               source=SOURCE, strategy=strategy, run_dir=f"{workdir}/run", sample_every=5,
+                               eval_every=0)  # every shot trains, as the probe's records did
         start = time.perf_counter()
         _, run_dir = train(options, verbose=0)
         wall = time.perf_counter() - start

@@ -137,9 +137,11 @@ class TrainOptions:
                                              "costs no quality (kgantl/measured.json), else float32",
                              choices=PRECISION_CHOICES, group="machine")
     sample_every: int = option_field(1, "write a sample grid every N epochs", group="output")
+    # None: kgantl's rule, resolved with the data (kgantl.resolve), the same for `kgantl transfer` and `kgantl.train`.
     eval_every: Optional[int] = option_field(
-        0, "compute val_kid every N epochs on held-out shots and keep best.keras by it (0: off; under transfer the "
-           "default is 1, or 0 where the copy check chooses best.keras)", transfer_default=None, group="evaluation")
+        None, "compute val_kid every N epochs on held-out shots and keep best.keras by it (0: off)",
+        default_text="1 in a transfer run, or 0 where the copy check chooses best.keras; 0 for a new GAN",
+        group="evaluation")
     eval_ref: Optional[str] = option_field(None, "reference data spec for val_kid, its train split (default: images "
                                                  "held out of the training data; a run never reads a test split)",
                                             metavar="SPEC", group="evaluation")

@@ -156,7 +156,8 @@ def test_help_shows_what_each_command_takes_and_loads_no_tensorflow(capsys):
         main(["transfer", "--help"])
     transfer = " ".join(capsys.readouterr().out.split())
     assert "--eval-every EVAL_EVERY compute val_kid every N epochs on held-out shots and keep best.keras by it (0: " \
-           "off; under transfer the default is 1, or 0 where the copy check chooses best.keras)" in transfer
+           "off) (default: 1 in a transfer run, or 0 where the copy check chooses best.keras; 0 for a new GAN)" \
+           in transfer
     assert "--copy-check {auto,on,off}" in transfer and "--copy-patience COPY_PATIENCE" in transfer
     assert "freeze_d:K (K lowest D blocks frozen), alternate, feature_d or reptile, optionally +cdc[:W]" in transfer
     assert "(default: finetune)" in transfer

@@ -192,8 +192,10 @@ def test_eval_every_logs_val_kid_and_keeps_the_best_model(tmp_path, monkeypatch)
 @pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["finetune", "freeze_d:1", "alternate", "feature_d"])
 def test_transfer_runs_take_shape_from_the_source_and_export(tmp_path, tiny_npz, tiny_source, strategy):
-    # (copy_check off: with it, model.keras would hold the chosen epoch, not the last, which this test counts)
-    options = _options(tmp_path, tiny_npz, source=str(tiny_source), strategy=strategy, epochs=2, copy_check="off")
+    # (copy_check off: with it, model.keras would hold the chosen epoch, not the last, which this test counts;
+    # eval_every 0: no val_kid on held-out shots, which the rule turns on where the copy check is off)
+    options = _options(tmp_path, tiny_npz, source=str(tiny_source), strategy=strategy, epochs=2, copy_check="off",
+                       eval_every=0)
     history, run_dir = train(options, verbose=0)
     recorded = json.loads((run_dir / "options.json").read_text())
     assert recorded["image_size"] == 16 and recorded["latent_dim"] == 8 and recorded["strategy"] == strategy

@@ -50,13 +50,10 @@ def _add_train_flags(parser, command, groups):
     if command == "train":
         _add_dataclass_flags(parser, TrainOptions, exclude=TRANSFER_ONLY, groups=groups)
         return
-    transfer_defaults = {f.name: f.metadata["transfer_default"] for f in dataclasses.fields(TrainOptions)
-                         if "transfer_default" in f.metadata}
     # The source decides the architecture; the size (to accept a large shrink) and channels (grayscale or colour)
     # are offered, and checked against the source by the resolver.
     from_source = tuple(name for name in FROM_SOURCE if name not in ("image_size", "channels"))
-    _add_dataclass_flags(parser, TrainOptions, exclude=from_source + ("data", "source"), defaults=transfer_defaults,
-                         groups=groups)
+    _add_dataclass_flags(parser, TrainOptions, exclude=from_source + ("data", "source"), groups=groups)
 
 
 def _train_options(args, argv, parser):

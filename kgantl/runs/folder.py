@@ -130,7 +130,7 @@ def check_writable(folder, what="run directory"):
                          f"({os.strerror(error.errno) if error.errno else error})") from None
 
 
-def _has_trained(run_dir):
+def has_trained(run_dir):
     """Whether a run folder holds anything a run produced: a checkpoint, a model, auto's pilots or an export."""
     return latest_epoch(run_dir / CHECKPOINTS) > 0 or any(
         (run_dir / name).exists() for name in (MODEL_FILE, "best.keras", "pilot.json", "pilots", "saved_model"))
@@ -164,7 +164,7 @@ def prepare_run_dir(options, write=True):
         if existing.is_file():
             differing = describe_differences(_comparable(options.to_dict(), ignore=("epochs",)),
                                              _comparable(json.loads(existing.read_text()), ignore=("epochs",)))
-            if differing and _has_trained(run_dir):
+            if differing and has_trained(run_dir):
                 raise ValueError(f"run_dir {run_dir} holds a run with other options; choose another run_dir or the "
                                  f"same options. Received different: {differing}")
             if differing:  # a start that failed before its first checkpoint trained nothing: take its folder over

@@ -49,7 +49,8 @@ def train_shot_gan(train, settings, seed, run_dir, verbose=0):
     epochs = 5 if settings.gan_steps % 5 == 0 else 1  # 5 epochs give sample grids along the way
     options = dict(data=str(shots_file), seed=seed, conditional=True, batch_size=settings.gan_batch_size,
                    epochs=epochs, steps_per_epoch=settings.gan_steps // epochs,
-                   diffaugment=settings.gan_diffaugment, run_dir=str(run_dir / "gan"), sample_every=epochs)
+                   diffaugment=settings.gan_diffaugment, run_dir=str(run_dir / "gan"), sample_every=epochs,
+                   eval_every=0)  # the GAN trains on every shot (no val_kid hold-out), as it always has
     if settings.source:
         options.update(source=settings.source, strategy=settings.strategy)
     history, gan_dir = train_gan(TrainOptions(**options), verbose=verbose)

@@ -50,3 +50,13 @@ def test_an_old_run_extended_by_an_epoch_resumes_from_its_checkpoint(tmp_path):
     after = load_gan(run_dir).generator.get_weights()
     assert any(not np.array_equal(a, b) for a, b in zip(before, after))
     assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["epoch"] == 2
+
+
+def test_an_old_transfer_left_without_eval_every_resumes_as_it_ran(tmp_path):
+    # Its code left eval_every unset when Python's default was 0; kgantl's rule now gives 1 for a transfer whose copy
+    # check is off (a held-out fifth for val_kid). The trained folder's recorded 0 is kept, so it is not refused.
+    folder, options = _copied(tmp_path)
+    unset = TrainOptions.from_dict({k: v for k, v in options.items() if k not in ("eval_every", "val_per_class")})
+    history, run_dir = train(unset, verbose=0)
+    assert run_dir == folder / "run" and history is None  # its one epoch was trained: only the saving was left
+    assert json.loads((run_dir / "options.json").read_text())["eval_every"] == 0
