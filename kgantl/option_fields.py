@@ -17,7 +17,7 @@ def option_field(default, help_text, **kwargs):
         default: the field's default.
         help_text: what the option does, shown by `--help` (the builder adds the default).
         **kwargs: metadata: `choices`, `default_text`, `metavar`, `group` (`TrainOptions` fields: a key of
-            `kgantl.config.OPTION_GROUPS`), `transfer_default`.
+            `kgantl.config.OPTION_GROUPS`).
 
     Returns:
         A `dataclasses.field` carrying the metadata.

@@ -69,7 +69,7 @@ def _field_groups(parser, options_class, groups):
     return {field.name: groups[field.metadata["group"]] for field in dataclasses.fields(options_class)}
 
 
-def _add_dataclass_flags(parser, options_class, exclude=(), defaults=None, argparse_required=True, groups=None):
+def _add_dataclass_flags(parser, options_class, exclude=(), argparse_required=True, groups=None):
     """One flag per field of a dataclass, with the default, help, choices and section declared in its metadata.
 
     `--field-name` for `field_name`; a field without a default is a required flag; bools get `--x/--no-x`;
@@ -79,7 +79,6 @@ def _add_dataclass_flags(parser, options_class, exclude=(), defaults=None, argpa
         parser: the `argparse` (sub-)parser.
         options_class: a dataclass whose fields are made with `kgantl.config.option_field`.
         exclude: field names that get no flag (the command does not use them).
-        defaults: field name -> default of this command, where it differs from the field's.
         argparse_required: a field without a default is a required flag; False where `--config` may set it
             (the command then checks it after merging).
         groups: `--help` sections by name (`_argument_groups`); each field's flag goes into the one its `group`
@@ -91,7 +90,6 @@ def _add_dataclass_flags(parser, options_class, exclude=(), defaults=None, argpa
     Example:
         >>> _add_dataclass_flags(parser, TrainOptions, groups=_argument_groups(parser, OPTION_GROUPS))
     """
-    defaults = defaults or {}
     group_of = _field_groups(parser, options_class, groups)
     for field in dataclasses.fields(options_class):
         if field.name in exclude:
@@ -99,10 +97,9 @@ def _add_dataclass_flags(parser, options_class, exclude=(), defaults=None, argpa
         group = group_of[field.name]
         flag = "--" + field.name.replace("_", "-")
         kind = _flag_type(field)
-        default = defaults.get(field.name, None if field.default is dataclasses.MISSING else field.default)
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        if field.name not in defaults:
-            shown = field.metadata.get("default_text", shown)
+        default = None if field.default is dataclasses.MISSING else field.default
+        shown = field.metadata.get("default_text", ",".join(map(str, default)) if isinstance(default, tuple)
+                                   else default)
         help_text = field.metadata["help"] + (f" (default: {shown})" if shown not in (None, "") else "")
         if field.default is dataclasses.MISSING and not argparse_required:
             help_text += " (required: on the command line or in --config)"
