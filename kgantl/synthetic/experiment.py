@@ -309,13 +309,14 @@ def augment_experiment(settings, runs_root="runs", run_dir=None, verbose=0):
     """Run the whole experiment and write `report.json` and `report.md` into its run directory.
 
     Resumable: running it again with equal settings continues an unfinished run (see `prepare_experiment`
-    and `run_experiment`).
+    and `run_experiment`). Each seed's GAN check and classifier scores are logged at INFO as they come:
+    `kgantl.show_progress()` prints them.
 
     Args:
         settings: `AugmentSettings`.
         runs_root: parent of the `NNNNN-augment` run directories.
         run_dir: use this directory instead.
-        verbose: Keras verbosity of the GAN training.
+        verbose: Keras verbosity of the GAN training (its progress bars; kgantl's own lines are logged).
 
     Returns:
         `(report, run_dir)`: the report dict has `settings`, `seeds` (per-seed records) and `summary`
