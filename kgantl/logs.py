@@ -31,7 +31,15 @@ class _ProgressHandler(logging.StreamHandler):
 
 
 def progress_shown():
-    """Whether `show_progress()` is on now."""
+    """Whether `show_progress()` is on now.
+
+    Returns:
+        bool: True while the `kgantl` logger has the handler `show_progress()` attached.
+
+    Example:
+        >>> kgantl.logs.progress_shown()
+        False
+    """
     return any(isinstance(handler, _ProgressHandler) for handler in logging.getLogger(LOGGER).handlers)
 
 
