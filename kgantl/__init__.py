@@ -35,6 +35,7 @@ _PUBLIC = {
     "build_classifier": "kgantl.classifier",
     "finetune_classifier": "kgantl.classifier",
     "FreezeSchedule": "kgantl.classifier",
+    "show_progress": "kgantl.logs",
 }
 # The modules that define classes registered with `keras.saving.register_keras_serializable(package="kgantl")`.
 SERIALIZABLE_MODULES = ("kgantl.data.augment", "kgantl.models.gan", "kgantl.models.conditional",

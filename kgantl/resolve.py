@@ -287,7 +287,7 @@ def _with_resolved_precision(options):
     """The options with a concrete `precision` (no "auto" below the resolver), saying what auto chose and why."""
     options, given = dataclasses.replace(options, precision=resolve_precision(options.precision)), options.precision
     if given == "auto":
-        logger.warning("precision auto: %s, since %s", options.precision, auto_precision()[1])
+        logger.info("precision auto: %s, since %s", options.precision, auto_precision()[1])
     return options
 
 

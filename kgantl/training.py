@@ -88,7 +88,7 @@ def prepare_training(options, callbacks=()):
     """
     resolved = resolve_training(options)
     for line in resolved.conversions[len(resolved.arrays.conversions):]:  # (the loader logged its own)
-        logger.warning("%s", line)
+        logger.info("%s", line)
     # Every worker of a cluster trains; only the chief writes. The others read its checkpoints to resume.
     writes = is_chief(resolved.distribution)
     run_dir, lock = prepare_run_dir(resolved.options, write=writes)  # the chief holds the lock until run_training ends
@@ -107,7 +107,7 @@ def _prepare_locked(resolved, run_dir, lock, writes, callbacks):
         chosen, _ = choose_strategy(options, resolved.pilot_arrays, reference, run_dir,
                                     train_pilot=lambda pilot: train(pilot, verbose=0)[1],
                                     candidates=resolved.candidates)
-        logger.warning("auto chose %s by its pilots (table: %s)", chosen, run_dir / PILOT_FILE)
+        logger.info("auto chose %s by its pilots (table: %s)", chosen, run_dir / PILOT_FILE)
         strategy = resolved.candidates[chosen]
         with building(resolved.distribution, options):
             gan = build_gan(options, strategy, arrays.num_classes, class_ids=class_ids(options, arrays),

@@ -212,8 +212,24 @@ def test_quiet_mode_gives_python_its_stderr_back(tmp_path, tiny_npz):
             "print('status', status)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip().endswith("status 0"), result.stderr
-    assert "kgantl: after the command" in result.stderr and "native after" in result.stderr
+    # main puts kgantl's logging back as it found it: the warning after it comes through Python's last resort.
+    assert "\nafter the command\n" in result.stderr and "kgantl: after the command" not in result.stderr
+    assert "native after" in result.stderr
     assert "tensorflow after" in result.stderr and "Logging error" not in result.stderr
+
+
+def test_the_command_prints_progress_and_warnings_as_kgantl_lines(tiny_npz, tmp_path):
+    """Progress is logged at INFO and warnings at WARNING; the command line prints both as `kgantl: ...`."""
+    argv = ["train", "--data", str(tiny_npz), "--dry-run", *TINY, "--batch-size", "400", "--precision", "auto",
+            "--runs-root", str(tmp_path / "runs")]
+    code = f"import sys\nsys.argv = ['kgantl']\nfrom kgantl.cli import main\nsys.exit(main({argv!r}))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len([line for line in lines if line.startswith("kgantl: precision auto: ")]) == 1, result.stderr
+    assert len([line for line in lines if line.startswith("kgantl: batch_size 400 is larger than the 40 training "
+                                                          "images")]) == 1, result.stderr
+    assert not [line for line in lines if "WARNING" in line or "INFO" in line], result.stderr
 
 
 def test_dry_run_makes_every_check_of_a_real_run(tmp_path, tiny_npz, capsys):

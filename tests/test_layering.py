@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kgantl"
 LAYERS = (
     # what everything may use: no kgantl import above it
     ("kgantl.lazy", "kgantl.io", "kgantl.sizes", "kgantl.losses", "kgantl.measured", "kgantl.shipped",
-     "kgantl.option_fields"),
+     "kgantl.option_fields", "kgantl.logs"),
     ("kgantl.data",),                                     # data specs, pipelines, augmentation
     ("kgantl.config",),                                   # options (checks a DiffAugment policy with data's parser)
     ("kgantl.precision", "kgantl.distribute"),           # how and where a run computes

@@ -114,9 +114,9 @@ class FreezeSchedule:
             model.compile(optimizer=keras.optimizers.Adam(stage.learning_rate),
                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
             total = sum(int(keras.ops.size(w)) for w in model.trainable_weights)
-            logger.warning("stage %d/%d: %s of the backbone trainable (%d backbone parameters, %d in all), "
-                           "learning rate %g", number, len(self.stages), stage.trainable, backbone_params, total,
-                           stage.learning_rate)
+            logger.info("stage %d/%d: %s of the backbone trainable (%d backbone parameters, %d in all), "
+                        "learning rate %g", number, len(self.stages), stage.trainable, backbone_params, total,
+                        stage.learning_rate)
             # A tf.data pipeline shuffles itself (Keras ignores `shuffle` for one, and warns); arrays are shuffled.
             history = model.fit(train, validation_data=validation_data, epochs=epoch + stage.epochs,
                                 initial_epoch=epoch, callbacks=list(callbacks), verbose=verbose,

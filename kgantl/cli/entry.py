@@ -7,6 +7,7 @@ import os
 import sys
 
 from kgantl.io import DiskWriteError
+from kgantl.logs import show_progress
 from kgantl.cli.synthetic import _augment, _augment_settings
 from kgantl.cli.classifiers import _finetune_classifier, _train_classifier
 from kgantl.cli.common import USAGE_ERRORS, UsageError
@@ -118,8 +119,10 @@ def main(argv=None):
         print(f"{prefix}: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if args.verbose else "2")
+    # kgantl's progress (INFO) and warnings as `kgantl: ...` lines, as a notebook gets them with the same call; put
+    # back afterwards, so a caller of `main` in the same process keeps its own logging.
+    progress_was_shown = show_progress()
     with _native_logging_silenced(enabled=not args.verbose):
-        logging.basicConfig(level=logging.WARNING, format="kgantl: %(message)s")
         try:
             options = _command_options(args, argv, parser)
             _load_tensorflow(options)
@@ -130,6 +133,8 @@ def main(argv=None):
         except DiskWriteError as error:  # a full, failing or read-only disk: one line, nothing half-written
             print(f"{prefix}: {error}", file=sys.stderr)
             return 1
+        finally:
+            show_progress(progress_was_shown)
 
 
 def _run_command(args, options):

@@ -134,7 +134,7 @@ def find_tarball(vendor):
 def _npm_pack(npm, package, vendor, path):
     """Fetch into a temporary folder beside `path` and move it in only once checked: a kill leaves no bad tarball."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    logger.warning("fetching %s with npm into %s (once; about 70 MB)", package, path.parent)
+    logger.info("fetching %s with npm into %s (once; about 70 MB)", package, path.parent)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".npm-pack-") as tmp:
         done = subprocess.run([npm, "pack", package], cwd=tmp, capture_output=True, text=True)
         fetched = Path(tmp) / path.name
@@ -208,7 +208,7 @@ def _read_cache(path, vendor):
     try:
         with np.load(path, allow_pickle=False) as archive:
             if str(archive["sha256"]) != PINNED_SHA256[vendor] or int(archive["format"]) != _CACHE_FORMAT:
-                logger.warning("emoji cache %s is of another tarball or format: rebuilding it", path)
+                logger.info("emoji cache %s is of another tarball or format: rebuilding it", path)
                 return None
             return {key: archive[key] for key in _COLUMNS}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:

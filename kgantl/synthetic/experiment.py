@@ -130,8 +130,8 @@ def run_seed(settings, seed, run_dir, test, verbose=0):
         check = evaluate(gan, ref=ref, split=split, n=settings.eval_n, seed=seed, train_images=train.images)
         record["gan"] = {"run_dir": str(gan_dir), **{k: check[k] for k in (
             "protocol", "kid", "kid_std", "fid", "precision", "recall", "near_copy_share", "memorisation")}}
-        logger.warning("seed %d: GAN KID %s, recall %s, near-copy share %.3f", seed, score_text(check["kid"], 4),
-                       score_text(check["recall"], 3), check["near_copy_share"])
+        logger.info("seed %d: GAN KID %s, recall %s, near-copy share %.3f", seed, score_text(check["kid"], 4),
+                    score_text(check["recall"], 3), check["near_copy_share"])
     reference = None
     for ratio in sorted(settings.ratios):
         use_filter = settings.filter_threshold is not None and ratio > 0
@@ -140,8 +140,8 @@ def run_seed(settings, seed, run_dir, test, verbose=0):
         row = {"method": f"ratio {ratio:g}", "ratio": ratio, **_score(model, val, test),
                "generated": stats.as_dict() if stats else None}
         record["rows"].append(row)
-        logger.warning("seed %d, %s: val %.3f, test accuracy %.4f, macro-F1 %.4f", seed, row["method"],
-                       row["val_accuracy"], row["test_accuracy"], row["test_macro_f1"])
+        logger.info("seed %d, %s: val %.3f, test accuracy %.4f, macro-F1 %.4f", seed, row["method"],
+                    row["val_accuracy"], row["test_accuracy"], row["test_macro_f1"])
         if ratio == 0:
             reference = model  # the filter's judge: trained on the real shots only
     if settings.classic_baseline:
@@ -310,13 +310,14 @@ def augment_experiment(settings, runs_root="runs", run_dir=None, verbose=0):
     """Run the whole experiment and write `report.json` and `report.md` into its run directory.
 
     Resumable: running it again with equal settings continues an unfinished run (see `prepare_experiment`
-    and `run_experiment`).
+    and `run_experiment`). Each seed's GAN check and classifier scores are logged at INFO as they come:
+    `kgantl.show_progress()` prints them.
 
     Args:
         settings: `AugmentSettings`.
         runs_root: parent of the `NNNNN-augment` run directories.
         run_dir: use this directory instead.
-        verbose: Keras verbosity of the GAN training.
+        verbose: Keras verbosity of the GAN training (its progress bars; kgantl's own lines are logged).
 
     Returns:
         `(report, run_dir)`: the report dict has `settings`, `seeds` (per-seed records) and `summary` (mean and spread

@@ -67,5 +67,5 @@ def reptile(gan, arrays, meta_iterations=100, inner_steps=5, meta_step_size=0.1,
         losses.append(float(history.history["d_loss"][-1]))
     if gan.ema_generator is not None:
         gan.ema_generator.set_weights(gan.generator.get_weights())
-    logger.warning("Reptile: %d tasks of %d steps over classes %s", meta_iterations, inner_steps, classes.tolist())
+    logger.info("Reptile: %d tasks of %d steps over classes %s", meta_iterations, inner_steps, classes.tolist())
     return losses
