@@ -179,7 +179,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.report:
         text = report(steps=args.steps)
-        write_section("emoji-few-shot", text, "Colour few-shot GAN transfer: emoji (issue 35)")
+        write_section("emoji-few-shot", text, "Colour few-shot GAN transfer: emoji")
         print(text)
         return
     run_grid(args)

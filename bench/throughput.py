@@ -255,8 +255,8 @@ def main():
     print(text)
     if args.write:  # issue 11's rows get their own section: issue 2's table stays as it was measured
         section = ("throughput-colour", "Training throughput at 64x64x3") if args.size == 64 else \
-            ("throughput-precision", "Training throughput: bfloat16 and replicas (issue 11)") \
-            if args.bf16 or args.mirrored else ("throughput", "Training throughput (issue 2)")
+            ("throughput-precision", "Training throughput: bfloat16 and replicas") \
+            if args.bf16 or args.mirrored else ("throughput", "Train step cost against plain Keras")
         write_section(section[0], text, section[1])
 
 
