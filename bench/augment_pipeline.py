@@ -111,7 +111,7 @@ def main():
         text = "\n".join([*header("python bench/augment_pipeline.py --generator-only"), generator_rates()])
         print(text)
         if args.write:
-            write_section("augment-generator", text, "GAN-augmented classifier: generator speed (issue 5)")
+            write_section("augment-generator", text, "GAN-augmented classifier: generator speed")
         return
     rates = measure(args.rounds, args.steps, args.batch, args.backbone or BACKBONE)
     flag = f" --backbone {args.backbone}" if args.backbone else ""
@@ -120,8 +120,7 @@ def main():
     print(text)
     if args.write:
         write_section(f"augment-pipeline{'-' + args.backbone if args.backbone else ''}", text,
-                      f"GAN-augmented classifier: pipeline speed{' with ' + args.backbone if args.backbone else ''}"
-                      f" (issue 5)")
+                      f"GAN-augmented classifier: pipeline speed{' with ' + args.backbone if args.backbone else ''}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ where it stops. This is for comparing rules, not for reporting: a rule picked he
 So the held-out cells (`python bench/few_shot.py --held-out`, classes 5 and 8) are replayed apart: decided before
 they ran (2026-12-05), "last passing" replaces the shipped rule only if on them it lands no further from the
 test-best step and at no higher test KID than the shipped rule. (Class 5 ran; it did not contradict it, see
-docs/benchmarks.md; class 8 did not run for lack of time.)
+docs/benchmark-log.md; class 8 did not run for lack of time.)
 
 Usage:
     python bench/copy_rule_replay.py

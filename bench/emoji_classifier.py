@@ -175,7 +175,7 @@ def main():
                       report_table(results)])
     print(text)
     write_section("emoji-classifier", text, "Few-shot Twemoji classifier: Noto-pretrained backbone and generated "
-                                            "images (issue 35)")
+                                            "images")
 
 
 if __name__ == "__main__":

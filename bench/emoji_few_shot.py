@@ -43,9 +43,7 @@ from few_shot_cells import STEPS, _metrics  # noqa: E402
 from few_shot_report import _table, at_current_rule  # noqa: E402
 from emoji_few_shot_pictures import cell_picture, plot_curves, run_name  # noqa: E402
 from emoji_few_shot_verdict import verdict_table  # noqa: E402
-from sections import DOC, cpu_line, header, write_section  # noqa: E402
-
-DOCS = DOC.parent
+from sections import DOCS, cpu_line, header, write_section  # noqa: E402
 
 
 def score(generator, shots_path, test_path, kid_only=False):
@@ -181,7 +179,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.report:
         text = report(steps=args.steps)
-        write_section("emoji-few-shot", text, "Colour few-shot GAN transfer: emoji (issue 35)")
+        write_section("emoji-few-shot", text, "Colour few-shot GAN transfer: emoji")
         print(text)
         return
     run_grid(args)

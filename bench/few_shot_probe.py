@@ -53,7 +53,7 @@ def report():
         lines.append(f"| {r['class']} | {r['shots']} | {r['strategy']} | {r['batch']} | {r['diffaugment'] or 'none'} | "
                      f"{r['ema_decay']:g} | {r['kid']:.4f} | {r['fid']:.2f} | {r['precision']:.3f} | "
                      f"{r['recall']:.3f} | {r['near_copy']:.3f} |")
-    write_section("few-shot-probe", "\n".join(lines), "Few-shot recipe probe (issue 10)")
+    write_section("few-shot-probe", "\n".join(lines), "Few-shot recipe probe")
     return "\n".join(lines)
 
 

@@ -95,9 +95,9 @@ def report():
     """Rewrite the grid's tables and the KID-against-steps plot in docs/benchmarks.md."""
     records = list(_done().values())
     parts = _grid_section(records)
-    write_section("few-shot-grid", "\n".join(parts), "Few-shot GAN transfer: the issue-10 grid")
+    write_section("few-shot-grid", "\n".join(parts), "Few-shot GAN transfer grid")
     ten_shot = ten_shot_default_table(records)
-    write_section("ten-shot-default", ten_shot, "Ten shots: kgantl transfer's own recipe (issue 24)")
+    write_section("ten-shot-default", ten_shot, "Ten shots: kgantl transfer's own recipe")
     defaults = measured.derive(*measured_inputs(records))
     with atomic_path(MEASURED) as tmp:
         tmp.write_text(measured.dumps(defaults))

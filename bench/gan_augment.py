@@ -88,7 +88,7 @@ def main():
                       markdown_report(report)])
     print(text)
     section = "gan-augment" if args.tag is None else f"gan-augment-{args.tag}"
-    write_section(section, text, "GAN-augmented classifier fine-tuning (issue 5)")
+    write_section(section, text, "GAN-augmented classifier fine-tuning")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import statistics
 STRATEGIES = ("finetune", "freeze_d:1", "cdc", "ewc", "vision_d", "cdc+vision_d")
 # Strategies that lean on the shipped Fashion-MNIST backbone: nothing measured says they help on unlike images.
 BACKBONE_PARTS = ("vision_d", "feature_d")
-# The few-shot recipe the issue-24 probes chose (docs/benchmarks.md, "Ten shots"); `derive` keeps it only while
+# The few-shot recipe the issue-24 probes chose (docs/benchmark-log.md, "Ten shots"); `derive` keeps it only while
 # the 10-shot grid backs it (see `_few_shot`).
 FEW_SHOT_RECIPE = {"strategy": "finetune", "diffaugment": "color,translation,cutout"}
 # The bfloat16 quality check the issue asks for: vision_d on 100 sandals at 2000 steps, three seeds per precision.

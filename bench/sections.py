@@ -1,5 +1,5 @@
-"""Shared by the bench scripts: section header, speed-ratio cells, and replacing one marked section of
-docs/benchmarks.md."""
+"""Shared by the bench scripts: section header, speed-ratio cells, and replacing one marked section of the
+benchmark pages (docs/benchmarks.md, the results; docs/benchmark-log.md, the record behind them)."""
 import datetime
 import os
 import platform
@@ -8,7 +8,18 @@ from pathlib import Path
 
 from kgantl.io import atomic_path
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+RESULTS = DOCS / "benchmarks.md"  # one short section per question
+LOG = DOCS / "benchmark-log.md"  # the tables per cell, probes and superseded records behind the results
+# The generated sections that are themselves the answer to a question of the results page: small tables a reader
+# needs there. Every other section, including any new one, goes to the log: scripts name sections, never pages.
+ON_RESULTS_PAGE = frozenset({"measured-defaults", "throughput", "colour-design", "classifier-transfer",
+                             "augment-pipeline"})
+
+
+def page_for(name):
+    """The page that holds section `name`: the results page for `ON_RESULTS_PAGE`, else the benchmark log."""
+    return RESULTS if name in ON_RESULTS_PAGE else LOG
 
 
 def machine_line():
@@ -51,12 +62,18 @@ def ratio_cells(values, base):
             f"({min(per_round):.2f}-{max(per_round):.2f})")
 
 
-def write_section(name, text, heading, path=DOC):
+def write_section(name, text, heading, path=None):
     """Replace what lies between `<!-- NAME:start -->` and `<!-- NAME:end -->` in `path` with `text`.
 
-    The prose around the markers is kept; a missing section is appended under `heading`. The file is
-    replaced atomically.
+    Args:
+        name: the section's marker name.
+        text: the section's Markdown, without the markers.
+        heading: the `##` heading a missing section is appended under (descriptive, no tracker numbers).
+        path: the page; default `page_for(name)`, so a script never names a file.
+
+    The prose around the markers is kept. The file is replaced atomically.
     """
+    path = page_for(name) if path is None else Path(path)
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     block = f"{start}\n{text.strip()}\n{end}"
     old = path.read_text() if path.exists() else ""

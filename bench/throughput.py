@@ -29,7 +29,7 @@ refused (the PyTorch baseline has no 64x64 network).
 
 Usage:
     python bench/throughput.py [--rounds|--repeats 9] [--steps 30] [--batch 64] [--size 28|64] [--bf16]
-                               [--mirrored] [--torch-python PY] [--write docs/benchmarks.md]
+                               [--mirrored] [--torch-python PY] [--write]
 """
 import argparse
 import importlib.util
@@ -240,7 +240,8 @@ def main():
     parser.add_argument("--bf16", action="store_true", help="add the mixed_bfloat16 rows (kgantl and baseline)")
     parser.add_argument("--mirrored", action="store_true", help="add kgantl on two mirrored logical CPU devices")
     parser.add_argument("--torch-python", help="Python interpreter with torch, to run the PyTorch baseline too")
-    parser.add_argument("--write", help="markdown file whose throughput section is replaced")
+    parser.add_argument("--write", action="store_true",
+                        help="replace the section in the benchmark pages (bench/sections.py knows which page)")
     args = parser.parse_args()
     if args.size == 64 and args.torch_python:
         parser.error("--torch-python runs the 28x28 PyTorch baseline only. Received: --size 64 --torch-python")
@@ -254,9 +255,9 @@ def main():
     print(text)
     if args.write:  # issue 11's rows get their own section: issue 2's table stays as it was measured
         section = ("throughput-colour", "Training throughput at 64x64x3") if args.size == 64 else \
-            ("throughput-precision", "Training throughput: bfloat16 and replicas (issue 11)") \
-            if args.bf16 or args.mirrored else ("throughput", "Training throughput (issue 2)")
-        write_section(*section[:1], text, section[1], Path(args.write))
+            ("throughput-precision", "Training throughput: bfloat16 and replicas") \
+            if args.bf16 or args.mirrored else ("throughput", "Train step cost against plain Keras")
+        write_section(section[0], text, section[1])
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def choose(records, z_min=COPY_Z_MIN):
     Why the latest and not the best-scoring one: from ten shots nothing measures quality well enough to pick
     between two evaluations that both pass. The KID against the shots (`shot_kid`), which an earlier rule
     minimised, falls to its noise floor within a few hundred steps at 10 shots and then keeps falling as samples
-    drift towards the shots; on the 10-shot grid (docs/benchmarks.md) it chose 500-600 steps away from the
+    drift towards the shots; on the 10-shot grid (docs/benchmark-log.md) it chose 500-600 steps away from the
     test-KID-best step on three of six cells, on boots exactly where the test KID had a bump. So the rule
     trusts training until the copy test says otherwise.
 

@@ -58,7 +58,7 @@ def score_text(value, digits):
 
 
 def markdown_report(report):
-    """The report's tables as Markdown (what `report.md` holds and docs/benchmarks.md quotes)."""
+    """The report's tables as Markdown (what `report.md` holds and docs/benchmark-log.md quotes)."""
     s = AugmentSettings.from_report(report)
     gan = f"transfer from `{s['source']}` with `{s['strategy']}`" if s["source"] else "conditional GAN from scratch"
     recipe = f"batch {s['gan_batch_size']}, DiffAugment {s['gan_diffaugment'] or 'none'}"

@@ -17,8 +17,8 @@ from kgantl.metrics.distances import unbiased_mmd2
 from kgantl.metrics.extractors import default_extractor, get_extractor
 
 EVIDENCE = ("kgantl/measured.json, rendered in docs/benchmarks.md, section 'What the benchmarks set' (the rules), "
-            "from the few-shot grid of sections 'Few-shot GAN transfer: kgantl's recipe against the obvious one "
-            "(issue 10)' and 'Ten shots: kgantl transfer's own recipe (issue 24)'")
+            "from the few-shot grid of docs/benchmark-log.md, sections 'Few-shot GAN transfer: kgantl's recipe against "
+            "the obvious one' and 'Ten shots: kgantl transfer's own recipe'")
 
 
 def _reason(few_shot):
