@@ -17,7 +17,7 @@ ratio chosen on the held-out shots; and flips-and-crops (classic augmentation) b
 seed trains for the same number of steps.
 
 Each (backbone, seed) is one `kgantl augment` run (resumable: run the same command again); the records go to
-`bench/results/emoji_classifier.json` and `--report` writes the `emoji-classifier` section of docs/benchmarks.md.
+`bench/results/emoji_classifier.json` and `--report` writes the `emoji-classifier` section of docs/benchmark-log.md.
 
 Usage:
     python bench/emoji_classifier.py [--seeds 0 1 2] [--backbones pretrained scratch] [--gan-steps 1000]

@@ -16,7 +16,7 @@ a (cell, method) with a record is skipped, so the grid resumes in parts (`--only
 Usage:
     python bench/emoji_few_shot.py [--only-target cross-style] [--only-shots 10] [--only-seed 0] \\
         [--methods default scratch] [--source saved_models/source-emoji-noto-64] [--steps 2000]
-    python bench/emoji_few_shot.py --report   # rewrite the `emoji-few-shot` section of docs/benchmarks.md
+    python bench/emoji_few_shot.py --report   # rewrite the `emoji-few-shot` section of docs/benchmark-log.md
 
 Sizing (an estimate, not a measurement): 7 cells x 4 methods x 2000 steps = 56,000 generator steps; at roughly
 9,000 steps per CPU-hour for the 64x64 width-32 design that is about 6 CPU-hours of training, plus scoring (8
@@ -168,7 +168,7 @@ def _parser():
     parser.add_argument("--methods", nargs="+", choices=grid.METHODS, default=grid.METHODS, help="default: all")
     parser.add_argument("--source", default=str(grid.SOURCE), help="the colour source GAN (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=STEPS, help="generator steps per run (default: %(default)s)")
-    parser.add_argument("--report", action="store_true", help="only rewrite the section in docs/benchmarks.md")
+    parser.add_argument("--report", action="store_true", help="only rewrite the section in docs/benchmark-log.md")
     parser.add_argument("--force", action="store_true", help="re-run the selected methods even where recorded")
     parser.add_argument("--shared-machine", action="store_true",
                         help="mark the records: other work ran on this CPU, so wall times are upper bounds")

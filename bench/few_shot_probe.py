@@ -8,7 +8,7 @@ test split like the grid (`fmnist_1k_test`), and appends a record to `bench/resu
 Usage:
     python bench/few_shot_probe.py CLASS/SHOTS/SEED/STRATEGY/BATCH/DIFFAUGMENT/EMA ...
     python bench/few_shot_probe.py 7/100/0/finetune/64//0.999 7/10/0/cdc:10000/64/color,translation,cutout/0.999
-    python bench/few_shot_probe.py --report      # the table in docs/benchmarks.md
+    python bench/few_shot_probe.py --report      # the table in docs/benchmark-log.md
 """
 import argparse
 import json
@@ -43,7 +43,7 @@ def probe(k, shots, seed, strategy, batch, diffaugment, ema_decay, steps=STEPS):
 
 
 def report():
-    """Rewrite the probe table in docs/benchmarks.md (one row per record, in the order they were run)."""
+    """Rewrite the probe table in docs/benchmark-log.md (one row per record, in the order they were run)."""
     records = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
     lines = header("python bench/few_shot_probe.py CLASS/SHOTS/SEED/STRATEGY/BATCH/DIFFAUGMENT/EMA ...",
                    " (then `--report`)", date_note="; raw records: `bench/results/few_shot_probe.jsonl`")
@@ -60,7 +60,7 @@ def report():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("probes", nargs="*", metavar="CLASS/SHOTS/SEED/STRATEGY/BATCH/DIFFAUGMENT/EMA")
-    parser.add_argument("--report", action="store_true", help="only rewrite the table in docs/benchmarks.md")
+    parser.add_argument("--report", action="store_true", help="only rewrite the table in docs/benchmark-log.md")
     args = parser.parse_args()
     if args.report:
         print(report())

@@ -62,10 +62,10 @@ def main():
                         help="the GAN's DiffAugment policy; '' for none")
     parser.add_argument("--tag", default=None,
                         help="name of a recipe other than the issue-5 one: its report goes to "
-                             "bench/results/gan_augment-TAG.json and section gan-augment-TAG of docs/benchmarks.md")
+                             "bench/results/gan_augment-TAG.json and section gan-augment-TAG of docs/benchmark-log.md")
     parser.add_argument("--runs-root", default=str(ROOT / "runs"))
     parser.add_argument("--report", action="store_true",
-                        help="only rewrite the section of docs/benchmarks.md from the stored report")
+                        help="only rewrite the section of docs/benchmark-log.md from the stored report")
     args = parser.parse_args()
     result = result_path(args.tag)
     if args.report:
