@@ -46,7 +46,7 @@ def _parser():
     parser.add_argument("--only-seed", type=int, nargs="+", help="run only cells with these seeds")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=METHODS, help="methods to run (default: all)")
     parser.add_argument("--report", action="store_true",
-                        help="only rewrite the tables in the benchmark pages (docs/benchmarks.md, docs/benchmark-log.md)")
+                        help="only rewrite the tables in the benchmark pages (benchmarks.md, benchmark-log.md)")
     parser.add_argument("--shared-machine", action="store_true",
                         help="mark the records: other work ran on this CPU, so wall times are upper bounds")
     parser.add_argument("--keep", default=None, help="copy each scored model.keras into this folder")

@@ -1,10 +1,11 @@
 """The few-shot grid's report (`python bench/few_shot.py --report`): what the records in the results file show.
 
 Rewrites three sections of the benchmark pages from the records (bench/sections.py says which page): the grid's
-tables per cell and budget with the KID-against-steps plot (`few-shot-grid`), the ten-shot `default` table (`ten-shot-default`), and the table of
-what the benchmarks set (`measured-defaults`), after writing kgantl/measured.json from `measured.derive` on
-`measured_inputs`. Records are read through today's recipes only (`_cell_records`), and a `default` record made
-under an earlier checkpoint rule is replayed at today's rule (`at_current_rule`). Trains nothing.
+tables per cell and budget with the KID-against-steps plot (`few-shot-grid`), the ten-shot `default` table
+(`ten-shot-default`), and the table of what the benchmarks set (`measured-defaults`), after writing
+kgantl/measured.json from `measured.derive` on `measured_inputs`. Records are read through today's recipes only
+(`_cell_records`), and a `default` record made under an earlier checkpoint rule is replayed at today's rule
+(`at_current_rule`). Trains nothing.
 """
 import statistics
 
