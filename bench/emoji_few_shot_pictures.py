@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 import emoji_few_shot_cells as grid
-from kgantl.io import atomic_path
+from sections import save_figure
 
 MODELS = grid.CACHE / "models"  # where emoji_few_shot.py keeps each run's scored model
 SAMPLES, COLUMNS, SCALE = 16, 4, 2  # a 4x4 grid per panel, each emoji at 128 px
@@ -76,10 +76,7 @@ def plot_curves(records, methods, out):
         ax.set(yscale="log", xlabel="generator steps", title=f"{cell[0]}, {cell[1]} shots, seed {cell[2]}")
     axes[0][0].set_ylabel("KID vs the cell's test images (noto)")
     axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, out)
     return True
 
 

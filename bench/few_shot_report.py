@@ -14,7 +14,7 @@ import numpy as np
 import measured
 from few_shot_cells import BF16_SUFFIX, METHODS, READ_OFF, ROOT, STEPS, _done, _recipe_of, grid, recipe
 from kgantl.io import atomic_path
-from sections import header, write_section
+from sections import header, save_figure, write_section
 
 PLOT = ROOT / "docs" / "few_shot_kid_vs_steps.png"
 MEASURED = ROOT / "kgantl" / "measured.json"
@@ -85,10 +85,7 @@ def plot(records, path=PLOT):
         ax.set(yscale="log", xlabel="generator steps", title=f"class {k}, {n} shots, seed {s}")
     axes[0][0].set_ylabel("KID (fmnist_1k_test)")
     axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
     return True
 
 

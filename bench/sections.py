@@ -84,3 +84,13 @@ def write_section(name, text, heading, path=None):
         new = old.rstrip("\n") + f"\n\n## {heading}\n\n{block}\n"
     with atomic_path(path) as tmp:
         tmp.write_text(new)
+
+
+def save_figure(fig, path):
+    """Lay out a matplotlib figure, write it to `path` as a PNG atomically, and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
