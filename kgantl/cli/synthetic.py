@@ -41,11 +41,12 @@ def _augment_settings(args, argv, parser):
 
 def _augment(args, settings):
     """Set-up errors are usage errors (exit 2); errors during training itself propagate as they are."""
-    from kgantl.synthetic.experiment import prepare_experiment, run_experiment
+    from kgantl.synthetic.experiment import check_experiment, prepare_experiment, run_experiment
     from kgantl.synthetic.report import markdown_report
 
     try:
-        if args.dry_run:
+        if args.dry_run:  # every check of a real run (data, backbone, source, run directory), nothing written
+            check_experiment(settings, runs_root=args.runs_root, run_dir=args.run_dir)
             print(json.dumps(settings.to_dict(), indent=2))
             return
         # Data, backbone, source and run directory are checked here, before the run directory is created.

@@ -223,6 +223,32 @@ class PreparedExperiment:
     lock: object = None  # the run directory's `RunDirLock`, held until `run_experiment` ends
 
 
+def check_experiment(settings, runs_root="runs", run_dir=None):
+    """Every check `prepare_experiment` makes, writing nothing (what `kgantl augment --dry-run` runs).
+
+    Args:
+        settings: `AugmentSettings`.
+        runs_root: parent of the `NNNNN-augment` run directories.
+        run_dir: the run directory asked for, or None.
+
+    Returns:
+        `(run directory the experiment would use, test ImageArrays)`.
+
+    Example:
+        >>> run_dir, test = check_experiment(AugmentSettings("fashion_mnist:5-9", shots=10, backbone="vgg16"))
+    """
+    settings.validate()
+    run_dir = _experiment_dir(settings, runs_root, run_dir)
+    ref, split = test_reference(settings)
+    test = load_arrays(ref, split=split)
+    load_arrays(settings.data, shots=settings.shots, seed=settings.seeds[0])  # enough images for the n-shot rule
+    _check_backbone(settings)
+    if settings.source and any(r > 0 for r in settings.ratios) and not resolve_model_path(settings.source).exists():
+        raise FileNotFoundError(f"source must be a .keras file, a saved_models/ folder, a run directory or a "
+                                f"shipped model's name. Received: source={settings.source!r}")
+    return run_dir, test
+
+
 def prepare_experiment(settings, runs_root="runs", run_dir=None):
     """Check everything that can be checked before training, then pick the run directory and write `settings.json`.
 
@@ -246,15 +272,7 @@ def prepare_experiment(settings, runs_root="runs", run_dir=None):
         >>> prepared = prepare_experiment(AugmentSettings("fashion_mnist:5-9", shots=10, backbone="vgg16"))
         >>> report, run_dir = run_experiment(prepared)
     """
-    settings.validate()
-    run_dir = _experiment_dir(settings, runs_root, run_dir)
-    ref, split = test_reference(settings)
-    test = load_arrays(ref, split=split)
-    load_arrays(settings.data, shots=settings.shots, seed=settings.seeds[0])  # enough images for the n-shot rule
-    _check_backbone(settings)
-    if settings.source and any(r > 0 for r in settings.ratios) and not resolve_model_path(settings.source).exists():
-        raise FileNotFoundError(f"source must be a .keras file, a saved_models/ folder, a run directory or a "
-                                f"shipped model's name. Received: source={settings.source!r}")
+    run_dir, test = check_experiment(settings, runs_root, run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     lock = RunDirLock(run_dir).acquire()  # before anything is written: a second process changes nothing
     try:

@@ -116,7 +116,14 @@ def test_the_gan_trains_with_the_recipe_the_settings_name(policy, fake_fmnist, t
     assert options.conditional and options.epochs * options.steps_per_epoch == settings.gan_steps
 
 
-def test_augment_command_usage_errors(capsys):
+def _no_data_checks(monkeypatch):
+    """Flag and config-file parsing alone: the dry run's data, backbone and source checks (`check_experiment`,
+    tested by test_a_dry_run_makes_every_check_and_writes_nothing) are stubbed out."""
+    monkeypatch.setattr(experiment, "check_experiment", lambda *args, **kwargs: (None, None))
+
+
+def test_augment_command_usage_errors(capsys, monkeypatch):
+    _no_data_checks(monkeypatch)
     base = ["augment", "--data", "fashion_mnist:5-9", "--shots", "10", "--backbone", BACKBONE]
     assert main(base + ["--ratios", "0,a"]) == 2
     assert "expected comma-separated float values" in capsys.readouterr().err
@@ -127,6 +134,7 @@ def test_augment_command_usage_errors(capsys):
 
 
 def test_augment_flags_and_defaults_come_from_the_settings_dataclass(capsys, monkeypatch):
+    _no_data_checks(monkeypatch)
     monkeypatch.setenv("COLUMNS", "1000")  # no wrapping: argparse would break "real-only" at its hyphen
     with pytest.raises(SystemExit) as exit_info:
         main(["augment", "--help"])
@@ -263,7 +271,8 @@ def _dry_run(tmp_path, capsys, values, *flags):
     return status, (json.loads(out) if status == 0 else " ".join(err.split()))
 
 
-def test_an_augment_config_file_sets_every_setting_required_ones_included(tmp_path, capsys):
+def test_an_augment_config_file_sets_every_setting_required_ones_included(tmp_path, capsys, monkeypatch):
+    _no_data_checks(monkeypatch)
     assert set(NON_DEFAULT) == {f.name for f in dataclasses.fields(AugmentSettings)}
     defaults = AugmentSettings("d", 2, "b")
     assert all(NON_DEFAULT[f.name] != getattr(defaults, f.name) for f in dataclasses.fields(AugmentSettings)
@@ -323,6 +332,22 @@ def test_classifiers_are_scored_on_test_data_all_of_it(fake_fmnist, tmp_path):
     with_split = AugmentSettings("fashion_mnist:5-9", shots=5, backbone=BACKBONE, test_data="fashion_mnist:5-6")
     assert experiment.test_reference(with_split) == ("fashion_mnist:5-6", "test")
     assert experiment.test_reference(dataclasses.replace(with_split, test_data=None)) == ("fashion_mnist:5-9", "test")
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--backbone", "no-such-backbone"], "no-such-backbone"),
+    (["--source", "no-such-source"], "'no-such-source' is neither a file or folder here nor a shipped model"),
+    (["--data", "fashion_mnist:5-9", "--shots", "50"], "shots"),
+])
+def test_a_dry_run_makes_every_check_and_writes_nothing(flags, message, fake_fmnist, tmp_path, capsys):
+    argv = ["augment", "--data", "fashion_mnist:5-9", "--shots", "5", "--backbone", BACKBONE, "--feature-layer",
+            "flatten", "--ratios", "0,0.5", "--runs-root", str(tmp_path / "runs"), *flags, "--dry-run"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("kgantl augment: error:") and message in err[0]
+    assert not (tmp_path / "runs").exists()
+    assert main(argv[:-len(flags) - 1] + ["--dry-run"]) == 0  # the same without the bad value: checked and printed
+    assert json.loads(capsys.readouterr().out)["shots"] == 5 and not (tmp_path / "runs").exists()
 
 
 def test_one_set_without_test_data_is_refused_before_anything_is_written(tmp_path, capsys):
