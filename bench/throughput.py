@@ -2,8 +2,8 @@
 
 Protocol (BENCHMARKS.md, "Throughput"): the reference DCGAN (28x28x1, latent 128, batch 64),
 non-saturating loss, Adam(2e-4, beta_1=0.5), one D step then one G step, random data cached in memory,
-XLA off (the CPU default of both). The baseline is `shared/bench/plain_keras_dcgan.py`, loaded from
-beside the repository. All models live in one process and are timed in alternating blocks of
+XLA off (the CPU default of both). The baseline is `bench/baselines/plain_keras_dcgan.py` (a verbatim copy of
+the project's reference). All models live in one process and are timed in alternating blocks of
 `--steps` steps for `--rounds` rounds, so drifts in machine speed (large on shared 2-core machines)
 hit every configuration alike. Reported: the best round of each (the least disturbed, as `timeit`
 advises) with the ratio of bests, and the median of the per-round ratios.
@@ -14,7 +14,7 @@ through `kgantl.precision`, the baseline's by setting the policy around its cons
 logical devices (the split is made first, before TensorFlow starts; the other models run on the first).
 
 With `--torch-python PY` (an interpreter with `pip install torch==2.13.0`), the eager PyTorch
-baseline `shared/bench/torch_dcgan.py` also runs once per round, in its own process.
+baseline `bench/baselines/torch_dcgan.py` also runs once per round, in its own process.
 
 `--size 64`: the colour reference instead (64x64x3, the classic DCGAN: the baseline's `networks_64`), against
 kgantl's GAN at 64x64x3 with no EMA (the baseline's work) in four designs: `kgantl_w64` (today's default: width
@@ -56,13 +56,13 @@ from kgantl.precision import precision_policy  # noqa: E402
 from sections import header, ratio_cells, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-BASELINE = ROOT.parent / "shared" / "bench" / "plain_keras_dcgan.py"
+BASELINE = ROOT / "bench" / "baselines" / "plain_keras_dcgan.py"  # verbatim copies (bench/baselines/README.md)
 TORCH_BASELINE = BASELINE.with_name("torch_dcgan.py")
 
 
 def _load_baseline(precision="float32", size=28):
     if not BASELINE.is_file():
-        raise SystemExit(f"baseline not found: {BASELINE} (it lives in shared/bench beside the repository)")
+        raise SystemExit(f"baseline not found: {BASELINE} (bench/baselines/ holds it in a checkout)")
     spec = importlib.util.spec_from_file_location("plain_keras_dcgan", BASELINE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
