@@ -10,29 +10,26 @@ prints it.
 """
 import contextlib
 import dataclasses
-import json
 import logging
-import math
-from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 import keras
-import numpy as np
 
-from kgantl.config import DEFAULT_BATCH_SIZE, FEW_SHOTS, MIN_EPOCH_STEPS, OptionError, TrainOptions
+from kgantl.config import DEFAULT_BATCH_SIZE, OptionError, TrainOptions
 from kgantl.data.augment import parse_policy
 from kgantl.data.pipeline import load_arrays
 from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
 from kgantl.distribute import is_chief, make_distribution
 from kgantl.image_shape import conversions, resolve_new_architecture, resolve_transfer_architecture
-from kgantl.measured import few_shot_recipe, step_budget, transfer_default
+from kgantl.run_defaults import (resolve_budget, resolve_few_shot_defaults, with_the_folder_budget,
+                                 with_the_folder_eval_every)
 from kgantl.metrics.copying import MIN_SHOTS
 from kgantl.metrics.extractors import default_extractor
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
 from kgantl.precision import auto_precision, precision_policy, resolve_precision, with_policy
 from kgantl.runs.artifacts import load_gan
-from kgantl.runs.folder import OPTIONS_FILE, check_space, check_writable, has_trained
+from kgantl.runs.folder import check_space, check_writable
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
 from kgantl.transfer.backbone import Backbone, parse_backbone
 from kgantl.transfer.colour import to_colour
@@ -154,58 +151,11 @@ def resolve_options(options, arrays, source=None):
     Raises:
         ValueError: an option contradicts the source, or a default would shrink the images more than 2x.
     """
-    options = resolve_budget(_with_the_folder_budget(options), len(arrays.images))
+    options = resolve_budget(with_the_folder_budget(options), len(arrays.images))
     if options.source:
         return resolve_transfer_architecture(options, arrays, source if source is not None else
                                              load_gan(options.source))
     return resolve_new_architecture(options, arrays)
-
-
-def _recorded_options(options):
-    """The options `options.run_dir` records (its options.json, as written), or None where it records none."""
-    path = Path(options.run_dir) / OPTIONS_FILE if options.run_dir else None
-    if path is None or not path.is_file():
-        return None
-    try:
-        recorded = json.loads(path.read_text())
-    except ValueError:
-        return None
-    return recorded if isinstance(recorded, dict) else None
-
-
-def _with_the_folder_budget(options):
-    """A run folder's budget where the command gives none, so the same command resumes and `--epochs` extends: its
-    steps per epoch, and for a folder written before budgets were in steps (no `steps` recorded), its epochs."""
-    recorded = _recorded_options(options)
-    if recorded is None:
-        return options
-    changes = {}
-    if options.steps_per_epoch is None and recorded.get("steps_per_epoch"):
-        changes["steps_per_epoch"] = recorded["steps_per_epoch"]
-    if options.steps is None and options.epochs is None and "steps" not in recorded and recorded.get("epochs"):
-        changes["epochs"] = recorded["epochs"]
-    return dataclasses.replace(options, **changes)
-
-
-def resolve_budget(options, images):
-    """The budget in generator steps, epochs and steps per epoch, all three resolved (options.json records them).
-
-    With `epochs` given, an epoch is `steps_per_epoch` steps (default: one pass over the `images` training images)
-    and `steps` is their product, as before budgets were in steps. Otherwise `steps` (default: the measured
-    budget, `kgantl.measured.step_budget`) is rounded up to whole epochs of `steps_per_epoch` (default: one pass
-    over the data, at least `MIN_EPOCH_STEPS`, so that ten shots do not make one-step epochs).
-
-    Example:
-        >>> resolve_budget(TrainOptions(data="fashion_mnist:7", shots=10), 10)  # steps 2000, 40 epochs of 50
-    """
-    data_pass = max(1, math.ceil(images / options.batch_size))
-    if options.epochs is not None:
-        per_epoch = options.steps_per_epoch or data_pass
-        return dataclasses.replace(options, steps_per_epoch=per_epoch, steps=options.epochs * per_epoch)
-    steps = options.steps or step_budget()
-    per_epoch = options.steps_per_epoch or min(max(data_pass, MIN_EPOCH_STEPS), steps)
-    epochs = math.ceil(steps / per_epoch)
-    return dataclasses.replace(options, steps_per_epoch=per_epoch, epochs=epochs, steps=epochs * per_epoch)
 
 
 @contextlib.contextmanager
@@ -316,7 +266,7 @@ def resolve_training(options):
     with building(distribution, options):  # expanded to colour below, once the run's channels are known
         source = load_source(options, colour=False) if options.source else None
     source_channels = int(source.generator.output_shape[-1]) if source is not None else None
-    options = _resolve_few_shot_defaults(_with_the_folder_eval_every(options), arrays)
+    options = resolve_few_shot_defaults(with_the_folder_eval_every(options), arrays)
     strategy = given if given is not None or not options.source else _parsed_strategy(options.strategy)
     augment = _parsed_policy(options.diffaugment)  # (the options keep the text as given: options.json compares it)
     # `auto` scores its pilots on held-out shots, except where the copy check scores them on all the shots.
@@ -371,51 +321,9 @@ def _warn_large_batch(options, arrays):
                        round(options.batch_size / len(arrays.images)), options.batch_size, DEFAULT_BATCH_SIZE)
 
 
-def _with_the_folder_eval_every(options):
-    """A trained run folder's `eval_every` where the options leave it unset, so the code that started the run resumes
-    it as it ran. Before `kgantl.train` took kgantl's rule for an unset `eval_every` (issue 36), a transfer run it
-    started above `FEW_SHOTS` images recorded 0 (every shot trained, no `val_kid`) where the rule now gives 1; a
-    folder that trained nothing is taken over with the rule (`kgantl.runs.folder.prepare_run_dir`)."""
-    recorded = _recorded_options(options) if options.eval_every is None else None
-    if recorded is None or not has_trained(Path(options.run_dir)):
-        return options
-    eval_every = recorded.get("eval_every")
-    if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 0:
-        return options  # not what a run records: the rule decides, and the folder's check names the difference
-    return dataclasses.replace(options, eval_every=eval_every)
-
-
-def _resolve_few_shot_defaults(options, arrays):
-    """The options whose defaults depend on how few the images are, resolved (options.json records values only).
-
-    A transfer run whose rarest class has at most `FEW_SHOTS` images is a few-shot run. There `copy_check="auto"`
-    turns the copy check on (the copy-aware rule, not `val_kid` on a hold-out of two shots, chooses `best.keras`),
-    an unset `eval_every` becomes 0 (every shot trains), and an unset `diffaugment` and strategy take the few-shot
-    recipe the 10-shot benchmark backs (`kgantl.measured.few_shot_recipe`). Elsewhere the transfer defaults
-    stay: `eval_every` 1 (`val_kid` on a held-out fifth, `best.keras` by it), no augmentation, and the strategy the
-    100-shot benchmark's rule sets (`kgantl.measured.transfer_default`); `auto` turns the copy check off. A new GAN
-    leaves `eval_every` 0 unless told (every image trains). Unset is None for `kgantl transfer`, `kgantl train`
-    and `TrainOptions` alike, so each resolves the same defaults here.
-    """
-    rarest = int(np.unique(arrays.labels, return_counts=True)[1].min())
-    few_shot = bool(options.source) and rarest <= FEW_SHOTS
-    copy_check = options.copy_check
-    if copy_check == "auto":  # never on a cluster: it would stop the chief alone (TrainOptions.validate)
-        copy_check = "on" if few_shot and options.distribute != "multiworker" else "off"
-    resolved = dict(copy_check=copy_check)
-    if options.eval_every is None:
-        resolved["eval_every"] = 1 if options.source and copy_check == "off" else 0
-    if options.diffaugment is None:
-        resolved["diffaugment"] = few_shot_recipe()["diffaugment"] if few_shot else ""
-    if options.source and options.strategy is None:
-        resolved["strategy"] = few_shot_recipe()["strategy"] if few_shot else transfer_default()
-    return dataclasses.replace(options, **resolved)
-
-
 def class_ids(options, arrays):
     """The classes a conditional run trains on (None for an unconditional one)."""
     return sorted(set(arrays.labels.tolist())) if options.conditional else None
 
 
-__all__ = ["ResolvedRun", "build_gan", "building", "class_ids", "load_source", "resolve_budget", "resolve_options",
-           "resolve_training"]
+__all__ = ["ResolvedRun", "build_gan", "building", "class_ids", "load_source", "resolve_options", "resolve_training"]

@@ -6,7 +6,8 @@ import pytest
 from kgantl.cli import main
 from kgantl.config import OptionError, TrainOptions
 from kgantl.measured import step_budget
-from kgantl.resolve import resolve_budget, resolve_training
+from kgantl.resolve import resolve_training
+from kgantl.run_defaults import resolve_budget
 
 
 def _transfer_argv(tiny_npz, tiny_source, tmp_path, *flags):
@@ -28,11 +29,11 @@ def test_a_ten_shot_transfer_with_no_budget_flag_trains_the_measured_budget_and_
 
 def test_the_default_budget_is_what_trains(tmp_path, tiny_npz, tiny_source, monkeypatch):
     """With the measured budget made tiny, a transfer with no budget flag trains exactly that many G steps."""
-    import kgantl.resolve
+    import kgantl.run_defaults
     from kgantl.runs.artifacts import load_gan
     from kgantl.training import train
 
-    monkeypatch.setattr(kgantl.resolve, "step_budget", lambda: 6)
+    monkeypatch.setattr(kgantl.run_defaults, "step_budget", lambda: 6)
     options = TrainOptions(data=str(tiny_npz), source=str(tiny_source), shots=10, run_dir=str(tmp_path / "run"))
     history, run_dir = train(options, verbose=0)
     recorded = json.loads((run_dir / "options.json").read_text())
@@ -50,9 +51,9 @@ def test_the_default_budget_is_what_trains(tmp_path, tiny_npz, tiny_source, monk
     (dict(steps=40, steps_per_epoch=8), 10, (40, 5, 8)),
 ])
 def test_the_budget_rule(given, images, expected, monkeypatch):
-    import kgantl.resolve
+    import kgantl.run_defaults
 
-    monkeypatch.setattr(kgantl.resolve, "step_budget", lambda: 2000)
+    monkeypatch.setattr(kgantl.run_defaults, "step_budget", lambda: 2000)
     resolved = resolve_budget(TrainOptions(data="digits", **given).validate(), images)
     assert (resolved.steps, resolved.epochs, resolved.steps_per_epoch) == expected
 

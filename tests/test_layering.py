@@ -24,7 +24,7 @@ LAYERS = (
     ("kgantl.runs",),                                     # run folders and what they hold
     ("kgantl.classifier",),                               # classifier transfer (its backbones serve GAN transfer)
     ("kgantl.transfer",),                                 # GAN transfer
-    ("kgantl.image_shape", "kgantl.resolve"),            # options -> a checked, built run (parses every option)
+    ("kgantl.image_shape", "kgantl.run_defaults", "kgantl.resolve"),  # options -> a checked, built run (parses all)
     ("kgantl.training",),                                 # train(options)
     ("kgantl.synthetic",),                                # generated training data (trains GANs and classifiers)
     ("kgantl.cli",),                                      # the command line

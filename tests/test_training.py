@@ -323,7 +323,7 @@ def test_copy_check_is_auto_on_for_few_shot_transfer_only(tmp_path, tiny_npz, ti
 def test_a_few_shot_transfer_takes_the_recipe_the_benchmark_file_backs(tmp_path, tiny_npz, tiny_source,
                                                                        monkeypatch):
     # kgantl/measured.json is the one place the few-shot recipe comes from; unset options only.
-    monkeypatch.setattr("kgantl.resolve.few_shot_recipe", lambda: {"strategy": "freeze_d:1",
+    monkeypatch.setattr("kgantl.run_defaults.few_shot_recipe", lambda: {"strategy": "freeze_d:1",
                                                                      "diffaugment": "translation"})
     few = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10))
     assert (few.options.strategy, few.options.diffaugment) == ("freeze_d:1", "translation")
