@@ -105,8 +105,9 @@ def _append(record, results):
 
 
 def run_grid(args, results=None, cache=None):
-    """Run the selected cells' `copy the shots` records and each selected method without a record yet."""
-    results = grid.RESULTS if results is None else results
+    """Run the selected cells' `copy the shots` records and each selected method without a record yet; with
+    `--probe`, the probe's candidates instead, into the probe's own results file."""
+    results = (grid.PROBE_RESULTS if args.probe else grid.RESULTS) if results is None else results
     done = grid._done(results)
     if not Path(args.source).exists():
         raise SystemExit(f"The colour source GAN is missing: train it first (make source-emoji) or pass --source. "
@@ -118,7 +119,7 @@ def run_grid(args, results=None, cache=None):
         for cell in filter(selected, grid.cells()):
             if (*cell, "copy the shots", 0, "copy") not in done:
                 _append(copy_the_shots(cell, cache), results)
-        for cell, method in grid.todo(done, args.steps, args.methods, selected, args.force):
+        for cell, method in grid.todo(done, args.steps, args.probe or args.methods, selected, args.force):
             _append(run_method(cell, method, args.source, args.steps, workdir, cache, args.shared_machine), results)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -160,12 +161,30 @@ def pictures(records, docs, cache=None):
     return lines
 
 
+def probe_report(results=None, steps=STEPS):
+    """The `emoji-few-shot-probe` section: the probe's records, a table per cell (no pictures, no verdict)."""
+    results = grid.PROBE_RESULTS if results is None else results
+    records = [r for r in grid._done(results).values() if r["steps"] in (steps, 0)]
+    methods = list(dict.fromkeys(r["method"] for r in records if r["method"] != "copy the shots"))
+    parts = header(f"python bench/emoji_few_shot.py --probe {' '.join(methods)} --steps {steps} ...",
+                   " (then `--report --probe`)", date_note="; raw records: `bench/results/emoji_few_shot_probe.jsonl`")
+    parts.append(f"Which strategies join the colour grid (`PROBE_CHOSEN`): each candidate at {steps} steps with the "
+                 "transfer defaults (batch 64, EMA, the copy check at <= 30 shots), scored like the grid.")
+    for cell in dict.fromkeys((r["target"], r["shots"], r["seed"]) for r in records):
+        rows = [r for r in records if (r["target"], r["shots"], r["seed"]) == cell]
+        parts += ["", _table(rows, f"{cell[0]}, {cell[1]} shots, seed {cell[2]}", methods)]
+    return "\n".join(parts)
+
+
 def _parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only-target", nargs="+", choices=list(grid.TARGETS), help="run only these targets")
     parser.add_argument("--only-shots", type=int, nargs="+", help="run only cells with these shot counts")
     parser.add_argument("--only-seed", type=int, nargs="+", help="run only cells with these seeds")
     parser.add_argument("--methods", nargs="+", choices=grid.METHODS, default=grid.METHODS, help="default: all")
+    parser.add_argument("--probe", nargs="*", metavar="STRATEGY",
+                        help="run these candidates instead (any --strategy text, and `default` to compare), into "
+                             "bench/results/emoji_few_shot_probe.jsonl; with --report, its table")
     parser.add_argument("--source", default=str(grid.SOURCE), help="the colour source GAN (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=STEPS, help="generator steps per run (default: %(default)s)")
     parser.add_argument("--report", action="store_true", help="only rewrite the section in docs/benchmark-log.md")
@@ -176,7 +195,15 @@ def _parser():
 
 
 def main(argv=None):
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.probe == [] and not args.report:
+        parser.error("--probe needs the strategies to try (e.g. --probe default maskd adapters)")
+    if args.report and args.probe is not None:
+        text = probe_report(steps=args.steps)
+        write_section("emoji-few-shot-probe", text, "Colour few-shot probe: which strategies join the grid")
+        print(text)
+        return
     if args.report:
         text = report(steps=args.steps)
         write_section("emoji-few-shot", text, "Colour few-shot GAN transfer: emoji")

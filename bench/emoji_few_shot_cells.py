@@ -16,6 +16,7 @@ import few_shot_cells
 from few_shot_cells import ROOT
 
 RESULTS = ROOT / "bench" / "results" / "emoji_few_shot.jsonl"
+PROBE_RESULTS = ROOT / "bench" / "results" / "emoji_few_shot_probe.jsonl"  # the probe's records (`--probe`)
 CACHE = ROOT / "bench" / "runs" / "emoji_few_shot"
 SOURCE = ROOT / "saved_models" / "source-emoji-noto-64"
 TARGETS = {"cross-style": ("twitter", "!Animals & Nature"), "cross-subject": ("google", "Animals & Nature")}

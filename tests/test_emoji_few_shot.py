@@ -90,6 +90,27 @@ def test_one_tiny_run_writes_a_resumable_record(bench, tiny_emoji, tmp_path, mon
     assert (docs / "emoji_few_shot_curves.png").stat().st_size > 0
 
 
+def test_the_probe_runs_any_strategy_into_its_own_file(bench, tiny_emoji, tmp_path, monkeypatch):  # noqa: F811
+    from kgantl.export import export_keras
+    from kgantl.models import GAN, build_discriminator, build_generator
+
+    source = export_keras(GAN(build_generator(64, 3, 8, width=4, seed=0), build_discriminator(64, 3, width=4, seed=1)),
+                          tmp_path / "source" / "model.keras")
+    monkeypatch.setattr(bench, "score", lambda *args, **kwargs: dict(SCORES))
+    monkeypatch.setattr(bench.runner, "CURVE_EVERY", 1)
+    monkeypatch.setattr(bench.grid, "cells", lambda: [("cross-style", 3, 0)])  # 3: the copy check's minimum
+    results = tmp_path / "probe.jsonl"
+    args = bench._parser().parse_args(["--source", str(source), "--steps", "2", "--probe", "maskd"])
+    bench.run_grid(args, results=results, cache=tmp_path / "cache")
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [(r["method"], r["recipe"], r["batch"]) for r in records] == [("copy the shots", "copy", 0),
+                                                                        ("maskd", "transfer-defaults-b64", 64)]
+    text = bench.probe_report(results, steps=2)
+    assert "**cross-style, 3 shots, seed 0**" in text and "| maskd |" in text
+    with pytest.raises(SystemExit):
+        bench.main(["--probe"])  # nothing to try
+
+
 def _record(target, shots, seed, method, kid, recall, near_copy=0.02, real=0.02, **extra):
     return {"target": target, "shots": shots, "seed": seed, "method": method, "kid": kid, "recall": recall,
             "near_copy": near_copy, "real_near_copy": real, **extra}
