@@ -126,8 +126,9 @@ def _class_ids(table, labels):
 def _arrays(table, positions, labels="category"):
     """`ImageArrays` of the table's images at `positions` (a mask or indices), labelled by `labels`: the category
     (an index into `CATEGORIES`), the subcategory (into the vendor's subcategories, sorted) or none (all 0)."""
+    names = _label_names(table, labels)
     return ImageArrays(table["images"][positions].astype(np.float32), _class_ids(table, labels)[positions],
-                       len(_label_names(table, labels)), _label_names(table, labels))
+                       len(names), names)
 
 
 def load_emoji(spec, split=None):
