@@ -5,6 +5,7 @@ the options leave a value unset, so the same command or code resumes a run as it
 """
 import dataclasses
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -12,7 +13,10 @@ import numpy as np
 
 from kgantl.config import FEW_SHOTS, MIN_EPOCH_STEPS
 from kgantl.measured import few_shot_recipe, step_budget, transfer_default
+from kgantl.metrics.copying import MIN_SHOTS
 from kgantl.runs.folder import OPTIONS_FILE, has_trained
+
+logger = logging.getLogger("kgantl")
 
 
 def recorded_options(options):
@@ -81,7 +85,8 @@ def resolve_few_shot_defaults(options, arrays):
 
     A transfer run whose rarest class has at most `FEW_SHOTS` images is a few-shot run. There `copy_check="auto"`
     turns the copy check on (the copy-aware rule, not `val_kid` on a hold-out of two shots, chooses `best.keras`),
-    an unset `eval_every` becomes 0 (every shot trains), and an unset `diffaugment` and strategy take the few-shot
+    unless there are fewer than `MIN_SHOTS` images, too few for it to run (a warning says so; it is not refused,
+    as an explicit `copy_check="on"` is), an unset `eval_every` becomes 0 (every shot trains), and an unset `diffaugment` and strategy take the few-shot
     recipe the 10-shot benchmark backs (`kgantl.measured.few_shot_recipe`). Elsewhere the transfer defaults
     stay: `eval_every` 1 (`val_kid` on a held-out fifth, `best.keras` by it), no augmentation, and the strategy the
     100-shot benchmark's rule sets (`kgantl.measured.transfer_default`); `auto` turns the copy check off. A new GAN
@@ -91,11 +96,16 @@ def resolve_few_shot_defaults(options, arrays):
     rarest = int(np.unique(arrays.labels, return_counts=True)[1].min())
     few_shot = bool(options.source) and rarest <= FEW_SHOTS
     copy_check = options.copy_check
+    too_few = few_shot and len(arrays.images) < MIN_SHOTS
     if copy_check == "auto":  # never on a cluster: it would stop the chief alone (TrainOptions.validate)
-        copy_check = "on" if few_shot and options.distribute != "multiworker" else "off"
+        copy_check = "on" if few_shot and not too_few and options.distribute != "multiworker" else "off"
+        if too_few:
+            logger.warning("with %d training images the copy check cannot run (it needs at least %d: one is left out "
+                           "at a time), so it is off: look at the samples beside the shots (kgantl compare)",
+                           len(arrays.images), MIN_SHOTS)
     resolved = dict(copy_check=copy_check)
-    if options.eval_every is None:
-        resolved["eval_every"] = 1 if options.source and copy_check == "off" else 0
+    if options.eval_every is None:  # with fewer than MIN_SHOTS images there is nothing to hold out either
+        resolved["eval_every"] = 1 if options.source and copy_check == "off" and not too_few else 0
     if options.diffaugment is None:
         resolved["diffaugment"] = few_shot_recipe()["diffaugment"] if few_shot else ""
     if options.source and options.strategy is None:

@@ -306,38 +306,6 @@ def test_copy_check_keeps_the_chosen_epoch_stops_when_copying_sets_in_and_export
     assert history is None and (run_dir / "model.keras").is_file()
 
 
-def test_copy_check_is_auto_on_for_few_shot_transfer_only(tmp_path, tiny_npz, tiny_source):
-    few = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, eval_every=None))
-    assert few.options.copy_check == "on" and few.options.eval_every == 0 and few.reference is None
-    many = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), eval_every=None))
-    assert many.options.copy_check == "on"  # 20 images per class is still few (at most 30)
-    scratch = resolve_training(_options(tmp_path, tiny_npz, shots=10))
-    assert scratch.options.copy_check == "off" and scratch.options.eval_every == 0
-    asked = resolve_training(_options(tmp_path, tiny_npz, shots=10, copy_check="on"))
-    assert asked.options.copy_check == "on"
-    off = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, copy_check="off",
-                                    eval_every=None))
-    assert off.options.eval_every == 1 and off.reference is not None  # the held-out val_kid, as before
-
-
-def test_a_few_shot_transfer_takes_the_recipe_the_benchmark_file_backs(tmp_path, tiny_npz, tiny_source,
-                                                                       monkeypatch):
-    # kgantl/measured.json is the one place the few-shot recipe comes from; unset options only.
-    monkeypatch.setattr("kgantl.run_defaults.few_shot_recipe", lambda: {"strategy": "freeze_d:1",
-                                                                     "diffaugment": "translation"})
-    few = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10))
-    assert (few.options.strategy, few.options.diffaugment) == ("freeze_d:1", "translation")
-    given = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, strategy="finetune",
-                                      diffaugment=""))
-    assert (given.options.strategy, given.options.diffaugment) == ("finetune", "")
-
-
-def test_the_copy_check_is_refused_on_a_cluster(tmp_path, tiny_npz, tiny_source):
-    with pytest.raises(ValueError, match="the copy check stops training on the chief alone"):
-        resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, copy_check="on",
-                                  distribute="multiworker", run_dir=str(tmp_path / "r")))
-
-
 def test_a_batch_larger_than_the_data_is_warned_about(tmp_path, tiny_npz, caplog):
     from kgantl.training import resolve_training
 
@@ -385,16 +353,6 @@ def test_the_stopping_rule_fires_on_a_provoked_ten_shot_copying_run(tmp_path, ti
     assert all(e["copy_ratio"] < 0.5 for e in failing)  # real scores of copies: the test sees them
     assert selection["chosen_epoch"] == 2 and selection["stopped_epoch"] == 4
     assert len(history.history["d_loss"]) == 4  # stopped after epoch 4 of 8
-
-
-def test_a_run_with_at_most_five_images_says_what_the_copy_check_can_see(tmp_path, tiny_npz, tiny_source, caplog):
-    with caplog.at_level("WARNING", logger="kgantl"):
-        resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=2, eval_every=None))
-    assert "with 4 training images the copy check flags outright copying but misses about a third" in caplog.text
-    caplog.clear()
-    with caplog.at_level("WARNING", logger="kgantl"):
-        resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, eval_every=None))
-    assert "the copy check flags" not in caplog.text
 
 
 def test_a_run_from_a_folder_records_which_folder_became_which_label(tmp_path):
