@@ -44,21 +44,30 @@ def _real_draws(spec):
 
 
 def score_rows(model):
-    """{row name: {kid, kid_std, recall, kid_random_cnn, recall_random_cnn}} for the source and the reference rows."""
+    """{row name: {kid, kid_std, recall, kid_random_cnn, kid_random_cnn_std, recall_random_cnn}} for the source and
+    the reference rows; the source's row adds `near_copy` (its share of samples nearer a training image than real
+    images typically are) and `real_near_copy` (the test images' own share)."""
+    from kgantl.data import load_arrays
     from kgantl.metrics import evaluate
     from kgantl.runs.artifacts import open_generator
 
     rows = {"source GAN (EMA generator)": open_generator(model),
             "real Noto, train split": _real_draws(REFERENCE),
             "Twemoji (same emoji, another style), train split": _real_draws(OTHER_STYLE)}
+    train_images = load_arrays(REFERENCE, split="train").images  # the near-copy check of the generator alone
     scores = {}
     for name, generator in rows.items():
-        noto = evaluate(generator, ref=REFERENCE, split="test", n=COUNT, seed=0, extractor="noto")
+        is_generator = not isinstance(generator, np.ndarray)
+        noto = evaluate(generator, ref=REFERENCE, split="test", n=COUNT, seed=0, extractor="noto",
+                        train_images=train_images if is_generator else None)
         random = evaluate(generator, ref=REFERENCE, split="test", n=COUNT, seed=0, use_cache=False,
                           extractor=runner._random_cnn_extractor((64, 64, 3)))
         scores[name] = {"kid": noto["kid"], "kid_std": noto["kid_std"], "recall": noto["recall"],
                         "kid_random_cnn": random["kid"], "kid_random_cnn_std": random["kid_std"],
                         "recall_random_cnn": random["recall"]}
+        if is_generator:
+            scores[name].update(near_copy=noto["near_copy_share"],
+                                real_near_copy=noto["memorisation"]["real_near_copy_share"])
         print(name, json.dumps(scores[name]), flush=True)
     return scores
 
@@ -72,6 +81,10 @@ def section(scores, model):
         lines.append(f"| {name} | {row['kid']:.4f} ± {row['kid_std']:.4f} | {row['recall']:.2f} | "
                      f"{row['kid_random_cnn']:.4f} ± {row['kid_random_cnn_std']:.4f} | "
                      f"{row['recall_random_cnn']:.2f} |")
+    copies = next((row for row in scores.values() if "near_copy" in row), None)
+    if copies:
+        lines += ["", f"Near-copy share of the generated images against the train split: "
+                      f"{copies['near_copy']:.3f} (the test images' own: {copies['real_near_copy']:.3f})."]
     return "\n".join(lines) + "\n"
 
 
