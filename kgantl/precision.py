@@ -88,6 +88,18 @@ def precision_policy(name):
         keras.mixed_precision.set_global_policy(previous)
 
 
+def computes_under(model):
+    """The policy `model`'s layers compute under: the mixed one any of them has (a model built under a mixed
+    policy keeps some layers, such as its output, in float32), else `float32`.
+
+    Example:
+        >>> computes_under(load_gan("source-emoji-noto-64").generator)  # trained under mixed_bfloat16
+        'mixed_bfloat16'
+    """
+    names = {layer.dtype_policy.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)}
+    return min((name for name in names if name.startswith("mixed_")), default="float32")
+
+
 def with_policy(model, name):
     """A copy of the functional `model` whose layers compute under the policy `name`, with the same weights.
 
@@ -107,4 +119,5 @@ def with_policy(model, name):
     return copy
 
 
-__all__ = ["PRECISION_CHOICES", "auto_precision", "has_fast_bfloat16", "precision_policy", "resolve_precision", "with_policy"]
+__all__ = ["PRECISION_CHOICES", "auto_precision", "computes_under", "has_fast_bfloat16", "precision_policy",
+           "resolve_precision", "with_policy"]

@@ -27,7 +27,7 @@ from kgantl.run_defaults import (resolve_budget, resolve_few_shot_defaults, with
 from kgantl.metrics.copying import MIN_SHOTS
 from kgantl.metrics.extractors import default_extractor
 from kgantl.models import ConditionalGAN, GAN, build_discriminator, build_generator
-from kgantl.precision import auto_precision, precision_policy, resolve_precision, with_policy
+from kgantl.precision import auto_precision, computes_under, precision_policy, resolve_precision, with_policy
 from kgantl.runs.artifacts import load_gan
 from kgantl.runs.folder import check_space, check_writable
 from kgantl.transfer.auto import CANDIDATES as AUTO_CANDIDATES
@@ -168,12 +168,13 @@ def building(distribution, options):
 
 def load_source(options, colour=None):
     """The source GAN, its networks computing under the run's resolved precision (a saved model keeps the policy
-    it was built with, so under mixed precision they are rebuilt with the same weights), expanded to colour
-    (`kgantl.transfer.colour.to_colour`) when it is grayscale and `colour` (default: `options.channels == 3`)."""
+    it was built with, so where that is not the run's, say a source trained in mixed bfloat16 adapted in float32,
+    they are rebuilt with the same weights), expanded to colour (`kgantl.transfer.colour.to_colour`) when it is
+    grayscale and `colour` (default: `options.channels == 3`)."""
     source = load_gan(options.source)
     if (options.channels == 3 if colour is None else colour) and source.generator.output_shape[-1] == 1:
         return to_colour(source, seed=options.seed)  # built under the caller's scope: the run's policy
-    if options.precision == "float32":
+    if all(computes_under(net) == options.precision for net in (source.generator, source.discriminator)):
         return source
     kwargs = {"class_ids": source.trained_class_ids()} if isinstance(source, ConditionalGAN) else {}
     return type(source)(with_policy(source.generator, options.precision),

@@ -60,6 +60,25 @@ def test_a_source_converts_to_a_policy_with_its_weights(tiny_source):
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_source_saved_in_mixed_bfloat16_is_adapted_in_the_run_s_float32(tmp_path, tiny_npz):
+    # The shipped colour source was trained in mixed bfloat16: a float32 run must not compute in bfloat16 unasked
+    # (slow where bfloat16 is emulated, and not what options.json says).
+    from kgantl.export import export_keras
+    from kgantl.models import GAN, build_discriminator, build_generator
+    from kgantl.precision import computes_under
+    from kgantl.training import resolve_training
+
+    with precision_policy("mixed_bfloat16"):
+        source = GAN(build_generator(16, 1, 8, width=4, seed=0), build_discriminator(16, 1, width=4, seed=1))
+    path = export_keras(source, tmp_path / "bf16-source" / "model.keras")
+    run = resolve_training(TrainOptions(data=str(tiny_npz), source=str(path), shots=10, precision="float32",
+                                        run_dir=str(tmp_path / "run")))
+    assert computes_under(source.generator) == "mixed_bfloat16"
+    assert [computes_under(net) for net in (run.gan.generator, run.gan.discriminator)] == ["float32", "float32"]
+    for a, b in zip(run.gan.generator.get_weights(), source.generator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.slow
 def test_a_transfer_run_in_mixed_bfloat16_trains_and_saves(tmp_path, tiny_npz, tiny_source):
     _, run_dir = train(TrainOptions(data=str(tiny_npz), source=str(tiny_source), precision="mixed_bfloat16",
