@@ -5,13 +5,17 @@ Cells (`emoji_few_shot_cells.cells`): cross-style (Twemoji outside "Animals & Na
 color,translation,cutout, batch 32, EMA), `plain finetune` (the source's G and D, no augmentation, EMA, selection or
 copy check), `default` (`kgantl transfer` with no recipe flags: its own few-shot recipe and, at <= 30 images, the
 copy check's chosen checkpoint), `vision_d` (`--strategy vision_d`, the colour backbone by default), and up to two
-probe-chosen methods (`PROBE_CHOSEN`). Each run trains `--steps` generator steps (default 2000) and its sampler is
+probe-chosen methods (`PROBE_CHOSEN`); these last two also pass no recipe flag but `--strategy NAME`, so they too
+run the copy check at 10 shots. Each run trains `--steps` generator steps (default 2000) and its sampler is
 scored every 250 steps against the cell's test images (all, or 1000 drawn with `default_rng(0)`) in the `noto`
 extractor's features: KID, FID, precision, recall, near-copy share (and KID/recall in a random CNN's features);
-`default` also KID every 100 steps, and its record is the chosen checkpoint's score. Each cell also gets a `copy
-the shots` record. Records (the Fashion-MNIST grid's fields, `target` and `data` for `class`, the CPU's model and
-bf16 flags in `cpu`, wall and CPU seconds) are appended to `bench/results/emoji_few_shot.jsonl` as each run ends;
-a (cell, method) with a record is skipped, so the grid resumes in parts (`--only-*`, `--methods`).
+a run with the copy check also KID every 100 steps, and its record is the chosen checkpoint's score. At 100 shots
+these runs hold a fifth of the shots out for `val_kid` and keep `best.keras` by it, but `model.keras`, which
+`kgantl.open_generator(run_dir)`, `kgantl export` and the run's SavedModel give a user, is the last step's: that is
+what their record scores. Each cell also gets a `copy the shots` record. Records (the Fashion-MNIST grid's fields,
+`target` and `data` for `class`, the CPU's model and bf16 flags in `cpu`, wall and CPU seconds) are appended to
+`bench/results/emoji_few_shot.jsonl` as each run ends; a (cell, method) with a record is skipped, so the grid
+resumes in parts (`--only-*`, `--methods`).
 
 Usage:
     python bench/emoji_few_shot.py [--only-target cross-style] [--only-shots 10] [--only-seed 0] \\
@@ -81,7 +85,7 @@ def run_method(cell, method, source, steps, workdir, cache=None, shared_machine=
     curve, final, chosen = runner.train_scored(
         options, method, shots, lambda model: score(model, shots_path, test_path),
         lambda model: score(model, shots_path, test_path, kid_only=True), steps=steps,
-        keep=(grid.CACHE if cache is None else Path(cache)) / "models")
+        keep=(grid.CACHE if cache is None else Path(cache)) / "models", selects=grid.selects(method))
     base = _base(cell, method, {"batch": chosen.pop("batch"), "recipe": recipe(method), **chosen,
                                 **({"shared_machine": True} if shared_machine else {})})
     return runner._records(base, curve, final, steps=steps, read_off=None)[0]
@@ -128,12 +132,13 @@ def run_grid(args, results=None, cache=None):
 def report(results=None, steps=STEPS, docs=DOCS, cache=None):
     """The `emoji-few-shot` section: a table per (target, shots) at `steps`, `default` at today's checkpoint rule,
     then the pictures (`pictures`, written into `docs`, from the models kept under `cache`)."""
-    records = [at_current_rule(r)[0] if r["method"] == "default" else r
+    records = [at_current_rule(r)[0] if grid.selects(r["method"]) else r
                for r in grid._done(results).values() if r["steps"] in (steps, 0) and r["recipe"] == recipe(r["method"])]
     parts = header("python bench/emoji_few_shot.py", " (then `--report`)",
                    date_note="; raw records: `bench/results/emoji_few_shot.jsonl`")
     parts.append(f"Scores against each cell's test images in the `noto` extractor's features; {steps} steps; "
-                 "`default` at the copy check's chosen checkpoint; train s on the CPU each record names.")
+                 "every method but scratch and plain finetune at the copy check's chosen checkpoint at 10 shots; "
+                 "train s on the CPU each record names.")
     for target, shots in dict.fromkeys((t, n) for t, n, _ in grid.cells()):
         cell = [r for r in records if (r["target"], r["shots"]) == (target, shots)]
         if any(r["method"] != "copy the shots" for r in cell):
@@ -169,7 +174,8 @@ def probe_report(results=None, steps=STEPS):
     parts = header(f"python bench/emoji_few_shot.py --probe {' '.join(methods)} --steps {steps} ...",
                    " (then `--report --probe`)", date_note="; raw records: `bench/results/emoji_few_shot_probe.jsonl`")
     parts.append(f"Which strategies join the colour grid (`PROBE_CHOSEN`): each candidate at {steps} steps with the "
-                 "transfer defaults (batch 64, EMA, the copy check at <= 30 shots), scored like the grid.")
+                 "`kgantl transfer --strategy NAME` defaults (no other recipe flag: kgantl's few-shot recipe, the "
+                 "copy check at <= 30 shots), scored like the grid.")
     for cell in dict.fromkeys((r["target"], r["shots"], r["seed"]) for r in records):
         rows = [r for r in records if (r["target"], r["shots"], r["seed"]) == cell]
         parts += ["", _table(rows, f"{cell[0]}, {cell[1]} shots, seed {cell[2]}", methods)]

@@ -5,8 +5,9 @@ and at 100 shots, seed 0; cross-subject (Noto "Animals & Nature") at 10 shots, s
 test images follow `kgantl.data.emoji.emoji_shots` (BENCHMARKS.md's emoji n-shot rule) and are written once as
 two `.npz` files (`images` uint8, `labels` all 0: one class, so `kgantl transfer --target FILE` and `kgantl train
 --data FILE` read the shots as an unconditional set) under `bench/runs/emoji_few_shot/`. A test set of more
-than 1000 images is cut to 1000 drawn with `np.random.default_rng(0)` (BENCHMARKS.md). The recipes are the
-Fashion-MNIST grid's (`few_shot_cells.recipe`, `recipe_options`), started from the colour source.
+than 1000 images is cut to 1000 drawn with `np.random.default_rng(0)` (BENCHMARKS.md). `scratch` and `plain
+finetune` train the Fashion-MNIST grid's recipes (`few_shot_cells.recipe_options`, the plain one with no selection);
+every other method trains as `kgantl transfer [--strategy NAME]` with no other recipe flag, from the colour source.
 """
 import json
 
@@ -27,16 +28,35 @@ PROBE_CHOSEN = []
 METHODS = ["scratch", "plain finetune", "default", "vision_d", *PROBE_CHOSEN]
 
 
+# Every method but `scratch` and `plain finetune` trains as a user's `kgantl transfer --strategy NAME` does, with no
+# other recipe flag, so the grid measures what the command gives: kgantl's few-shot recipe, the copy check at <= 30
+# shots (its chosen checkpoint is the run's model) and `val_kid` on held-out shots above that. `default` passes no
+# strategy either and keeps the Fashion-MNIST grid's name for the same thing.
+CLI_RECIPE = "kgantl-transfer-strategy-flag-only"
+OWN_RECIPES = ("copy the shots", "scratch", "plain finetune")  # the baselines, set by the grid and not by kgantl
+
+
+def selects(method):
+    """Whether `method` trains as `kgantl transfer` does, leaving the checkpoint it saves to kgantl's rules."""
+    return method not in OWN_RECIPES
+
+
 def recipe(method):
-    """The record's recipe name: the Fashion-MNIST grid's, but `plain finetune` with no selection at all (the
+    """The record's recipe name. `plain finetune`: the Fashion-MNIST grid's, with no selection at all (the
     brief's plain fine-tune: every shot trains and the last step is scored, while `kgantl transfer` turns the copy
-    check on at <= 30 shots, or else `val_kid` on a held-out fifth of the shots, by default)."""
-    return "plain-b64-no-selection" if method == "plain finetune" else few_shot_cells.recipe(method)
+    check on at <= 30 shots, or else `val_kid` on a held-out fifth of the shots, by default); `scratch` and `default`:
+    the Fashion-MNIST grid's; any other method: `CLI_RECIPE`."""
+    if method == "plain finetune":
+        return "plain-b64-no-selection"
+    return few_shot_cells.recipe(method) if method in ("copy the shots", "scratch", "default") else CLI_RECIPE
 
 
 def recipe_options(method, source):
-    """`few_shot_cells.recipe_options` from `source`; for `plain finetune` the copy check and `val_kid` off (see
-    `recipe`)."""
+    """The `TrainOptions` fields `method` sets from `source`: the Fashion-MNIST grid's for `scratch`, and for
+    `plain finetune` with the copy check and `val_kid` off (see `recipe`); for any other method only the source and
+    `strategy=method` (`default`: not even that), as `kgantl transfer` with no other recipe flag."""
+    if selects(method):
+        return dict(source=str(source), eval_every=None, **({} if method == "default" else {"strategy": method}))
     options = few_shot_cells.recipe_options(method, str(source))
     return {**options, "copy_check": "off", "eval_every": 0} if method == "plain finetune" else options
 

@@ -27,6 +27,11 @@ from few_shot_cells import (BF16_SUFFIX, CURVE_EVERY, HELD_OUT, READ_OFF, RESULT
 from sections import cpu_line  # noqa: E402
 
 
+# A run that leaves the copy check on (`selects`): 50-step epochs, so each copy-check evaluation (every 100 steps, the
+# `copy_every` default) falls on an epoch end, and the curve's KID at each of them.
+SELECTING_EPOCH, SELECTING_KID_EVERY = 50, 100
+
+
 def _append(record):
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with open(RESULTS, "a") as f:
@@ -153,21 +158,26 @@ def run_method(k, shots, seed, method, workdir, shared_machine=False, keep=None,
     return _records(base, curve, final)
 
 
-def train_scored(options, method, shots, score, score_kid, steps=None, keep=None):
+def train_scored(options, method, shots, score, score_kid, steps=None, keep=None, selects=None):
     """Train `options` (`TrainOptions` fields less the epochs) for `steps` generator steps, scoring the sampler
     every CURVE_EVERY steps with `score` (KID alone with `score_kid` at each copy-check evaluation), then the
     saved model with `score`. Returns `(curve, final, chosen)`: the `ScoreCurve`, the saved model's point, and
-    the run's batch size with what it chose (`_choices`). `keep`: a folder to copy the scored model into."""
+    the run's batch size with what it chose (`_choices`). `keep`: a folder to copy the scored model into.
+    `selects`: the run leaves the copy check to kgantl, as `kgantl transfer` with no selection flag does, so with
+    few shots it saves the chosen checkpoint, not the model at `steps` (None: only `default` does, the
+    Fashion-MNIST grid's rule)."""
     from kgantl.config import FEW_SHOTS, TrainOptions
     from kgantl.training import train
 
     steps = STEPS if steps is None else steps
-    # `default` evaluates its copy check every 100 steps at epoch ends, so its epochs are shorter.
-    steps_per_epoch = 50 if method == "default" else CURVE_EVERY
-    # With few shots `default` saves the copy check's chosen checkpoint, not the model at `steps`: its curve scores
+    selects = method == "default" if selects is None else selects
+    # The copy check evaluates every 100 steps at epoch ends, so a run that may use it has shorter epochs.
+    steps_per_epoch = SELECTING_EPOCH if selects else CURVE_EVERY
+    # With few shots such a run saves the copy check's chosen checkpoint, not the model at `steps`: its curve scores
     # the model at `steps` during training, and KID at every copy-check evaluation, so the chosen step's KID is on it.
-    chooses = method == "default" and shots <= FEW_SHOTS
-    curve = ScoreCurve(None, shots, None, steps_per_epoch, every=CURVE_EVERY, kid_every=100 if chooses else None,
+    chooses = selects and shots <= FEW_SHOTS
+    curve = ScoreCurve(None, shots, None, steps_per_epoch, every=CURVE_EVERY,
+                       kid_every=SELECTING_KID_EVERY if chooses else None,
                        score_last=chooses, score=score, score_kid=score_kid, steps=steps)
     options = dict(options, epochs=steps // steps_per_epoch, steps_per_epoch=steps_per_epoch,
                    sample_every=steps // steps_per_epoch)

@@ -98,17 +98,43 @@ def test_the_probe_runs_any_strategy_into_its_own_file(bench, tiny_emoji, tmp_pa
                           tmp_path / "source" / "model.keras")
     monkeypatch.setattr(bench, "score", lambda *args, **kwargs: dict(SCORES))
     monkeypatch.setattr(bench.runner, "CURVE_EVERY", 1)
+    monkeypatch.setattr(bench.runner, "SELECTING_EPOCH", 1)
+    monkeypatch.setattr(bench.runner, "SELECTING_KID_EVERY", 1)
     monkeypatch.setattr(bench.grid, "cells", lambda: [("cross-style", 3, 0)])  # 3: the copy check's minimum
     results = tmp_path / "probe.jsonl"
     args = bench._parser().parse_args(["--source", str(source), "--steps", "2", "--probe", "maskd"])
     bench.run_grid(args, results=results, cache=tmp_path / "cache")
     records = [json.loads(line) for line in results.read_text().splitlines()]
-    assert [(r["method"], r["recipe"], r["batch"]) for r in records] == [("copy the shots", "copy", 0),
-                                                                        ("maskd", "transfer-defaults-b64", 64)]
+    assert [(r["method"], r["recipe"]) for r in records] == [("copy the shots", "copy"),
+                                                            ("maskd", "kgantl-transfer-strategy-flag-only")]
+    from kgantl.measured import few_shot_recipe
+
+    # as `kgantl transfer --strategy maskd`: kgantl's few-shot augmentation, and the copy check's chosen checkpoint
+    # scored apart from the curve, which holds the last step (2) as a point of its own
+    run = records[1]
+    assert run["resolved"]["diffaugment"] == few_shot_recipe()["diffaugment"] and run["resolved"]["strategy"] == "maskd"
+    assert run["chosen_step"] in (1, 2) and [p["steps"] for p in run["curve"]] == [1, 2]
     text = bench.probe_report(results, steps=2)
     assert "**cross-style, 3 shots, seed 0**" in text and "| maskd |" in text
     with pytest.raises(SystemExit):
         bench.main(["--probe"])  # nothing to try
+
+
+def test_only_the_baselines_set_a_recipe_the_rest_train_as_kgantl_transfer(bench):
+    cells = bench.grid
+    assert cells.recipe_options("vision_d", "S") == {"source": "S", "eval_every": None, "strategy": "vision_d"}
+    assert cells.recipe_options("maskd", "S") == {"source": "S", "eval_every": None, "strategy": "maskd"}
+    assert cells.recipe_options("default", "S") == {"source": "S", "eval_every": None}
+    assert cells.recipe_options("plain finetune", "S") == {
+        "batch_size": 64, "diffaugment": "", "ema_decay": 0.0, "source": "S", "strategy": "finetune", "eval_every": 0,
+        "copy_check": "off"}
+    assert cells.recipe_options("scratch", "S") == {"batch_size": 32, "diffaugment": "color,translation,cutout",
+                                                    "ema_decay": 0.999}
+    assert [cells.recipe(m) for m in ("scratch", "plain finetune", "default", "vision_d", "maskd")] == [
+        "scratch-diffaugment-b32", "plain-b64-no-selection", "kgantl-transfer-defaults-ratio-copy-check",
+        "kgantl-transfer-strategy-flag-only", "kgantl-transfer-strategy-flag-only"]
+    assert [cells.selects(m) for m in ("scratch", "plain finetune", "default", "vision_d")] == [False, False, True,
+                                                                                                 True]
 
 
 def _record(target, shots, seed, method, kid, recall, near_copy=0.02, real=0.02, **extra):
