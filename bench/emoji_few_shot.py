@@ -13,9 +13,10 @@ a run with the copy check also KID every 100 steps, and its record is the chosen
 these runs hold a fifth of the shots out for `val_kid` and keep `best.keras` by it, but `model.keras`, which
 `kgantl.open_generator(run_dir)`, `kgantl export` and the run's SavedModel give a user, is the last step's: that is
 what their record scores. Each cell also gets a `copy the shots` record. Records (the Fashion-MNIST grid's fields,
-`target` and `data` for `class`, the CPU's model and bf16 flags in `cpu`, wall and CPU seconds) are appended to
-`bench/results/emoji_few_shot.jsonl` as each run ends; a (cell, method) with a record is skipped, so the grid
-resumes in parts (`--only-*`, `--methods`).
+`target` and `data` for `class`, the CPU's model and bf16 flags in `cpu`, wall and CPU seconds, and a transfer
+run's `source_sha256`, the first 16 hex digits of its source's `model.keras` sha256) are appended to
+`bench/results/emoji_few_shot.jsonl` as each run ends; a (cell, method) with a record (from the same source) is
+skipped, so the grid resumes in parts (`--only-*`, `--methods`), and `--report` shows the given source's records.
 
 Usage:
     python bench/emoji_few_shot.py [--only-target cross-style] [--only-shots 10] [--only-seed 0] \\
@@ -86,7 +87,8 @@ def run_method(cell, method, source, steps, workdir, cache=None, shared_machine=
         options, method, shots, lambda model: score(model, shots_path, test_path),
         lambda model: score(model, shots_path, test_path, kid_only=True), steps=steps,
         keep=(grid.CACHE if cache is None else Path(cache)) / "models", selects=grid.selects(method))
-    base = _base(cell, method, {"batch": chosen.pop("batch"), "recipe": recipe(method), **chosen,
+    made_by = {"source_sha256": grid.source_sha256(str(source))} if grid.uses_source(method) else {}
+    base = _base(cell, method, {"batch": chosen.pop("batch"), "recipe": recipe(method), **made_by, **chosen,
                                 **({"shared_machine": True} if shared_machine else {})})
     return runner._records(base, curve, final, steps=steps, read_off=None)[0]
 
@@ -112,28 +114,36 @@ def run_grid(args, results=None, cache=None):
     """Run the selected cells' `copy the shots` records and each selected method without a record yet; with
     `--probe`, the probe's candidates instead, into the probe's own results file."""
     results = (grid.PROBE_RESULTS if args.probe else grid.RESULTS) if results is None else results
-    done = grid._done(results)
-    if not Path(args.source).exists():
-        raise SystemExit(f"The colour source GAN is missing: train it first (make source-emoji) or pass --source. "
-                         f"Received: --source {args.source}")
+    done, sha256 = grid._done(results), _source_sha256(args.source)
     wanted = (args.only_target, args.only_shots, args.only_seed)
     selected = lambda cell: all(w is None or v in w for v, w in zip(cell, wanted))  # noqa: E731
     workdir = Path(tempfile.mkdtemp(prefix="kgantl-emoji-few-shot-"))
     try:
         for cell in filter(selected, grid.cells()):
-            if (*cell, "copy the shots", 0, "copy") not in done:
+            if (*cell, "copy the shots", 0, "copy", None) not in done:
                 _append(copy_the_shots(cell, cache), results)
-        for cell, method in grid.todo(done, args.steps, args.probe or args.methods, selected, args.force):
+        for cell, method in grid.todo(done, args.steps, args.probe or args.methods, sha256, selected, args.force):
             _append(run_method(cell, method, args.source, args.steps, workdir, cache, args.shared_machine), results)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def report(results=None, steps=STEPS, docs=DOCS, cache=None):
-    """The `emoji-few-shot` section: a table per (target, shots) at `steps`, `default` at today's checkpoint rule,
-    then the pictures (`pictures`, written into `docs`, from the models kept under `cache`)."""
+def _source_sha256(source):
+    """`grid.source_sha256` of `source`, or one line saying it is missing."""
+    if not Path(source).exists():
+        raise SystemExit(f"The colour source GAN is missing: train it first (make source-emoji) or pass --source. "
+                         f"Received: --source {source}")
+    return grid.source_sha256(str(source))
+
+
+def report(results=None, steps=STEPS, docs=DOCS, cache=None, source=None):
+    """The `emoji-few-shot` section: a table per (target, shots) at `steps` of the records `source` made (and those
+    of scratch), each at today's checkpoint rule, then the pictures (`pictures`, written into `docs`, from the
+    models kept under `cache`)."""
+    sha256 = _source_sha256(grid.SOURCE if source is None else source)
     records = [at_current_rule(r)[0] if grid.selects(r["method"]) else r
-               for r in grid._done(results).values() if r["steps"] in (steps, 0) and r["recipe"] == recipe(r["method"])]
+               for r in grid.of_source(grid._done(results).values(), sha256)
+               if r["steps"] in (steps, 0) and r["recipe"] == recipe(r["method"])]
     parts = header("python bench/emoji_few_shot.py", " (then `--report`)",
                    date_note="; raw records: `bench/results/emoji_few_shot.jsonl`")
     parts.append(f"Scores against each cell's test images in the `noto` extractor's features; {steps} steps; "
@@ -166,10 +176,12 @@ def pictures(records, docs, cache=None):
     return lines
 
 
-def probe_report(results=None, steps=STEPS):
-    """The `emoji-few-shot-probe` section: the probe's records, a table per cell (no pictures, no verdict)."""
+def probe_report(results=None, steps=STEPS, source=None):
+    """The `emoji-few-shot-probe` section: the probe's records `source` made, a table per cell (no pictures, no
+    verdict)."""
     results = grid.PROBE_RESULTS if results is None else results
-    records = [r for r in grid._done(results).values() if r["steps"] in (steps, 0)]
+    sha256 = _source_sha256(grid.SOURCE if source is None else source)
+    records = [r for r in grid.of_source(grid._done(results).values(), sha256) if r["steps"] in (steps, 0)]
     methods = list(dict.fromkeys(r["method"] for r in records if r["method"] != "copy the shots"))
     parts = header(f"python bench/emoji_few_shot.py --probe {' '.join(methods)} --steps {steps} ...",
                    " (then `--report --probe`)", date_note="; raw records: `bench/results/emoji_few_shot_probe.jsonl`")
@@ -206,12 +218,12 @@ def main(argv=None):
     if args.probe == [] and not args.report:
         parser.error("--probe needs the strategies to try (e.g. --probe default maskd adapters)")
     if args.report and args.probe is not None:
-        text = probe_report(steps=args.steps)
+        text = probe_report(steps=args.steps, source=args.source)
         write_section("emoji-few-shot-probe", text, "Colour few-shot probe: which strategies join the grid")
         print(text)
         return
     if args.report:
-        text = report(steps=args.steps)
+        text = report(steps=args.steps, source=args.source)
         write_section("emoji-few-shot", text, "Colour few-shot GAN transfer: emoji")
         print(text)
         return

@@ -9,7 +9,10 @@ than 1000 images is cut to 1000 drawn with `np.random.default_rng(0)` (BENCHMARK
 finetune` train the Fashion-MNIST grid's recipes (`few_shot_cells.recipe_options`, the plain one with no selection);
 every other method trains as `kgantl transfer [--strategy NAME]` with no other recipe flag, from the colour source.
 """
+import functools
+import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -92,8 +95,25 @@ def cell_files(target, shots, seed, cache=None):
     return shots_path, test_path
 
 
+@functools.lru_cache(maxsize=None)
+def source_sha256(source):
+    """The first 16 hex digits of the sha256 of `source`'s `model.keras` (a folder means the one in it): the source
+    GAN will be replaced by a final one, and a record must say which made it. Read once per process and file."""
+    path = Path(source)
+    digest = hashlib.sha256()
+    with open(path / "model.keras" if path.is_dir() else path, "rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def uses_source(method):
+    """Whether `method` starts from the source GAN (all but `scratch` and `copy the shots`)."""
+    return method not in ("scratch", "copy the shots")
+
+
 def _done(results=None):
-    """Every record by (target, shots, seed, method, steps, recipe); the newest record of a key wins."""
+    """Every record by `key`; the newest record of a key wins."""
     results = RESULTS if results is None else results
     if not results.exists():
         return {}
@@ -102,11 +122,19 @@ def _done(results=None):
 
 
 def key(record):
-    """A record's key in `_done`."""
-    return record["target"], record["shots"], record["seed"], record["method"], record["steps"], record["recipe"]
+    """A record's key in `_done`: (target, shots, seed, method, steps, recipe, source_sha256), the last None for a
+    record no source made (and for a transfer record that does not name its source, so none counts as done)."""
+    return (record["target"], record["shots"], record["seed"], record["method"], record["steps"], record["recipe"],
+            record.get("source_sha256"))
 
 
-def todo(done, steps, methods, selected=lambda cell: True, force=False):
-    """The (cell, method) pairs still to run: those of `methods` in the `selected` cells without a record."""
+def of_source(records, sha256):
+    """The records the source of `sha256` made, and those no source made: what the report shows."""
+    return [r for r in records if r.get("source_sha256") == (sha256 if uses_source(r["method"]) else None)]
+
+
+def todo(done, steps, methods, sha256, selected=lambda cell: True, force=False):
+    """The (cell, method) pairs still to run: those of `methods` in the `selected` cells without a record made from
+    the source of `sha256` (`source_sha256`)."""
     return [(cell, method) for cell in cells() if selected(cell) for method in methods
-            if force or (*cell, method, steps, recipe(method)) not in done]
+            if force or (*cell, method, steps, recipe(method), sha256 if uses_source(method) else None) not in done]

@@ -75,12 +75,13 @@ def test_one_tiny_run_writes_a_resumable_record(bench, tiny_emoji, tmp_path, mon
     assert (run["target"], run["data"], run["recipe"], run["batch"]) == (
         "cross-style", "emoji:twitter:!Animals & Nature", "plain-b64-no-selection", 64)
     assert run["cpu"] and run["wall_s"] >= 0 and [p["steps"] for p in run["curve"]] == [1, 2]
+    assert run["source_sha256"] == bench.grid.source_sha256(str(source)) and "source_sha256" not in records[0]
     bench.run_grid(args, results=results, cache=tmp_path / "cache")  # resumes: nothing left to run
     assert len(results.read_text().splitlines()) == 2
     assert (tmp_path / "cache" / "models" / "cross-style-2-0-plain_finetune.keras").is_file()  # kept for pictures
     docs = tmp_path / "docs"
     docs.mkdir()
-    text = bench.report(results, steps=2, docs=docs, cache=tmp_path / "cache")
+    text = bench.report(results, steps=2, docs=docs, cache=tmp_path / "cache", source=source)
     assert "cross-style (emoji:twitter:!Animals & Nature), 2 shots, seeds 0" in text and "Issue 35's targets" in text
     assert "](emoji_few_shot_curves.png)" in text and "the shots, then plain finetune (16 samples each" in text
     from PIL import Image
@@ -114,10 +115,28 @@ def test_the_probe_runs_any_strategy_into_its_own_file(bench, tiny_emoji, tmp_pa
     run = records[1]
     assert run["resolved"]["diffaugment"] == few_shot_recipe()["diffaugment"] and run["resolved"]["strategy"] == "maskd"
     assert run["chosen_step"] in (1, 2) and [p["steps"] for p in run["curve"]] == [1, 2]
-    text = bench.probe_report(results, steps=2)
+    text = bench.probe_report(results, steps=2, source=source)
     assert "**cross-style, 3 shots, seed 0**" in text and "| maskd |" in text
     with pytest.raises(SystemExit):
         bench.main(["--probe"])  # nothing to try
+
+
+def test_a_record_of_another_source_is_not_done(bench, tmp_path):
+    import hashlib
+
+    (tmp_path / "source").mkdir()
+    (tmp_path / "source" / "model.keras").write_bytes(b"the final source")
+    sha256 = bench.grid.source_sha256(str(tmp_path / "source"))  # a folder means its model.keras
+    assert sha256 == hashlib.sha256(b"the final source").hexdigest()[:16]
+    cell = ("cross-style", 10, 0)
+    records = [{"target": cell[0], "shots": 10, "seed": 0, "method": method, "steps": 2000,
+                "recipe": bench.grid.recipe(method), **({} if method == "scratch" else {"source_sha256": made_by})}
+               for method, made_by in (("scratch", None), ("plain finetune", "0123456789abcdef"), ("default", sha256))]
+    done = {bench.grid.key(r): r for r in records}
+    todo = bench.grid.todo(done, 2000, ["scratch", "plain finetune", "default", "vision_d"], sha256,
+                           selected=lambda c: c == cell)
+    assert todo == [(cell, "plain finetune"), (cell, "vision_d")]  # plain's record came from another source
+    assert [r["method"] for r in bench.grid.of_source(records, sha256)] == ["scratch", "default"]
 
 
 def test_only_the_baselines_set_a_recipe_the_rest_train_as_kgantl_transfer(bench):
