@@ -178,3 +178,18 @@ def test_the_verdict_reads_each_target_off_the_records(monkeypatch):
     assert row == "| cross-style, 10 shots | 0, 1, 2 | 0.40 (yes) | 0.67 (yes) | 2.50 (yes) | 2.50 (no) |"
     assert "cross-subject" not in table  # no record there yet: no row
     assert "within 250 steps of the test-KID-best step on its curve: 2 of 3 cells (most); 1000 vs 500" in table
+
+
+def test_the_verdict_judges_zero_baselines_without_dividing(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    verdict = importlib.import_module("emoji_few_shot_verdict")
+    records = []
+    for seed in (0, 1, 2):
+        records += [_record("cross-style", 10, seed, "scratch", 0.0, 0.1),
+                    _record("cross-style", 10, seed, "plain finetune", 0.0, 0.0),
+                    _record("cross-style", 10, seed, "default", 0.0, 0.25, near_copy=0.0, real=0.0)]
+    row = verdict.target_row(records, "cross-style", 10)
+    # KID 0 <= 0.5 x 0 and 0.7 x 0, recall 0.25 >= 2 x 0, near-copy 0 <= 2 x 0: every target held, no ratio to show
+    assert row == "| cross-style, 10 shots | 0, 1, 2 | n/a (yes) | n/a (yes) | n/a (yes) | n/a (yes) |"
+    records[-1] = _record("cross-style", 10, 2, "default", 0.0, 0.25, near_copy=0.01, real=0.0)
+    assert verdict.target_row(records, "cross-style", 10).endswith("| n/a (no) |")  # copies where real images don't
