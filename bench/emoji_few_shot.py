@@ -77,8 +77,9 @@ def _base(cell, method, extra):
             "cpu": cpu_line(), "date": time.strftime("%Y-%m-%d")}
 
 
-def run_method(cell, method, source, steps, workdir, cache=None, shared_machine=False):
-    """Train `method` on `cell` for `steps` steps from `source`, scored along; returns its record."""
+def run_method(cell, method, source, steps, workdir, cache=None, shared_machine=False, keep="models"):
+    """Train `method` on `cell` for `steps` steps from `source`, scored along; returns its record. The scored model
+    is kept as `cache`/`keep`/`run_name`.keras (the pictures draw the grid's from `models`)."""
     shots_path, test_path = grid.cell_files(*cell, cache=cache)
     target, shots, seed = cell
     options = dict(data=str(shots_path), seed=seed, run_dir=str(workdir / run_name(cell, method)),
@@ -86,7 +87,7 @@ def run_method(cell, method, source, steps, workdir, cache=None, shared_machine=
     curve, final, chosen = runner.train_scored(
         options, method, shots, lambda model: score(model, shots_path, test_path),
         lambda model: score(model, shots_path, test_path, kid_only=True), steps=steps,
-        keep=(grid.CACHE if cache is None else Path(cache)) / "models", selects=grid.selects(method))
+        keep=(grid.CACHE if cache is None else Path(cache)) / keep, selects=grid.selects(method))
     made_by = {"source_sha256": grid.source_sha256(str(source))} if grid.uses_source(method) else {}
     base = _base(cell, method, {"batch": chosen.pop("batch"), "recipe": recipe(method), **made_by, **chosen,
                                 **({"shared_machine": True} if shared_machine else {})})
@@ -123,7 +124,9 @@ def run_grid(args, results=None, cache=None):
             if (*cell, "copy the shots", 0, "copy", None) not in done:
                 _append(copy_the_shots(cell, cache), results)
         for cell, method in grid.todo(done, args.steps, args.probe or args.methods, sha256, selected, args.force):
-            _append(run_method(cell, method, args.source, args.steps, workdir, cache, args.shared_machine), results)
+            # a probe keeps its models apart: the same cell and method names would overwrite the grid's pictures' models
+            _append(run_method(cell, method, args.source, args.steps, workdir, cache, args.shared_machine,
+                               keep="probe-models" if args.probe else "models"), results)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -115,6 +115,8 @@ def test_the_probe_runs_any_strategy_into_its_own_file(bench, tiny_emoji, tmp_pa
     run = records[1]
     assert run["resolved"]["diffaugment"] == few_shot_recipe()["diffaugment"] and run["resolved"]["strategy"] == "maskd"
     assert run["chosen_step"] in (1, 2) and [p["steps"] for p in run["curve"]] == [1, 2]
+    assert (tmp_path / "cache" / "probe-models" / "cross-style-3-0-maskd.keras").is_file()
+    assert not (tmp_path / "cache" / "models").exists()  # the grid's kept models (its pictures) are left alone
     text = bench.probe_report(results, steps=2, source=source)
     assert "**cross-style, 3 shots, seed 0**" in text and "| maskd |" in text
     with pytest.raises(SystemExit):
