@@ -197,6 +197,16 @@ def probe_report(results=None, steps=STEPS, source=None):
     return "\n".join(parts)
 
 
+def _steps(text):
+    """`--steps` as an int, refused unless a positive multiple of CURVE_EVERY: a run trains whole epochs of at most
+    that many steps, so another budget would be cut short while its records still named the budget given."""
+    steps = int(text)
+    if steps <= 0 or steps % runner.CURVE_EVERY:
+        raise argparse.ArgumentTypeError(f"must be a positive multiple of {runner.CURVE_EVERY} (runs train and are "
+                                         f"scored in blocks of {runner.CURVE_EVERY} steps). Received: --steps {text}")
+    return steps
+
+
 def _parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only-target", nargs="+", choices=list(grid.TARGETS), help="run only these targets")
@@ -207,7 +217,8 @@ def _parser():
                         help="run these candidates instead (any --strategy text, and `default` to compare), into "
                              "bench/results/emoji_few_shot_probe.jsonl; with --report, its table")
     parser.add_argument("--source", default=str(grid.SOURCE), help="the colour source GAN (default: %(default)s)")
-    parser.add_argument("--steps", type=int, default=STEPS, help="generator steps per run (default: %(default)s)")
+    parser.add_argument("--steps", type=_steps, default=STEPS,
+                        help=f"generator steps per run, a multiple of {runner.CURVE_EVERY} (default: %(default)s)")
     parser.add_argument("--report", action="store_true", help="only rewrite the section in docs/benchmark-log.md")
     parser.add_argument("--force", action="store_true", help="re-run the selected methods even where recorded")
     parser.add_argument("--shared-machine", action="store_true",

@@ -195,3 +195,12 @@ def test_the_verdict_judges_zero_baselines_without_dividing(monkeypatch):
     assert row == "| cross-style, 10 shots | 0, 1, 2 | n/a (yes) | n/a (yes) | n/a (yes) | n/a (yes) |"
     records[-1] = _record("cross-style", 10, 2, "default", 0.0, 0.25, near_copy=0.01, real=0.0)
     assert verdict.target_row(records, "cross-style", 10).endswith("| n/a (no) |")  # copies where real images don't
+
+
+def test_steps_off_the_curves_grain_are_refused(bench, capsys):
+    assert bench._parser().parse_args(["--steps", "1000"]).steps == 1000
+    for steps in ("1100", "0"):
+        with pytest.raises(SystemExit):
+            bench._parser().parse_args(["--steps", steps])
+        assert (f"argument --steps: must be a positive multiple of 250 (runs train and are scored in blocks of 250 "
+                f"steps). Received: --steps {steps}") in capsys.readouterr().err
