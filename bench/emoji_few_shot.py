@@ -127,6 +127,8 @@ def run_grid(args, results=None, cache=None):
             # a probe keeps its models apart: the same cell and method names would overwrite the grid's pictures' models
             _append(run_method(cell, method, args.source, args.steps, workdir, cache, args.shared_machine,
                                keep="probe-models" if args.probe else "models"), results)
+            # ~130 MB a run: gone once its record is written (its scored model is kept apart)
+            shutil.rmtree(workdir / run_name(cell, method), ignore_errors=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

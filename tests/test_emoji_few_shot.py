@@ -68,7 +68,17 @@ def test_one_tiny_run_writes_a_resumable_record(bench, tiny_emoji, tmp_path, mon
     monkeypatch.setattr(bench.grid, "cells", lambda: [("cross-style", 2, 0)])
     results = tmp_path / "results.jsonl"
     args = bench._parser().parse_args(["--source", str(source), "--steps", "2", "--methods", "plain finetune"])
+    removed, rmtree = [], bench.shutil.rmtree
+
+    def spy(path, *args, **kwargs):
+        removed.append(Path(path))
+        rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(bench.shutil, "rmtree", spy)
     bench.run_grid(args, results=results, cache=tmp_path / "cache")
+    # each run's folder goes as soon as its record is written, before the invocation's temporary folder (the last)
+    workdir = removed[-1]
+    assert workdir.name.startswith("kgantl-emoji-few-shot-") and workdir / "cross-style-2-0-plain_finetune" in removed
     records = [json.loads(line) for line in results.read_text().splitlines()]
     assert [(r["method"], r["steps"]) for r in records] == [("copy the shots", 0), ("plain finetune", 2)]
     run = records[1]
