@@ -62,10 +62,11 @@ demo-10: setup
 
 # Colour, from one art style to another: the shipped Noto source GAN adapted to ten Twemoji from outside "Animals &
 # Nature" (`@none`: one set; the emoji n-shot rule on the train split), beside scratch with DiffAugment at the same
-# budget, both scored on that set's test split (images neither saw). The first command fetches the Twemoji package
-# (npm pack) unless its tarball is in the data folder. comparison.png: the shots, scratch, the adapted GAN.
+# budget (1000 generator steps, as demo-10), both scored on that set's test split (images neither saw). The first
+# command fetches the Twemoji package (npm pack) unless its tarball is in the data folder. comparison.png: the
+# shots, scratch, the adapted GAN.
 EMOJI_TARGET := emoji:twitter:!Animals & Nature
-DEMO_EMOJI_EPOCHS := 8
+DEMO_EMOJI_EPOCHS := 10
 demo-emoji: setup
 	$(BIN)/kgantl transfer --source source-emoji-noto-64 --target "$(EMOJI_TARGET)@none" --shots 10 \
 		--epochs $(DEMO_EMOJI_EPOCHS) --steps-per-epoch 100 --run-dir runs/demo-emoji
