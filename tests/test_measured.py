@@ -48,6 +48,35 @@ def test_the_code_takes_its_measured_defaults_from_the_file():
     assert auto.CANDIDATES == tuple(grid["candidates"]) and auto.PRIOR == grid["prior"] in auto.CANDIDATES
 
 
+def _file_with(monkeypatch, colour):
+    """The shipped file with `colour` as its colour entry (None: none), in `kgantl.measured.measured`'s place."""
+    shipped = {key: value for key, value in kgantl_measured.measured().items() if key != "colour"}
+    monkeypatch.setattr(kgantl_measured, "measured", lambda: {**shipped, **({"colour": colour} if colour else {})})
+    return shipped
+
+
+def test_a_colour_run_takes_the_grey_values_until_the_colour_grid_has_measured(monkeypatch):
+    shipped = _file_with(monkeypatch, None)
+    assert kgantl_measured.few_shot_recipe(3) == kgantl_measured.few_shot_recipe() == shipped["few_shots"]
+    assert kgantl_measured.transfer_default(3) == kgantl_measured.transfer_default() == shipped["hundred_shots"][
+        "default"]
+    assert kgantl_measured.recipe_benchmark(3) == kgantl_measured.recipe_benchmark(3, "default") == "Fashion-MNIST"
+
+
+def test_a_colour_run_takes_the_colour_grids_values_where_it_has_them(monkeypatch):
+    recipe = {"strategy": "vision_d", "diffaugment": "translation", "mean_kid": 0.1}
+    shipped = _file_with(monkeypatch, {"few_shots": recipe, "written_by": "the colour grid"})
+    assert kgantl_measured.few_shot_recipe(3) == recipe and kgantl_measured.recipe_benchmark(3) == "colour"
+    assert kgantl_measured.few_shot_recipe() == kgantl_measured.few_shot_recipe(1) == shipped["few_shots"]
+    assert kgantl_measured.recipe_benchmark(1) == "Fashion-MNIST"
+    # no `default` measured in colour yet: the grey one stands in, and says so
+    assert kgantl_measured.transfer_default(3) == shipped["hundred_shots"]["default"]
+    assert kgantl_measured.recipe_benchmark(3, "default") == "Fashion-MNIST"
+    _file_with(monkeypatch, {"few_shots": recipe, "default": "cdc"})
+    assert kgantl_measured.transfer_default(3) == "cdc" and kgantl_measured.recipe_benchmark(3, "default") == "colour"
+    assert kgantl_measured.transfer_default() == shipped["hundred_shots"]["default"]
+
+
 def test_precision_auto_follows_the_file_and_the_hardware(monkeypatch):
     from kgantl import precision
 
