@@ -34,7 +34,7 @@ def resolve_new_architecture(options, arrays):
         size = size_for_data(height, width)
         _refuse_implicit_shrink(options, height, width, size, f"the default image size (the data's, at most "
                                                               f"{MAX_DEFAULT_SIZE})")
-    channels = options.channels or (1 if data_channels == 1 else 3)
+    channels = run_channels(options, data_channels)
     return dataclasses.replace(options, image_size=size, channels=channels).with_architecture_defaults()
 
 
@@ -78,13 +78,36 @@ def resolve_transfer_architecture(options, arrays, source):
     height, width, data_channels = arrays.images.shape[1:]
     if options.image_size is None:
         _refuse_implicit_shrink(options, height, width, taken["image_size"], "the source GAN's image size")
-    channels = options.channels or max(taken["channels"], 1 if data_channels == 1 else 3)
+    channels = run_channels(options, data_channels, taken["channels"])
     if channels == 1 and taken["channels"] == 3:
         raise OptionError("channels", f"the source GAN {options.source} makes colour images and a grayscale run "
                                       f"cannot start from it: leave channels out (grayscale targets are repeated to "
                                       f"three channels). Received: channels=1")
     conditional = options.conditional or len(source.generator.inputs) == 2
     return dataclasses.replace(options, **{**taken, "channels": channels}, conditional=conditional)
+
+
+def run_channels(options, data_channels, source_channels=None):
+    """The channels a run trains at: `options.channels` if given, else colour (3) if the data or the source is.
+
+    The one rule `resolve_transfer_architecture` and `resolve_new_architecture` apply, also read before them by
+    the few-shot defaults (`kgantl.run_defaults.resolve_few_shot_defaults`), which take a colour run's recipe from
+    the colour benchmark: a grey source with a colour target is expanded to colour and a grey target with a colour
+    source repeated to three channels, so either run trains in colour.
+
+    Args:
+        options: `TrainOptions` (`channels` None: unset).
+        data_channels: the target images' channels.
+        source_channels: the source GAN's channels, or None without a source.
+
+    Returns:
+        1 or 3 (or `options.channels` as given).
+
+    Example:
+        >>> run_channels(TrainOptions(data="emoji.npz", source="source-fmnist-0-4"), 3, 1)
+        3
+    """
+    return options.channels or max(source_channels or 1, 1 if data_channels == 1 else 3)
 
 
 def conversions(options, arrays, source_channels=None):

@@ -21,7 +21,7 @@ from kgantl.data.pipeline import load_arrays
 from kgantl.data.shots import default_held_out, split_validation
 from kgantl.data.sources import ImageArrays
 from kgantl.distribute import is_chief, make_distribution
-from kgantl.image_shape import conversions, resolve_new_architecture, resolve_transfer_architecture
+from kgantl.image_shape import conversions, resolve_new_architecture, resolve_transfer_architecture, run_channels
 from kgantl.run_defaults import (resolve_budget, resolve_few_shot_defaults, with_the_folder_budget,
                                  with_the_folder_eval_every)
 from kgantl.metrics.copying import MIN_SHOTS
@@ -267,7 +267,9 @@ def resolve_training(options):
     with building(distribution, options):  # expanded to colour below, once the run's channels are known
         source = load_source(options, colour=False) if options.source else None
     source_channels = int(source.generator.output_shape[-1]) if source is not None else None
-    options = resolve_few_shot_defaults(with_the_folder_eval_every(options), arrays)
+    # By the channels the run trains at (set below): a grey source or target made colour makes a colour run.
+    options = resolve_few_shot_defaults(with_the_folder_eval_every(options), arrays,
+                                        run_channels(options, arrays.images.shape[-1], source_channels))
     strategy = given if given is not None or not options.source else _parsed_strategy(options.strategy)
     augment = _parsed_policy(options.diffaugment)  # (the options keep the text as given: options.json compares it)
     # `auto` scores its pilots on held-out shots, except where the copy check scores them on all the shots.

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from kgantl.config import FEW_SHOTS, MIN_EPOCH_STEPS
-from kgantl.measured import few_shot_recipe, step_budget, transfer_default
+from kgantl.measured import COLOUR, few_shot_recipe, recipe_benchmark, step_budget, transfer_default
 from kgantl.metrics.copying import MIN_SHOTS
 from kgantl.runs.folder import OPTIONS_FILE, has_trained
 
@@ -80,18 +80,33 @@ def with_the_folder_eval_every(options):
     return dataclasses.replace(options, eval_every=eval_every)
 
 
-def resolve_few_shot_defaults(options, arrays):
+def resolve_few_shot_defaults(options, arrays, channels=1):
     """The options whose defaults depend on how few the images are, resolved (options.json records values only).
 
     A transfer run whose rarest class has at most `FEW_SHOTS` images is a few-shot run. There `copy_check="auto"`
     turns the copy check on (the copy-aware rule, not `val_kid` on a hold-out of two shots, chooses `best.keras`),
     unless there are fewer than `MIN_SHOTS` images, too few for it to run (a warning says so; it is not refused,
-    as an explicit `copy_check="on"` is), an unset `eval_every` becomes 0 (every shot trains), and an unset `diffaugment` and strategy take the few-shot
-    recipe the 10-shot benchmark backs (`kgantl.measured.few_shot_recipe`). Elsewhere the transfer defaults
-    stay: `eval_every` 1 (`val_kid` on a held-out fifth, `best.keras` by it), no augmentation, and the strategy the
-    100-shot benchmark's rule sets (`kgantl.measured.transfer_default`); `auto` turns the copy check off. A new GAN
-    leaves `eval_every` 0 unless told (every image trains). Unset is None for `kgantl transfer`, `kgantl train`
-    and `TrainOptions` alike, so each resolves the same defaults here.
+    as an explicit `copy_check="on"` is), an unset `eval_every` becomes 0 (every shot trains), and an unset
+    `diffaugment` and strategy take the few-shot recipe the 10-shot benchmark backs
+    (`kgantl.measured.few_shot_recipe`). Elsewhere the transfer defaults stay: `eval_every` 1 (`val_kid` on a
+    held-out fifth, `best.keras` by it), no augmentation, and the strategy the 100-shot benchmark's rule sets
+    (`kgantl.measured.transfer_default`); `auto` turns the copy check off. A new GAN leaves `eval_every` 0 unless
+    told (every image trains). Unset is None for `kgantl transfer`, `kgantl train` and `TrainOptions` alike, so
+    each resolves the same defaults here.
+
+    A colour run takes the colour benchmark's recipe and default once it has measured them, the Fashion-MNIST
+    benchmark's until then, and says at INFO which benchmark backs what it took (`_say_which_benchmark`).
+
+    Args:
+        options: validated `TrainOptions`.
+        arrays: the training `ImageArrays` (the rarest class's count makes a run few-shot).
+        channels: the channels the run trains at (`kgantl.image_shape.run_channels`), which pick the benchmark.
+
+    Returns:
+        The options with `copy_check`, and where unset `eval_every`, `diffaugment` and `strategy`, resolved.
+
+    Example:
+        >>> resolve_few_shot_defaults(TrainOptions(data="emoji.npz", source="src", shots=10), arrays, 3).strategy
     """
     rarest = int(np.unique(arrays.labels, return_counts=True)[1].min())
     few_shot = bool(options.source) and rarest <= FEW_SHOTS
@@ -107,10 +122,27 @@ def resolve_few_shot_defaults(options, arrays):
     if options.eval_every is None:  # with fewer than MIN_SHOTS images there is nothing to hold out either
         resolved["eval_every"] = 1 if options.source and copy_check == "off" and not too_few else 0
     if options.diffaugment is None:
-        resolved["diffaugment"] = few_shot_recipe()["diffaugment"] if few_shot else ""
+        resolved["diffaugment"] = few_shot_recipe(channels)["diffaugment"] if few_shot else ""
     if options.source and options.strategy is None:
-        resolved["strategy"] = few_shot_recipe()["strategy"] if few_shot else transfer_default()
+        resolved["strategy"] = few_shot_recipe(channels)["strategy"] if few_shot else transfer_default(channels)
+    _say_which_benchmark(resolved, few_shot, channels)
     return dataclasses.replace(options, **resolved)
+
+
+def _say_which_benchmark(resolved, few_shot, channels):
+    """One INFO line on a colour run that took a measured value (the few-shot recipe, or the transfer default above
+    `FEW_SHOTS` images): which benchmark backs it. Until the colour grid has measured its own, that is the
+    Fashion-MNIST benchmark's, on grey images, and a user should not read it as a colour measurement."""
+    took = [name for name in ("strategy", "diffaugment") if name in resolved and (few_shot or name == "strategy")]
+    if channels != 3 or not took:  # a grey run, or nothing measured taken (no augmentation above FEW_SHOTS is not)
+        return
+    setting, what = ("few_shots", "few-shot recipe") if few_shot else ("default", "transfer default")
+    values = ", ".join(f"{name} {resolved[name] or 'none'}" for name in took)
+    if recipe_benchmark(channels, setting) == COLOUR:
+        logger.info("colour run: the colour benchmark's %s (%s)", what, values)
+    else:
+        logger.info("no colour measurement yet: the Fashion-MNIST benchmark's %s (%s), measured on grey images",
+                    what, values)
 
 
 __all__ = ["recorded_options", "resolve_budget", "resolve_few_shot_defaults", "with_the_folder_budget",

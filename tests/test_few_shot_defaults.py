@@ -1,5 +1,8 @@
 """The defaults a few-shot transfer resolves (kgantl.run_defaults): the copy check, `eval_every`, the recipe."""
+import numpy as np
 import pytest
+
+from kgantl import measured
 
 from kgantl.training import resolve_training
 from tests.test_training import _options
@@ -22,8 +25,8 @@ def test_copy_check_is_auto_on_for_few_shot_transfer_only(tmp_path, tiny_npz, ti
 def test_a_few_shot_transfer_takes_the_recipe_the_benchmark_file_backs(tmp_path, tiny_npz, tiny_source,
                                                                        monkeypatch):
     # kgantl/measured.json is the one place the few-shot recipe comes from; unset options only.
-    monkeypatch.setattr("kgantl.run_defaults.few_shot_recipe", lambda: {"strategy": "freeze_d:1",
-                                                                     "diffaugment": "translation"})
+    monkeypatch.setattr("kgantl.run_defaults.few_shot_recipe", lambda channels=1: {"strategy": "freeze_d:1",
+                                                                                 "diffaugment": "translation"})
     few = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10))
     assert (few.options.strategy, few.options.diffaugment) == ("freeze_d:1", "translation")
     given = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10, strategy="finetune",
@@ -54,3 +57,76 @@ def test_too_few_images_for_the_copy_check_turn_auto_off_with_a_warning(tmp_path
     assert "with 2 training images the copy check cannot run (it needs at least 3" in caplog.text
     with pytest.raises(ValueError, match="the copy check needs at least 3 training images"):
         resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=1, copy_check="on"))
+
+
+# A colour measurement the tests put in kgantl/measured.json's place: unlike the grey values (finetune,
+# color,translation,cutout; finetune above FEW_SHOTS images), so a test sees which one a run took.
+COLOUR = {"few_shots": {"strategy": "freeze_d:1", "diffaugment": "translation"}, "default": "freeze_d:1"}
+
+
+@pytest.fixture
+def tiny_colour_npz(tmp_path):
+    """80 random 16x16 colour images with labels 0/1: 40 a class, above FEW_SHOTS unless `shots` is given."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "tiny_colour.npz"
+    np.savez(path, images=rng.integers(0, 256, (80, 16, 16, 3)).astype(np.uint8), labels=np.arange(80) % 2)
+    return path
+
+
+@pytest.fixture
+def tiny_colour_source(tmp_path):
+    """`tiny_source` in colour: a tiny untrained 16x16 three-channel source GAN saved as .keras."""
+    from kgantl.export import export_keras
+    from kgantl.models import GAN, build_discriminator, build_generator
+
+    gan = GAN(build_generator(16, 3, 8, width=4, seed=0), build_discriminator(16, 3, width=4, seed=1))
+    return export_keras(gan, tmp_path / "colour-source" / "model.keras")
+
+
+def _file_with(monkeypatch, colour):
+    """kgantl/measured.json as shipped, with `colour` as its colour entry (None: none)."""
+    shipped = {key: value for key, value in measured.measured().items() if key != "colour"}
+    monkeypatch.setattr(measured, "measured", lambda: {**shipped, **({"colour": colour} if colour else {})})
+
+
+def _recipe(run):
+    return run.options.strategy, run.options.diffaugment
+
+
+def test_a_colour_run_takes_the_colour_recipe_once_measured(tmp_path, tiny_npz, tiny_source, tiny_colour_npz,
+                                                            tiny_colour_source, monkeypatch, caplog):
+    _file_with(monkeypatch, COLOUR)
+    with caplog.at_level("INFO", logger="kgantl"):
+        # a grey source expanded to colour and a grey target repeated to three channels: both train in colour
+        expanded = resolve_training(_options(tmp_path, tiny_colour_npz, source=str(tiny_source), shots=10))
+        repeated = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_colour_source), shots=10))
+    assert _recipe(expanded) == _recipe(repeated) == ("freeze_d:1", "translation") and expanded.options.channels == 3
+    assert "colour run: the colour benchmark's few-shot recipe (strategy freeze_d:1, diffaugment translation)" \
+        in caplog.text
+    above = resolve_training(_options(tmp_path, tiny_colour_npz, source=str(tiny_colour_source)))
+    assert _recipe(above) == ("freeze_d:1", "")  # above FEW_SHOTS images: the colour default, no augmentation
+    grey = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10))
+    assert _recipe(grey) == (measured.few_shot_recipe()["strategy"], measured.few_shot_recipe()["diffaugment"])
+
+
+def test_a_colour_run_takes_the_grey_recipe_and_says_so_until_colour_is_measured(
+        tmp_path, tiny_npz, tiny_source, tiny_colour_npz, tiny_colour_source, monkeypatch, caplog):
+    _file_with(monkeypatch, None)
+    grey = measured.few_shot_recipe()
+    with caplog.at_level("INFO", logger="kgantl"):
+        few = resolve_training(_options(tmp_path, tiny_colour_npz, source=str(tiny_colour_source), shots=10))
+    assert _recipe(few) == (grey["strategy"], grey["diffaugment"])
+    assert (f"no colour measurement yet: the Fashion-MNIST benchmark's few-shot recipe (strategy {grey['strategy']}, "
+            f"diffaugment {grey['diffaugment']}), measured on grey images") in caplog.text
+    caplog.clear()
+    with caplog.at_level("INFO", logger="kgantl"):
+        above = resolve_training(_options(tmp_path, tiny_colour_npz, source=str(tiny_colour_source)))
+    assert above.options.strategy == measured.transfer_default()
+    assert ("no colour measurement yet: the Fashion-MNIST benchmark's transfer default "
+            f"(strategy {measured.transfer_default()})") in caplog.text
+    caplog.clear()
+    with caplog.at_level("INFO", logger="kgantl"):  # a grey run: the grey benchmark is its own, nothing to say
+        resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10))
+        resolve_training(_options(tmp_path, tiny_colour_npz, source=str(tiny_colour_source), shots=10,
+                                  strategy="finetune", diffaugment=""))  # nothing measured taken
+    assert "benchmark's" not in caplog.text
