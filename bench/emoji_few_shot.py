@@ -16,12 +16,15 @@ what their record scores. Each cell also gets a `copy the shots` record. Records
 `target` and `data` for `class`, the CPU's model and bf16 flags in `cpu`, wall and CPU seconds, and a transfer
 run's `source_sha256`, the first 16 hex digits of its source's `model.keras` sha256) are appended to
 `bench/results/emoji_few_shot.jsonl` as each run ends; a (cell, method) with a record (from the same source) is
-skipped, so the grid resumes in parts (`--only-*`, `--methods`), and `--report` shows the given source's records.
+skipped, so the grid resumes in parts (`--only-*`, `--methods`), and `--report` shows the given source's records
+and writes what they set for colour runs (`bench/measured.py`, `derive_colour`) into kgantl/measured.json's
+`colour` entry, once they set anything (`write_colour_defaults`).
 
 Usage:
     python bench/emoji_few_shot.py [--only-target cross-style] [--only-shots 10] [--only-seed 0] \\
         [--methods default scratch] [--source saved_models/source-emoji-noto-64] [--steps 2000]
-    python bench/emoji_few_shot.py --report   # rewrite the `emoji-few-shot` section of docs/benchmark-log.md
+    python bench/emoji_few_shot.py --report   # rewrite the `emoji-few-shot` section of docs/benchmark-log.md,
+                                              # and what it sets for colour runs in kgantl/measured.json
 
 Sizing (an estimate, not a measurement): 7 cells x 4 methods x 2000 steps = 56,000 generator steps; at roughly
 9,000 steps per CPU-hour for the 64x64 width-32 design that is about 6 CPU-hours of training, plus scoring (8
@@ -45,7 +48,8 @@ import emoji_few_shot_cells as grid  # noqa: E402
 import few_shot_runner as runner  # noqa: E402
 from emoji_few_shot_cells import recipe, recipe_options  # noqa: E402
 from few_shot_cells import STEPS, _metrics  # noqa: E402
-from few_shot_report import _table, at_current_rule  # noqa: E402
+import measured  # noqa: E402
+from few_shot_report import _table, at_current_rule, write_measured, written_measured  # noqa: E402
 from emoji_few_shot_pictures import cell_picture, plot_curves, run_name  # noqa: E402
 from emoji_few_shot_verdict import verdict_table  # noqa: E402
 from sections import DOCS, cpu_line, header, write_section  # noqa: E402
@@ -145,10 +149,7 @@ def report(results=None, steps=STEPS, docs=DOCS, cache=None, source=None):
     """The `emoji-few-shot` section: a table per (target, shots) at `steps` of the records `source` made (and those
     of scratch), each at today's checkpoint rule, then the pictures (`pictures`, written into `docs`, from the
     models kept under `cache`)."""
-    sha256 = _source_sha256(grid.SOURCE if source is None else source)
-    records = [at_current_rule(r)[0] if grid.selects(r["method"]) else r
-               for r in grid.of_source(grid._done(results).values(), sha256)
-               if r["steps"] in (steps, 0) and r["recipe"] == recipe(r["method"])]
+    records = shown_records(results, steps, source)
     parts = header("python bench/emoji_few_shot.py", " (then `--report`)",
                    date_note="; raw records: `bench/results/emoji_few_shot.jsonl`")
     parts.append(f"Scores against each cell's test images in the `noto` extractor's features; {steps} steps; "
@@ -163,6 +164,26 @@ def report(results=None, steps=STEPS, docs=DOCS, cache=None, source=None):
     parts += ["", "Issue 35's targets (`default` against the baselines; `bench/emoji_few_shot_verdict.py`):", "",
               verdict_table(records, grid.cells())]
     return "\n".join(parts + pictures(records, docs, cache))
+
+
+def shown_records(results=None, steps=STEPS, source=None):
+    """The records the report shows: at `steps` (and the `copy the shots` ones), those `source` made and those of
+    scratch, each method's own recipe, a checkpoint-choosing run at today's rule."""
+    sha256 = _source_sha256(grid.SOURCE if source is None else source)
+    return [at_current_rule(r)[0] if grid.selects(r["method"]) else r
+            for r in grid.of_source(grid._done(results).values(), sha256)
+            if r["steps"] in (steps, 0) and r["recipe"] == recipe(r["method"])]
+
+
+def write_colour_defaults(records, path=None, page=None):
+    """Write what `records` set for colour runs (`measured.derive_colour`) into kgantl/measured.json's (or `path`'s)
+    `colour` entry, the rest of the file kept as it is, and re-render "What the benchmarks set" in `page`; nothing
+    while the records set nothing (a colour run then keeps the Fashion-MNIST values, or the colour values an earlier
+    report wrote). Returns the entry ({}: none written)."""
+    colour = measured.derive_colour(records)
+    if colour:
+        write_measured({**written_measured(path), "colour": colour}, path, page)
+    return colour
 
 
 def pictures(records, docs, cache=None):
@@ -242,6 +263,7 @@ def main(argv=None):
         text = report(steps=args.steps, source=args.source)
         write_section("emoji-few-shot", text, "Colour few-shot GAN transfer: emoji")
         print(text)
+        write_colour_defaults(shown_records(steps=args.steps, source=args.source))
         return
     run_grid(args)
 

@@ -3,11 +3,14 @@
 Rewrites three sections of the benchmark pages from the records (bench/sections.py says which page): the grid's
 tables per cell and budget with the KID-against-steps plot (`few-shot-grid`), the ten-shot `default` table
 (`ten-shot-default`), and the table of what the benchmarks set (`measured-defaults`), after writing
-kgantl/measured.json from `measured.derive` on `measured_inputs`. Records are read through today's recipes only
+kgantl/measured.json from `measured.derive` on `measured_inputs` (keeping the file's `colour` entry, which the colour
+grid's report writes through `write_measured` too). Records are read through today's recipes only
 (`_cell_records`), and a `default` record made under an earlier checkpoint rule is replayed at today's rule
 (`at_current_rule`). Trains nothing.
 """
+import json
 import statistics
+from pathlib import Path
 
 import numpy as np
 
@@ -96,12 +99,26 @@ def report():
     write_section("few-shot-grid", "\n".join(parts), "Few-shot GAN transfer grid")
     ten_shot = ten_shot_default_table(records)
     write_section("ten-shot-default", ten_shot, "Ten shots: kgantl transfer's own recipe")
-    defaults = measured.derive(*measured_inputs(records))
-    with atomic_path(MEASURED) as tmp:
+    colour = written_measured().get("colour")  # the colour grid's report writes it (`emoji_few_shot.py --report`)
+    table = write_measured({**measured.derive(*measured_inputs(records)), **({"colour": colour} if colour else {})})
+    return "\n".join(parts + ["", ten_shot, "", table])
+
+
+def written_measured(path=None):
+    """kgantl/measured.json (or `path`) as the reports last wrote it (empty before the first): each report keeps
+    what it does not derive itself, the other report's part."""
+    path = Path(MEASURED if path is None else path)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_measured(defaults, path=None, page=None):
+    """Write `defaults` to kgantl/measured.json (or `path`; atomically, as `measured.dumps` lays it out) and render
+    them into the "What the benchmarks set" section of `page` (default: the results page). Returns the table."""
+    with atomic_path(MEASURED if path is None else path) as tmp:
         tmp.write_text(measured.dumps(defaults))
     table = measured.render(defaults)
-    write_section("measured-defaults", table, "What the benchmarks set")
-    return "\n".join(parts + ["", ten_shot, "", table])
+    write_section("measured-defaults", table, "What the benchmarks set", path=page)
+    return table
 
 
 def _grid_section(records):

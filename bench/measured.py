@@ -6,11 +6,18 @@ advisor's suggestion and alternative, the few-shot recipe, and whether `--precis
 same call renders the table in docs/benchmarks.md ("What the benchmarks set"), so the docs, the file and the code
 cannot disagree (tests/test_measured.py checks all three against the records).
 
-No TensorFlow or kgantl here: the inputs are plain numbers that `few_shot_report.measured_inputs` reads off the records.
+`python bench/emoji_few_shot.py --report` calls `derive_colour` on the colour (emoji) grid's records and writes the
+result into the same file's `colour` entry, which a colour run's few-shot recipe and transfer default follow once it
+holds them (`kgantl.measured.few_shot_recipe(3)`); each report keeps what the other wrote.
+
+No TensorFlow or kgantl here: the inputs are plain numbers that `few_shot_report.measured_inputs` reads off the records,
+and the colour grid's records as `emoji_few_shot.report` selects them.
 """
 import json
 import math
 import statistics
+
+import emoji_few_shot_cells as colour_grid
 
 # The kgantl strategies the grid runs (a user can name each with --strategy); scratch and the hand-written plain
 # fine-tune are baselines, not strategies kgantl could pick.
@@ -40,7 +47,18 @@ RULES = {
     "few_shot": "kept while its mean KID over the 10-shot cells is below every strategy's without augmentation",
     "bfloat16": "shown when vision_d on 100 sandals (2000 steps) has three seeds in each precision and the mean "
                 "bfloat16 KID is at most the worst float32 seed's",
+    "colour_few_shot": "a colour run's recipe with at most kgantl.config.FEW_SHOTS images per class: of the colour "
+                       "grid's methods trained as `kgantl transfer [--strategy NAME]` with no other recipe flag and "
+                       "with a record on all six 10-shot cells, the one with the lowest mean KID over them; its "
+                       "strategy and DiffAugment as its runs resolved them (until one has all six, the Fashion-MNIST "
+                       "recipe stands in)",
+    "colour_default": "the strategy of a colour transfer above kgantl.config.FEW_SHOTS images with no recipe flags: "
+                      "finetune, unless another such method's KID on the 100-shot cell is below `default`'s by more "
+                      "than `default`'s kid_std (one seed cannot tell a smaller lead from noise), then the lowest "
+                      "such method's strategy (until `default` has that cell, the Fashion-MNIST default stands in)",
 }
+COLOUR_WRITTEN_BY = ("python bench/emoji_few_shot.py --report (bench/measured.py derive_colour), from "
+                     "bench/results/emoji_few_shot.jsonl")
 
 
 def _wins(cells, allowed):
@@ -158,6 +176,84 @@ def derive(hundred, ten, parity, best=None):
             "bfloat16": _bfloat16(parity), **({"budget": _budget(best)} if best is not None else {})}
 
 
+def derive_colour(records):
+    """What a colour run takes from the colour grid's records, by RULES["colour_few_shot"] and ["colour_default"].
+
+    Args:
+        records: the colour grid's records of the current source, as `emoji_few_shot.report` selects them (one
+            budget, each method's own recipe, a checkpoint-choosing run at today's rule).
+
+    Returns:
+        dict for `kgantl/measured.json`'s `colour` entry: `few_shots` and `default`, each only once the records
+            decide it, with the numbers behind them; empty when they decide neither (nothing to write).
+
+    Example:
+        >>> derive_colour(records)["few_shots"]["strategy"]
+        'finetune'
+    """
+    by_key = {(r["target"], r["shots"], r["seed"], r["method"]): r for r in records}
+    colour = {}
+    few_shots = _colour_few_shot(by_key)
+    if few_shots:
+        colour["few_shots"] = few_shots
+    colour.update(_colour_default(by_key))
+    if not colour:
+        return {}
+    made_by = {r["source_sha256"] for r in records if colour_grid.selects(r["method"]) and r.get("source_sha256")}
+    source = {"source_sha256": made_by.pop()} if len(made_by) == 1 else {}  # which colour source GAN measured it
+    return {"written_by": COLOUR_WRITTEN_BY, **colour, **source}
+
+
+def _mean_kid(by_key, cells, method):
+    """`method`'s mean KID over `cells`, or None where it lacks one."""
+    kids = [by_key[(*cell, method)]["kid"] for cell in cells if (*cell, method) in by_key]
+    return statistics.mean(kids) if kids and len(kids) == len(cells) else None
+
+
+def _rounded(kid):
+    return None if kid is None else round(kid, 4)
+
+
+def _colour_few_shot(by_key):
+    """RULES["colour_few_shot"]: the CLI-like method with the lowest mean KID over all the 10-shot cells, or None."""
+    cells = [cell for cell in colour_grid.cells() if cell[1] == 10]
+    methods = dict.fromkeys(method for *_, method in by_key if colour_grid.selects(method))
+    means = {method: mean for method in methods if (mean := _mean_kid(by_key, cells, method)) is not None}
+    if not means:
+        return None
+    best = min(means, key=means.get)  # ties: the first recorded
+    resolved = {tuple((by_key[(*cell, best)].get("resolved") or {}).get(key) for key in ("strategy", "diffaugment"))
+                for cell in cells}
+    if len(resolved) != 1 or None in next(iter(resolved)):
+        raise ValueError(f"the colour few-shot recipe is {best}'s, and its runs must record one resolved strategy and "
+                         f"DiffAugment (the copy check's runs do). Received: {sorted(map(str, resolved))}")
+    strategy, diffaugment = resolved.pop()
+    return {"method": best, "strategy": strategy, "diffaugment": diffaugment, "cells": len(cells),
+            "mean_kid": _rounded(means[best]), "mean_kid_scratch": _rounded(_mean_kid(by_key, cells, "scratch")),
+            "mean_kid_plain_finetune": _rounded(_mean_kid(by_key, cells, "plain finetune"))}
+
+
+def _colour_default(by_key):
+    """RULES["colour_default"]: {"default": strategy, "hundred_shot_cell": its numbers}, or {} before `default` has a
+    100-shot record."""
+    cell = next((cell for cell in colour_grid.cells() if cell[1] == 100), None)  # the grid's one 100-shot cell
+    incumbent = by_key.get((*cell, "default")) if cell else None
+    if incumbent is None:
+        return {}
+    at_cell = {method: record for (*where, method), record in by_key.items() if tuple(where) == cell}
+    noise = incumbent.get("kid_std")  # none recorded: no lead can be told from noise
+    leads = {method: record["kid"] for method, record in at_cell.items() if colour_grid.selects(method)
+             and method != "default" and noise is not None and incumbent["kid"] - record["kid"] > noise}
+    leader = at_cell[min(leads, key=leads.get)] if leads else None
+    # a `--strategy NAME` run trained NAME; its records at 100 shots keep no `resolved` (no copy check chose there)
+    strategy = ((leader.get("resolved") or {}).get("strategy") or leader["method"]) if leader else "finetune"
+    return {"default": strategy,
+            "hundred_shot_cell": {"target": cell[0], "shots": cell[1], "seed": cell[2],
+                                  "default_kid_std": _rounded(noise),
+                                  "kids": {method: round(r["kid"], 4) for method, r in sorted(at_cell.items())
+                                           if method != "copy the shots"}}}
+
+
 def dumps(measured):
     return json.dumps(measured, indent=1, sort_keys=True) + "\n"
 
@@ -195,9 +291,38 @@ def render(measured):
                              for shots, found in budget["best_steps"].items())
         rows.append(("`kgantl train` / `transfer` with no `--steps` or `--epochs`: generator steps",
                      str(budget["steps"]), rules["budget"], evidence))
+    rows += _colour_rows(measured)
     lines = ["| setting | value | rule | evidence |", "|---|---|---|---|"]
     lines += [f"| {' | '.join(row)} |" for row in rows]
     return "\n".join(lines)
+
+
+def _colour_rows(measured):
+    """The table's rows for a colour run (3 channels): the colour grid's recipe and default, or that the
+    Fashion-MNIST values above stand in until it has measured them."""
+    colour, rules = measured.get("colour", {}), measured["rules"]
+    few, cell = colour.get("few_shots"), colour.get("hundred_shot_cell")
+    waiting = "the Fashion-MNIST value above, until the colour grid has measured one"
+    few_row = ("colour runs (at most `kgantl.config.FEW_SHOTS` images per class): strategy and DiffAugment",
+               waiting, rules["colour_few_shot"], "no method has a record on all six 10-shot cells yet")
+    if few:
+        few_row = (*few_row[:1], f"`{few['strategy']}`, `{few['diffaugment']}`", few_row[2],
+                   f"`{few['method']}` mean KID over {few['cells']} cells {_kid_or_na(few['mean_kid'])} (noto "
+                   f"features); scratch {_kid_or_na(few['mean_kid_scratch'])}; plain finetune "
+                   f"{_kid_or_na(few['mean_kid_plain_finetune'])}")
+    default_row = ("colour runs above `kgantl.config.FEW_SHOTS` images with no strategy flag", waiting,
+                   rules["colour_default"], "`default` has no record on the 100-shot cell yet")
+    if "default" in colour:
+        others = ", ".join(f"`{name}` {kid:.4f}" for name, kid in cell["kids"].items() if name != "default")
+        default_row = (*default_row[:1], f"`{colour['default']}`", default_row[2],
+                       f"{cell['target']}, {cell['shots']} shots, seed {cell['seed']}: `default` "
+                       f"{_kid_or_na(cell['kids'].get('default'))} (kid_std {_kid_or_na(cell['default_kid_std'])}); "
+                       + (others or "no other method"))
+    return [few_row, default_row]
+
+
+def _kid_or_na(value):
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def kid_list(values):

@@ -123,7 +123,7 @@ def test_the_probe_runs_any_strategy_into_its_own_file(bench, tiny_emoji, tmp_pa
     # as `kgantl transfer --strategy maskd`: kgantl's few-shot augmentation, and the copy check's chosen checkpoint
     # scored apart from the curve, which holds the last step (2) as a point of its own
     run = records[1]
-    assert run["resolved"]["diffaugment"] == few_shot_recipe()["diffaugment"] and run["resolved"]["strategy"] == "maskd"
+    assert run["resolved"]["diffaugment"] == few_shot_recipe(3)["diffaugment"] and run["resolved"]["strategy"] == "maskd"
     assert run["chosen_step"] in (1, 2) and [p["steps"] for p in run["curve"]] == [1, 2]
     assert (tmp_path / "cache" / "probe-models" / "cross-style-3-0-maskd.keras").is_file()
     assert not (tmp_path / "cache" / "models").exists()  # the grid's kept models (its pictures) are left alone
@@ -214,3 +214,20 @@ def test_steps_off_the_curves_grain_are_refused(bench, capsys):
             bench._parser().parse_args(["--steps", steps])
         assert (f"argument --steps: must be a positive multiple of 250 (runs train and are scored in blocks of 250 "
                 f"steps). Received: --steps {steps}") in capsys.readouterr().err
+
+
+def test_the_report_writes_the_colour_defaults_and_keeps_the_rest_of_the_file(bench, tmp_path):
+    shipped = json.loads((ROOT / "kgantl" / "measured.json").read_text())
+    path, page = tmp_path / "measured.json", tmp_path / "benchmarks.md"
+    path.write_text(json.dumps(shipped))
+    page.write_text("<!-- measured-defaults:start -->\nold\n<!-- measured-defaults:end -->\n")
+    before = path.read_text()
+    assert bench.write_colour_defaults([], path, page) == {}  # nothing measured: nothing written
+    assert path.read_text() == before and "\nold\n" in page.read_text()
+    cell = {"target": "cross-style", "shots": 100, "seed": 0, "source_sha256": "0123456789abcdef"}
+    records = [{**cell, "method": "default", "kid": 0.2, "kid_std": 0.02}, {**cell, "method": "vision_d", "kid": 0.1}]
+    colour = bench.write_colour_defaults(records, path, page)
+    assert colour["default"] == "vision_d" and json.loads(path.read_text()) == {**shipped, "colour": colour}
+    assert path.read_text() == bench.measured.dumps({**shipped, "colour": colour})  # laid out as the grey report does
+    assert "| colour runs above `kgantl.config.FEW_SHOTS` images with no strategy flag | `vision_d` |" \
+        in page.read_text()

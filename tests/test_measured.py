@@ -31,8 +31,22 @@ def _ten(default=0.18):
 def test_the_file_is_what_the_records_give_by_the_rules(bench):
     few_shot, measured = bench
     derived = measured.derive(*few_shot.measured_inputs(list(few_shot._done().values())))
-    assert measured.dumps(derived) == (ROOT / "kgantl" / "measured.json").read_text(), \
+    written = json.loads((ROOT / "kgantl" / "measured.json").read_text())
+    colour = written.pop("colour", None)  # the colour grid's report writes it (see the next test)
+    assert measured.dumps(derived) == measured.dumps(written), \
         "kgantl/measured.json is stale: run python bench/few_shot.py --report"
+    assert colour is None or colour["written_by"] == measured.COLOUR_WRITTEN_BY
+
+
+def test_the_colour_entry_is_what_the_colour_records_give(bench):
+    _, measured = bench
+    emoji = importlib.import_module("emoji_few_shot")
+    if not emoji.grid.SOURCE.exists():
+        pytest.skip("the colour source GAN is not here (make source-emoji): its records cannot be told apart")
+    derived = measured.derive_colour(emoji.shown_records())
+    if derived:  # (the report writes only once the records set something, and else leaves the file as it is)
+        assert kgantl_measured.measured().get("colour") == derived, \
+            "kgantl/measured.json's colour entry is stale: run python bench/emoji_few_shot.py --report"
 
 
 def test_the_docs_table_is_the_file_rendered(bench):
@@ -41,6 +55,20 @@ def test_the_docs_table_is_the_file_rendered(bench):
     doc = (ROOT / "docs" / "benchmarks.md").read_text()
     section = doc.split("<!-- measured-defaults:start -->\n")[1].split("\n<!-- measured-defaults:end -->")[0]
     assert section == table, "docs/benchmarks.md's table is stale: run python bench/few_shot.py --report"
+
+
+def test_the_grey_report_keeps_the_colour_entry(bench, tmp_path, monkeypatch):
+    _, measured = bench
+    report = importlib.import_module("few_shot_report")
+    path = tmp_path / "measured.json"
+    colour = measured.derive_colour([_colour(HUNDRED, "default", 0.2), _colour(HUNDRED, "vision_d", 0.15)])
+    path.write_text(json.dumps({**kgantl_measured.measured(), "colour": colour}))
+    monkeypatch.setattr(report, "MEASURED", path)
+    monkeypatch.setattr(report, "write_section", lambda *args, **kwargs: None)  # no page, no plot written
+    monkeypatch.setattr(report, "plot", lambda *args, **kwargs: False)
+    report.report()
+    written = json.loads(path.read_text())
+    assert written["colour"] == colour and written["few_shots"] == kgantl_measured.measured()["few_shots"]
 
 
 def test_the_code_takes_its_measured_defaults_from_the_file():
@@ -125,3 +153,73 @@ def test_the_file_ships_with_the_package():
     assert json.loads((ROOT / "kgantl" / "measured.json").read_text()) == kgantl_measured.measured()
     cfg = (ROOT / "setup.cfg").read_text()
     assert "measured.json" in cfg.split("[options.package_data]")[1].split("[")[0]
+
+
+# --- The colour grid's part (`derive_colour`), on hand-made records of its cells. ---
+
+TEN = [("cross-style", 10, s) for s in (0, 1, 2)] + [("cross-subject", 10, s) for s in (0, 1, 2)]
+HUNDRED = ("cross-style", 100, 0)
+
+
+def _colour(cell, method, kid, strategy=None, kid_std=0.02):
+    """A colour grid record; `strategy`: what a checkpoint-choosing run resolved (with DiffAugment `translation`)."""
+    record = {"target": cell[0], "shots": cell[1], "seed": cell[2], "method": method, "kid": kid, "kid_std": kid_std,
+              **({} if method == "scratch" else {"source_sha256": "0123456789abcdef"})}
+    return {**record, "resolved": {"strategy": strategy, "diffaugment": "translation"}} if strategy else record
+
+
+def _ten_shot_records(vision_d_cells=TEN):
+    return ([_colour(cell, "scratch", 0.3) for cell in TEN] + [_colour(cell, "plain finetune", 0.4) for cell in TEN[1:]]
+            + [_colour(cell, "default", 0.2, "finetune") for cell in TEN]
+            + [_colour(cell, "vision_d", 0.1, "vision_d") for cell in vision_d_cells])
+
+
+def test_the_colour_recipe_is_the_lowest_mean_kid_on_all_six_ten_shot_cells(bench):
+    _, measured = bench
+    colour = measured.derive_colour(_ten_shot_records())
+    assert colour["few_shots"] == {"method": "vision_d", "strategy": "vision_d", "diffaugment": "translation",
+                                   "cells": 6, "mean_kid": 0.1, "mean_kid_scratch": 0.3,
+                                   "mean_kid_plain_finetune": None}  # plain finetune lacks a cell
+    assert colour["written_by"] == measured.COLOUR_WRITTEN_BY and colour["source_sha256"] == "0123456789abcdef"
+    assert "default" not in colour  # no 100-shot record of `default`: the grey default stands in
+    # vision_d lacks a cell: it cannot win, however low its KIDs
+    assert measured.derive_colour(_ten_shot_records(TEN[:5]))["few_shots"]["method"] == "default"
+    # no CLI-like method on all six cells, nor a 100-shot `default`: nothing to write
+    only_some = [r for r in _ten_shot_records(TEN[:5]) if (r["method"], r["seed"]) != ("default", 2)]
+    assert measured.derive_colour(only_some) == {} == measured.derive_colour([])
+
+
+def test_the_colour_recipe_needs_one_resolved_recipe_across_its_runs(bench):
+    _, measured = bench
+    records = _ten_shot_records()
+    records[-1]["resolved"]["diffaugment"] = "cutout"
+    with pytest.raises(ValueError, match="one resolved strategy and DiffAugment"):
+        measured.derive_colour(records)
+
+
+@pytest.mark.parametrize("vision_d_kid, default", [(0.19, "finetune"),  # a lead within default's kid_std: noise
+                                                   (0.15, "vision_d"),  # a lead of more than kid_std
+                                                   (0.25, "finetune")])
+def test_the_colour_default_takes_only_a_lead_beyond_defaults_kid_std(bench, vision_d_kid, default):
+    _, measured = bench
+    records = [_colour(HUNDRED, "default", 0.2, kid_std=0.02), _colour(HUNDRED, "vision_d", vision_d_kid),
+               _colour(HUNDRED, "scratch", 0.01)]  # a baseline is never the default, however low
+    colour = measured.derive_colour(records)
+    assert colour["default"] == default and "few_shots" not in colour
+    assert colour["hundred_shot_cell"]["kids"] == {"default": 0.2, "scratch": 0.01, "vision_d": vision_d_kid}
+    assert measured.derive_colour(records[1:]) == {}  # no `default` on the cell: nothing to compare with
+
+
+def test_the_docs_table_shows_the_colour_rows(bench):
+    _, measured = bench
+    shipped = {key: value for key, value in kgantl_measured.measured().items() if key != "colour"}
+    waiting = measured.render(shipped)
+    assert waiting.count("the Fashion-MNIST value above, until the colour grid has measured one") == 2
+    colour = measured.derive_colour(_ten_shot_records() + [_colour(HUNDRED, "default", 0.2),
+                                                            _colour(HUNDRED, "vision_d", 0.15)])
+    table = measured.render({**shipped, "colour": colour})
+    assert "| colour runs (at most `kgantl.config.FEW_SHOTS` images per class): strategy and DiffAugment | " \
+           "`vision_d`, `translation` |" in table
+    assert "`vision_d` mean KID over 6 cells 0.1000 (noto features); scratch 0.3000; plain finetune n/a" in table
+    assert "| colour runs above `kgantl.config.FEW_SHOTS` images with no strategy flag | `vision_d` |" in table
+    assert "cross-style, 100 shots, seed 0: `default` 0.2000 (kid_std 0.0200); `vision_d` 0.1500" in table
