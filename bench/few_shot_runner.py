@@ -188,8 +188,10 @@ def train_scored(options, method, shots, score, score_kid, steps=None, keep=None
         shutil.copy(run_dir / "model.keras", Path(keep) / f"{Path(run_dir).name}.keras")
     final = {"steps": steps, "train_s": round(train_s, 1), "cpu_s": round(cpu_s, 1),
              **score(str(run_dir / "model.keras"))}
-    batch = json.loads((run_dir / "options.json").read_text())["batch_size"]
-    return curve, final, {"batch": batch, **_choices(run_dir, method, steps_per_epoch)}
+    resolved = json.loads((run_dir / "options.json").read_text())
+    # the strategy the run trained, as kgantl resolved it (a `default` run trains whatever the defaults say today)
+    return curve, final, {"batch": resolved["batch_size"], "trained_strategy": resolved.get("strategy"),
+                          **_choices(run_dir, method, steps_per_epoch)}
 
 
 def _choices(run_dir, method, steps_per_epoch):

@@ -53,9 +53,10 @@ RULES = {
                        "strategy and DiffAugment as its runs resolved them (until one has all six, the Fashion-MNIST "
                        "recipe stands in)",
     "colour_default": "the strategy of a colour transfer above kgantl.config.FEW_SHOTS images with no recipe flags: "
-                      "finetune, unless another such method's KID on the 100-shot cell is below `default`'s by more "
-                      "than `default`'s kid_std (one seed cannot tell a smaller lead from noise), then the lowest "
-                      "such method's strategy (until `default` has that cell, the Fashion-MNIST default stands in)",
+                      "the strategy `default` trained there (finetune before any colour default was set), unless "
+                      "another such method's KID on the 100-shot cell is below `default`'s by more than `default`'s "
+                      "kid_std (one seed cannot tell a smaller lead from noise), then the lowest such method's "
+                      "strategy (until `default` has that cell, the Fashion-MNIST default stands in)",
 }
 COLOUR_WRITTEN_BY = ("python bench/emoji_few_shot.py --report (bench/measured.py derive_colour), from "
                      "bench/results/emoji_few_shot.jsonl")
@@ -246,7 +247,9 @@ def _colour_default(by_key):
              and method != "default" and noise is not None and incumbent["kid"] - record["kid"] > noise}
     leader = at_cell[min(leads, key=leads.get)] if leads else None
     # a `--strategy NAME` run trained NAME; its records at 100 shots keep no `resolved` (no copy check chose there)
-    strategy = ((leader.get("resolved") or {}).get("strategy") or leader["method"]) if leader else "finetune"
+    # the incumbent stays without a clear lead: `default` trained it, so a re-run never flips back to finetune
+    kept = incumbent.get("trained_strategy") or (incumbent.get("resolved") or {}).get("strategy") or "finetune"
+    strategy = ((leader.get("resolved") or {}).get("strategy") or leader["method"]) if leader else kept
     return {"default": strategy,
             "hundred_shot_cell": {"target": cell[0], "shots": cell[1], "seed": cell[2],
                                   "default_kid_std": _rounded(noise),

@@ -210,6 +210,13 @@ def test_the_colour_default_takes_only_a_lead_beyond_defaults_kid_std(bench, vis
     assert measured.derive_colour(records[1:]) == {}  # no `default` on the cell: nothing to compare with
 
 
+def test_the_colour_default_keeps_the_incumbent_default_trained_without_a_clear_lead(bench):
+    # Once the colour default is vision_d, `default` trains vision_d: a re-run without a clear lead keeps it.
+    _, measured = bench
+    incumbent = {**_colour(HUNDRED, "default", 0.2, kid_std=0.02), "trained_strategy": "vision_d"}
+    assert measured.derive_colour([incumbent, _colour(HUNDRED, "maskd", 0.19)])["default"] == "vision_d"
+
+
 def test_the_docs_table_shows_the_colour_rows(bench):
     _, measured = bench
     shipped = {key: value for key, value in kgantl_measured.measured().items() if key != "colour"}
