@@ -35,23 +35,33 @@ def fake_fmnist(tmp_path, monkeypatch):
     return folder
 
 
+def write_tiny_npz(path, count=40, channels=1):
+    """`count` random 16x16 images of `channels` with labels 0/1 alternating, as an .npz file at `path`."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (count, 16, 16, channels)).astype(np.uint8)
+    np.savez(path, images=images, labels=np.arange(count) % 2)
+    return path
+
+
+def save_tiny_source(folder, channels=1):
+    """A tiny untrained 16x16 source GAN of `channels` (latent size 8, width 4) saved as `folder/model.keras`."""
+    from kgantl.export import export_keras
+    from kgantl.models import GAN, build_discriminator, build_generator
+
+    gan = GAN(build_generator(16, channels, 8, width=4, seed=0), build_discriminator(16, channels, width=4, seed=1))
+    return export_keras(gan, folder / "model.keras")
+
+
 @pytest.fixture
 def tiny_npz(tmp_path):
     """40 random 16x16 grayscale images with labels 0/1, as an .npz file."""
-    rng = np.random.default_rng(0)
-    path = tmp_path / "tiny.npz"
-    np.savez(path, images=rng.integers(0, 256, (40, 16, 16, 1)).astype(np.uint8), labels=np.arange(40) % 2)
-    return path
+    return write_tiny_npz(tmp_path / "tiny.npz")
 
 
 @pytest.fixture
 def tiny_source(tmp_path):
     """A tiny untrained 16x16 source GAN saved as .keras (latent size 8, width 4)."""
-    from kgantl.export import export_keras
-    from kgantl.models import GAN, build_discriminator, build_generator
-
-    gan = GAN(build_generator(16, 1, 8, width=4, seed=0), build_discriminator(16, 1, width=4, seed=1))
-    return export_keras(gan, tmp_path / "source" / "model.keras")
+    return save_tiny_source(tmp_path / "source")
 
 
 @pytest.fixture

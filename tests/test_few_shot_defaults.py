@@ -1,10 +1,9 @@
 """The defaults a few-shot transfer resolves (kgantl.run_defaults): the copy check, `eval_every`, the recipe."""
-import numpy as np
 import pytest
 
 from kgantl import measured
-
 from kgantl.training import resolve_training
+from tests.conftest import save_tiny_source, write_tiny_npz
 from tests.test_training import _options
 
 
@@ -67,20 +66,13 @@ COLOUR = {"few_shots": {"strategy": "freeze_d:1", "diffaugment": "translation"},
 @pytest.fixture
 def tiny_colour_npz(tmp_path):
     """80 random 16x16 colour images with labels 0/1: 40 a class, above FEW_SHOTS unless `shots` is given."""
-    rng = np.random.default_rng(0)
-    path = tmp_path / "tiny_colour.npz"
-    np.savez(path, images=rng.integers(0, 256, (80, 16, 16, 3)).astype(np.uint8), labels=np.arange(80) % 2)
-    return path
+    return write_tiny_npz(tmp_path / "tiny_colour.npz", count=80, channels=3)
 
 
 @pytest.fixture
 def tiny_colour_source(tmp_path):
     """`tiny_source` in colour: a tiny untrained 16x16 three-channel source GAN saved as .keras."""
-    from kgantl.export import export_keras
-    from kgantl.models import GAN, build_discriminator, build_generator
-
-    gan = GAN(build_generator(16, 3, 8, width=4, seed=0), build_discriminator(16, 3, width=4, seed=1))
-    return export_keras(gan, tmp_path / "colour-source" / "model.keras")
+    return save_tiny_source(tmp_path / "colour-source", channels=3)
 
 
 def _file_with(monkeypatch, colour):
