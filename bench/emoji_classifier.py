@@ -101,11 +101,15 @@ def run(backbones, seeds, gan_steps, runs_root):
     """Run (or resume) every (backbone, seed); store each record in `RESULT` as it ends."""
     from kgantl.synthetic import augment_experiment
 
+    from emoji_few_shot_cells import source_sha256
+    from kgantl.shipped import find_shipped_model
+
     results = json.loads(RESULT.read_text()) if RESULT.is_file() else {}
+    source = source_sha256(str(find_shipped_model(SOURCE)))  # a record of another source GAN is not done
     for backbone in backbones:
         for seed in seeds:
             key = f"{backbone}/{seed}"
-            if key in results:
+            if results.get(key, {}).get("source_sha256") == source:
                 continue
             started, cpu = time.time(), time.process_time()
             settings = settings_for(backbone, seed, gan_steps)
@@ -113,7 +117,7 @@ def run(backbones, seeds, gan_steps, runs_root):
             with np.load(settings.test_data) as test:
                 test_images = int(test["labels"].size)
             results[key] = {**report["seeds"][0], "settings": report["settings"], "run_dir": str(run_dir),
-                            "test_images": test_images,
+                            "test_images": test_images, "source_sha256": source,
                             "wall_s": time.time() - started, "cpu_s": time.process_time() - cpu,
                             "cpu": cpu_line(), "date": time.strftime("%Y-%m-%d")}
             RESULT.parent.mkdir(parents=True, exist_ok=True)
