@@ -13,7 +13,7 @@ from pathlib import Path
 MODEL_FILE = "model.keras"
 REPOSITORY = "https://github.com/kgantl/kgantl"
 SHIPPED = ("source-fmnist-0-4", "source-fmnist-0-4-conditional", "fmnist-classifier", "fmnist-0-4-backbone",
-           "noto-classifier", "noto-backbone")
+           "source-emoji-noto-64", "noto-classifier", "noto-backbone")
 
 
 def cache_models_dir():

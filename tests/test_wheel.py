@@ -64,14 +64,16 @@ def test_the_wheel_carries_the_shipped_models_its_licence_and_notice(installed):
     # The licence files are read back through the installed metadata, as a user's tools would find them.
     done = _run([python, "-c", "import json, kgantl; from importlib import metadata; "
                  "from kgantl.runs.artifacts import open_generator; "
-                 "g = open_generator('source-fmnist-0-4'); "
+                 "g = open_generator('source-fmnist-0-4'); colour = open_generator('source-emoji-noto-64'); "
                  "legal = {f.name: f.locate().read_text() for f in metadata.files('kgantl') "
                  "         if '.dist-info' in str(f) and f.name in ('LICENSE', 'NOTICE')}; "
                  "print(json.dumps({'package': kgantl.__file__, 'latent': g.latent_dim, 'legal': legal, "
+                 "                  'colour': list(colour.image_shape), "
                  "                  'license': metadata.metadata('kgantl')['License']}))"], installed)
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout.strip().splitlines()[-1])
     assert str(ROOT) not in printed["package"] and printed["latent"] == 128
+    assert printed["colour"] == [64, 64, 3]  # the colour source opens after pip install too
     assert printed["license"] == "Apache-2.0"
     assert printed["legal"] == {name: (ROOT / name).read_text() for name in ("LICENSE", "NOTICE")}
 
