@@ -56,6 +56,10 @@ def test_too_few_images_for_the_copy_check_turn_auto_off_with_a_warning(tmp_path
     assert "with 2 training images the copy check cannot run (it needs at least 3" in caplog.text
     with pytest.raises(ValueError, match="the copy check needs at least 3 training images"):
         resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=1, copy_check="on"))
+    # the copy check turned off by hand: nor does an unset eval_every hold out a fifth of 2 images for val_kid
+    off = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=1, copy_check="off",
+                                    eval_every=None))
+    assert off.options.eval_every == 0 and off.reference is None
 
 
 # A colour measurement the tests put in kgantl/measured.json's place: unlike the grey values (finetune,
