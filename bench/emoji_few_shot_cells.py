@@ -27,7 +27,11 @@ TARGETS = {"cross-style": ("twitter", "!Animals & Nature"), "cross-subject": ("g
 TEST_SIZE = 1000
 # Room for at most two more methods, chosen by a probe on the colour targets (issue 35: maskd and adapters among
 # the candidates). Add their names here once the probe has run; `recipe_options` trains them as `--strategy NAME`.
-PROBE_CHOSEN = []
+# The probe (2026-12-06, cross-style, 10 shots, seed 0, 1000 steps, docs/benchmark-log.md "Colour few-shot probe"):
+# adapters 0.073 (recall 0.34) against default 0.147, maskd 0.135, vision_d 0.126 (kid_std about 0.014).
+# maskd+adapters (0.071) drew near-identical samples to adapters' on the same noise, so it would add a second
+# ~1 CPU-hour for no new information; maskd alone was within a std of default.
+PROBE_CHOSEN = ["adapters"]
 METHODS = ["scratch", "plain finetune", "default", "vision_d", *PROBE_CHOSEN]
 
 
