@@ -12,8 +12,9 @@ extractor's features: KID, FID, precision, recall, near-copy share (and KID/reca
 a run with the copy check also KID every 100 steps, and its record is the chosen checkpoint's score. At 100 shots
 these runs hold a fifth of the shots out for `val_kid` and keep `best.keras` by it, but `model.keras`, which
 `kgantl.open_generator(run_dir)`, `kgantl export` and the run's SavedModel give a user, is the last step's: that is
-what their record scores. Each cell also gets a `copy the shots` record. Records (the Fashion-MNIST grid's fields,
-`target` and `data` for `class`, the CPU's model and bf16 flags in `cpu`, wall and CPU seconds, and a transfer
+what their record scores, beside the step `val_kid` kept (`val_best_step`). Each cell also gets a `copy the shots`
+record. Records (the Fashion-MNIST grid's fields, `target` and `data` for `class`, the CPU's model and bf16 flags
+in `cpu`, wall and CPU seconds, and a transfer
 run's `source_sha256`, the first 16 hex digits of its source's `model.keras` sha256) are appended to
 `bench/results/emoji_few_shot.jsonl` as each run ends; a (cell, method) with a record (from the same source) is
 skipped, so the grid resumes in parts (`--only-*`, `--methods`), and `--report` shows the given source's records

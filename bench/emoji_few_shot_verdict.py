@@ -61,8 +61,9 @@ def target_row(records, target, shots):
 
 
 def chosen_within(record):
-    """`(chosen step, test-KID-best step on the curve, within WITHIN_STEPS)`, or None without a choice."""
-    curve, chosen = record.get("curve"), record.get("chosen_step")
+    """`(chosen step, test-KID-best step on the curve, within WITHIN_STEPS)`, or None without a choice. The chosen
+    step is the copy check's (10 shots), else the one `val_kid` kept in best.keras (100 shots)."""
+    curve, chosen = record.get("curve"), record.get("chosen_step", record.get("val_best_step"))
     if not curve or chosen is None:
         return None
     best = min(curve, key=lambda point: point["kid"])["steps"]

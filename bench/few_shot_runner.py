@@ -195,7 +195,8 @@ def train_scored(options, method, shots, score, score_kid, steps=None, keep=None
 
 
 def _choices(run_dir, method, steps_per_epoch):
-    """What the run chose, for its records: the copy check's checkpoint and stop, auto's strategy."""
+    """What the run chose, for its records: the copy check's checkpoint and stop, `val_kid`'s best step, auto's
+    strategy."""
     extra = {}
     selection = run_dir / "selection.json"
     if selection.is_file():  # the copy check's choice and stop, and the recipe the defaults resolved to
@@ -208,6 +209,11 @@ def _choices(run_dir, method, steps_per_epoch):
                  # every evaluation of the copy check, so other selection rules can be replayed on the same run
                  "selection": [{key: round(value, 5) if isinstance(value, float) else value
                                 for key, value in row.items()} for row in chosen["evaluations"]]}
+    best = run_dir / "best.json"
+    if best.is_file() and not selection.is_file():
+        # `val_kid` on held-out shots kept best.keras (more shots than the copy check serves); model.keras stays the
+        # last step, so the record scores that and names the step a user of best.keras would get
+        extra["val_best_step"] = json.loads(best.read_text())["epoch"] * steps_per_epoch
     if method == "auto":  # what it chose, and from what: the candidates' pilot KIDs against the validation shots
         table = json.loads((run_dir / "pilot.json").read_text())
         extra |= {"auto_chose": table["chosen"], "auto_pilot_steps": table["pilot_steps"],

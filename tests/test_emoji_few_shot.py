@@ -151,6 +151,16 @@ def test_a_record_of_another_source_is_not_done(bench, tmp_path):
     assert [r["method"] for r in bench.grid.of_source(records, sha256)] == ["scratch", "default"]
 
 
+def test_a_record_names_the_step_val_kid_kept_where_no_copy_check_chose(bench, tmp_path):
+    (tmp_path / "options.json").write_text(json.dumps({"strategy": "finetune"}))
+    assert bench.runner._choices(tmp_path, "default", 100) == {}  # nothing kept
+    (tmp_path / "best.json").write_text(json.dumps({"epoch": 7, "val_kid": 0.1}))
+    assert bench.runner._choices(tmp_path, "default", 100) == {"val_best_step": 700}
+    verdict = importlib.import_module("emoji_few_shot_verdict")
+    record = {"val_best_step": 700, "curve": [{"steps": 250, "kid": 0.3}, {"steps": 1000, "kid": 0.2}]}
+    assert verdict.chosen_within(record) == (700, 1000, False)
+
+
 def test_only_the_baselines_set_a_recipe_the_rest_train_as_kgantl_transfer(bench):
     cells = bench.grid
     assert cells.recipe_options("vision_d", "S") == {"source": "S", "eval_every": None, "strategy": "vision_d"}
