@@ -13,10 +13,11 @@ a run with the copy check also KID every 100 steps, and its record is the chosen
 these runs hold a fifth of the shots out for `val_kid` and keep `best.keras` by it, but `model.keras`, which
 `kgantl.open_generator(run_dir)`, `kgantl export` and the run's SavedModel give a user, is the last step's: that is
 what their record scores, beside the step `val_kid` kept (`val_best_step`). Each cell also gets a `copy the shots`
-record. Records (the Fashion-MNIST grid's fields, `target` and `data` for `class`, the CPU's model and bf16 flags
-in `cpu`, wall and CPU seconds, and a transfer
-run's `source_sha256`, the first 16 hex digits of its source's `model.keras` sha256) are appended to
-`bench/results/emoji_few_shot.jsonl` as each run ends; a (cell, method) with a record (from the same source) is
+record and a `source as is` one (the source GAN not adapted at all, scored the same way). Records (the
+Fashion-MNIST grid's fields, `target` and `data` for `class`, the CPU's model and bf16 flags in `cpu`, wall and
+CPU seconds, and a transfer run's `source_sha256`, the first 16 hex digits of its source's `model.keras` sha256)
+are appended to `bench/results/emoji_few_shot.jsonl` as each run ends; a (cell, method) with a record (from the
+same source) is
 skipped, so the grid resumes in parts (`--only-*`, `--methods`), and `--report` shows the given source's records
 and writes what they set for colour runs (`bench/measured.py`, `derive_colour`) into kgantl/measured.json's
 `colour` entry, once they set anything (`write_colour_defaults`).
@@ -109,6 +110,14 @@ def copy_the_shots(cell, cache=None):
                                           **_metrics(score(draws, shots_path, test_path))})
 
 
+def the_source_as_is(cell, source, cache=None):
+    """The source GAN not adapted at all, scored like a run (`grid.SOURCE_AS_IS`)."""
+    shots_path, test_path = grid.cell_files(*cell, cache=cache)
+    return _base(cell, grid.SOURCE_AS_IS, {"steps": 0, "batch": 0, "recipe": recipe(grid.SOURCE_AS_IS),
+                                           "source_sha256": grid.source_sha256(str(source)), "wall_s": 0.0,
+                                           **_metrics(score(str(source), shots_path, test_path))})
+
+
 def _append(record, results):
     results.parent.mkdir(parents=True, exist_ok=True)
     with open(results, "a") as f:
@@ -117,8 +126,9 @@ def _append(record, results):
 
 
 def run_grid(args, results=None, cache=None):
-    """Run the selected cells' `copy the shots` records and each selected method without a record yet; with
-    `--probe`, the probe's candidates instead, into the probe's own results file."""
+    """Run the selected cells' `copy the shots` and `source as is` records and each selected method without a
+    record yet; with `--probe`, the probe's candidates instead (and no `source as is`), into the probe's own
+    results file."""
     results = (grid.PROBE_RESULTS if args.probe else grid.RESULTS) if results is None else results
     done, sha256 = grid._done(results), _source_sha256(args.source)
     wanted = (args.only_target, args.only_shots, args.only_seed)
@@ -128,6 +138,8 @@ def run_grid(args, results=None, cache=None):
         for cell in filter(selected, grid.cells()):
             if (*cell, "copy the shots", 0, "copy", None) not in done:
                 _append(copy_the_shots(cell, cache), results)
+            if not args.probe and (*cell, grid.SOURCE_AS_IS, 0, recipe(grid.SOURCE_AS_IS), sha256) not in done:
+                _append(the_source_as_is(cell, args.source, cache), results)
         for cell, method in grid.todo(done, args.steps, args.probe or args.methods, sha256, selected, args.force):
             # a probe keeps its models apart: the same cell and method names would overwrite the grid's pictures' models
             _append(run_method(cell, method, args.source, args.steps, workdir, cache, args.shared_machine,
@@ -161,10 +173,10 @@ def report(results=None, steps=STEPS, docs=DOCS, cache=None, source=None):
         if any(r["method"] != "copy the shots" for r in cell):
             seeds = ", ".join(map(str, sorted({r["seed"] for r in cell})))
             parts += ["", _table(cell, f"{target} ({grid.spec(target)}), {shots} shots, seeds {seeds}",
-                                 grid.METHODS)]
+                                 [grid.SOURCE_AS_IS, *grid.METHODS])]
     parts += ["", "Issue 35's targets (`default` against the baselines; `bench/emoji_few_shot_verdict.py`):", "",
               verdict_table(records, grid.cells())]
-    return "\n".join(parts + pictures(records, docs, cache))
+    return "\n".join(parts + pictures(records, docs, cache, grid.SOURCE if source is None else source))
 
 
 def shown_records(results=None, steps=STEPS, source=None):
@@ -187,16 +199,18 @@ def write_colour_defaults(records, path=None, page=None):
     return colour
 
 
-def pictures(records, docs, cache=None):
-    """Write the KID-against-steps plot and, for seed 0 of each (target, shots), the shots beside every method's
-    samples (from the models kept under `cache`/models) into `docs`; returns the Markdown lines that show them."""
+def pictures(records, docs, cache=None, source=None):
+    """Write the KID-against-steps plot and, for seed 0 of each (target, shots), the shots beside the `source`'s
+    (not adapted; None: left out) and every method's samples (from the models kept under `cache`/models) into
+    `docs`; returns the Markdown lines that show them."""
     cache = grid.CACHE if cache is None else Path(cache)
     lines = []
     if plot_curves(records, grid.METHODS, docs / "emoji_few_shot_curves.png"):
         lines += ["", "![KID against generator steps, one panel per cell](emoji_few_shot_curves.png)"]
     for target, shots in dict.fromkeys((t, n) for t, n, _ in grid.cells()):
         name = f"emoji_few_shot_{target}_{shots}.png"
-        drawn = cell_picture((target, shots, 0), grid.METHODS, docs / name, models=cache / "models", cache=cache)
+        drawn = cell_picture((target, shots, 0), grid.METHODS, docs / name, models=cache / "models", cache=cache,
+                             source=source)
         if drawn:
             lines += ["", f"![{target}, {shots} shots, seed 0: the shots, then {', '.join(drawn)} (16 samples each, "
                           f"2x)]({name})"]

@@ -40,7 +40,10 @@ METHODS = ["scratch", "plain finetune", "default", "vision_d", *PROBE_CHOSEN]
 # shots (its chosen checkpoint is the run's model) and `val_kid` on held-out shots above that. `default` passes no
 # strategy either and keeps the Fashion-MNIST grid's name for the same thing.
 CLI_RECIPE = "kgantl-transfer-strategy-flag-only"
-OWN_RECIPES = ("copy the shots", "scratch", "plain finetune")  # the baselines, set by the grid and not by kgantl
+# The source GAN itself, not trained on the target at all: on cross-style it already draws the same subjects in
+# the other style, so it is the baseline an adaptation has to beat first (scored like a run, trained never).
+SOURCE_AS_IS = "source as is"
+OWN_RECIPES = ("copy the shots", SOURCE_AS_IS, "scratch", "plain finetune")  # the baselines, set by the grid
 
 
 def selects(method):
@@ -51,10 +54,12 @@ def selects(method):
 def recipe(method):
     """The record's recipe name. `plain finetune`: the Fashion-MNIST grid's, with no selection at all (the
     brief's plain fine-tune: every shot trains and the last step is scored, while `kgantl transfer` turns the copy
-    check on at <= 30 shots, or else `val_kid` on a held-out fifth of the shots, by default); `scratch` and `default`:
-    the Fashion-MNIST grid's; any other method: `CLI_RECIPE`."""
+    check on at <= 30 shots, or else `val_kid` on a held-out fifth of the shots, by default); `SOURCE_AS_IS`: the
+    source untrained; `scratch` and `default`: the Fashion-MNIST grid's; any other method: `CLI_RECIPE`."""
     if method == "plain finetune":
         return "plain-b64-no-selection"
+    if method == SOURCE_AS_IS:
+        return "source-not-adapted"
     return few_shot_cells.recipe(method) if method in ("copy the shots", "scratch", "default") else CLI_RECIPE
 
 

@@ -28,8 +28,9 @@ def _grid(images):
     return picture.repeat(SCALE, axis=0).repeat(SCALE, axis=1)  # nearest, an integer factor
 
 
-def cell_picture(cell, methods, out, models=MODELS, cache=None):
-    """The cell's shots, then each method's samples (noise seed 0) from its kept model, labelled; writes `out`.
+def cell_picture(cell, methods, out, models=MODELS, cache=None, source=None):
+    """The cell's shots, then the source's samples (with `source`, its folder or file: `grid.SOURCE_AS_IS`) and
+    each method's from its kept model (noise seed 0), labelled; writes `out`.
 
     Returns:
         The methods drawn (those with a kept model), or [] when none is kept (nothing written).
@@ -37,14 +38,17 @@ def cell_picture(cell, methods, out, models=MODELS, cache=None):
     from kgantl.images import labelled_panels, save_png
     from kgantl.runs.artifacts import open_generator
 
-    kept = [m for m in methods if (Path(models) / f"{run_name(cell, m)}.keras").is_file()]
+    paths = {m: Path(models) / f"{run_name(cell, m)}.keras" for m in methods}
+    kept = [m for m in methods if paths[m].is_file()]
     if not kept:
         return []
+    if source is not None:
+        kept, paths[grid.SOURCE_AS_IS] = [grid.SOURCE_AS_IS, *kept], Path(source)
     shots_path, _ = grid.cell_files(*cell, cache=cache)
     with np.load(shots_path) as shots:
         panels = [_grid(shots["images"].astype(np.float32) / 127.5 - 1.0)]
     for method in kept:
-        sampler = open_generator(Path(models) / f"{run_name(cell, method)}.keras")
+        sampler = open_generator(paths[method])
         noise = np.random.default_rng(0).standard_normal((SAMPLES, sampler.latent_dim)).astype("float32")
         panels.append(_grid(np.asarray(sampler.generate(noise))))
     save_png(out, labelled_panels(panels, [f"the {cell[1]} shots"] + kept, title_height=16))
@@ -53,7 +57,7 @@ def cell_picture(cell, methods, out, models=MODELS, cache=None):
 
 def plot_curves(records, methods, out):
     """KID (noto features, log scale) against generator steps, one panel per cell with curves, one line per method,
-    `default`'s chosen step marked with a star. Returns False (nothing written) when no record has a curve."""
+    `default`'s chosen step marked with a star, the source's own KID (`grid.SOURCE_AS_IS`) a dashed line. Returns False (nothing written) when no record has a curve."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -73,6 +77,9 @@ def plot_curves(records, methods, out):
                 chosen = rows[-1].get("chosen_step")
                 if chosen is not None:
                     ax.plot([chosen], [rows[-1]["kid"]], marker="*", ms=10, color=line.get_color())
+        as_is = [r for r in records if _cell(r) == cell and r["method"] == grid.SOURCE_AS_IS]
+        if as_is:  # where every adaptation starts: the source not trained on the target at all
+            ax.axhline(as_is[-1]["kid"], color="grey", linestyle="--", linewidth=1, label=grid.SOURCE_AS_IS)
         ax.set(yscale="log", xlabel="generator steps", title=f"{cell[0]}, {cell[1]} shots, seed {cell[2]}")
     axes[0][0].set_ylabel("KID vs the cell's test images (noto)")
     axes[0][-1].legend(fontsize=7)

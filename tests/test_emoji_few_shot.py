@@ -80,24 +80,27 @@ def test_one_tiny_run_writes_a_resumable_record(bench, tiny_emoji, tmp_path, mon
     workdir = removed[-1]
     assert workdir.name.startswith("kgantl-emoji-few-shot-") and workdir / "cross-style-2-0-plain_finetune" in removed
     records = [json.loads(line) for line in results.read_text().splitlines()]
-    assert [(r["method"], r["steps"]) for r in records] == [("copy the shots", 0), ("plain finetune", 2)]
-    run = records[1]
+    assert [(r["method"], r["steps"]) for r in records] == [("copy the shots", 0), ("source as is", 0),
+                                                            ("plain finetune", 2)]
+    as_is, run = records[1], records[2]
+    assert as_is["recipe"] == "source-not-adapted" and as_is["source_sha256"] == bench.grid.source_sha256(str(source))
     assert (run["target"], run["data"], run["recipe"], run["batch"]) == (
         "cross-style", "emoji:twitter:!Animals & Nature", "plain-b64-no-selection", 64)
     assert run["cpu"] and run["wall_s"] >= 0 and [p["steps"] for p in run["curve"]] == [1, 2]
     assert run["source_sha256"] == bench.grid.source_sha256(str(source)) and "source_sha256" not in records[0]
     bench.run_grid(args, results=results, cache=tmp_path / "cache")  # resumes: nothing left to run
-    assert len(results.read_text().splitlines()) == 2
+    assert len(results.read_text().splitlines()) == 3
     assert (tmp_path / "cache" / "models" / "cross-style-2-0-plain_finetune.keras").is_file()  # kept for pictures
     docs = tmp_path / "docs"
     docs.mkdir()
     text = bench.report(results, steps=2, docs=docs, cache=tmp_path / "cache", source=source)
     assert "cross-style (emoji:twitter:!Animals & Nature), 2 shots, seeds 0" in text and "Issue 35's targets" in text
-    assert "](emoji_few_shot_curves.png)" in text and "the shots, then plain finetune (16 samples each" in text
+    assert "| source as is |" in text and "](emoji_few_shot_curves.png)" in text
+    assert "the shots, then source as is, plain finetune (16 samples each" in text
     from PIL import Image
 
     with Image.open(docs / "emoji_few_shot_cross-style_2.png") as picture:  # shots and one method, 128-px tiles
-        assert picture.size[0] > 2 * 4 * 128 and picture.size[1] > 4 * 128
+        assert picture.size[0] > 3 * 4 * 128 and picture.size[1] > 4 * 128  # the shots, the source, plain
     assert (docs / "emoji_few_shot_curves.png").stat().st_size > 0
 
 
@@ -192,12 +195,15 @@ def test_the_verdict_reads_each_target_off_the_records(monkeypatch):
         records += [_record("cross-style", 10, seed, "scratch", 1.0, 0.1),
                     _record("cross-style", 10, seed, "plain finetune", 0.6, 0.1),
                     _record("cross-style", 10, seed, "default", 0.4, 0.25, near_copy=0.05 if seed == 2 else 0.02,
-                            curve=curve, chosen_step=500 if seed else 1000)]
+                            curve=curve, chosen_step=500 if seed else 1000),
+                    _record("cross-style", 10, seed, "source as is", 0.32, 0.5)]
     table = verdict.verdict_table(records, [("cross-style", 10, s) for s in (0, 1, 2)]
                                   + [("cross-subject", 10, 0)])
     row = [line for line in table.splitlines() if line.startswith("| cross-style, 10 shots")][0]
     # KID 0.4 / 1.0 and 0.4 / 0.6 both met; recall 2.5x met; seed 2's near-copy is 2.5x the real images': missed.
-    assert row == "| cross-style, 10 shots | 0, 1, 2 | 0.40 (yes) | 0.67 (yes) | 2.50 (yes) | 2.50 (no) |"
+    # and beside the targets, the source not adapted at all scores 0.32: the adaptation is worse than no adaptation
+    assert row == ("| cross-style, 10 shots | 0, 1, 2 | 0.40 (yes) | 0.67 (yes) | 2.50 (yes) | 2.50 (no) "
+                   "| 1.25 (not better) |")
     assert "cross-subject" not in table  # no record there yet: no row
     assert "within 250 steps of the test-KID-best step on its curve: 2 of 3 cells (most); 1000 vs 500" in table
 
@@ -212,9 +218,11 @@ def test_the_verdict_judges_zero_baselines_without_dividing(monkeypatch):
                     _record("cross-style", 10, seed, "default", 0.0, 0.25, near_copy=0.0, real=0.0)]
     row = verdict.target_row(records, "cross-style", 10)
     # KID 0 <= 0.5 x 0 and 0.7 x 0, recall 0.25 >= 2 x 0, near-copy 0 <= 2 x 0: every target held, no ratio to show
-    assert row == "| cross-style, 10 shots | 0, 1, 2 | n/a (yes) | n/a (yes) | n/a (yes) | n/a (yes) |"
+    assert row == "| cross-style, 10 shots | 0, 1, 2 | n/a (yes) | n/a (yes) | n/a (yes) | n/a (yes) | n/a |"
     records[-1] = _record("cross-style", 10, 2, "default", 0.0, 0.25, near_copy=0.01, real=0.0)
-    assert verdict.target_row(records, "cross-style", 10).endswith("| n/a (no) |")  # copies where real images don't
+    assert verdict.target_row(records, "cross-style", 10).endswith("| n/a (no) | n/a |")  # copies where real don't
+    records.append(_record("cross-style", 10, 0, "source as is", 0.0, 0.5))
+    assert verdict.target_row(records, "cross-style", 10).endswith("| n/a (no) | n/a (not better) |")
 
 
 def test_steps_off_the_curves_grain_are_refused(bench, capsys):
