@@ -72,7 +72,7 @@ def step_budget():
 
 def few_shot_recipe(channels=1):
     """The recipe of a few-shot transfer run: `strategy` and `diffaugment`, with the 10-shot grid's mean KIDs (for a
-    colour run, the colour grid's, rule "colour_few_shot", once it has measured one)."""
+    colour run, the colour grid's, rule "colour_few_shot", once it has measured one, with its budget in `steps`)."""
     return _colour_setting(channels, "few_shots") or measured()["few_shots"]
 
 

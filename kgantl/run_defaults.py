@@ -50,7 +50,8 @@ def resolve_budget(options, images):
 
     With `epochs` given, an epoch is `steps_per_epoch` steps (default: one pass over the `images` training images)
     and `steps` is their product, as before budgets were in steps. Otherwise `steps` (default: the measured
-    budget, `kgantl.measured.step_budget`) is rounded up to whole epochs of `steps_per_epoch` (default: one pass
+    budget, `kgantl.measured.step_budget`; a colour few-shot run's unset one is already its recipe's, set by
+    `resolve_few_shot_defaults`) is rounded up to whole epochs of `steps_per_epoch` (default: one pass
     over the data, at least `MIN_EPOCH_STEPS`, so that ten shots do not make one-step epochs).
 
     Example:
@@ -88,7 +89,8 @@ def resolve_few_shot_defaults(options, arrays, channels=1):
     unless there are fewer than `MIN_SHOTS` images, too few for it to run (a warning says so; it is not refused,
     as an explicit `copy_check="on"` is), an unset `eval_every` becomes 0 (every shot trains), and an unset
     `diffaugment` and strategy take the few-shot recipe the 10-shot benchmark backs
-    (`kgantl.measured.few_shot_recipe`). Elsewhere the transfer defaults stay: `eval_every` 1 (`val_kid` on a
+    (`kgantl.measured.few_shot_recipe`), and so does an unset budget (`steps` and `epochs` unset) where that recipe
+    has one (the colour recipe: its grid measured the budget with it; `resolve_budget` gives the rest). Elsewhere the transfer defaults stay: `eval_every` 1 (`val_kid` on a
     held-out fifth, `best.keras` by it), no augmentation, and the strategy the 100-shot benchmark's rule sets
     (`kgantl.measured.transfer_default`); `auto` turns the copy check off. A new GAN leaves `eval_every` 0 unless
     told (every image trains). Unset is None for `kgantl transfer`, `kgantl train` and `TrainOptions` alike, so
@@ -103,7 +105,8 @@ def resolve_few_shot_defaults(options, arrays, channels=1):
         channels: the channels the run trains at (`kgantl.image_shape.run_channels`), which pick the benchmark.
 
     Returns:
-        The options with `copy_check`, and where unset `eval_every`, `diffaugment` and `strategy`, resolved.
+        The options with `copy_check`, and where unset `eval_every`, `diffaugment`, `strategy` and (see above)
+        `steps`, resolved.
 
     Example:
         >>> resolve_few_shot_defaults(TrainOptions(data="emoji.npz", source="src", shots=10), arrays, 3).strategy
@@ -125,6 +128,8 @@ def resolve_few_shot_defaults(options, arrays, channels=1):
         resolved["diffaugment"] = few_shot_recipe(channels)["diffaugment"] if few_shot else ""
     if options.source and options.strategy is None:
         resolved["strategy"] = few_shot_recipe(channels)["strategy"] if few_shot else transfer_default(channels)
+    if few_shot and options.steps is None and options.epochs is None and "steps" in few_shot_recipe(channels):
+        resolved["steps"] = few_shot_recipe(channels)["steps"]  # the colour grid's budget (`resolve_budget`: grey)
     _say_which_benchmark(resolved, few_shot, channels)
     return dataclasses.replace(options, **resolved)
 
@@ -133,7 +138,8 @@ def _say_which_benchmark(resolved, few_shot, channels):
     """One INFO line on a colour run that took a measured value (the few-shot recipe, or the transfer default above
     `FEW_SHOTS` images): which benchmark backs it. Until the colour grid has measured its own, that is the
     Fashion-MNIST benchmark's, on grey images, and a user should not read it as a colour measurement."""
-    took = [name for name in ("strategy", "diffaugment") if name in resolved and (few_shot or name == "strategy")]
+    took = [name for name in ("strategy", "diffaugment", "steps") if name in resolved
+            and (few_shot or name == "strategy")]
     if channels != 3 or not took:  # a grey run, or nothing measured taken (no augmentation above FEW_SHOTS is not)
         return
     setting, what = ("few_shots", "few-shot recipe") if few_shot else ("default", "transfer default")

@@ -64,7 +64,7 @@ def test_too_few_images_for_the_copy_check_turn_auto_off_with_a_warning(tmp_path
 
 # A colour measurement the tests put in kgantl/measured.json's place: unlike the grey values (finetune,
 # color,translation,cutout; finetune above FEW_SHOTS images), so a test sees which one a run took.
-COLOUR = {"few_shots": {"strategy": "freeze_d:1", "diffaugment": "translation"}, "default": "freeze_d:1"}
+COLOUR = {"few_shots": {"strategy": "freeze_d:1", "diffaugment": "translation", "steps": 500}, "default": "freeze_d:1"}
 
 
 @pytest.fixture
@@ -98,11 +98,31 @@ def test_a_colour_run_takes_the_colour_recipe_once_measured(tmp_path, tiny_npz, 
         repeated = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_colour_source), shots=10))
     assert _recipe(expanded) == _recipe(repeated) == ("freeze_d:1", "translation") and expanded.options.channels == 3
     assert "colour run: the colour benchmark's few-shot recipe (strategy freeze_d:1, diffaugment translation)" \
-        in caplog.text
+        in caplog.text  # the tests' runs give a budget (2 epochs)
     above = resolve_training(_options(tmp_path, tiny_colour_npz, source=str(tiny_colour_source)))
     assert _recipe(above) == ("freeze_d:1", "")  # above FEW_SHOTS images: the colour default, no augmentation
     grey = resolve_training(_options(tmp_path, tiny_npz, source=str(tiny_source), shots=10))
     assert _recipe(grey) == (measured.few_shot_recipe()["strategy"], measured.few_shot_recipe()["diffaugment"])
+
+
+def test_a_colour_few_shot_run_with_no_budget_takes_the_colour_recipes(tmp_path, tiny_npz, tiny_source,
+                                                                      tiny_colour_npz, tiny_colour_source,
+                                                                      monkeypatch, caplog):
+    _file_with(monkeypatch, COLOUR)
+
+    def resolved(data, source, **budget):
+        options = _options(tmp_path, data, source=str(source), **{"epochs": None, "steps_per_epoch": None, **budget})
+        return resolve_training(options).options
+
+    with caplog.at_level("INFO", logger="kgantl"):
+        few = resolved(tiny_colour_npz, tiny_colour_source, shots=10)
+    assert (few.steps, few.epochs, few.steps_per_epoch) == (500, 10, 50)  # the colour recipe's budget, whole epochs
+    assert "few-shot recipe (strategy freeze_d:1, diffaugment translation, steps 500)" in caplog.text
+    assert resolved(tiny_colour_npz, tiny_colour_source, shots=10, steps=300).steps == 300  # a budget given stays
+    assert resolved(tiny_colour_npz, tiny_colour_source, shots=10, epochs=3).epochs == 3
+    # above FEW_SHOTS images, and any grey run: the grey budget
+    assert resolved(tiny_colour_npz, tiny_colour_source).steps == measured.step_budget()
+    assert resolved(tiny_npz, tiny_source, shots=10).steps == measured.step_budget()
 
 
 def test_a_colour_run_takes_the_grey_recipe_and_says_so_until_colour_is_measured(

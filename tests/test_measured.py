@@ -164,7 +164,7 @@ HUNDRED = ("cross-style", 100, 0)
 def _colour(cell, method, kid, strategy=None, kid_std=0.02):
     """A colour grid record; `strategy`: what a checkpoint-choosing run resolved (with DiffAugment `translation`)."""
     record = {"target": cell[0], "shots": cell[1], "seed": cell[2], "method": method, "kid": kid, "kid_std": kid_std,
-              **({} if method == "scratch" else {"source_sha256": "0123456789abcdef"})}
+              "steps": 2000, **({} if method == "scratch" else {"source_sha256": "0123456789abcdef"})}
     return {**record, "resolved": {"strategy": strategy, "diffaugment": "translation"}} if strategy else record
 
 
@@ -178,8 +178,9 @@ def test_the_colour_recipe_is_the_lowest_mean_kid_on_all_six_ten_shot_cells(benc
     _, measured = bench
     colour = measured.derive_colour(_ten_shot_records())
     assert colour["few_shots"] == {"method": "vision_d", "strategy": "vision_d", "diffaugment": "translation",
-                                   "cells": 6, "mean_kid": 0.1, "mean_kid_scratch": 0.3,
-                                   "mean_kid_plain_finetune": None}  # plain finetune lacks a cell
+                                   "steps": 2000, "cells": 6, "mean_kid": 0.1, "mean_kid_scratch": 0.3,
+                                   "mean_kid_plain_finetune": None,  # plain finetune lacks a cell
+                                   "mean_kid_source_as_is": None}  # and the source as is every cell
     assert colour["written_by"] == measured.COLOUR_WRITTEN_BY and colour["source_sha256"] == "0123456789abcdef"
     assert "default" not in colour  # no 100-shot record of `default`: the grey default stands in
     # vision_d lacks a cell: it cannot win, however low its KIDs
@@ -187,6 +188,33 @@ def test_the_colour_recipe_is_the_lowest_mean_kid_on_all_six_ten_shot_cells(benc
     # no CLI-like method on all six cells, nor a 100-shot `default`: nothing to write
     only_some = [r for r in _ten_shot_records(TEN[:5]) if (r["method"], r["seed"]) != ("default", 2)]
     assert measured.derive_colour(only_some) == {} == measured.derive_colour([])
+
+
+def _curve(kids):
+    """A curve of full points (KID in both feature spaces) at 250, 500, ... steps, and a KID-only point between."""
+    full = [{"steps": 250 * (i + 1), "kid": kid, "kid_random_cnn": 0.01} for i, kid in enumerate(kids)]
+    return full + [{"steps": 100, "kid": 0.0}]  # the copy check's KID-only point: never a budget
+
+
+def test_the_colour_budget_is_the_scored_step_with_the_lowest_mean_kid(bench):
+    _, measured = bench
+    records = _ten_shot_records() + [_colour(cell, "source as is", 0.15) for cell in TEN]
+    for record in records:  # default: best at 500 steps on five cells, at 250 on one (mean lowest at 500)
+        if record["method"] == "default":
+            record["curve"] = _curve([0.06, 0.05, 0.09] if record["seed"] or record["target"] != "cross-style"
+                                     else [0.04, 0.07, 0.09])
+        if record["method"] == "scratch":
+            record["curve"] = _curve([0.9, 0.8, 0.7])
+    few = measured.derive_colour(records)["few_shots"]
+    # default at 500 steps (mean 0.0533) beats vision_d's records at 2000 (0.1), which have no curve to read off
+    assert (few["method"], few["steps"], few["strategy"]) == ("default", 500, "finetune")
+    assert few["mean_kid"] == round((0.07 + 5 * 0.05) / 6, 4) and few["mean_kid_scratch"] == 0.8
+    assert few["mean_kid_plain_finetune"] is None and few["mean_kid_source_as_is"] == 0.15
+    records[0]["curve"] = records[0]["curve"][:1]  # scratch's first cell scored only at 250: not at 500 either
+    assert measured.derive_colour(records)["few_shots"]["mean_kid_scratch"] is None
+    next(r for r in records if r["method"] == "vision_d")["steps"] = 1000
+    with pytest.raises(ValueError, match="vision_d's records must share one budget"):
+        measured.derive_colour(records)
 
 
 def test_the_colour_recipe_needs_one_resolved_recipe_across_its_runs(bench):
@@ -225,8 +253,9 @@ def test_the_docs_table_shows_the_colour_rows(bench):
     colour = measured.derive_colour(_ten_shot_records() + [_colour(HUNDRED, "default", 0.2),
                                                             _colour(HUNDRED, "vision_d", 0.15)])
     table = measured.render({**shipped, "colour": colour})
-    assert "| colour runs (at most `kgantl.config.FEW_SHOTS` images per class): strategy and DiffAugment | " \
-           "`vision_d`, `translation` |" in table
-    assert "`vision_d` mean KID over 6 cells 0.1000 (noto features); scratch 0.3000; plain finetune n/a" in table
+    assert "| colour runs (at most `kgantl.config.FEW_SHOTS` images per class): strategy, DiffAugment and, with no " \
+           "`--steps` or `--epochs`, generator steps | `vision_d`, `translation`, 2000 steps |" in table
+    assert ("`vision_d` mean KID over 6 cells at 2000 steps 0.1000 (noto features); at the same budget scratch 0.3000, "
+            "plain finetune n/a; the source not adapted n/a") in table
     assert "| colour runs above `kgantl.config.FEW_SHOTS` images with no strategy flag | `vision_d` |" in table
     assert "cross-style, 100 shots, seed 0: `default` 0.2000 (kid_std 0.0200); `vision_d` 0.1500" in table
