@@ -57,7 +57,8 @@ def cell_picture(cell, methods, out, models=MODELS, cache=None, source=None):
 
 def plot_curves(records, methods, out):
     """KID (noto features, log scale) against generator steps, one panel per cell with curves, one line per method,
-    `default`'s chosen step marked with a star, the source's own KID (`grid.SOURCE_AS_IS`) a dashed line. Returns False (nothing written) when no record has a curve."""
+    `default`'s chosen step marked with a star, the source's own KID (`grid.SOURCE_AS_IS`) a dashed line. Returns
+    False (nothing written) when no record has a curve."""
     import matplotlib
 
     matplotlib.use("Agg")

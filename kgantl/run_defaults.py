@@ -90,10 +90,10 @@ def resolve_few_shot_defaults(options, arrays, channels=1):
     as an explicit `copy_check="on"` is), an unset `eval_every` becomes 0 (every shot trains), and an unset
     `diffaugment` and strategy take the few-shot recipe the 10-shot benchmark backs
     (`kgantl.measured.few_shot_recipe`), and so does an unset budget (`steps` and `epochs` unset) where that recipe
-    has one (the colour recipe: its grid measured the budget with it; `resolve_budget` gives the rest). Elsewhere the transfer defaults stay: `eval_every` 1 (`val_kid` on a
-    held-out fifth, `best.keras` by it), no augmentation, and the strategy the 100-shot benchmark's rule sets
-    (`kgantl.measured.transfer_default`); `auto` turns the copy check off. A new GAN leaves `eval_every` 0 unless
-    told (every image trains). Unset is None for `kgantl transfer`, `kgantl train` and `TrainOptions` alike, so
+    has one (the colour recipe: its grid measured the budget with it; `resolve_budget` gives the rest). Elsewhere
+    the transfer defaults stay: `eval_every` 1 (`val_kid` on a held-out fifth, `best.keras` by it), no
+    augmentation, and the strategy the 100-shot benchmark's rule sets (`kgantl.measured.transfer_default`); `auto`
+    turns the copy check off. A new GAN leaves `eval_every` 0 unless told (every image trains). Unset is None for `kgantl transfer`, `kgantl train` and `TrainOptions` alike, so
     each resolves the same defaults here.
 
     A colour run takes the colour benchmark's recipe and default once it has measured them, the Fashion-MNIST
