@@ -109,8 +109,9 @@ class TrainOptions:
     batch_size: int = option_field(DEFAULT_BATCH_SIZE, "images per batch", group="budget")
     steps: Optional[int] = option_field(
         None, "the budget: generator steps to train, rounded up to whole epochs (default: "
-              f"{step_budget()}, what the benchmarks showed the recipes need, kgantl/measured.json; give steps or "
-              "epochs, not both)", group="budget")
+              f"{step_budget()}, what the benchmarks showed the recipes need, kgantl/measured.json, or a colour "
+              "few-shot transfer's own once the colour benchmark has measured one; give steps or epochs, not both)",
+        group="budget")
     epochs: Optional[int] = option_field(None, "the budget in epochs of steps_per_epoch instead of steps",
                                          default_text="steps / steps_per_epoch", group="budget")
     steps_per_epoch: Optional[int] = option_field(

@@ -106,7 +106,7 @@ def resolve_few_shot_defaults(options, arrays, channels=1):
 
     Returns:
         The options with `copy_check`, and where unset `eval_every`, `diffaugment`, `strategy` and (see above)
-        `steps`, resolved.
+            `steps`, resolved.
 
     Example:
         >>> resolve_few_shot_defaults(TrainOptions(data="emoji.npz", source="src", shots=10), arrays, 3).strategy
