@@ -247,8 +247,8 @@ def _colour_few_shot(by_key):
 def _mean_kid_by_budget(by_key, cells, method):
     """{budget in steps: `method`'s mean KID over `cells`}, for the budgets every cell's run was scored at: its
     records' own (the saved model's KID: a checkpoint-choosing run's chosen one) and, below it, the full points of
-    its curve (every 250 steps: the model at that step, as a run with that budget would save it). Empty where a
-    cell lacks a record."""
+    its curve (every 250 steps: the model at that step, as a run with that budget would save it, since no grid
+    method's schedule depends on the budget; `alternate`'s phases would). Empty where a cell lacks a record."""
     records = [by_key.get((*cell, method)) for cell in cells]
     if not records or None in records:
         return {}
