@@ -74,7 +74,7 @@ def plot_curves(records, methods, out):
             if rows:
                 curve = rows[-1]["curve"]
                 line, = ax.plot([p["steps"] for p in curve], [p["kid"] for p in curve], marker="o", ms=2,
-                                label=method)
+                                label=method, color=f"C{methods.index(method)}")  # one colour a method everywhere
                 chosen = rows[-1].get("chosen_step")
                 if chosen is not None:
                     ax.plot([chosen], [rows[-1]["kid"]], marker="*", ms=10, color=line.get_color())
@@ -83,7 +83,10 @@ def plot_curves(records, methods, out):
             ax.axhline(as_is[-1]["kid"], color="grey", linestyle="--", linewidth=1, label=grid.SOURCE_AS_IS)
         ax.set(yscale="log", xlabel="generator steps", title=f"{cell[0]}, {cell[1]} shots, seed {cell[2]}")
     axes[0][0].set_ylabel("KID vs the cell's test images (noto)")
-    axes[0][-1].legend(fontsize=7)
+    handles = {}  # every method once, whichever panel drew it (a cell still running lacks some)
+    for ax in axes[0]:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
+    axes[0][-1].legend(handles.values(), handles.keys(), fontsize=7)
     save_figure(fig, out)
     return True
 
