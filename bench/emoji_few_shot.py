@@ -17,10 +17,9 @@ record and a `source as is` one (the source GAN not adapted at all, scored the s
 Fashion-MNIST grid's fields, `target` and `data` for `class`, the CPU's model and bf16 flags in `cpu`, wall and
 CPU seconds, and a transfer run's `source_sha256`, the first 16 hex digits of its source's `model.keras` sha256)
 are appended to `bench/results/emoji_few_shot.jsonl` as each run ends; a (cell, method) with a record (from the
-same source) is
-skipped, so the grid resumes in parts (`--only-*`, `--methods`), and `--report` shows the given source's records
-and writes what they set for colour runs (`bench/measured.py`, `derive_colour`) into kgantl/measured.json's
-`colour` entry, once they set anything (`write_colour_defaults`).
+same source) is skipped, so the grid resumes in parts (`--only-*`, `--methods`), and `--report` shows the given
+source's records and writes what they set for colour runs (`bench/measured.py`, `derive_colour`) into
+kgantl/measured.json's `colour` entry, once they set anything (`write_colour_defaults`).
 
 Usage:
     python bench/emoji_few_shot.py [--only-target cross-style] [--only-shots 10] [--only-seed 0] \\
