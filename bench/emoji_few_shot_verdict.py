@@ -24,9 +24,10 @@ def _mean(rows, key):
     return statistics.mean(values) if values else float("nan")
 
 
-def _mark(a, b, ok):
-    """`a / b` and whether the target holds; "n/a" for a ratio over 0, whose target is judged all the same."""
-    return f"{'n/a' if b == 0 else f'{a / b:.2f}'} ({'yes' if ok else 'no'})"
+def _mark(a, b, ok, labels=("yes", "no")):
+    """`a / b` and whether the target holds (`labels`); "n/a" for a ratio over 0, whose target is judged all the
+    same."""
+    return f"{'n/a' if b == 0 else f'{a / b:.2f}'} ({labels[0] if ok else labels[1]})"
 
 
 def _copying(row):
@@ -60,8 +61,8 @@ def target_row(records, target, shots):
     else:
         cells += ["n/a"] * 3
     as_is = _mean(_by_method(records, target, shots, "source as is"), "kid")
-    cells.append("n/a" if as_is != as_is else _mark(kid, as_is, kid < as_is).replace("(yes)", "(better)")
-                 .replace("(no)", "(not better)"))  # nan: no `source as is` record
+    cells.append("n/a" if as_is != as_is  # nan: no `source as is` record
+                 else _mark(kid, as_is, kid < as_is, labels=("better", "not better")))
     return "| " + " | ".join(cells) + " |"
 
 

@@ -128,8 +128,9 @@ def resolve_few_shot_defaults(options, arrays, channels=1):
         resolved["diffaugment"] = few_shot_recipe(channels)["diffaugment"] if few_shot else ""
     if options.source and options.strategy is None:
         resolved["strategy"] = few_shot_recipe(channels)["strategy"] if few_shot else transfer_default(channels)
-    if few_shot and options.steps is None and options.epochs is None and "steps" in few_shot_recipe(channels):
-        resolved["steps"] = few_shot_recipe(channels)["steps"]  # the colour grid's budget (`resolve_budget`: grey)
+    budget = few_shot_recipe(channels).get("steps") if few_shot else None  # the colour grid's; grey: resolve_budget
+    if budget is not None and options.steps is None and options.epochs is None:
+        resolved["steps"] = budget
     _say_which_benchmark(resolved, few_shot, channels)
     return dataclasses.replace(options, **resolved)
 
