@@ -225,6 +225,42 @@ def test_the_verdict_judges_zero_baselines_without_dividing(monkeypatch):
     assert verdict.target_row(records, "cross-style", 10).endswith("| n/a (no) | n/a (not better) |")
 
 
+def test_the_colour_recipe_is_judged_at_its_budget_against_the_stronger_baselines(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    verdict = importlib.import_module("emoji_few_shot_verdict")
+
+    def point(steps, kid, recall=0.3, near_copy=0.01):
+        return {"steps": steps, "kid": kid, "recall": recall, "near_copy": near_copy, "kid_random_cnn": 0.0}
+
+    records = []
+    for seed in (0, 1, 2):
+        records += [
+            # scratch is weak at 250 steps (0.8) and stronger at the grid's 2000 (0.5): the 2000 one is the baseline
+            _record("cross-style", 10, seed, "scratch", 0.5, 0.1, steps=2000, curve=[point(250, 0.8, 0.0)]),
+            # the plain fine-tune is stronger at 250 (0.3) than at 2000 (0.6): the 250 one is
+            _record("cross-style", 10, seed, "plain finetune", 0.6, 0.1, steps=2000,
+                    curve=[point(250, 0.3, recall=0.05)]),
+            # the recipe's method at 250 steps; its test-KID-best step is 100 on seeds 0-1, 1000 on seed 2
+            _record("cross-style", 10, seed, "adapters", 0.4, 0.1, steps=2000, chosen_step=2000,
+                    curve=[{"steps": 100, "kid": 0.05 if seed < 2 else 0.2}, point(250, 0.12, recall=0.2),
+                           {"steps": 1000, "kid": 0.1}]),
+            _record("cross-style", 10, seed, "source as is", 0.24, 0.5, steps=0)]
+    assert [r["kid"] for r in verdict.at_budget(records[:4], 250)] == [0.8, 0.3, 0.12, 0.24]
+    assert verdict.at_budget([{**records[0], "curve": []}], 250) == []  # no point there: left out
+
+    rows, line = verdict.recipe_rows(records, {"method": "adapters", "steps": 250})
+    # 0.12 / 0.5 (scratch at 2000), 0.12 / 0.3 (plain at 250), recall 0.2 / 0.05, near-copy 0.01 / 0.02, 0.12 / 0.24
+    assert rows == ["| cross-style, 10 shots: the colour recipe (adapters, 250 steps) | 0, 1, 2 | 0.24 (yes) "
+                    "| 0.40 (yes) | 4.00 (yes) | 0.50 (yes) | 0.50 (better) |"]
+    assert line == ("The colour recipe's budget (250 steps) within 250 steps of the test-KID-best step of its "
+                    "method's 3 runs at the grid's budget: 2 of 3 (100, 100, 1000).")
+    assert verdict.recipe_rows(records, None) == ([], None)
+    table = verdict.verdict_table(records, [("cross-style", 10, s) for s in (0, 1, 2)],
+                                  {"method": "adapters", "steps": 250})
+    assert table.splitlines()[2].startswith("| cross-style, 10 shots: the colour recipe")  # a row of the table
+    assert table.endswith("\n\n" + line)
+
+
 def test_steps_off_the_curves_grain_are_refused(bench, capsys):
     assert bench._parser().parse_args(["--steps", "1000"]).steps == 1000
     for steps in ("1100", "0"):
