@@ -9,8 +9,13 @@ they ran (2026-12-05), "last passing" replaces the shipped rule only if on them 
 test-best step and at no higher test KID than the shipped rule. (Class 5 ran; it did not contradict it, see
 docs/benchmark-log.md; class 8 did not run for lack of time.)
 
+`--colour` replays the same rules on the colour (emoji) grid's 10-shot runs that chose a checkpoint (`default` and
+the `--strategy NAME` methods of `bench/emoji_few_shot.py`), cell by cell; the "most diverse" rule was added after
+seeing the colour cross-style runs, where samples narrow as test KID rises, so it is a post-hoc candidate, shown on
+the Fashion-MNIST runs too.
+
 Usage:
-    python bench/copy_rule_replay.py
+    python bench/copy_rule_replay.py [--colour]
 """
 import json
 import os
@@ -20,6 +25,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from emoji_few_shot_cells import RESULTS as COLOUR_RESULTS  # noqa: E402
 from few_shot_cells import HELD_OUT, RESULTS  # noqa: E402
 
 from kgantl.callbacks.copy_check import choose, copying_set_in  # noqa: E402
@@ -58,6 +64,10 @@ RULES = {
     "latest passing (z >= -2, shipped)": dict(z_min=-2.0, smooth=0, rule=choose),
     # The baseline any rule has to beat: no selection, the model at the end of training.
     "no selection (final step)": dict(z_min=float("-inf"), smooth=0, rule=choose),
+    # Added 2026-12-06 after the colour cross-style runs (post hoc): the passing evaluation whose samples are the
+    # most diverse (`intra_diversity`), the latest of equals.
+    "most diverse passing (z >= -2)": dict(z_min=-2.0, smooth=0, rule=lambda records, z_min: max(
+        [r for r in records if r["copy_z"] >= z_min] or records, key=lambda r: (r["intra_diversity"], r["epoch"]))),
 }
 
 
@@ -83,18 +93,33 @@ def _print_rules(runs):
             best = min(curve, key=curve.get)
             near += abs(step - best) <= 250
             kids.append(curve[step])
-            print(f"  class {k} seed {seed}: chosen {step} (test KID {curve[step]:.4f}), stopped "
+            print(f"  {k} seed {seed}: chosen {step} (test KID {curve[step]:.4f}), stopped "
                   f"{stopped or '-'}, test-best {best} ({curve[best]:.4f})")
         print(f"  within 250 of test-best: {near} of {len(runs)}; mean test KID at chosen {statistics.mean(kids):.4f}")
 
 
+def _read(path):
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def colour_runs():
+    """The colour grid's 10-shot runs with the copy check's evaluations, by ("target method", seed); the newest
+    record of each wins."""
+    return {(f"{r['target']} {r['method']}", r["seed"]): r for r in _read(COLOUR_RESULTS)
+            if r["shots"] == 10 and r.get("selection") and r.get("curve")}
+
+
 def main():
-    records = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    if "--colour" in sys.argv[1:]:
+        print("\n== colour grid, 10 shots")
+        _print_rules(colour_runs())
+        return
+    records = _read(RESULTS)
     runs = {}
     for r in records:  # the newest record of each cell that has the evaluations
         if r["method"] == "default" and r["shots"] == 10 and r["steps"] == 2000 and r.get("selection"):
-            runs[(r["class"], r["seed"])] = r
-    held_out = {(k, s) for k, _, s in HELD_OUT}
+            runs[(f"class {r['class']}", r["seed"])] = r
+    held_out = {(f"class {k}", s) for k, _, s in HELD_OUT}
     for title, part in (("grid (classes 7, 9)", {c: r for c, r in runs.items() if c not in held_out}),
                         ("held out (classes 5, 8)", {c: r for c, r in runs.items() if c in held_out})):
         if part:
