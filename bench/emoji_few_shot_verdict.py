@@ -49,19 +49,19 @@ def target_row(records, target, shots, method="default", label=None):
 
     Each target is checked as a product (`a <= k * b`), not a ratio, so a baseline's zero (a KID, a recall or the
     real images' near-copy share of 0) decides the target instead of dividing by zero."""
-    default = _by_method(records, target, shots, method)
-    if not default:
+    judged = _by_method(records, target, shots, method)
+    if not judged:
         return None
     scratch = _by_method(records, target, shots, "scratch")
     plain = _by_method(records, target, shots, "plain finetune")
-    kid, scratch_kid = _mean(default, "kid"), _mean(scratch, "kid")
-    cells = [label or f"{target}, {shots} shots", ", ".join(map(str, sorted(default))),
+    kid, scratch_kid = _mean(judged, "kid"), _mean(scratch, "kid")
+    cells = [label or f"{target}, {shots} shots", ", ".join(map(str, sorted(judged))),
              _mark(kid, scratch_kid, kid <= KID_VS_SCRATCH * scratch_kid)]
     if shots == 10:
-        plain_kid, recall, plain_recall = _mean(plain, "kid"), _mean(default, "recall"), _mean(plain, "recall")
-        worst = max(default.values(), key=_copying)
+        plain_kid, recall, plain_recall = _mean(plain, "kid"), _mean(judged, "recall"), _mean(plain, "recall")
+        worst = max(judged.values(), key=_copying)
         within = all(row["near_copy"] <= NEAR_COPY_VS_REAL * (row.get("real_near_copy") or 0.0)
-                     for row in default.values())
+                     for row in judged.values())
         cells += [_mark(kid, plain_kid, kid <= KID_VS_PLAIN * plain_kid),
                   _mark(recall, plain_recall, recall >= RECALL_VS_PLAIN * plain_recall),
                   _mark(worst["near_copy"], worst.get("real_near_copy") or 0.0, within)]
