@@ -173,9 +173,10 @@ def report(results=None, steps=STEPS, docs=DOCS, cache=None, source=None):
             seeds = ", ".join(map(str, sorted({r["seed"] for r in cell})))
             parts += ["", _table(cell, f"{target} ({grid.spec(target)}), {shots} shots, seeds {seeds}",
                                  [grid.SOURCE_AS_IS, *grid.METHODS])]
-    recipe = (measured.derive_colour(records) or {}).get("few_shots")
-    parts += ["", "Issue 35's targets (`default`, and the colour recipe once the grid sets one, against the baselines; "
-              "`bench/emoji_few_shot_verdict.py`):", "", verdict_table(records, grid.cells(), recipe)]
+    colour = measured.derive_colour(records) or {}
+    parts += ["", "Issue 35's targets (`default`, and the colour recipe and default once the grid sets them, against "
+              "the baselines; `bench/emoji_few_shot_verdict.py`):", "",
+              verdict_table(records, grid.cells(), colour.get("few_shots"), colour.get("default"))]
     return "\n".join(parts + pictures(records, docs, cache, grid.SOURCE if source is None else source))
 
 

@@ -73,26 +73,34 @@ def target_row(records, target, shots, method="default", label=None):
     return "| " + " | ".join(cells) + " |"
 
 
+def _best_step(record):
+    """The step of the lowest test KID on `record`'s curve."""
+    return min(record["curve"], key=lambda point: point["kid"])["steps"]
+
+
 def chosen_within(record):
     """`(chosen step, test-KID-best step on the curve, within WITHIN_STEPS)`, or None without a choice. The chosen
     step is the copy check's (10 shots), else the one `val_kid` kept in best.keras (100 shots)."""
     curve, chosen = record.get("curve"), record.get("chosen_step", record.get("val_best_step"))
     if not curve or chosen is None:
         return None
-    best = min(curve, key=lambda point: point["kid"])["steps"]
+    best = _best_step(record)
     return chosen, best, abs(chosen - best) <= WITHIN_STEPS
 
 
-def verdict_table(records, cells, recipe=None):
+def verdict_table(records, cells, recipe=None, hundred_default=None):
     """The targets table and the chosen-step line for the grid's `cells` ((target, shots, seed) triples), with
-    the colour recipe's rows and budget line (`recipe_rows`) where `recipe` is given."""
+    the colour recipe's rows and budget line (`recipe_rows`) where `recipe` is given, and at 100 shots a row for
+    the grid method `hundred_default` names (measured.json's colour `default`) where it is not `default` itself."""
     lines = ["| target | seeds | mean KID / scratch's (<= 0.5) | mean KID / plain's (<= 0.7) | "
              "mean recall / plain's (>= 2) | worst seed's near-copy / real's (<= 2) | "
              "mean KID / the source's, not adapted |", "|---|---|---|---|---|---|---|"]
     for target, shots in dict.fromkeys((t, n) for t, n, _ in cells):
-        row = target_row(records, target, shots)
-        if row:
-            lines.append(row)
+        rows = [target_row(records, target, shots)]
+        if shots != 10 and hundred_default not in (None, "default"):
+            rows.append(target_row(records, target, shots, hundred_default, label=f"{target}, {shots} shots: the "
+                                   f"colour default above 30 images ({hundred_default})"))
+        lines += [row for row in rows if row]
     recipe_lines, budget_line = recipe_rows(records, recipe)
     lines += recipe_lines
     choices = [chosen_within(r) for r in records if r["method"] == "default"]
@@ -147,8 +155,7 @@ def recipe_rows(records, recipe):
         row = target_row(chosen + baselines + as_is, target, 10, method,
                          label=f"{target}, 10 shots: the colour recipe ({method}, {steps} steps)")
         rows += [row] if row else []
-        bests += [min(r["curve"], key=lambda point: point["kid"])["steps"]
-                  for r in _by_method(records, target, 10, method).values() if r.get("curve")]
+        bests += [_best_step(r) for r in _by_method(records, target, 10, method).values() if r.get("curve")]
     if not rows:
         return [], None
     near = sum(abs(steps - best) <= WITHIN_STEPS for best in bests)

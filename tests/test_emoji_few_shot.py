@@ -261,6 +261,21 @@ def test_the_colour_recipe_is_judged_at_its_budget_against_the_stronger_baseline
     assert table.endswith("\n\n" + line)
 
 
+def test_the_verdict_judges_the_colour_default_at_100_shots_beside_default(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    verdict = importlib.import_module("emoji_few_shot_verdict")
+    records = [_record("cross-style", 100, 0, method, kid, 0.2)
+               for method, kid in (("scratch", 0.1), ("default", 0.08), ("adapters", 0.04))]
+    cells = [("cross-style", 100, 0)]
+    table = verdict.verdict_table(records, cells, hundred_default="adapters")
+    assert "| cross-style, 100 shots | 0 | 0.80 (no) | n/a | n/a | n/a | n/a |" in table
+    assert ("| cross-style, 100 shots: the colour default above 30 images (adapters) | 0 | 0.40 (yes) | n/a | n/a "
+            "| n/a | n/a |") in table
+    # the default is `default`'s own strategy, or a strategy no grid method is named after: one row only
+    for name in ("default", "freeze_d:1", None):
+        assert "colour default above" not in verdict.verdict_table(records, cells, hundred_default=name)
+
+
 def test_steps_off_the_curves_grain_are_refused(bench, capsys):
     assert bench._parser().parse_args(["--steps", "1000"]).steps == 1000
     for steps in ("1100", "0"):
