@@ -8,19 +8,23 @@ other image of those classes, a shot's skin-tone variants excluded (BENCHMARKS.m
 differs a little per seed. Seeds 0, 1, 2 (each picks the shots and seeds the GAN and the classifiers).
 
 Backbones: `pretrained` = `saved_models/noto-backbone` (trained on Noto emoji outside "Animals & Nature", labelled
-by category; it never saw a Twemoji) cut below its head, staged (40 epochs head only at 1e-3, 20 with the top two
-layers at 1e-4); `scratch` = the same network with fresh random weights (`keras.models.clone_model`, seeded),
-every layer trained for the same 60 epochs at 1e-3. Generated images: `kgantl augment`'s conditional GAN, the
-shipped unconditional `source-emoji-noto-64` made conditional and transferred to the 80 training shots
-(freeze_d:1, DiffAugment, batch 32, `--gan-steps`), mixed in at ratios 0.25 and 0.5 against 0 (real only), the
-ratio chosen on the held-out shots; and flips-and-crops (classic augmentation) beside them. Every classifier of a
-seed trains for the same number of steps.
+by category; it never saw a Twemoji) cut at `--feature-layer` (default `flatten`, its convolutional features, as
+the Fashion-MNIST classifier benchmark cuts its backbone; `head`: below its softmax head, at the embedding trained
+to tell the nine categories apart, which the ten subcategories mostly share), staged (40 epochs head only at
+1e-3, 20 with the top two layers at 1e-4); `scratch` = the same network with fresh random weights
+(`keras.models.clone_model`, seeded), every layer trained for the same 60 epochs at 1e-3. Generated images:
+`kgantl augment`'s conditional GAN, the shipped unconditional `source-emoji-noto-64` made conditional and
+transferred to the 80 training shots (freeze_d:1, DiffAugment, batch 32, `--gan-steps`), mixed in at ratios 0.25
+and 0.5 against 0 (real only), the ratio chosen on the held-out shots; and flips-and-crops (classic augmentation)
+beside them. Every classifier of a seed trains for the same number of steps.
 
 Each (backbone, seed) is one `kgantl augment` run (resumable: run the same command again); the records go to
-`bench/results/emoji_classifier.json` and `--report` writes the `emoji-classifier` section of docs/benchmark-log.md.
+`bench/results/emoji_classifier.json` (`emoji_classifier-head.json` for `--feature-layer head`) and `--report`
+writes the `emoji-classifier` section of docs/benchmark-log.md from both.
 
 Usage:
-    python bench/emoji_classifier.py [--seeds 0 1 2] [--backbones pretrained scratch] [--gan-steps 1000]
+    python bench/emoji_classifier.py [--seeds 0 1 2] [--backbones pretrained scratch] [--gan-steps 1000] \
+        [--feature-layer flatten]
     python bench/emoji_classifier.py --report
 """
 import argparse
@@ -34,7 +38,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from sections import cpu_line, header, write_section  # noqa: E402
+from sections import DOCS, cpu_line, header, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "bench" / "results" / "emoji_classifier.json"
@@ -46,7 +50,14 @@ CLASSES = ("alphanum", "clothing", "country-flag", "family", "food-prepared", "p
            "person-sport", "sky & weather", "transport-ground")
 SPEC = "emoji:twitter:" + ",".join(CLASSES) + "@subcategory"
 SHOTS = 10
+PICTURE = "emoji_classifier_samples_seed0.png"
 STAGES = {"pretrained": "40:0:1e-3,20:2:1e-4", "scratch": "60:all:1e-3"}
+FEATURE_LAYERS = ("flatten", "head")  # "head": None, the layer below the softmax head (the embedding)
+
+
+def result_path(feature_layer):
+    """Where the records of one `--feature-layer` live."""
+    return RESULT if feature_layer == "flatten" else RESULT.with_name(f"emoji_classifier-{feature_layer}.json")
 
 
 def seed_files(seed, cache=CACHE):
@@ -87,24 +98,26 @@ def scratch_backbone(seed, cache=CACHE):
     return path
 
 
-def settings_for(backbone, seed, gan_steps, cache=CACHE):
-    """The `AugmentSettings` of one (backbone, seed) run."""
+def settings_for(backbone, seed, gan_steps, cache=CACHE, feature_layer="flatten"):
+    """The `AugmentSettings` of one (backbone, seed) run, both backbones cut at the same `feature_layer`."""
     from kgantl.synthetic import AugmentSettings
 
     shots_path, test_path = seed_files(seed, cache)
     network = BACKBONE if backbone == "pretrained" else str(scratch_backbone(seed, cache))
     return AugmentSettings(data=str(shots_path), test_data=str(test_path), shots=SHOTS, backbone=network,
-                           stages=STAGES[backbone], seeds=(seed,), source=SOURCE, gan_steps=gan_steps)
+                           stages=STAGES[backbone], seeds=(seed,), source=SOURCE, gan_steps=gan_steps,
+                           feature_layer=None if feature_layer == "head" else feature_layer)
 
 
-def run(backbones, seeds, gan_steps, runs_root):
-    """Run (or resume) every (backbone, seed); store each record in `RESULT` as it ends."""
+def run(backbones, seeds, gan_steps, runs_root, feature_layer="flatten"):
+    """Run (or resume) every (backbone, seed); store each record in `result_path(feature_layer)` as it ends."""
     from kgantl.synthetic import augment_experiment
 
     from emoji_few_shot_cells import source_sha256
     from kgantl.shipped import find_shipped_model
 
-    results = json.loads(RESULT.read_text()) if RESULT.is_file() else {}
+    path = result_path(feature_layer)
+    results = json.loads(path.read_text()) if path.is_file() else {}
     source = source_sha256(str(find_shipped_model(SOURCE)))  # a record of another source GAN is not done
     for backbone in backbones:
         for seed in seeds:
@@ -112,7 +125,7 @@ def run(backbones, seeds, gan_steps, runs_root):
             if results.get(key, {}).get("source_sha256") == source:
                 continue
             started, cpu = time.time(), time.process_time()
-            settings = settings_for(backbone, seed, gan_steps)
+            settings = settings_for(backbone, seed, gan_steps, feature_layer=feature_layer)
             report, run_dir = augment_experiment(settings, runs_root=runs_root)
             with np.load(settings.test_data) as test:
                 test_images = int(test["labels"].size)
@@ -120,8 +133,8 @@ def run(backbones, seeds, gan_steps, runs_root):
                             "test_images": test_images, "source_sha256": source,
                             "wall_s": time.time() - started, "cpu_s": time.process_time() - cpu,
                             "cpu": cpu_line(), "date": time.strftime("%Y-%m-%d")}
-            RESULT.parent.mkdir(parents=True, exist_ok=True)
-            RESULT.write_text(json.dumps(results, indent=1) + "\n")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(results, indent=1) + "\n")
     return results
 
 
@@ -159,24 +172,57 @@ def _real_only(record):
     return next(r["test_accuracy"] for r in record["rows"] if r["method"] == "ratio 0")
 
 
+def picture(run_dir, out, per_class=4):
+    """Seed picture of one run: `per_class` of its training shots per class (one class a column, `CLASSES`' order),
+    beside as many samples per class of its conditional GAN (noise seed 0); writes `out` at 2x."""
+    from kgantl.images import labelled_panels, make_grid, save_png, upscale
+    from kgantl.runs.artifacts import open_generator
+
+    seed_dir = next(Path(run_dir).glob("seed*"))
+    with np.load(seed_dir / "shots.npz") as shots:
+        images, labels = shots["images"].astype(np.float32) / 127.5 - 1.0, shots["labels"]
+    real = [images[labels == k][row] for row in range(per_class) for k in range(len(CLASSES))]
+    sampler = open_generator(seed_dir / "gan")
+    noise = np.random.default_rng(0).standard_normal((per_class * len(CLASSES), sampler.latent_dim)).astype("float32")
+    fake = np.asarray(sampler.generate(noise, labels=np.tile(np.arange(len(CLASSES)), per_class)))
+    panels = [upscale(make_grid(np.stack(group), columns=len(CLASSES)), 2) for group in (real, fake)]
+    save_png(out, labelled_panels(panels, ["training shots", "the conditional GAN's samples"], title_height=16))
+
+
+def report_text(by_layer, seeds):
+    """The `emoji-classifier` section: each feature layer's table and verdicts (`by_layer`: layer -> records)."""
+    first = next(iter(next(iter(by_layer.values())).values()))
+    bench = (f"python bench/emoji_classifier.py --seeds {' '.join(map(str, seeds))} --gan-steps "
+             f"{first['settings']['gan_steps']} [--feature-layer head]")
+    parts = [*header(bench, date_note=f"; raw records: `{RESULT.relative_to(ROOT)}` (and `-head`)"),
+             f"Records made on: {first['cpu']}, {first['date']}.", "",
+             f"Classes: {', '.join(CLASSES)} (Twemoji)."]
+    for layer, results in by_layer.items():
+        parts += ["", f"**Both backbones cut at `{layer}`** (test images per seed: "
+                      f"{', '.join(str(r['test_images']) for r in results.values())}):", "", report_table(results)]
+    return "\n".join(parts)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--backbones", nargs="+", default=list(STAGES), choices=list(STAGES))
     parser.add_argument("--gan-steps", type=int, default=1000)
+    parser.add_argument("--feature-layer", default="flatten", choices=FEATURE_LAYERS,
+                        help="where both backbones are cut (head: below the softmax head)")
     parser.add_argument("--runs-root", default=str(ROOT / "runs"))
     parser.add_argument("--report", action="store_true", help="only rewrite the docs section from the stored records")
     args = parser.parse_args()
-    results = json.loads(RESULT.read_text()) if args.report else run(args.backbones, args.seeds, args.gan_steps,
-                                                                      args.runs_root)
-    first = next(iter(results.values()))
-    bench = (f"python bench/emoji_classifier.py --seeds {' '.join(map(str, args.seeds))} --gan-steps "
-             f"{first['settings']['gan_steps']}")
-    text = "\n".join([*header(bench, date_note=f"; raw records: `{RESULT.relative_to(ROOT)}`"),
-                      f"Records made on: {first['cpu']}, {first['date']}.", "",
-                      f"Classes: {', '.join(CLASSES)} (Twemoji). Test images per seed: "
-                      f"{', '.join(str(r['test_images']) for r in results.values())}.", "",
-                      report_table(results)])
+    if not args.report:
+        run(args.backbones, args.seeds, args.gan_steps, args.runs_root, args.feature_layer)
+    by_layer = {layer: json.loads(result_path(layer).read_text()) for layer in FEATURE_LAYERS
+                if result_path(layer).is_file()}
+    text = report_text(by_layer, args.seeds)
+    seed0 = next(iter(by_layer.values())).get("pretrained/0", {}).get("run_dir")
+    if seed0 and Path(seed0).is_dir():  # the run folder is kept where it ran; a --report elsewhere keeps the picture
+        picture(seed0, DOCS / PICTURE)
+    text += (f"\n\n![Seed 0: four of each class's ten shots (one class a column: {', '.join(CLASSES)}), and "
+             f"the conditional GAN's samples of the same classes]({PICTURE})")
     print(text)
     write_section("emoji-classifier", text, "Few-shot Twemoji classifier: Noto-pretrained backbone and generated "
                                             "images")

@@ -55,3 +55,42 @@ def test_the_runs_settings(bench, tiny_emoji, tmp_path, monkeypatch):  # noqa: F
     assert pretrained.test_data == str(tmp_path / "t.npz") and pretrained.source == "source-emoji-noto-64"
     scratch = bench.settings_for("scratch", 1, 500, tmp_path)
     assert scratch.backbone == str(tmp_path / "scratch-backbone-seed1.keras") and scratch.stages == "60:all:1e-3"
+    # both backbones are cut at the same layer: flatten unless told, the layer below the head for "head"
+    assert pretrained.feature_layer == scratch.feature_layer == "flatten"
+    assert bench.settings_for("scratch", 1, 500, tmp_path, feature_layer="head").feature_layer is None
+    assert bench.result_path("flatten") == bench.RESULT
+    assert bench.result_path("head").name == "emoji_classifier-head.json"
+
+
+def test_the_seed_picture_shows_each_class_in_its_column_beside_the_gans_samples_of_it(bench, tmp_path, monkeypatch):
+    import kgantl.images
+    from kgantl.models import ConditionalGAN, build_discriminator, build_generator
+
+    monkeypatch.setattr(bench, "CLASSES", ("a", "b"))
+    seed_dir = tmp_path / "run" / "seed3"
+    (seed_dir / "gan").mkdir(parents=True)
+    ConditionalGAN(build_generator(8, 3, 8, width=4, num_classes=2),
+                   build_discriminator(8, 3, width=4, num_classes=2)).save(seed_dir / "gan" / "model.keras")
+    images = np.arange(4 * 8 * 8 * 3, dtype=np.uint8).reshape(4, 8, 8, 3)
+    np.savez(seed_dir / "shots.npz", images=images, labels=np.array([1, 0, 1, 0]))
+    drawn = {}
+    monkeypatch.setattr(kgantl.images, "labelled_panels", lambda panels, titles, **_: drawn.update(
+        panels=panels, titles=titles) or panels[0])
+    import kgantl.runs.artifacts
+
+    opened, asked = kgantl.runs.artifacts.open_generator, []
+
+    def spied(source):
+        sampler = opened(source)
+        generate = sampler.generate
+        sampler.generate = lambda noise, labels=None: asked.append(list(labels)) or generate(noise, labels)
+        return sampler
+
+    monkeypatch.setattr(kgantl.runs.artifacts, "open_generator", spied)
+    bench.picture(tmp_path / "run", tmp_path / "out.png", per_class=2)
+    assert asked == [[0, 1, 0, 1]]  # the samples' grid has the shots' columns: one class each
+    real = images.astype(np.float32) / 127.5 - 1.0
+    # row by row, class a's shots in the first column and b's in the second
+    expected = kgantl.images.upscale(kgantl.images.make_grid(real[[1, 0, 3, 2]], columns=2), 2)
+    np.testing.assert_array_equal(drawn["panels"][0], expected)
+    assert drawn["panels"][1].shape == expected.shape and (tmp_path / "out.png").is_file()

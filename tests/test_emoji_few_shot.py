@@ -300,3 +300,15 @@ def test_the_report_writes_the_colour_defaults_and_keeps_the_rest_of_the_file(be
     assert path.read_text() == bench.measured.dumps({**shipped, "colour": colour})  # laid out as the grey report does
     assert "| colour runs above `kgantl.config.FEW_SHOTS` images with no strategy flag | `vision_d` |" \
         in page.read_text()
+
+
+def test_the_budget_pictures_read_the_newest_grid_record_at_their_step(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    pictures = importlib.import_module("emoji_budget_pictures")
+    results = tmp_path / "results.jsonl"
+    old = _record("cross-subject", 10, 0, "adapters", 0.3, 0.2, curve=[{"steps": 250, "kid": 0.5}])
+    new = {**old, "curve": [{"steps": 250, "kid": 0.175}, {"steps": 500, "kid": 0.2}]}
+    results.write_text("\n".join(json.dumps(r) for r in (old, new)) + "\n")
+    assert pictures.curve_kid(("cross-subject", 10, 0), "adapters", 250, results) == 0.175
+    assert pictures.curve_kid(("cross-subject", 10, 0), "adapters", 750, results) is None  # not on the curve
+    assert pictures.curve_kid(("cross-style", 10, 0), "adapters", 250, results) is None  # no record
