@@ -111,6 +111,7 @@ def settings_for(backbone, seed, gan_steps, cache=CACHE, feature_layer="flatten"
 
 def run(backbones, seeds, gan_steps, runs_root, feature_layer="flatten"):
     """Run (or resume) every (backbone, seed); store each record in `result_path(feature_layer)` as it ends."""
+    from kgantl.io import write_json
     from kgantl.synthetic import augment_experiment
 
     from emoji_few_shot_cells import source_sha256
@@ -134,7 +135,7 @@ def run(backbones, seeds, gan_steps, runs_root, feature_layer="flatten"):
                             "wall_s": time.time() - started, "cpu_s": time.process_time() - cpu,
                             "cpu": cpu_line(), "date": time.strftime("%Y-%m-%d")}
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(results, indent=1) + "\n")
+            write_json(path, results)  # atomically: a run killed while writing keeps the records before it
     return results
 
 
@@ -198,8 +199,10 @@ def report_text(by_layer, seeds):
              f"Records made on: {first['cpu']}, {first['date']}.", "",
              f"Classes: {', '.join(CLASSES)} (Twemoji)."]
     for layer, results in by_layer.items():
+        per_seed = {key.split("/")[1]: record["test_images"] for key, record in sorted(results.items())}
         parts += ["", f"**Both backbones cut at `{layer}`** (test images per seed: "
-                      f"{', '.join(str(r['test_images']) for r in results.values())}):", "", report_table(results)]
+                      f"{', '.join(f'{n} (seed {seed})' for seed, n in per_seed.items())}):", "",
+                  report_table(results)]
     return "\n".join(parts)
 
 
