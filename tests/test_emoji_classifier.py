@@ -55,6 +55,8 @@ def test_the_runs_settings(bench, tiny_emoji, tmp_path, monkeypatch):  # noqa: F
     assert pretrained.test_data == str(tmp_path / "t.npz") and pretrained.source == "source-emoji-noto-64"
     scratch = bench.settings_for("scratch", 1, 500, tmp_path)
     assert scratch.backbone == str(tmp_path / "scratch-backbone-seed1.keras") and scratch.stages == "60:all:1e-3"
+    by_subcategory = bench.settings_for("noto-classifier", 1, 500, tmp_path)
+    assert (by_subcategory.backbone, by_subcategory.stages) == ("saved_models/noto-classifier", pretrained.stages)
     # both backbones are cut at the same layer: flatten unless told, the layer below the head for "head"
     assert pretrained.feature_layer == scratch.feature_layer == "flatten"
     assert bench.settings_for("scratch", 1, 500, tmp_path, feature_layer="head").feature_layer is None
