@@ -55,7 +55,7 @@ PICTURE = "emoji_classifier_samples_seed0.png"
 # Pretrained backbones by name: `pretrained` (noto-backbone, trained on Noto's categories) and `noto-classifier`
 # (the same network trained on Noto's subcategories, the `noto` extractor, which never scores a classifier).
 PRETRAINED = {"pretrained": BACKBONE, "noto-classifier": "saved_models/noto-classifier"}
-STAGES = {"pretrained": "40:0:1e-3,20:2:1e-4", "noto-classifier": "40:0:1e-3,20:2:1e-4", "scratch": "60:all:1e-3"}
+STAGES = {**dict.fromkeys(PRETRAINED, "40:0:1e-3,20:2:1e-4"), "scratch": "60:all:1e-3"}
 FEATURE_LAYERS = ("flatten", "head")  # "head": None, the layer below the softmax head (the embedding)
 
 
@@ -217,7 +217,7 @@ def main():
     parser.add_argument("--backbones", nargs="+", default=list(STAGES), choices=list(STAGES))
     parser.add_argument("--gan-steps", type=int, default=1000)
     parser.add_argument("--feature-layer", default="flatten", choices=FEATURE_LAYERS,
-                        help="where both backbones are cut (head: below the softmax head)")
+                        help="where every backbone is cut (head: below the softmax head)")
     parser.add_argument("--runs-root", default=str(ROOT / "runs"))
     parser.add_argument("--report", action="store_true", help="only rewrite the docs section from the stored records")
     args = parser.parse_args()
